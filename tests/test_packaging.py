@@ -1,0 +1,113 @@
+"""The packaged desktop bundle: built from this checkout, unpacked into an empty folder, self-tested
+with no Python on PATH and no network.
+
+Building takes about a minute, so the build runs when PACKAGE=1 is set, or once per change to
+packaging/ on a machine (a stamp in the user cache remembers the packaging/ contents last built and
+tested here). The offline wheelhouse install runs with PACKAGE=1 only (it copies the whole training stack).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from alma_train.default_model import user_cache_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGING = ROOT / "packaging"
+STAMP = user_cache_dir() / "package-stamp"
+
+
+def _packaging_digest() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in PACKAGING.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _network_namespace_available() -> bool:
+    unshare = shutil.which("unshare")
+    return bool(unshare) and subprocess.run([unshare, "-n", "true"], capture_output=True).returncode == 0
+
+
+def _offline(argv: list[str], home: Path, cwd: Path) -> subprocess.CompletedProcess:
+    """Run argv in a fresh network namespace (loopback only, down), with an empty environment."""
+    env_cmd = [shutil.which("env"), "-i", "PATH=/nonexistent", f"HOME={home}", "LANG=C.UTF-8"]
+    return subprocess.run([shutil.which("unshare"), "-n", *env_cmd, *argv], capture_output=True,
+                          text=True, timeout=300, cwd=cwd)
+
+
+@pytest.mark.slow
+def test_bundle_builds_and_self_tests_offline(tmp_path):
+    digest = _packaging_digest()
+    if os.environ.get("PACKAGE") != "1" and STAMP.is_file() and STAMP.read_text().strip() == digest:
+        pytest.skip("this packaging/ was already built and self-tested on this machine; PACKAGE=1 rebuilds")
+    if not _network_namespace_available():
+        pytest.fail("cannot create a network namespace (`unshare -n` needs root or user namespaces)")
+
+    dist, work = tmp_path / "dist", tmp_path / "build"
+    build = subprocess.run(
+        ["bash", str(PACKAGING / "build.sh"), sys.executable],
+        capture_output=True, text=True, timeout=1200,
+        env={**os.environ, "DIST_DIR": str(dist), "BUILD_DIR": str(work)},
+    )
+    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+    archives = list(dist.glob("alma-local-*-linux-*.tar.gz"))
+    assert len(archives) == 1
+
+    unpacked = tmp_path / "unpacked"
+    unpacked.mkdir()
+    with tarfile.open(archives[0]) as archive:
+        archive.extractall(unpacked, filter="tar")
+    bundle = unpacked / "alma-local"
+    for name in ("alma-desktop", "alma-translate", "alma-local.desktop", "alma-local.png", "install.sh"):
+        assert (bundle / name).exists(), name
+    internal = bundle / "_internal"
+    assert not (internal / "torch").exists() and not (internal / "transformers").exists()
+    assert (internal / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf").is_file()
+
+    home = tmp_path / "home"
+    home.mkdir()
+    for exe in ("alma-translate", "alma-desktop"):
+        result = _offline([str(bundle / exe), "--self-test"], home=home, cwd=tmp_path)
+        assert result.returncode == 0, f"{exe}: {result.stdout}\n{result.stderr}"
+        assert "self-test: OK" in result.stdout
+        assert "de->en" in result.stdout
+    result = _offline([str(bundle / "alma-desktop"), "--self-test"], home=home, cwd=tmp_path)
+    assert "Qt offscreen platform plugin loaded" in result.stdout
+
+    STAMP.parent.mkdir(parents=True, exist_ok=True)
+    STAMP.write_text(digest + "\n")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("PACKAGE") != "1", reason="PACKAGE=1 runs the offline wheelhouse install")
+def test_wheelhouse_installs_offline(tmp_path):
+    if not _network_namespace_available():
+        pytest.fail("cannot create a network namespace (`unshare -n` needs root or user namespaces)")
+    wheelhouse = tmp_path / "wheelhouse"
+    made = subprocess.run(["bash", str(PACKAGING / "wheelhouse.sh"), str(wheelhouse), sys.executable],
+                          capture_output=True, text=True, timeout=1800)
+    assert made.returncode == 0, made.stdout[-3000:] + made.stderr[-3000:]
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    install = subprocess.run(
+        [shutil.which("unshare"), "-n", str(venv / "bin" / "python"), "-m", "pip", "install", "--no-index",
+         "--find-links", str(wheelhouse), "alma-local[train]"],
+        capture_output=True, text=True, timeout=1800,
+    )
+    assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
+    check = subprocess.run(
+        [shutil.which("unshare"), "-n", str(venv / "bin" / "python"), "-c",
+         "import torch, transformers, peft, sacrebleu, comet, alma_train.prompts; print('ok')"],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+    )
+    assert check.returncode == 0 and "ok" in check.stdout, check.stderr[-3000:]
