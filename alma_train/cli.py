@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -44,6 +45,44 @@ def _not_yet(name: str, issue: str) -> Callable[[argparse.Namespace], int]:
     return handler
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    from alma_train.config import FIELD_NAMES, load_config, parse_override
+
+    overrides = {name: parse_override(getattr(args, f"set_{name}")) for name in FIELD_NAMES
+                 if getattr(args, f"set_{name}", None) is not None}
+    config = load_config(args.config, overrides, stage=args.command)
+    from alma_train.trainer import run_training
+
+    summary = run_training(config)
+    if os.environ.get("RANK", "0") != "0":
+        return 0  # in a distributed run, only the main process reports
+    print(json.dumps({k: summary[k] for k in ("global_step", "train_loss", "initial_eval_loss",
+                                              "best_eval_loss", "best_checkpoint")}, indent=2))
+    print(f"output: {config.output_dir}")
+    return 0
+
+
+def _cmd_merge(args: argparse.Namespace) -> int:
+    from alma_train.merge import merge_adapter
+
+    print(merge_adapter(args.base, args.adapter, args.output))
+    return 0
+
+
+def _add_stage_parser(sub, stage: str, text: str) -> None:
+    # Every config setting is also a --option (read as YAML), so a preset can be adjusted per run.
+    from alma_train.config import FIELD_NAMES
+
+    parser = sub.add_parser(stage, help=text, description=f"{text}. Any config setting can be "
+                            "overridden: --max_steps 2 --output_dir runs/x --pairs '[de-en, cs-en]'.")
+    parser.add_argument("--config", help="preset name (see alma_train/presets) or path to a YAML file")
+    for name in FIELD_NAMES:
+        if name != "stage":
+            parser.add_argument(f"--{name}", dest=f"set_{name}", metavar="VALUE",
+                                help=f"override the setting {name}")
+    parser.set_defaults(handler=_cmd_train)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="alma-train",
@@ -62,14 +101,21 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--force", action="store_true", help="export again even if present")
     export.set_defaults(handler=_cmd_export_default)
 
-    for name, issue, text in (
-        ("stage1", "issue 3", "stage 1: monolingual causal-LM fine-tuning"),
-        ("stage2", "issue 3", "stage 2: fine-tuning on human-written translations"),
-        ("merge", "issue 3", "merge a LoRA adapter into its base model"),
-        ("evaluate", "issue 7", "beam-search decoding and BLEU/chrF/COMET"),
+    for stage, text in (
+        ("stage1", "stage 1: monolingual causal-LM fine-tuning"),
+        ("stage2", "stage 2: fine-tuning on human-written translations"),
     ):
-        stub = sub.add_parser(name, help=f"{text} (not yet)")
-        stub.set_defaults(handler=_not_yet(name, issue))
+        _add_stage_parser(sub, stage, text)
+
+    merge = sub.add_parser("merge", help="merge a LoRA adapter into its base model (standalone HF folder)")
+    merge.add_argument("--base", default="default", help='base model folder ("default": SmolLM2 export)')
+    merge.add_argument("--adapter", required=True, help="the LoRA adapter folder a LoRA run wrote")
+    merge.add_argument("--output", required=True, help="new folder for the merged model")
+    merge.set_defaults(handler=_cmd_merge)
+
+    from alma_train.evaluate import add_evaluate_parsers
+
+    add_evaluate_parsers(sub)  # evaluate, compare
     return parser
 
 

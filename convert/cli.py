@@ -1,27 +1,165 @@
-"""alma-convert: HF model -> GGUF, quantize, verify (not yet: tracked in issue 4)."""
+"""alma-convert: merged HF model -> GGUF (direct or llama.cpp-quantized), verify, import a GGUF.
+
+    alma-convert MODEL_DIR --output OUT.gguf --type q8_0 [--language-pairs de-en,en-de] [--force]
+    alma-convert verify MODEL_DIR OUT.gguf
+    alma-convert import-gguf IN.gguf --output DIR [--force]
+
+Bad input (unsupported architecture, missing tokenizer files, an already-quantized or corrupt
+checkpoint, an existing output without --force) prints one line naming the file at fault and exits
+2; a verify that fails exits 1. Heavy imports (torch, transformers, llama_cpp) happen only in the
+command that needs them.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import time
 from collections.abc import Sequence
+from pathlib import Path
+
+from convert.errors import ConversionError
+from convert.hf_to_gguf import DIRECT_TYPES
+from convert.quantize import QUANTIZED_TYPES
+
+EXIT_USAGE = 2
+EXIT_VERIFY_FAILED = 1
+ALL_TYPES = [*DIRECT_TYPES, *QUANTIZED_TYPES]
+SUBCOMMANDS = ("verify", "import-gguf")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="alma-convert",
-        description="Convert a merged HF model to GGUF, quantize it with llama.cpp, verify it (not yet).",
+        description="Convert a merged HF llama model to GGUF. Other commands: "
+        "`alma-convert verify MODEL_DIR OUT.gguf`, `alma-convert import-gguf IN.gguf --output DIR`.",
     )
-    parser.add_argument("model_dir", nargs="?", help="HF model directory (safetensors)")
-    parser.add_argument("--output", help="output .gguf file")
-    parser.add_argument("--type", default="f16", help="f32, f16, bf16, q8_0, q4_0, q4_k_m, ...")
+    parser.add_argument(
+        "model_dir", type=Path, help="HF model directory (config.json, safetensors, tokenizer)"
+    )
+    parser.add_argument("--output", "-o", type=Path, required=True, help="output .gguf file")
+    parser.add_argument(
+        "--type",
+        default="f16",
+        choices=ALL_TYPES,
+        help="f32 f16 bf16 q8_0 are written directly; the others go through f16 and llama.cpp's quantizer",
+    )
+    parser.add_argument("--force", action="store_true", help="overwrite an existing output")
+    parser.add_argument("--name", help="general.name (default: the model directory's name)")
+    parser.add_argument(
+        "--language-pairs",
+        default="",
+        help="comma-separated directions the model was trained for, e.g. de-en,en-de (alma.language_pairs)",
+    )
+    parser.add_argument("--threads", type=int, default=None, help="quantizer threads (default: all cores)")
+    parser.add_argument("--verbose", action="store_true", help="show llama.cpp's per-tensor quantization log")
     return parser
 
 
+def build_verify_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="alma-convert verify",
+        description="Compare a GGUF with its HF model: token ids, then logits (max |diff|, top-1, mean KL).",
+    )
+    parser.add_argument("model_dir", type=Path)
+    parser.add_argument("gguf", type=Path)
+    parser.add_argument("--threads", type=int, default=2)
+    return parser
+
+
+def build_import_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="alma-convert import-gguf",
+        description="Write a dequantized HF model directory (fp32 safetensors + tokenizer) of a llama GGUF.",
+    )
+    parser.add_argument("gguf", type=Path)
+    parser.add_argument("--output", "-o", type=Path, required=True, help="output HF model directory")
+    parser.add_argument("--force", action="store_true", help="replace an existing output directory")
+    return parser
+
+
+def _language_pairs(text: str) -> list[str]:
+    from alma_train.languages import UnknownLanguageError, parse_pair
+
+    pairs = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        try:
+            src, tgt = parse_pair(item)
+        except (UnknownLanguageError, ValueError) as error:
+            raise ConversionError(f"--language-pairs: {item!r}: {error}") from error
+        pairs.append(f"{src}-{tgt}")
+    return pairs
+
+
+def convert_model(args: argparse.Namespace) -> int:
+    from convert.hf_to_gguf import ConversionMetadata, convert_hf_to_gguf
+    from convert.output_file import check_output_free
+
+    if args.model_dir.is_file() and args.model_dir.suffix == ".gguf":
+        raise ConversionError(
+            f"{args.model_dir} is already a GGUF; convert the HF model, or `alma-convert import-gguf` it first"
+        )
+    check_output_free(args.output, args.force)
+    metadata = ConversionMetadata(name=args.name, language_pairs=_language_pairs(args.language_pairs))
+    start = time.perf_counter()
+    if args.type in DIRECT_TYPES:
+        convert_hf_to_gguf(args.model_dir, args.output, args.type, metadata, force=args.force)
+    else:
+        from convert.quantize import quantize_gguf
+
+        # The f16 intermediate sits beside the output (same disk) and is removed in any case.
+        f16 = args.output.with_name(f".{args.output.name}.{os.getpid()}.f16.gguf")
+        try:
+            convert_hf_to_gguf(args.model_dir, f16, "f16", metadata, force=True)
+            quantize_gguf(
+                f16, args.output, args.type, force=args.force, threads=args.threads, verbose=args.verbose
+            )
+        finally:
+            f16.unlink(missing_ok=True)
+    size_mb = args.output.stat().st_size / 1e6
+    print(f"{args.output}: {args.type}, {size_mb:.1f} MB, {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def verify_command(args: argparse.Namespace) -> int:
+    from convert.verify import verify_gguf
+
+    report = verify_gguf(args.model_dir, args.gguf, threads=args.threads)
+    print(report.summary())
+    return 0 if report.passed else EXIT_VERIFY_FAILED
+
+
+def import_command(args: argparse.Namespace) -> int:
+    from convert.import_gguf import import_gguf
+
+    out = import_gguf(args.gguf, args.output, force=args.force)
+    print(out)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    build_parser().parse_args(argv)
-    print("alma-convert: not implemented yet (tracked in issue 4)", file=sys.stderr)
-    return 2
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "verify":
+        args, handler = build_verify_parser().parse_args(argv[1:]), verify_command
+    elif argv and argv[0] == "import-gguf":
+        args, handler = build_import_parser().parse_args(argv[1:]), import_command
+    else:
+        args, handler = build_parser().parse_args(argv), convert_model
+    try:
+        return handler(args)
+    except ModuleNotFoundError as error:
+        if error.name not in ("torch", "transformers"):
+            raise
+        print(
+            f"alma-convert: error: {argv[0] if argv else 'this command'} needs {error.name}: "
+            "pip install 'alma-local[train]'",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    except ConversionError as error:
+        print(f"alma-convert: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -1,48 +1,137 @@
 """alma-translate: translate text or documents locally with a GGUF model.
 
 stdin to stdout when no file is given; each FILE is written beside itself as name.<tgt>.ext
-(never over the source) unless -o names the output ("-" for stdout).
+(never over the source) unless -o names the output ("-" for stdout, a folder for several files).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 from alma_train.languages import LANGUAGES, UnknownLanguageError, language_name
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    """Bad arguments or input: printed as one line, exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="alma-translate", description=__doc__.split("\n\n")[0])
+    from desktop.documents import SUPPORTED_EXTENSIONS
+
+    parser = argparse.ArgumentParser(
+        prog="alma-translate", description=__doc__.split("\n\n")[0],
+        epilog=f"document types: {' '.join(SUPPORTED_EXTENSIONS)}",
+    )
     parser.add_argument("files", nargs="*", type=Path, help="documents to translate (default: stdin)")
     parser.add_argument("-m", "--model", type=Path, help="GGUF model (default: SmolLM2-135M-Instruct)")
     parser.add_argument("--from", dest="src", help="source language code, e.g. de")
     parser.add_argument("--to", dest="tgt", help="target language code, e.g. en")
-    parser.add_argument("-o", "--output", help="output file, or - for stdout (one input file only)")
+    parser.add_argument("-o", "--output", help="output file, - for stdout, or a folder for several files")
     parser.add_argument("--list-languages", action="store_true", help="print the language codes and exit")
+    parser.add_argument("--threads", type=int, help="CPU threads for llama.cpp (default: up to 8)")
+    parser.add_argument("--gpu-layers", default="auto",
+                        help="layers to offload to the GPU: a number, or auto (all when llama.cpp has GPU support)")
+    parser.add_argument("--max-new-tokens", type=int, default=256, help="token limit per sentence (default 256)")
+    parser.add_argument("--no-cache", action="store_true", help="do not read or write the translation cache")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no file summary")
     return parser
 
 
-def output_path_for(source: Path, tgt: str) -> Path:
-    """name.<tgt>.ext beside the source (a source named name.<src>.ext keeps its stem)."""
-    return source.with_name(f"{source.stem}.{tgt}{source.suffix}")
+def _check_arguments(args: argparse.Namespace) -> None:
+    from desktop.documents import DocumentError, format_for
 
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    if not args.src or not args.tgt:
+        raise UsageError("both --from and --to are required (see --list-languages)")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        language_name(args.src)
+        language_name(args.tgt)
+    except UnknownLanguageError as exc:
+        raise UsageError(str(exc)) from None
+    if args.src == args.tgt:
+        raise UsageError(f"--from and --to are both {args.src!r}")
+    if args.gpu_layers != "auto" and not args.gpu_layers.lstrip("-").isdigit():
+        raise UsageError(f"--gpu-layers {args.gpu_layers!r}: a number or auto")
+    if args.max_new_tokens is not None and args.max_new_tokens < 1:
+        raise UsageError("--max-new-tokens must be at least 1")
+    if args.model is not None and not args.model.is_file():
+        raise UsageError(f"{args.model}: no such model file")
+    for path in args.files:
+        if not path.is_file():
+            raise UsageError(f"{path}: no such file")
+        try:
+            format_for(path)
+        except DocumentError as exc:
+            raise UsageError(str(exc)) from None
+    if len(args.files) > 1 and args.output is not None and not Path(args.output).is_dir():
+        raise UsageError(f"-o {args.output}: with several files, -o must be an existing folder")
+
+
+def _load_engine(args: argparse.Namespace):
+    from desktop.engine import ModelLoadError, TranslationEngine
+
+    gpu_layers = args.gpu_layers if args.gpu_layers == "auto" else int(args.gpu_layers)
+    try:
+        return TranslationEngine(args.model, n_threads=args.threads, n_gpu_layers=gpu_layers,
+                                 max_new_tokens=args.max_new_tokens, cache=not args.no_cache)
+    except ModelLoadError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _translate_stdin(engine, src: str, tgt: str) -> None:
+    # Line by line, so a pipe sees each line as soon as it is translated and memory stays flat.
+    try:
+        for line in sys.stdin:
+            for piece in engine.iter_translate(line, src, tgt):
+                sys.stdout.write(piece)
+            sys.stdout.flush()
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"stdin: not {sys.stdin.encoding} text ({exc.reason})") from None
+
+
+def _translate_file(engine, path: Path, args: argparse.Namespace) -> None:
+    from tqdm import tqdm
+
+    from desktop.documents import output_path_for, translate_document
+
+    to_stdout = args.output == "-"
+    if to_stdout:
+        scratch = Path(tempfile.mkdtemp(prefix="alma-translate-"))
+        target = scratch / output_path_for(path, args.src, args.tgt).name
+    elif args.output is not None and Path(args.output).is_dir():
+        target = Path(args.output) / output_path_for(path, args.src, args.tgt).name
+    else:
+        target = Path(args.output) if args.output else None
+
+    bar = tqdm(desc=path.name, unit="seg", file=sys.stderr, disable=True if args.quiet else None, leave=False)
+
+    def progress(done: int, total: int, eta: float | None) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        written = translate_document(path, engine, args.src, args.tgt, output=target, progress=progress)
+        bar.close()
+        if to_stdout:
+            with written.open("rb") as handle:
+                shutil.copyfileobj(handle, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+        elif not args.quiet:
+            print(f"{path} -> {written}", file=sys.stderr)
+    finally:
+        bar.close()
+        if to_stdout:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -51,44 +140,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         for code, name in LANGUAGES.items():
             print(f"{code}\t{name}")
         return 0
+    from desktop.documents import DocumentError
+
     try:
-        if not args.src or not args.tgt:
-            raise UnknownLanguageError("both --from and --to are required (see --list-languages)")
-        language_name(args.src)
-        language_name(args.tgt)
-        if args.output and len(args.files) > 1:
-            raise UnknownLanguageError("-o/--output takes one input file only")
-        texts = []
-        for path in args.files:
-            try:
-                texts.append(path.read_text(encoding="utf-8"))
-            except FileNotFoundError:
-                raise UnknownLanguageError(f"{path}: no such file") from None
-            except UnicodeDecodeError as exc:
-                raise UnknownLanguageError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-        if args.model is not None and not args.model.is_file():
-            raise UnknownLanguageError(f"{args.model}: no such model file")
-    except UnknownLanguageError as exc:
+        _check_arguments(args)
+        engine = _load_engine(args)
+        message = engine.direction_warning(args.src, args.tgt)
+        if message:
+            print(f"alma-translate: warning: {message}", file=sys.stderr)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the direction warning was printed once above
+            if not args.files:
+                _translate_stdin(engine, args.src, args.tgt)
+            for path in args.files:
+                try:
+                    _translate_file(engine, path, args)
+                except DocumentError as exc:
+                    raise UsageError(str(exc)) from None
+    except UsageError as exc:
         print(f"alma-translate: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-
-    from desktop.engine import TranslationEngine
-
-    engine = TranslationEngine(args.model)
-    if not args.files:
-        sys.stdout.write(engine.translate(sys.stdin.read(), args.src, args.tgt))
+    except KeyboardInterrupt:
+        print("alma-translate: interrupted; no partial output was kept", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    for path, text in zip(args.files, texts, strict=True):
-        result = engine.translate(text, args.src, args.tgt)
-        if args.output == "-":
-            sys.stdout.write(result)
-            continue
-        target = Path(args.output) if args.output else output_path_for(path, args.tgt)
-        if target.resolve() == path.resolve():
-            print(f"alma-translate: error: {target}: refusing to overwrite the source", file=sys.stderr)
-            return EXIT_USAGE
-        _write_atomic(target, result)
-        print(f"{path} -> {target}", file=sys.stderr)
     return 0
 
 

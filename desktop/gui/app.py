@@ -1,6 +1,7 @@
-"""alma-desktop: the desktop app (text view over the engine; the full GUI is tracked in issue 6).
+"""alma-desktop: the desktop app, with text, documents and models views over the local engine.
 
-The engine lives in a worker thread and talks by signals, so the event loop never waits on the model.
+The window only arranges views and reports: the engine runs in worker threads (desktop.gui.worker,
+desktop.gui.document_queue) and talks by signals, so the event loop never waits on the model.
 """
 
 from __future__ import annotations
@@ -10,143 +11,157 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
-from PySide6.QtWidgets import (
-    QApplication,
-    QComboBox,
-    QHBoxLayout,
-    QLabel,
-    QMainWindow,
-    QPlainTextEdit,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QWidget
 
-from alma_train.languages import LANGUAGES
+from desktop.gui.dialogs import show_error
+from desktop.gui.document_queue import DocumentQueue
+from desktop.gui.documents_view import DocumentsView
+from desktop.gui.models_view import ModelsView
+from desktop.gui.settings import APPLICATION, ORGANIZATION, AppSettings
+from desktop.gui.text_view import TextView
+from desktop.gui.worker import ModelSpec, ModelStatus, TranslationResult, Translator
 
-
-class EngineWorker(QObject):
-    """Owns the TranslationEngine inside the worker thread."""
-
-    ready = Signal(str)
-    translated = Signal(int, str)
-    failed = Signal(str)
-
-    def __init__(self, model_path: Path | None) -> None:
-        super().__init__()
-        self._model_path = model_path
-        self._engine = None
-
-    @Slot()
-    def load(self) -> None:
-        try:
-            from desktop.engine import TranslationEngine
-
-            self._engine = TranslationEngine(self._model_path)
-            self.ready.emit(self._engine.model_path.name)
-        except Exception as exc:  # shown in the window; the app stays up
-            self.failed.emit(f"could not load the model: {exc}")
-
-    @Slot(int, str, str, str)
-    def translate(self, request_id: int, text: str, src: str, tgt: str) -> None:
-        if self._engine is None:
-            self.failed.emit("no model loaded")
-            return
-        try:
-            self.translated.emit(request_id, self._engine.translate(text, src, tgt))
-        except Exception as exc:
-            self.failed.emit(str(exc))
+TEXT_TAB, DOCUMENTS_TAB, MODELS_TAB = range(3)
 
 
 class MainWindow(QMainWindow):
-    request = Signal(int, str, str, str)
+    """Tabs for text, documents and models; a status bar with model, device and last-run speed."""
 
-    def __init__(self, model_path: Path | None = None) -> None:
-        super().__init__()
+    def __init__(self, model_path: Path | None = None, settings: AppSettings | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
         self.setWindowTitle("alma-local")
-        self.source = QPlainTextEdit()
-        self.source.setPlaceholderText("Text to translate")
-        self.target = QPlainTextEdit()
-        self.target.setReadOnly(True)
-        self.src_box, self.tgt_box = QComboBox(), QComboBox()
-        for code, name in LANGUAGES.items():
-            self.src_box.addItem(name, code)
-            self.tgt_box.addItem(name, code)
-        self.src_box.setCurrentIndex(self.src_box.findData("de"))
-        self.tgt_box.setCurrentIndex(self.tgt_box.findData("en"))
-        self.swap_button = QPushButton("Swap")
-        self.translate_button = QPushButton("Translate")
-        self.translate_button.setEnabled(False)
-        self.status = QLabel("loading model…")
+        self.settings = settings or AppSettings()
 
-        pickers = QHBoxLayout()
-        for widget in (self.src_box, self.swap_button, self.tgt_box, self.translate_button):
-            pickers.addWidget(widget)
-        panes = QHBoxLayout()
-        panes.addWidget(self.source)
-        panes.addWidget(self.target)
-        layout = QVBoxLayout()
-        layout.addLayout(pickers)
-        layout.addLayout(panes)
-        layout.addWidget(self.status)
-        central = QWidget()
-        central.setLayout(layout)
-        self.setCentralWidget(central)
-        self.resize(900, 500)
+        # A model named on the command line wins over the one saved in the settings.
+        path = Path(model_path).resolve() if model_path else self.settings.active_model()
+        start_spec = ModelSpec(path, self.settings.model_options(path))
 
-        self._request_id = 0
-        self._thread = QThread(self)
-        self._worker = EngineWorker(model_path)
-        self._worker.moveToThread(self._thread)
-        self._thread.started.connect(self._worker.load)
-        self._worker.ready.connect(self._on_ready)
-        self._worker.translated.connect(self._on_translated)
-        self._worker.failed.connect(self._on_failed)
-        self.request.connect(self._worker.translate)
-        self.translate_button.clicked.connect(self.translate)
-        self.swap_button.clicked.connect(self.swap)
-        self._thread.start()
+        self.translator = Translator(self)
+        # Documents use the model the text view has loaded; until then, the one asked for at start.
+        self.document_queue = DocumentQueue(start_spec, parent=self)
+        self.text_view = TextView(self.translator, self.settings)
+        self.documents_view = DocumentsView(self.document_queue, self.settings)
+        self.models_view = ModelsView(self.settings)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.text_view, "Text")
+        self.tabs.addTab(self.documents_view, "Documents")
+        self.tabs.addTab(self.models_view, "Models")
+        self.setCentralWidget(self.tabs)
 
-    @Slot(str)
-    def _on_ready(self, name: str) -> None:
-        self.status.setText(f"model: {name}")
-        self.translate_button.setEnabled(True)
+        self.model_label = QLabel("Model: loading…")
+        self.device_label = QLabel()
+        self.speed_label = QLabel()
+        for label in (self.model_label, self.device_label, self.speed_label):
+            self.statusBar().addPermanentWidget(label)
 
-    @Slot()
-    def translate(self) -> None:
-        self._request_id += 1
-        self.request.emit(self._request_id, self.source.toPlainText(),
-                          self.src_box.currentData(), self.tgt_box.currentData())
+        self._add_actions()
+        for view in (self.text_view, self.documents_view, self.models_view):
+            view.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 5000))
+        self.translator.modelLoaded.connect(self._on_model_loaded)
+        self.translator.modelError.connect(self._on_model_error)
+        self.translator.translationReady.connect(self._on_translation_ready)
+        self.models_view.activateRequested.connect(self.load_model)
+        self.tabs.currentChanged.connect(self.settings.set_current_tab)
 
-    @Slot(int, str)
-    def _on_translated(self, request_id: int, text: str) -> None:
-        if request_id == self._request_id:  # an older request's answer is stale
-            self.target.setPlainText(text)
+        self.resize(1000, 620)
+        geometry = self.settings.geometry()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        self.tabs.setCurrentIndex(self.settings.current_tab())
 
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
-        self.status.setText(f"error: {message}")
+        self.load_model(start_spec)
+
+    def _add_actions(self) -> None:
+        def action(text: str, shortcut: QKeySequence | str, slot) -> QAction:
+            act = QAction(text, self)
+            act.setShortcut(QKeySequence(shortcut))
+            act.triggered.connect(slot)
+            self.addAction(act)
+            return act
+
+        self.translate_action = action("Translate", "Ctrl+Return", self._translate_shortcut)
+        self.swap_action = action("Swap languages", "Ctrl+Shift+S", self._swap_shortcut)
+        self.open_action = action("Open document…", QKeySequence.StandardKey.Open, self._open_shortcut)
+        self.quit_action = action("Quit", "Ctrl+Q", self.close)  # StandardKey.Quit is empty on Windows
+        self.stop_action = action("Stop", "Escape", self.text_view.stop)
 
     @Slot()
-    def swap(self) -> None:
-        src, tgt = self.src_box.currentIndex(), self.tgt_box.currentIndex()
-        self.src_box.setCurrentIndex(tgt)
-        self.tgt_box.setCurrentIndex(src)
+    def _translate_shortcut(self) -> None:
+        self.tabs.setCurrentIndex(TEXT_TAB)
+        self.text_view.translate_now()
 
-    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        self._thread.quit()
-        self._thread.wait()
+    @Slot()
+    def _swap_shortcut(self) -> None:
+        if self.tabs.currentIndex() == DOCUMENTS_TAB:
+            self.documents_view.languages.swap()
+        else:
+            self.text_view.swap()
+
+    @Slot()
+    def _open_shortcut(self) -> None:
+        self.tabs.setCurrentIndex(DOCUMENTS_TAB)
+        self.documents_view.choose_files()
+
+    @Slot(object)
+    def load_model(self, spec: ModelSpec) -> None:
+        self.model_label.setText(f"Model: loading {spec.path.name if spec.path else 'default'}…")
+        self.translator.load_model(spec)
+
+    @Slot(object)
+    def _on_model_loaded(self, status: ModelStatus) -> None:
+        self.settings.set_active_model(status.spec.path)
+        self.document_queue.set_model(status.spec)
+        self.models_view.set_active(status.path)
+        self.model_label.setText(f"Model: {status.path.name}")
+        self.model_label.setToolTip(str(status.path))
+        self.device_label.setText(f"Device: {status.device}")
+        self.statusBar().showMessage(f"Loaded {status.path.name} in {status.seconds:.1f} s", 5000)
+
+    @Slot(str)
+    def _on_model_error(self, message: str) -> None:
+        current = self.translator.model
+        self.model_label.setText(f"Model: {current.path.name}" if current else "Model: none loaded")
+        self.models_view.set_load_failed()
+        show_error(self, "Model not loaded", message)
+
+    @Slot(object)
+    def _on_translation_ready(self, result: TranslationResult) -> None:
+        speed = f", {result.tokens_per_second:.0f} tokens/s" if result.tokens else " (from the cache)"
+        self.speed_label.setText(f"Last run: {result.seconds:.2f} s{speed}")
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
+        self.settings.set_geometry(self.saveGeometry())
+        self.settings.sync()
+        self.translator.shutdown()
+        self.document_queue.shutdown()
         super().closeEvent(event)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="alma-desktop", description="alma-local desktop translator")
-    parser.add_argument("-m", "--model", type=Path, help="GGUF model (default: SmolLM2-135M-Instruct)")
-    args, qt_args = parser.parse_known_args(argv)
-    app = QApplication([sys.argv[0], *qt_args])
+    parser.add_argument("-m", "--model", type=Path,
+                        help="GGUF model (default: the active one from the Models view, else SmolLM2-135M-Instruct)")
+    return parser
+
+
+def open_window(argv: Sequence[str] | None = None) -> MainWindow:
+    """Parse alma-desktop's arguments and show the window (the QApplication must exist)."""
+    args, _ = build_parser().parse_known_args(argv)
     window = MainWindow(args.model)
     window.show()
+    return window
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    _, qt_args = build_parser().parse_known_args(argv)  # the rest (-platform, -style, ...) is Qt's
+    app = QApplication.instance() or QApplication([sys.argv[0], *qt_args])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    window = open_window(argv)  # noqa: F841 (kept alive while the event loop runs)
     return app.exec()
 
 

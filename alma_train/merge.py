@@ -1,0 +1,51 @@
+"""Merge a LoRA adapter into its base model: a standalone HF model folder (safetensors + tokenizer).
+
+The merged folder is what convert/ turns into a GGUF. It is built in a temporary sibling and renamed
+into place, so a killed merge never leaves a half model under the output name.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from alma_train.config import ConfigError
+from alma_train.trainer import copy_tokenizer_files, resolve_model_dir
+
+
+def merge_adapter(base: str, adapter: str | Path, output: str | Path) -> Path:
+    """Write base + adapter, merged, to output; returns the output folder."""
+    base_dir = resolve_model_dir(base)
+    adapter_dir = Path(adapter).expanduser()
+    if not (adapter_dir / "adapter_config.json").is_file():
+        raise FileNotFoundError(f"no LoRA adapter (adapter_config.json) in {adapter_dir}")
+    if not (adapter_dir / "adapter_model.safetensors").is_file():
+        raise FileNotFoundError(f"the adapter in {adapter_dir} has no adapter_model.safetensors")
+    out = Path(output).expanduser()
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ConfigError(f"output {out} already exists and is not empty; choose a new folder")
+
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32, use_safetensors=True,
+                                                 trust_remote_code=False)
+    model = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        model.save_pretrained(staging, safe_serialization=True)
+        # The adapter folder carries the tokenizer it was trained with; fall back to the base's.
+        if not copy_tokenizer_files(adapter_dir, staging):
+            copy_tokenizer_files(base_dir, staging)
+        if out.exists():
+            out.rmdir()
+        os.replace(staging, out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return out

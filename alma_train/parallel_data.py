@@ -1,0 +1,204 @@
+"""Stage-2 parallel data: readers for JSON Lines, TSV, TMX and gettext .po, as plain iterators.
+
+Every reader yields `ParallelRecord`s (one segment in several languages, with the file and line it came
+from); `iter_pairs` turns records into `ParallelPair`s, one per configured translation direction, so
+each record gives both directions (xx->en and en->xx) as the ALMA recipe asks.
+
+Formats:
+- .jsonl: {"de": "...", "en": "..."} per line, or the reference repository's
+  {"translation": {"de": "...", "en": "..."}}.
+- .tsv: a header row of language codes (e.g. "de<TAB>en"), then one segment per row.
+- .tmx: the translation-memory exchange format CAT tools export; <tu> units with <tuv xml:lang=..>.
+- .po: a gettext catalog; msgid is English, msgstr is the catalog's Language. Fuzzy, obsolete and
+  plural entries are skipped, as translators have not signed them off.
+
+A malformed line raises DataFormatError naming the file and the line.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from alma_train.languages import LANGUAGES, parse_pair
+
+PARALLEL_SUFFIXES = (".jsonl", ".tsv", ".tmx", ".po")
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+
+class DataFormatError(ValueError):
+    """A data file that cannot be read; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class ParallelRecord:
+    """One segment in two or more languages: {language code: text}."""
+
+    texts: dict[str, str]
+    path: str
+    line: int
+
+
+@dataclass(frozen=True)
+class ParallelPair:
+    """One training example of stage 2: translate `src` (in src_lang) into `tgt` (in tgt_lang)."""
+
+    src_lang: str
+    tgt_lang: str
+    src: str
+    tgt: str
+
+
+def normalize_language(tag: str) -> str | None:
+    """Our code for a language tag as files spell it ("de-DE", "zh_Hans", "EN" -> de, zh, en)."""
+    base = tag.strip().replace("_", "-").split("-")[0].lower()
+    return base if base in LANGUAGES else None
+
+
+def _clean(text: str) -> str:
+    # ALMA trains on single segments: one line each, inner whitespace collapsed.
+    return " ".join(text.split())
+
+
+def read_jsonl(path: Path) -> Iterator[ParallelRecord]:
+    with open(path, encoding="utf-8") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise DataFormatError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+            if isinstance(obj, dict) and isinstance(obj.get("translation"), dict):
+                obj = obj["translation"]
+            if not isinstance(obj, dict):
+                raise DataFormatError(f"{path}:{number}: expected an object of language code -> text")
+            texts: dict[str, str] = {}
+            for key, value in obj.items():
+                code = normalize_language(key)
+                if code is None:
+                    continue  # metadata keys ("id", "source") are allowed and ignored
+                if not isinstance(value, str):
+                    raise DataFormatError(f"{path}:{number}: value of {key!r} is not a string")
+                texts[code] = _clean(value)
+            yield ParallelRecord(texts, str(path), number)
+
+
+def read_tsv(path: Path) -> Iterator[ParallelRecord]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+        header: list[str | None] | None = None
+        for row in rows:
+            number = rows.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if header is None:
+                header = [normalize_language(cell) for cell in row]
+                if len(row) < 2 or any(code is None for code in header):
+                    raise DataFormatError(
+                        f"{path}:{number}: the first row must name the language of each column "
+                        f"(e.g. 'de<TAB>en'), got {row!r}"
+                    )
+                continue
+            if len(row) != len(header):
+                raise DataFormatError(f"{path}:{number}: {len(row)} columns, the header has {len(header)}")
+            yield ParallelRecord({code: _clean(cell) for code, cell in zip(header, row, strict=True) if code},
+                                 str(path), number)
+
+
+def read_tmx(path: Path) -> Iterator[ParallelRecord]:
+    # iterparse keeps memory flat on large memories; line numbers come from the parser position.
+    parser = ET.XMLPullParser(events=("start", "end"))
+    unit_line = 0
+    texts: dict[str, str] = {}
+    tuv_lang: str | None = None
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                parser.feed(raw)
+                events = list(parser.read_events())
+            except ET.ParseError as exc:
+                raise DataFormatError(f"{path}:{number}: malformed TMX ({exc})") from None
+            for event, element in events:
+                if event == "start" and element.tag == "tu":
+                    unit_line, texts = number, {}
+                elif event == "start" and element.tag == "tuv":
+                    tuv_lang = element.get(XML_LANG) or element.get("lang")
+                    if not tuv_lang:
+                        raise DataFormatError(f"{path}:{number}: <tuv> without xml:lang")
+                elif event == "end" and element.tag == "tuv":
+                    seg = element.find("seg")
+                    if seg is None:
+                        raise DataFormatError(f"{path}:{number}: <tuv> without <seg>")
+                    code = normalize_language(tuv_lang or "")
+                    if code:
+                        texts[code] = _clean("".join(seg.itertext()))
+                elif event == "end" and element.tag == "tu":
+                    yield ParallelRecord(texts, str(path), unit_line)
+                    element.clear()
+    try:
+        parser.close()
+    except ET.ParseError as exc:
+        raise DataFormatError(f"{path}: truncated TMX ({exc})") from None
+
+
+def read_po(path: Path) -> Iterator[ParallelRecord]:
+    import polib
+
+    try:
+        catalog = polib.pofile(str(path))
+    except (OSError, ValueError) as exc:
+        # polib's message already carries the line ("Syntax error in po file (line 12)").
+        raise DataFormatError(f"{path}: {exc}") from None
+    code = normalize_language(catalog.metadata.get("Language", ""))
+    if code is None:
+        raise DataFormatError(f"{path}: the catalog's Language header is missing or unknown "
+                              f"({catalog.metadata.get('Language', '')!r})")
+    for entry in catalog:
+        if entry.obsolete or "fuzzy" in entry.flags or entry.msgid_plural:
+            continue
+        yield ParallelRecord({"en": _clean(entry.msgid), code: _clean(entry.msgstr)}, str(path), entry.linenum)
+
+
+READERS = {".jsonl": read_jsonl, ".tsv": read_tsv, ".tmx": read_tmx, ".po": read_po}
+
+
+def read_records(path: Path | str) -> Iterator[ParallelRecord]:
+    """Records of one parallel file, the format chosen by its suffix."""
+    path = Path(path)
+    reader = READERS.get(path.suffix.lower())
+    if reader is None:
+        raise DataFormatError(f"{path}: unknown parallel data format (expected one of {', '.join(READERS)})")
+    if not path.is_file():
+        raise FileNotFoundError(f"parallel data file not found: {path}")
+    return reader(path)
+
+
+def directions_of(pairs: Sequence[str], both_directions: bool = True) -> list[tuple[str, str]]:
+    """("de-en", "cs-en") -> [(de, en), (en, de), (cs, en), (en, cs)]; checks every code."""
+    directions: list[tuple[str, str]] = []
+    for pair in pairs:
+        src, tgt = parse_pair(pair)
+        for direction in ((src, tgt), (tgt, src)) if both_directions else ((src, tgt),):
+            if direction not in directions:
+                directions.append(direction)
+    return directions
+
+
+def iter_pairs(records: Iterable[ParallelRecord], directions: Sequence[tuple[str, str]]) -> Iterator[ParallelPair]:
+    """One ParallelPair per record and direction whose two sides are both present and non-empty."""
+    for record in records:
+        for src, tgt in directions:
+            source, target = record.texts.get(src), record.texts.get(tgt)
+            if source and target:
+                yield ParallelPair(src, tgt, source, target)
+
+
+def read_parallel(paths: Iterable[Path | str], directions: Sequence[tuple[str, str]]) -> Iterator[ParallelPair]:
+    """ParallelPairs of several files, in file order."""
+    for path in paths:
+        yield from iter_pairs(read_records(path), directions)

@@ -1,0 +1,79 @@
+"""gettext catalogs (.po, polib): msgstr filled from msgid; msgid, comments and references untouched.
+
+Entries that already have a translation keep it (a human translation beats the model). Filled
+entries are flagged fuzzy, gettext's mark for "check me", so translators review machine output before
+msgfmt compiles it. Placeholders (%(name)s, %s, {name}) and HTML tags are kept as they are: the text
+around them is translated piece by piece.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from desktop.documents.base import DocumentError, DocumentFormat, Translatable, Translate, protected_pieces
+
+_PLACEHOLDER = re.compile(
+    r"%(?:\([^)]+\))?[-#0 +]*\d*(?:\.\d+)?[a-zA-Z%]"  # printf / python-format
+    r"|\{[^{}\s]*\}"  # python-brace / str.format
+    r"|</?[A-Za-z][^<>]*>"  # HTML tags
+    r"|\\n|\n"
+)
+
+
+def _open(source: Path):
+    import polib
+
+    try:
+        return polib.pofile(str(source), wrapwidth=78)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise DocumentError(f"{source}: not a readable gettext catalog ({exc})") from None
+
+
+def _needs_translation(entry) -> bool:
+    if entry.obsolete or not entry.msgid:
+        return False
+    if entry.msgid_plural:
+        return not entry.msgstr_plural or not all(entry.msgstr_plural.values())
+    return not entry.msgstr
+
+
+def _units(po) -> Iterator[tuple[object, str, Callable[[str], None]]]:
+    """(entry, source text, setter for its translation) for every message to fill, in catalog order."""
+    for entry in po:
+        if not _needs_translation(entry):
+            continue
+        if entry.msgid_plural:
+            indexes = sorted(entry.msgstr_plural) or [0, 1]
+            for index in indexes:
+                source = entry.msgid if index == 0 else entry.msgid_plural
+
+                def set_plural(text: str, entry=entry, index=index) -> None:
+                    entry.msgstr_plural[index] = text
+
+                yield entry, source, set_plural
+        else:
+            yield entry, entry.msgid, lambda text, entry=entry: setattr(entry, "msgstr", text)
+
+
+class PoFormat(DocumentFormat):
+    extensions = (".po",)
+
+    def segments(self, source: Path) -> Iterator[str]:
+        for _, text, _ in _units(_open(source)):
+            for piece in protected_pieces(text, _PLACEHOLDER):
+                if isinstance(piece, Translatable):
+                    yield piece.text
+
+    def write(self, source: Path, target: Path, translate: Translate) -> None:
+        po = _open(source)
+        filled = []
+        for entry, text, set_translation in _units(po):
+            pieces = protected_pieces(text, _PLACEHOLDER)
+            set_translation("".join(translate(p.text) if isinstance(p, Translatable) else p for p in pieces))
+            filled.append(entry)
+        for entry in filled:
+            if "fuzzy" not in entry.flags:
+                entry.flags.append("fuzzy")
+        po.save(str(target))

@@ -1,0 +1,128 @@
+"""translate_document: a document in, its translation written beside it (or where asked), atomically.
+
+Two passes over the source: the first counts the texts to translate (and finds decoding errors
+before anything is written), the second writes the translation into a temporary file in the target's
+folder, which replaces the target only when complete. Cancelled or failed, no output is left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+from desktop.documents.base import DocumentError, DocumentFormat
+from desktop.documents.docx_format import DocxFormat
+from desktop.documents.html_format import HtmlFormat
+from desktop.documents.markdown_format import MarkdownFormat
+from desktop.documents.po_format import PoFormat
+from desktop.documents.subtitle_format import SubtitleFormat
+from desktop.documents.text_format import PlainTextFormat
+from desktop.engine.translation import TranslationCancelled
+
+FORMATS: tuple[DocumentFormat, ...] = (
+    PlainTextFormat(), MarkdownFormat(), DocxFormat(), SubtitleFormat(), HtmlFormat(), PoFormat(),
+)
+_BY_EXTENSION = {ext: fmt for fmt in FORMATS for ext in fmt.extensions}
+SUPPORTED_EXTENSIONS: tuple[str, ...] = tuple(sorted(_BY_EXTENSION))
+
+Progress = Callable[[int, int, float | None], None]
+CancelCheck = threading.Event | Callable[[], bool] | None
+# Progress callbacks at most this often (and always for the last segment): a 100k-segment
+# document must not flood a GUI's event queue.
+_PROGRESS_INTERVAL_S = 0.05
+
+
+class SupportsTranslate(Protocol):
+    def translate(self, text: str, src: str, tgt: str, cancel: CancelCheck = None) -> str: ...
+
+
+def format_for(path: Path) -> DocumentFormat:
+    """The format reading `path`, by its extension; DocumentError for an unsupported one."""
+    fmt = _BY_EXTENSION.get(path.suffix.lower())
+    if fmt is None:
+        raise DocumentError(
+            f"{path}: unsupported file type {path.suffix or '(no extension)'!r} "
+            f"(supported: {', '.join(SUPPORTED_EXTENSIONS)})"
+        )
+    return fmt
+
+
+def output_path_for(source: Path, src: str, tgt: str) -> Path:
+    """name.<tgt>.ext beside the source; a source named name.<src>.ext becomes name.<tgt>.ext."""
+    stem = source.stem
+    if stem.lower().endswith(f".{src.lower()}"):
+        stem = stem[: -len(src) - 1]
+    return source.with_name(f"{stem}.{tgt}{source.suffix}")
+
+
+def _cancelled(cancel: CancelCheck) -> bool:
+    if cancel is None:
+        return False
+    return cancel.is_set() if isinstance(cancel, threading.Event) else bool(cancel())
+
+
+def translate_document(path: Path | str, engine: SupportsTranslate, src: str, tgt: str,
+                       output: Path | str | None = None, progress: Progress | None = None,
+                       cancel: CancelCheck = None) -> Path:
+    """Translate a document from src to tgt keeping its structure; returns the written file's path.
+
+    output defaults to name.<tgt>.ext beside the source, and is never the source itself.
+    progress(done, total, eta_seconds) follows the segments; cancel (an Event or a callable) stops
+    the work with TranslationCancelled and leaves no output file. Bad input raises DocumentError.
+    """
+    source = Path(path)
+    fmt = format_for(source)
+    if not source.is_file():
+        raise DocumentError(f"{source}: no such file")
+    target = Path(output) if output is not None else output_path_for(source, src, tgt)
+    if target.resolve() == source.resolve():
+        raise DocumentError(f"{source}: the output would overwrite the source; choose another output")
+    if not target.parent.is_dir():
+        raise DocumentError(f"{target}: the output folder does not exist")
+
+    total = total_chars = 0
+    for text in fmt.segments(source):
+        total += 1
+        total_chars += len(text)
+        if total % 4096 == 0 and _cancelled(cancel):
+            raise TranslationCancelled("translation cancelled")
+    if total == 0:
+        raise DocumentError(f"{source}: nothing to translate (the document is empty or has no text)")
+
+    done = done_chars = 0
+    started = last_report = time.monotonic()
+    if progress:
+        progress(0, total, None)
+
+    def translate_segment(text: str) -> str:
+        nonlocal done, done_chars, last_report
+        if _cancelled(cancel):
+            raise TranslationCancelled("translation cancelled")
+        translation = engine.translate(text, src, tgt, cancel=cancel)
+        done += 1
+        done_chars += len(text)
+        now = time.monotonic()
+        if progress and (done == total or now - last_report >= _PROGRESS_INTERVAL_S):
+            last_report = now
+            # Time per character so far predicts the rest better than time per segment.
+            eta = (now - started) / done_chars * (total_chars - done_chars) if done_chars else None
+            progress(done, total, eta)
+        return translation
+
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        fmt.write(source, tmp, translate_segment)
+        shutil.copymode(source, tmp)  # mkstemp made it private; the output is as readable as its source
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target

@@ -1,0 +1,251 @@
+"""TranslationEngine: one GGUF model, greedy decoding, one sentence at a time, streamed and cancellable.
+
+ALMA models are trained on single sentences, so text is cut into sentences (desktop.engine.sentences),
+each is sent alone with the shared ALMA prompt, the output is cut the paper's way (clean_output),
+and the translations are put back between the original whitespace and line breaks.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from alma_train.languages import language_name
+from alma_train.prompts import build_prompt, clean_output
+from desktop.engine.model_file import ModelLoadError, read_model_info, trained_pairs
+from desktop.engine.sentences import split_segments
+
+CancelCheck = Callable[[], bool] | threading.Event | None
+
+
+class TranslationCancelled(Exception):
+    """Raised inside a running translation after cancel() (or its cancel check) asked it to stop."""
+
+
+class UntrainedDirectionWarning(UserWarning):
+    """The model's alma.language_pairs metadata does not list the requested direction."""
+
+
+def resolve_gpu_layers(n_gpu_layers: int | str) -> int:
+    """"auto": every layer (-1) when llama.cpp was built with GPU offload (Metal, CUDA, ...), else 0."""
+    if n_gpu_layers == "auto":
+        import llama_cpp
+
+        return -1 if llama_cpp.llama_supports_gpu_offload() else 0
+    return int(n_gpu_layers)
+
+
+def default_threads() -> int:
+    # llama.cpp scales to the physical cores; past ~8 threads memory bandwidth is the limit on CPUs.
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def _stop_requested(cancel: CancelCheck) -> bool:
+    if cancel is None:
+        return False
+    if isinstance(cancel, threading.Event):
+        return cancel.is_set()
+    return bool(cancel())
+
+
+class TranslationEngine:
+    """Loads one GGUF model and translates text with it.
+
+    model_path: a GGUF file (default: the bundled SmolLM2-135M-Instruct). The file is checked before
+    llama.cpp loads it; a bad one raises ModelLoadError. n_gpu_layers: a number or "auto".
+    cache: True for the shared cache in the user data dir, a TranslationCache, or False/None for none.
+    Counters: model_calls (sentences sent to the model) and generated_tokens.
+    """
+
+    def __init__(self, model_path: Path | str | None = None, n_threads: int | None = None,
+                 n_ctx: int = 2048, n_gpu_layers: int | str = "auto", max_new_tokens: int = 256,
+                 cache: Any = True) -> None:
+        if model_path is None:
+            from alma_train.default_model import default_gguf_path
+
+            model_path = default_gguf_path()
+        self.model_path = Path(model_path)
+        self.info: dict[str, Any] = read_model_info(self.model_path)
+        self.n_threads = n_threads or default_threads()
+        self.n_ctx = n_ctx
+        self.n_gpu_layers = resolve_gpu_layers(n_gpu_layers)
+        self.max_new_tokens = max_new_tokens
+        self.model_calls = 0
+        self.generated_tokens = 0
+
+        from llama_cpp import Llama
+
+        try:
+            self._llama = Llama(str(self.model_path), n_ctx=n_ctx, n_threads=self.n_threads,
+                                n_gpu_layers=self.n_gpu_layers, verbose=False, seed=0)
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelLoadError(f"{self.model_path}: llama.cpp could not load the model ({exc})") from None
+
+        if cache is True:
+            import sqlite3
+
+            from desktop.cache import TranslationCache
+
+            try:
+                cache = TranslationCache()
+            except (sqlite3.Error, OSError) as exc:  # a read-only home must not stop translation
+                warnings.warn(f"translation cache disabled: {exc}", RuntimeWarning, stacklevel=2)
+                cache = None
+        self.cache = None if cache is None or cache is False else cache
+        if self.cache is not None:
+            from desktop.cache import model_fingerprint
+
+            # Greedy output depends on the weights and on the token limit, nothing else.
+            self._cache_model_key = f"{model_fingerprint(self.model_path)}:greedy:{max_new_tokens}"
+        self._generate_lock = threading.RLock()  # llama.cpp contexts are not thread-safe
+        self._state_lock = threading.Lock()
+        self._running = 0
+        self._cancel = threading.Event()
+        self._warned: set[tuple[str, str]] = set()
+
+    # -- directions ------------------------------------------------------------------------------
+
+    def direction_warning(self, src: str, tgt: str) -> str | None:
+        """A message when the model's metadata says it was not trained for src->tgt, else None."""
+        pairs = trained_pairs(self.info)
+        if pairs is None or (src, tgt) in pairs:
+            return None
+        listed = ", ".join(sorted(f"{a}-{b}" for a, b in pairs)) or "none"
+        return (f"{self.model_path.name} was not trained for {src}-{tgt} (alma.language_pairs: {listed}); "
+                "translating anyway")
+
+    def _check_direction(self, src: str, tgt: str) -> None:
+        language_name(src)  # UnknownLanguageError naming the code
+        language_name(tgt)
+        message = self.direction_warning(src, tgt)
+        if message and (src, tgt) not in self._warned:
+            self._warned.add((src, tgt))
+            warnings.warn(message, UntrainedDirectionWarning, stacklevel=4)
+
+    # -- cancellation ----------------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Stop the running translation (it raises TranslationCancelled); a no-op when none runs."""
+        with self._state_lock:
+            if self._running:
+                self._cancel.set()
+
+    def _stopping(self, cancel: CancelCheck) -> bool:
+        return self._cancel.is_set() or _stop_requested(cancel)
+
+    # -- translation -----------------------------------------------------------------------------
+
+    def iter_translate(self, text: str, src: str, tgt: str, cancel: CancelCheck = None) -> Iterator[str]:
+        """Yield the translation piece by piece: tokens as the model makes them, whitespace as it was.
+
+        "".join(pieces) is the translation. cancel (an Event or a callable) is checked between tokens,
+        as is cancel(); either raises TranslationCancelled.
+        """
+        self._check_direction(src, tgt)
+        with self._state_lock:
+            if not self._running:
+                self._cancel.clear()
+            self._running += 1
+        try:
+            for segment in split_segments(text):
+                if self._stopping(cancel):
+                    raise TranslationCancelled("translation cancelled")
+                if not segment.translatable:
+                    yield segment.text
+                    continue
+                yield from self._translate_sentence(segment.text, src, tgt, cancel)
+        finally:
+            with self._state_lock:
+                self._running -= 1
+
+    def translate(self, text: str, src: str, tgt: str, cancel: CancelCheck = None) -> str:
+        """The translation of `text` from language code src to tgt, whitespace and line breaks kept."""
+        return "".join(self.iter_translate(text, src, tgt, cancel))
+
+    def translate_sentence(self, sentence: str, src: str, tgt: str) -> str:
+        """One sentence through the model (and the cache), without sentence splitting."""
+        return "".join(self._translate_sentence(sentence, src, tgt, None))
+
+    def _translate_sentence(self, sentence: str, src: str, tgt: str, cancel: CancelCheck) -> Iterator[str]:
+        if self.cache is not None:
+            cached = self.cache.get(self._cache_model_key, src, tgt, sentence)
+            if cached is not None:
+                yield cached
+                return
+        pieces: list[str] = []
+        for index, part in enumerate(self._fit_to_context(sentence, src, tgt)):
+            if index:
+                pieces.append(" ")
+                yield " "
+            for piece in self._generate(part, src, tgt, cancel):
+                pieces.append(piece)
+                yield piece
+        if self.cache is not None:
+            self.cache.put(self._cache_model_key, src, tgt, sentence, "".join(pieces))
+
+    def _fit_to_context(self, sentence: str, src: str, tgt: str) -> list[str]:
+        """The sentence, cut at spaces into parts whose prompts leave room for the output in n_ctx."""
+        budget = self.n_ctx - self.max_new_tokens
+        prompt_tokens = len(self._llama.tokenize(build_prompt(src, tgt, sentence).encode(), add_bos=False))
+        if prompt_tokens <= budget:
+            return [sentence]
+        middle = len(sentence) // 2
+        cut = sentence.rfind(" ", 0, middle)
+        cut = cut if cut > 0 else middle
+        return [*self._fit_to_context(sentence[:cut].rstrip(), src, tgt),
+                *self._fit_to_context(sentence[cut:].lstrip(), src, tgt)]
+
+    def _generate(self, sentence: str, src: str, tgt: str, cancel: CancelCheck) -> Iterator[str]:
+        """Stream the model's translation of one sentence, cut as clean_output cuts it.
+
+        clean_output keeps the first non-empty line, stripped: leading whitespace is dropped here,
+        trailing whitespace is held back until more text follows, and generation stops at the first
+        line break after the text began.
+        """
+        prompt = build_prompt(src, tgt, sentence)
+        raw: list[str] = []
+        streamed: list[str] = []
+        pending = ""
+        started = False
+        with self._generate_lock:
+            self.model_calls += 1
+            stream = self._llama.create_completion(
+                prompt, max_tokens=self.max_new_tokens, temperature=0.0, top_k=1, stream=True,
+            )
+            try:
+                for chunk in stream:
+                    if self._stopping(cancel):
+                        raise TranslationCancelled("translation cancelled")
+                    self.generated_tokens += 1
+                    text = chunk["choices"][0]["text"]
+                    raw.append(text)
+                    if not started:
+                        text = text.lstrip()
+                        if not text:
+                            continue
+                        started = True
+                    lines = text.splitlines()
+                    first = lines[0] if lines else ""
+                    body = pending + first
+                    kept = body.rstrip()
+                    pending = body[len(kept):]
+                    if kept:
+                        streamed.append(kept)
+                        yield kept
+                    if first != text:  # a line break: the translation line is complete
+                        break
+            finally:
+                stream.close()
+        # The streamed cut and the shared cut agree; the shared one is the reference.
+        cleaned = clean_output("".join(raw), tgt)
+        if cleaned != "".join(streamed) and cleaned.startswith("".join(streamed)):
+            yield cleaned[len("".join(streamed)):]
+
+    def close(self) -> None:
+        """Free the model now rather than at garbage collection."""
+        with self._generate_lock:
+            self._llama.close()

@@ -1,0 +1,229 @@
+"""The document queue: files translated one after another in a worker thread, each with its progress.
+
+The queue (GUI thread) keeps the jobs and their state; a worker QObject in its own QThread runs
+desktop.documents.translate_document with its own engine, so a long document never blocks the text
+view's engine or the event loop. One file failing marks that job failed and the queue moves on.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from desktop.gui.worker import ModelSpec, load_engine
+
+
+class JobState(enum.Enum):
+    QUEUED = "Queued"
+    RUNNING = "Translating"
+    DONE = "Done"
+    FAILED = "Failed"
+    CANCELLED = "Cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
+
+
+@dataclass
+class DocumentJob:
+    job_id: int
+    path: Path
+    src: str
+    tgt: str
+    state: JobState = JobState.QUEUED
+    done: int = 0
+    total: int = 0
+    eta_seconds: float | None = None
+    output: Path | None = None
+    error: str = ""
+    cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
+
+
+def supported_extensions() -> tuple[str, ...]:
+    from desktop.documents import SUPPORTED_EXTENSIONS
+
+    return tuple(sorted(SUPPORTED_EXTENSIONS))
+
+
+def check_document(path: Path) -> str | None:
+    """Why path cannot be queued (missing, a folder, an unknown type), or None when it can."""
+    extensions = supported_extensions()
+    if not path.exists():
+        return f"{path}: no such file"
+    if not path.is_file():
+        return f"{path}: not a file"
+    if path.suffix.lower() not in extensions:
+        return f"{path}: unsupported file type {path.suffix or '(none)'!r} (supported: {', '.join(extensions)})"
+    return None
+
+
+class _DocumentWorker(QObject):
+    """Runs one job at a time in the worker thread; loads (and keeps) an engine per model spec."""
+
+    progress = Signal(int, int, int, float)  # job id, done, total, eta seconds (-1: unknown yet)
+    finished = Signal(int, str)  # job id, output path
+    failed = Signal(int, str)
+    cancelled = Signal(int)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._engine = None
+        self._spec: ModelSpec | None = None
+
+    @Slot(object, object)
+    def run(self, job: DocumentJob, spec: ModelSpec) -> None:
+        from desktop.documents import translate_document
+        from desktop.engine import TranslationCancelled
+
+        if job.cancel_event.is_set():
+            self.cancelled.emit(job.job_id)
+            return
+        try:
+            if self._engine is None or spec != self._spec:
+                self._engine, self._spec = None, None  # free the old model before loading the next
+                self._engine, self._spec = load_engine(spec), spec
+            output = translate_document(
+                job.path, self._engine, job.src, job.tgt,
+                progress=lambda done, total, eta: self.progress.emit(
+                    job.job_id, done, total, -1.0 if eta is None else float(eta)),
+                cancel=job.cancel_event,
+            )
+        except TranslationCancelled:
+            self.cancelled.emit(job.job_id)
+        except Exception as exc:  # a bad document fails its own job only
+            self.failed.emit(job.job_id, str(exc) or type(exc).__name__)
+        else:
+            self.finished.emit(job.job_id, str(output))
+
+
+class DocumentQueue(QObject):
+    """Jobs in order; starts the next queued job whenever the worker is free."""
+
+    jobAdded = Signal(object)  # DocumentJob
+    jobChanged = Signal(object)
+    jobFailed = Signal(object)  # a job that ended in an error (the view shows a dialog)
+    jobRemoved = Signal(int)
+    idleChanged = Signal(bool)
+
+    _run = Signal(object, object)
+
+    def __init__(self, spec: ModelSpec | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.jobs: dict[int, DocumentJob] = {}
+        self.spec = spec or ModelSpec()
+        self._next_id = 1
+        self._running: DocumentJob | None = None
+        self._thread = QThread(self)
+        self._thread.setObjectName("document-queue")
+        self._worker = _DocumentWorker()
+        self._worker.moveToThread(self._thread)
+        self._run.connect(self._worker.run)
+        self._worker.progress.connect(self._on_progress)
+        self._worker.finished.connect(self._on_finished)
+        self._worker.failed.connect(self._on_failed)
+        self._worker.cancelled.connect(self._on_cancelled)
+        self._thread.start()
+
+    @property
+    def running(self) -> DocumentJob | None:
+        return self._running
+
+    def set_model(self, spec: ModelSpec) -> None:
+        """Jobs started from now on use spec's model (the running one finishes on its own)."""
+        self.spec = spec
+
+    def add(self, path: Path, src: str, tgt: str) -> DocumentJob:
+        """Queue path; a file that cannot be translated is listed as failed at once."""
+        path = Path(path)
+        job = DocumentJob(self._next_id, path, src, tgt)
+        self._next_id += 1
+        self.jobs[job.job_id] = job
+        problem = check_document(path)
+        if problem:
+            job.state, job.error = JobState.FAILED, problem
+        self.jobAdded.emit(job)
+        if problem:
+            self.jobFailed.emit(job)
+        self._start_next()
+        return job
+
+    def cancel(self, job_id: int) -> None:
+        job = self.jobs.get(job_id)
+        if job is None or job.state.finished:
+            return
+        job.cancel_event.set()
+        if job.state is JobState.QUEUED:
+            job.state = JobState.CANCELLED
+            self.jobChanged.emit(job)
+        # a running job reports back through the worker's cancelled signal
+
+    def cancel_all(self) -> None:
+        for job_id in list(self.jobs):
+            self.cancel(job_id)
+
+    def remove(self, job_id: int) -> None:
+        """Forget a finished job (its output file stays on disk)."""
+        job = self.jobs.get(job_id)
+        if job is not None and job.state.finished:
+            del self.jobs[job_id]
+            self.jobRemoved.emit(job_id)
+
+    def shutdown(self) -> None:
+        self.cancel_all()
+        self._thread.quit()
+        self._thread.wait()
+
+    def _start_next(self) -> None:
+        if self._running is not None:
+            return
+        job = next((j for j in self.jobs.values() if j.state is JobState.QUEUED), None)
+        if job is None:
+            self.idleChanged.emit(True)
+            return
+        job.state = JobState.RUNNING
+        self._running = job
+        self.jobChanged.emit(job)
+        self.idleChanged.emit(False)
+        self._run.emit(job, self.spec)
+
+    def _finish(self, job_id: int, state: JobState, **changes) -> None:
+        job = self.jobs.get(job_id)
+        if self._running is not None and self._running.job_id == job_id:
+            self._running = None
+        if job is not None:
+            job.state = state
+            job.eta_seconds = None
+            for name, value in changes.items():
+                setattr(job, name, value)
+            self.jobChanged.emit(job)
+            if state is JobState.FAILED:
+                self.jobFailed.emit(job)
+        self._start_next()
+
+    @Slot(int, int, int, float)
+    def _on_progress(self, job_id: int, done: int, total: int, eta: float) -> None:
+        job = self.jobs.get(job_id)
+        if job is None or job.state is not JobState.RUNNING:
+            return
+        job.done, job.total = done, total
+        job.eta_seconds = None if eta < 0 else eta
+        self.jobChanged.emit(job)
+
+    @Slot(int, str)
+    def _on_finished(self, job_id: int, output: str) -> None:
+        job = self.jobs.get(job_id)
+        done = job.total if job else 0
+        self._finish(job_id, JobState.DONE, output=Path(output), done=done)
+
+    @Slot(int, str)
+    def _on_failed(self, job_id: int, message: str) -> None:
+        self._finish(job_id, JobState.FAILED, error=message)
+
+    @Slot(int)
+    def _on_cancelled(self, job_id: int) -> None:
+        self._finish(job_id, JobState.CANCELLED)

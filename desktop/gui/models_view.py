@@ -1,0 +1,292 @@
+"""The models view: the default model plus any GGUF files the user added, with their metadata.
+
+Removing a model only takes it off the list; files are never deleted. Each model keeps its own GPU
+layers and threads; "Use this model" loads it in the worker thread and makes it the active one
+(persisted, loaded again at the next start).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.gui.dialogs import show_error
+from desktop.gui.settings import AppSettings, ModelOptions
+from desktop.gui.worker import ModelSpec
+
+PATH_ROLE = Qt.ItemDataRole.UserRole
+
+
+def format_size(n_bytes: int) -> str:
+    size = float(n_bytes)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
+def format_count(n: int) -> str:
+    for value, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if n >= value:
+            return f"{n / value:.1f}{suffix}"
+    return str(n)
+
+
+def default_model_path() -> Path:
+    from alma_train.default_model import default_gguf_path
+
+    return default_gguf_path()
+
+
+def gpu_offload_supported() -> bool:
+    import llama_cpp
+
+    return bool(llama_cpp.llama_supports_gpu_offload())
+
+
+class ModelsView(QWidget):
+    """Model inventory on the left, the selected model's metadata and run options on the right."""
+
+    activateRequested = Signal(object)  # ModelSpec
+    statusMessage = Signal(str)
+
+    def __init__(self, settings: AppSettings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._settings = settings
+        self._active: Path | None = None  # the loaded model's file (None until one is loaded)
+
+        self.list = QListWidget()
+        self.list.setAccessibleName("Models")
+        self.add_button = QPushButton("Add GGUF…")
+        self.remove_button = QPushButton("Remove from list")
+        self.remove_button.setToolTip("Takes the model off this list; the file stays on disk")
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.list, 1)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(self.remove_button)
+        left_layout.addLayout(buttons)
+
+        self.fields: dict[str, QLabel] = {}
+        details = QGroupBox("Model")
+        form = QFormLayout(details)
+        for key, label in (("name", "Name"), ("file", "File"), ("architecture", "Architecture"),
+                           ("quantization", "Quantization"), ("parameters", "Parameters"),
+                           ("size", "Size on disk"), ("context", "Context length"), ("layers", "Layers"),
+                           ("pairs", "Trained language pairs"), ("alma", "ALMA metadata")):
+            value = QLabel()
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            value.setWordWrap(True)
+            self.fields[key] = value
+            form.addRow(label, value)
+
+        run = QGroupBox("Run options")
+        run_form = QFormLayout(run)
+        self.gpu_layers = QSpinBox()
+        self.gpu_layers.setRange(-1, 999)
+        self.gpu_layers.setSpecialValueText("automatic")
+        self.gpu_layers.setToolTip("Layers offloaded to the GPU: 0 runs on the CPU; automatic offloads every "
+                                   "layer when llama.cpp was built for a GPU (Metal, CUDA)")
+        self.threads = QSpinBox()
+        self.threads.setRange(0, 256)
+        self.threads.setSpecialValueText("automatic")
+        for box in (self.gpu_layers, self.threads):
+            box.setMaximumWidth(180)
+        run_form.addRow("GPU layers", self.gpu_layers)
+        run_form.addRow("CPU threads", self.threads)
+        if not gpu_offload_supported():
+            note = QLabel("This build of llama.cpp runs on the CPU only; GPU layers take effect with a "
+                          "CUDA or Metal build.")
+            note.setWordWrap(True)
+            note.setEnabled(False)
+            run_form.addRow(note)
+        self.use_button = QPushButton("Use this model")
+        self.state_label = QLabel()
+
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(details)
+        right_layout.addWidget(run)
+        action = QHBoxLayout()
+        action.addWidget(self.state_label, 1)
+        action.addWidget(self.use_button)
+        right_layout.addLayout(action)
+        right_layout.addStretch(1)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([340, 660])
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+
+        self.add_button.clicked.connect(self.choose_model)
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.use_button.clicked.connect(self.use_selected)
+        self.list.currentItemChanged.connect(self._show_selected)
+        self.gpu_layers.valueChanged.connect(self._save_options)
+        self.threads.valueChanged.connect(self._save_options)
+        self._fill_list()
+
+    # --- inventory ---------------------------------------------------------------------------
+    def model_paths(self) -> list[Path]:
+        return [Path(self.list.item(i).data(PATH_ROLE)) for i in range(self.list.count())]
+
+    def _fill_list(self, select: Path | None = None) -> None:
+        self.list.blockSignals(True)
+        self.list.clear()
+        default = default_model_path()
+        for path in [default, *self._settings.added_models()]:
+            item = QListWidgetItem()
+            item.setData(PATH_ROLE, str(path))
+            self.list.addItem(item)
+        self.list.blockSignals(False)
+        self._refresh_labels()
+        paths = self.model_paths()
+        wanted = select or self._active or default
+        self.list.setCurrentRow(paths.index(wanted) if wanted in paths else 0)
+        self._show_selected()
+
+    def _refresh_labels(self) -> None:
+        default = default_model_path()
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            path = Path(item.data(PATH_ROLE))
+            text = path.name + ("  (default)" if path == default else "")
+            active = self._active is not None and path == self._active
+            font = QFont(item.font())
+            font.setBold(active)
+            item.setFont(font)
+            item.setText(("● " if active else "   ") + text)
+            item.setToolTip(str(path))
+
+    @Slot()
+    def choose_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Add a GGUF model", "", "GGUF models (*.gguf);;All files (*)")
+        if path:
+            self.add_model(Path(path))
+
+    def add_model(self, path: Path) -> bool:
+        """Add path to the inventory after checking its header; a bad file gets a dialog, not a row."""
+        from desktop.engine import ModelLoadError, read_model_info
+
+        path = Path(path).resolve()
+        try:
+            read_model_info(path)
+        except ModelLoadError as exc:
+            show_error(self, "Model not added", str(exc))
+            self.statusMessage.emit(f"Model not added: {exc}")
+            return False
+        if path not in self.model_paths():
+            self._settings.set_added_models([*self._settings.added_models(), path])
+        self._fill_list(select=path)
+        self.statusMessage.emit(f"Added {path.name}")
+        return True
+
+    @Slot()
+    def remove_selected(self) -> None:
+        path = self.selected_path()
+        if path is None or path == default_model_path():
+            return
+        self._settings.set_added_models([p for p in self._settings.added_models() if p != path])
+        self._fill_list()
+        self.statusMessage.emit(f"Removed {path.name} from the list (the file stays on disk)")
+
+    def selected_path(self) -> Path | None:
+        item = self.list.currentItem()
+        return Path(item.data(PATH_ROLE)) if item else None
+
+    def select_model(self, path: Path) -> None:
+        self.list.setCurrentRow(self.model_paths().index(Path(path)))
+
+    def spec_for(self, path: Path) -> ModelSpec:
+        stored = None if path == default_model_path() else path
+        return ModelSpec(stored, self._settings.model_options(stored))
+
+    @Slot()
+    def use_selected(self) -> None:
+        path = self.selected_path()
+        if path is not None:
+            self.state_label.setText("Loading…")
+            self.activateRequested.emit(self.spec_for(path))
+
+    # --- called by the window when the worker reports -----------------------------------------
+    def set_active(self, path: Path) -> None:
+        self._active = Path(path)
+        self._refresh_labels()
+        self._show_selected()
+
+    def set_load_failed(self) -> None:
+        self._show_selected()
+
+    # --- details -------------------------------------------------------------------------------
+    @Slot()
+    def _show_selected(self) -> None:
+        from desktop.engine import ModelLoadError, read_model_info
+        from desktop.engine.model_file import trained_pairs
+
+        path = self.selected_path()
+        self.remove_button.setEnabled(path is not None and path != default_model_path())
+        self.use_button.setEnabled(path is not None)
+        if path is None:
+            return
+        stored = None if path == default_model_path() else path
+        options = self._settings.model_options(stored)
+        for box, value in ((self.gpu_layers, options.n_gpu_layers), (self.threads, options.n_threads)):
+            box.blockSignals(True)
+            box.setValue(value)
+            box.blockSignals(False)
+        self.state_label.setText("Active model" if path == self._active else "")
+        try:
+            info = read_model_info(path)
+        except ModelLoadError as exc:  # e.g. the file was moved or damaged since it was added
+            for label in self.fields.values():
+                label.clear()
+            self.fields["file"].setText(str(path))
+            self.fields["name"].setText(f"unreadable: {exc}")
+            return
+        pairs = trained_pairs(info)
+        alma = {k: v for k, v in info.items() if k.startswith("alma.") and k != "alma.language_pairs"}
+        values = {
+            "name": info.get("name") or path.stem,
+            "file": str(path),
+            "architecture": info.get("architecture") or "unknown",
+            "quantization": info.get("quantization") or "unknown",
+            "parameters": format_count(int(info.get("parameters") or 0)),
+            "size": format_size(int(info["file_size"])),
+            "context": str(info.get("context_length") or "unknown"),
+            "layers": str(info.get("layers") or "unknown"),
+            "pairs": ", ".join(f"{s}-{t}" for s, t in sorted(pairs)) if pairs else "not recorded in the file",
+            "alma": "\n".join(f"{k}: {v}" for k, v in sorted(alma.items())) or "none",
+        }
+        for key, text in values.items():
+            self.fields[key].setText(text)
+
+    @Slot()
+    def _save_options(self) -> None:
+        path = self.selected_path()
+        if path is None:
+            return
+        stored = None if path == default_model_path() else path
+        self._settings.set_model_options(stored, ModelOptions(self.gpu_layers.value(), self.threads.value()))

@@ -1,0 +1,305 @@
+"""The translation engine behind signals: a QObject in its own QThread, so the event loop never waits.
+
+Modelled on TranslateLocally's MarianInterface: the window calls Translator.translate() as often as
+it likes; only the newest pending request is kept (a running one is cancelled when a newer one comes),
+so fast typing never queues stale work. Results come back as signals tagged with a request id.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from desktop.gui.settings import ModelOptions
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Which model to load and how: None is the default model."""
+
+    path: Path | None = None
+    options: ModelOptions = field(default_factory=ModelOptions)
+
+
+@dataclass(frozen=True)
+class TranslationRequest:
+    request_id: int
+    text: str
+    src: str
+    tgt: str
+
+
+@dataclass(frozen=True)
+class TranslationResult:
+    request_id: int
+    text: str
+    seconds: float
+    tokens: int  # tokens the model generated (0 when every sentence came from the cache)
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.tokens / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """A loaded model: the spec it came from, its file, metadata (engine.info), device and load time."""
+
+    spec: ModelSpec
+    path: Path
+    info: dict
+    device: str
+    seconds: float
+
+
+def gpu_layers_argument(n_gpu_layers: int) -> int | str:
+    """The engine's n_gpu_layers for a stored option: -1 is "auto" (all layers on a GPU build)."""
+    return "auto" if n_gpu_layers < 0 else n_gpu_layers
+
+
+def describe_device(n_gpu_layers: int) -> str:
+    """CPU, or the GPU back end llama.cpp was built with (CUDA, Metal, Vulkan) when layers go there."""
+    import llama_cpp
+
+    if n_gpu_layers == 0 or not llama_cpp.llama_supports_gpu_offload():
+        return "CPU"
+    system = llama_cpp.llama_print_system_info().decode(errors="replace")
+    for backend in ("CUDA", "Metal", "Vulkan", "SYCL", "HIP"):
+        if backend.upper() in system.upper():
+            return backend
+    return "GPU"
+
+
+def load_engine(spec: ModelSpec):
+    """Build a TranslationEngine for spec (raises the engine's ModelLoadError for a bad file)."""
+    from desktop.engine import TranslationEngine
+
+    return TranslationEngine(
+        model_path=spec.path, n_threads=spec.options.n_threads or None,
+        n_gpu_layers=gpu_layers_argument(spec.options.n_gpu_layers),
+    )
+
+
+class _PendingRequest:
+    """A one-slot mailbox: putting a request replaces whatever was waiting."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._request: TranslationRequest | None = None
+
+    def put(self, request: TranslationRequest | None) -> None:
+        with self._lock:
+            self._request = request
+
+    def take(self) -> TranslationRequest | None:
+        with self._lock:
+            request, self._request = self._request, None
+            return request
+
+
+class _EngineWorker(QObject):
+    """Lives in the worker thread and owns the engine; every slot here runs off the GUI thread."""
+
+    modelLoaded = Signal(object)  # ModelStatus
+    modelError = Signal(str)
+    partial = Signal(int, str)
+    translationReady = Signal(object)  # TranslationResult
+    cancelled = Signal(int)
+    error = Signal(int, str)
+    notice = Signal(int, str)  # e.g. the model was not trained for this direction
+    idle = Signal(int)  # id of the last request taken
+
+    def __init__(self, pending: _PendingRequest) -> None:
+        super().__init__()
+        self._pending = pending
+        self._engine = None
+        self._running = threading.Event()
+        self._last_taken = 0
+
+    def cancel_running(self) -> None:
+        """Thread-safe: stop the translation now running, if any."""
+        engine = self._engine
+        if engine is not None and self._running.is_set():
+            engine.cancel()
+
+    @Slot(object)
+    def load(self, spec: ModelSpec) -> None:
+        started = time.perf_counter()
+        try:
+            engine = load_engine(spec)
+        except Exception as exc:  # any load failure is shown in a dialog; the old model stays usable
+            self.modelError.emit(_describe_load_error(spec, exc))
+            return
+        self._engine = engine
+        self.modelLoaded.emit(ModelStatus(
+            spec=spec, path=Path(engine.model_path), info=dict(getattr(engine, "info", {}) or {}),
+            device=describe_device(engine.n_gpu_layers), seconds=time.perf_counter() - started,
+        ))
+
+    @Slot()
+    def work(self) -> None:
+        while (request := self._pending.take()) is not None:
+            self._last_taken = request.request_id
+            self._translate(request)
+        self.idle.emit(self._last_taken)
+
+    def _translate(self, request: TranslationRequest) -> None:
+        from desktop.engine import TranslationCancelled
+
+        if self._engine is None:
+            self.error.emit(request.request_id, "no model is loaded: pick one in the Models view")
+            return
+        started = time.perf_counter()
+        tokens_before = self._engine.generated_tokens
+        pieces: list[str] = []
+        self._running.set()
+        try:
+            warning = self._engine.direction_warning(request.src, request.tgt)
+            if warning:
+                self.notice.emit(request.request_id, warning)
+            for piece in self._engine.iter_translate(request.text, request.src, request.tgt):
+                pieces.append(piece)
+                self.partial.emit(request.request_id, "".join(pieces))
+        except TranslationCancelled:
+            self.cancelled.emit(request.request_id)
+            return
+        except Exception as exc:  # reported to the window; the worker thread keeps serving
+            self.error.emit(request.request_id, str(exc) or type(exc).__name__)
+            return
+        finally:
+            self._running.clear()
+        self.translationReady.emit(TranslationResult(
+            request.request_id, "".join(pieces), time.perf_counter() - started,
+            self._engine.generated_tokens - tokens_before))
+
+
+def _describe_load_error(spec: ModelSpec, exc: Exception) -> str:
+    message = str(exc) or type(exc).__name__
+    name = str(spec.path) if spec.path else "the default model"
+    return message if name in message else f"{name}: {message}"
+
+
+class Translator(QObject):
+    """The GUI thread's handle on the engine: methods return at once, answers come as signals.
+
+    Signals carry only the newest request's output: answers to superseded requests are dropped here,
+    so views never see stale text.
+    """
+
+    translationReady = Signal(object)  # TranslationResult
+    partial = Signal(str)
+    error = Signal(str)
+    notice = Signal(str)
+    pendingChanged = Signal(bool)  # True while a request is waiting or running
+    cancelled = Signal()
+    modelLoaded = Signal(object)  # ModelStatus
+    modelError = Signal(str)
+
+    _wake = Signal()
+    _load = Signal(object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._pending = _PendingRequest()
+        self._last_id = 0  # newest id handed out (stop() takes one too, so late answers are dropped)
+        self._requested_id: int | None = None  # newest real request, None after stop()
+        self._busy = False
+        self.model: ModelStatus | None = None
+        self._thread = QThread(self)
+        self._thread.setObjectName("translation-engine")
+        self._worker = _EngineWorker(self._pending)
+        self._worker.moveToThread(self._thread)
+        self._wake.connect(self._worker.work)
+        self._load.connect(self._worker.load)
+        self._worker.partial.connect(self._on_partial)
+        self._worker.translationReady.connect(self._on_ready)
+        self._worker.error.connect(self._on_error)
+        self._worker.notice.connect(self._on_notice)
+        self._worker.cancelled.connect(self._on_cancelled)
+        self._worker.idle.connect(self._on_idle)
+        self._worker.modelLoaded.connect(self._on_model_loaded)
+        self._worker.modelError.connect(self._on_model_error)
+        self._thread.start()
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    def load_model(self, spec: ModelSpec) -> None:
+        """Load spec's model in the worker; the current model keeps serving if the new one fails."""
+        self._load.emit(spec)
+
+    def translate(self, text: str, src: str, tgt: str) -> int:
+        """Queue text for translation, replacing any request still waiting; returns its id."""
+        # Cancel first, then post: whatever runs now is stale, and the new request cannot be hit by
+        # this cancel because it is not in the mailbox yet.
+        self._worker.cancel_running()
+        self._last_id += 1
+        self._requested_id = self._last_id
+        self._pending.put(TranslationRequest(self._last_id, text, src, tgt))
+        self._set_busy(True)
+        self._wake.emit()
+        return self._last_id
+
+    def stop(self) -> None:
+        """Drop the waiting request and cancel the running one."""
+        self._last_id += 1  # answers still in flight belong to no current request
+        self._requested_id = None
+        self._pending.put(None)
+        self._worker.cancel_running()
+        self._set_busy(False)
+        self.cancelled.emit()
+
+    def shutdown(self) -> None:
+        self._pending.put(None)
+        self._worker.cancel_running()
+        self._thread.quit()
+        self._thread.wait()
+
+    def _set_busy(self, busy: bool) -> None:
+        if busy != self._busy:
+            self._busy = busy
+            self.pendingChanged.emit(busy)
+
+    @Slot(int, str)
+    def _on_partial(self, request_id: int, text: str) -> None:
+        if request_id == self._last_id:
+            self.partial.emit(text)
+
+    @Slot(object)
+    def _on_ready(self, result: TranslationResult) -> None:
+        if result.request_id == self._last_id:
+            self.translationReady.emit(result)
+
+    @Slot(int, str)
+    def _on_error(self, request_id: int, message: str) -> None:
+        if request_id == self._last_id:
+            self.error.emit(message)
+
+    @Slot(int, str)
+    def _on_notice(self, request_id: int, message: str) -> None:
+        if request_id == self._last_id:
+            self.notice.emit(message)
+
+    @Slot(int)
+    def _on_cancelled(self, request_id: int) -> None:
+        pass  # either superseded (a newer request follows) or stopped (stop() already said so)
+
+    @Slot(int)
+    def _on_idle(self, last_taken: int) -> None:
+        # An idle notice can be overtaken by a newer request: only the newest one's end counts.
+        if self._requested_id is None or last_taken == self._requested_id:
+            self._set_busy(False)
+
+    @Slot(object)
+    def _on_model_loaded(self, status: ModelStatus) -> None:
+        self.model = status
+        self.modelLoaded.emit(status)
+
+    @Slot(str)
+    def _on_model_error(self, message: str) -> None:
+        self.modelError.emit(message)

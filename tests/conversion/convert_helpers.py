@@ -1,0 +1,100 @@
+"""Helpers shared by the conversion tests (imported by conftest.py and the test modules)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+# llama.cpp threads in the tests: on a shared, oversubscribed CPU, two threads that meet at a
+# barrier after every op wait for each other's time slices (16 greedy tokens took 50-130 s with 2
+# threads vs 19 s with 1 under load 10); one thread has no barriers.
+THREADS = 1
+
+
+def run_cli(*args: str) -> int:
+    from convert.cli import main
+
+    return main([str(a) for a in args])
+
+
+def django_catalog_texts(langs: tuple[str, ...] = ("de", "cs")) -> list[str]:
+    """English source strings and their translations from Django's own gettext catalogs."""
+    import django
+    import polib
+
+    texts: list[str] = []
+    locale = Path(django.__file__).parent / "conf" / "locale"
+    for lang in langs:
+        for entry in polib.pofile(str(locale / lang / "LC_MESSAGES" / "django.po")):
+            if entry.msgstr:
+                texts += [entry.msgid, entry.msgstr]
+    return texts
+
+
+def build_tiny_spm_llama(out: Path, seed: int = 0) -> Path:
+    """A LLaMA-2-shaped model in miniature: SentencePiece BPE with byte fallback, GQA, untied head, bf16."""
+    import sentencepiece as spm
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM, LlamaTokenizer
+
+    out.mkdir(parents=True, exist_ok=True)
+    # The settings LLaMA-2's tokenizer was trained with (identity normalization, dummy prefix,
+    # byte fallback, split digits), which is what llama.cpp's SentencePiece tokenizer implements.
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(django_catalog_texts()),
+        model_prefix=str(out / "spm"),
+        vocab_size=448,
+        model_type="bpe",
+        byte_fallback=True,
+        split_digits=True,
+        character_coverage=0.9995,
+        normalization_rule_name="identity",
+        remove_extra_whitespaces=False,
+        add_dummy_prefix=True,
+        unk_id=0,
+        bos_id=1,
+        eos_id=2,
+        pad_id=-1,
+        num_threads=1,
+        minloglevel=2,
+    )
+    os.replace(out / "spm.model", out / "tokenizer.model")
+    (out / "spm.vocab").unlink()
+    # The slow (SentencePiece) tokenizer, as LLaMA-2 repos ship it; the fast one would need a newer
+    # protobuf than this environment has to convert the model.
+    tokenizer = LlamaTokenizer(vocab_file=str(out / "tokenizer.model"), legacy=True, add_bos_token=True)
+    tokenizer.save_pretrained(out)
+
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=448,
+        hidden_size=64,
+        intermediate_size=160,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        rms_norm_eps=1e-5,
+        rope_theta=10000.0,
+        tie_word_embeddings=False,
+        bos_token_id=1,
+        eos_token_id=2,
+        initializer_range=0.08,
+    )
+    model = LlamaForCausalLM(config).to(torch.bfloat16)
+    model.save_pretrained(out, safe_serialization=True)
+    return out
+
+
+def run_llama_cpp_converter(script: Path, model_dir: Path, output: Path, out_type: str) -> None:
+    import subprocess
+
+    result = subprocess.run(
+        [sys.executable, str(script), str(model_dir), "--outfile", str(output), "--outtype", out_type],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
