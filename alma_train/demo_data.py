@@ -22,10 +22,11 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from alma_train.atomic_files import atomic_writer
 
 DEMO_LANGUAGES = ("de", "cs", "is", "zh", "ru")
 DEMO_MONO_LANGUAGES = ("en", "de", "cs", "ru", "zh")
@@ -92,19 +93,12 @@ def split_of(english: str) -> str:
 
 
 def write_jsonl_atomic(path: Path, records: Iterable[dict]) -> int:
-    """Write JSON Lines through a temporary file and rename; return the record count."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write JSON Lines atomically; return the record count."""
     count = 0
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            for record in records:
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-                count += 1
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_writer(path) as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
     return count
 
 

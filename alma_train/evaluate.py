@@ -205,10 +205,11 @@ def check_output(output: Path, tests: dict[str, TestSet]) -> None:
 
 def run_evaluation(args: argparse.Namespace) -> dict:
     """Decode, score and write the report; returns the report."""
+    from alma_train.atomic_files import write_text_atomic as write_atomic
     from alma_train.comet_score import NO_COMET_NOTE, resolve_checkpoint
     from alma_train.decode import DecodingSettings, load_translator
     from alma_train.metrics import bleu_tokenizer, corpus_scores
-    from alma_train.report import averages, report_markdown, write_atomic
+    from alma_train.report import averages, report_markdown
 
     started = time.time()
     # 1. Check everything before loading any model.
@@ -318,7 +319,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from alma_train.report import compare_markdown, load_report, write_atomic
+    from alma_train.atomic_files import write_text_atomic as write_atomic
+    from alma_train.report import compare_markdown, load_report
 
     paths = [Path(p) for p in args.reports]
     reports = [load_report(p) for p in paths]

@@ -7,27 +7,12 @@ BLEU, chrF, COMET (or a note), signatures and timings, plus the model, data and 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 METRICS = ("bleu", "chrf", "comet")
 METRIC_NAMES = {"bleu": "BLEU", "chrf": "chrF", "comet": "COMET"}
 GROUPS = ("xx-en", "en-xx")
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write text to path through a temporary sibling and os.replace (never a half-written file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def group_of(direction: str) -> str | None:

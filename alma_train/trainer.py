@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from alma_train.atomic_files import write_text_atomic
 from alma_train.config import ConfigError, TrainConfig
 from alma_train.parallel_data import directions_of, read_parallel
 
@@ -68,15 +68,7 @@ def copy_tokenizer_files(source: Path, target: Path) -> list[str]:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, ensure_ascii=False)
-            handle.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 # --- data -------------------------------------------------------------------------------------------

@@ -31,14 +31,9 @@ import sys
 import time
 from pathlib import Path
 
+from alma_train.atomic_files import write_text_atomic as write_atomic
+
 PAIRS = ("de-en", "cs-en", "is-en", "zh-en", "ru-en")
-
-
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def run_step(workdir: Path, name: str, command: list[str]) -> dict:

@@ -1,0 +1,32 @@
+"""Atomic text output: a temporary sibling, then os.replace, so a killed run never leaves a half file
+under the final name (and a failed one leaves the previous file as it was)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+
+@contextmanager
+def atomic_writer(path: Path | str) -> Iterator[TextIO]:
+    """A UTF-8 text handle whose content replaces `path` only when the block ends without error."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            yield handle
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: Path | str, text: str) -> None:
+    """Write `text` to `path` atomically."""
+    with atomic_writer(path) as handle:
+        handle.write(text)
