@@ -1,4 +1,4 @@
-"""alma-desktop: the desktop app, with text, documents and models views over the local engine.
+"""alma-desktop: the desktop app, with text, documents, models and tune views over the local engine.
 
 The window only arranges views and reports: the engine runs in worker threads (desktop.gui.worker,
 desktop.gui.document_queue) and talks by signals, so the event loop never waits on the model.
@@ -21,13 +21,14 @@ from desktop.gui.documents_view import DocumentsView
 from desktop.gui.models_view import ModelsView
 from desktop.gui.settings import APPLICATION, ORGANIZATION, AppSettings
 from desktop.gui.text_view import TextView
+from desktop.gui.tune_view import TuneView
 from desktop.gui.worker import ModelSpec, ModelStatus, TranslationResult, Translator
 
-TEXT_TAB, DOCUMENTS_TAB, MODELS_TAB = range(3)
+TEXT_TAB, DOCUMENTS_TAB, MODELS_TAB, TUNE_TAB = range(4)
 
 
 class MainWindow(QMainWindow):
-    """Tabs for text, documents and models; a status bar with model, device and last-run speed."""
+    """Tabs for text, documents, models and tuning; a status bar with model, device and last-run speed."""
 
     def __init__(self, model_path: Path | None = None, settings: AppSettings | None = None,
                  parent: QWidget | None = None) -> None:
@@ -49,6 +50,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.text_view, "Text")
         self.tabs.addTab(self.documents_view, "Documents")
         self.tabs.addTab(self.models_view, "Models")
+        self.tune_view = TuneView(self.models_view)  # training runs in child processes
+        self.tabs.addTab(self.tune_view, "Tune")
         self.setCentralWidget(self.tabs)
 
         self.model_label = QLabel("Model: loading…")
@@ -58,7 +61,7 @@ class MainWindow(QMainWindow):
             self.statusBar().addPermanentWidget(label)
 
         self._add_actions()
-        for view in (self.text_view, self.documents_view, self.models_view):
+        for view in (self.text_view, self.documents_view, self.models_view, self.tune_view):
             view.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 5000))
         self.translator.modelLoaded.connect(self._on_model_loaded)
         self.translator.modelError.connect(self._on_model_error)
@@ -137,6 +140,7 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.translator.shutdown()
         self.document_queue.shutdown()
+        self.tune_view.shutdown()
         super().closeEvent(event)
 
 

@@ -1,0 +1,331 @@
+"""The Tune view: tune the translator on the user's own translations, on this machine.
+
+The steps of a run (desktop.tuning builds them) run one after another as QProcess children, so the
+event loop never waits on training and the desktop never imports torch. Output goes to the log pane
+and to logs/<step>.log in the run folder; stage 2's progress bar and train_log.jsonl give the step,
+loss and ETA. Cancel kills the running step; the new model is moved to its final name, and added to
+the Models view, only when every step succeeded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QProcess, QProcessEnvironment, Signal, Slot
+from PySide6.QtGui import QTextCursor
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop import tuning
+from desktop.gui.dialogs import show_error
+
+LOG_PANE_MAX_LINES = 5000
+DATA_FILTER = "Parallel data (*.tmx *.tsv *.jsonl *.po);;All files (*)"
+
+
+class TuneView(QWidget):
+    """Choose data, pairs, base model, LoRA/full, preset and quantization; run, follow, cancel."""
+
+    statusMessage = Signal(str)
+    runFinished = Signal(str)  # "done", "failed" or "cancelled"
+
+    def __init__(self, models_view=None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.models_view = models_view
+        # Settings no widget shows; tests and power users set them (alma-train settings by name).
+        self.train_overrides: dict = {}
+        self.eval_limit = 20
+        self.eval_max_new_tokens = 64
+        self.runs_root: Path | None = None  # None: <user data dir>/tuning
+
+        self.plan: tuning.TuningPlan | None = None
+        self.state = "idle"
+        self.last_report: dict | None = None
+        self._process: QProcess | None = None
+        self._step_index = -1
+        self._log_file = None
+        self._cancelled = False
+        self._progress = tuning.TrainProgress()
+
+        self.missing = tuning.missing_training_modules()
+        self.install_label = QLabel(
+            f"Tuning needs the training extra ({', '.join(self.missing)} not installed). Install it with\n"
+            f"    {tuning.INSTALL_HINT}\nand restart the app.")
+        self.install_label.setWordWrap(True)
+        self.install_label.setVisible(bool(self.missing))
+
+        self.data_edit = QLineEdit()
+        self.data_edit.setPlaceholderText("TMX, TSV, jsonl or .po file with your translations")
+        self.data_button = QPushButton("Choose…")
+        self.pairs_edit = QLineEdit()
+        self.pairs_edit.setPlaceholderText("detected from the file, e.g. de-en (comma-separated)")
+        self.base_edit = QLineEdit("default")
+        self.base_edit.setToolTip('"default" (SmolLM2-135M-Instruct), an HF model folder, or a GGUF file')
+        self.base_gguf_button = QPushButton("GGUF…")
+        self.base_hf_button = QPushButton("HF folder…")
+        self.finetune_combo = QComboBox()
+        self.finetune_combo.addItems(tuning.FINETUNE_MODES)
+        self.preset_combo = QComboBox()
+        self.preset_combo.addItem("quick (CPU demo, minutes)", "quick")
+        self.preset_combo.addItem("workstation (GPU, paper settings)", "workstation")
+        self.quant_combo = QComboBox()
+        self.quant_combo.addItems(tuning.QUANT_TYPES)
+
+        form_box = QGroupBox("Tuning")
+        form = QFormLayout(form_box)
+        data_row = QHBoxLayout()
+        data_row.addWidget(self.data_edit, 1)
+        data_row.addWidget(self.data_button)
+        form.addRow("Data", data_row)
+        form.addRow("Language pairs", self.pairs_edit)
+        base_row = QHBoxLayout()
+        base_row.addWidget(self.base_edit, 1)
+        base_row.addWidget(self.base_gguf_button)
+        base_row.addWidget(self.base_hf_button)
+        form.addRow("Base model", base_row)
+        form.addRow("Fine-tuning", self.finetune_combo)
+        form.addRow("Preset", self.preset_combo)
+        form.addRow("Quantization", self.quant_combo)
+
+        self.start_button = QPushButton("Start")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.step_label = QLabel("Idle")
+        self.progress_label = QLabel()
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
+        self.progress_bar.setFormat("%v/%m steps done")
+        self.log_pane = QPlainTextEdit()
+        self.log_pane.setReadOnly(True)
+        self.log_pane.setMaximumBlockCount(LOG_PANE_MAX_LINES)
+        self.log_pane.setAccessibleName("Tuning log")
+        self.report_view = QTextBrowser()
+        self.report_view.setAccessibleName("Tuning report")
+
+        actions = QHBoxLayout()
+        actions.addWidget(self.step_label, 1)
+        actions.addWidget(self.progress_label)
+        actions.addWidget(self.start_button)
+        actions.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.install_label)
+        layout.addWidget(form_box)
+        layout.addLayout(actions)
+        layout.addWidget(self.progress_bar)
+        layout.addWidget(self.log_pane, 2)
+        layout.addWidget(self.report_view, 1)
+
+        self.data_button.clicked.connect(self.choose_data)
+        self.base_gguf_button.clicked.connect(self.choose_base_gguf)
+        self.base_hf_button.clicked.connect(self.choose_base_hf)
+        self.data_edit.editingFinished.connect(lambda: self.set_data_file(Path(self.data_edit.text())))
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.start_button.setEnabled(not self.missing)
+
+    # --- choosing -----------------------------------------------------------------------------------
+    @Slot()
+    def choose_data(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Your translations", "", DATA_FILTER)
+        if path:
+            self.set_data_file(Path(path))
+
+    @Slot()
+    def choose_base_gguf(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Base model (GGUF)", "", "GGUF models (*.gguf)")
+        if path:
+            self.base_edit.setText(path)
+
+    @Slot()
+    def choose_base_hf(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Base model (HF folder)")
+        if path:
+            self.base_edit.setText(path)
+
+    def set_data_file(self, path: Path) -> bool:
+        """Show path and the language pairs found in it (the user may edit them)."""
+        if not str(path).strip() or str(path) == ".":
+            return False
+        self.data_edit.setText(str(path))
+        try:
+            pairs = tuning.detect_pairs(path)
+        except ValueError as exc:  # TuningError, DataFormatError (file:line)
+            show_error(self, "Cannot read the data", str(exc))
+            return False
+        self.pairs_edit.setText(", ".join(pairs))
+        self.statusMessage.emit(f"{path.name}: {', '.join(pairs)}")
+        return True
+
+    def request(self) -> tuning.TuningRequest:
+        return tuning.TuningRequest(
+            data_file=Path(self.data_edit.text().strip()),
+            pairs=tuning.parse_pairs(self.pairs_edit.text()),
+            base_model=self.base_edit.text().strip() or "default",
+            finetune=self.finetune_combo.currentText(),
+            preset=self.preset_combo.currentData(),
+            quant=self.quant_combo.currentText(),
+            train_overrides=dict(self.train_overrides),
+            eval_limit=self.eval_limit,
+            eval_max_new_tokens=self.eval_max_new_tokens,
+        )
+
+    # --- running -------------------------------------------------------------------------------------
+    def is_running(self) -> bool:
+        return self.state == "running"
+
+    @Slot()
+    def start(self) -> None:
+        if self.is_running():
+            return
+        if self.missing:
+            show_error(self, "Training extra missing", self.install_label.text())
+            return
+        try:
+            self.plan = tuning.prepare_run(self.request(), self.runs_root)
+        except ValueError as exc:
+            show_error(self, "Cannot start tuning", str(exc))
+            return
+        self.state = "running"
+        self.last_report = None
+        self._cancelled = False
+        self._step_index = -1
+        self.log_pane.clear()
+        self.report_view.clear()
+        self.progress_bar.setRange(0, len(self.plan.steps))
+        self.progress_bar.setValue(0)
+        self.start_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self._append(f"Run folder: {self.plan.run_dir}\n")
+        self._next_step()
+
+    def _next_step(self) -> None:
+        assert self.plan is not None
+        self._step_index += 1
+        self.progress_bar.setValue(self._step_index)
+        if self._step_index >= len(self.plan.steps):
+            self._finish()
+            return
+        step = self.plan.steps[self._step_index]
+        tuning.set_status(self.plan, "running", step=step.name)
+        self._progress = tuning.TrainProgress()
+        self.progress_label.clear()
+        self.step_label.setText(f"Step {self._step_index + 1}/{len(self.plan.steps)}: {step.name}")
+        self._log_file = open(self.plan.log_path(step), "ab")  # noqa: SIM115 (closed when the step ends)
+        command = self.plan.command(step)
+        self._log_file.write((" ".join(command) + "\n").encode())
+        self._append(f"\n$ {step.name}\n")
+
+        process = QProcess(self)
+        environment = QProcessEnvironment.systemEnvironment()
+        environment.insert("PYTHONUNBUFFERED", "1")  # stream the output, not at exit
+        process.setProcessEnvironment(environment)
+        process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
+        process.readyReadStandardOutput.connect(self._read_output)
+        process.finished.connect(self._step_finished)
+        process.errorOccurred.connect(self._process_error)
+        self._process = process
+        process.start(command[0], command[1:])
+
+    @Slot()
+    def _read_output(self) -> None:
+        if self._process is None:
+            return
+        data = bytes(self._process.readAllStandardOutput().data())
+        if self._log_file is not None:
+            self._log_file.write(data)
+            self._log_file.flush()
+        text = data.decode("utf-8", errors="replace")
+        self._append(text.replace("\r", "\n"))
+        assert self.plan is not None
+        if self.plan.steps[self._step_index].name == "stage2":
+            tuning.update_progress(self._progress, text, self.plan.train_dir)
+            self.progress_label.setText(self._progress.describe())
+
+    @Slot(QProcess.ProcessError)
+    def _process_error(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart:
+            self._end_step(-1)
+
+    @Slot(int, QProcess.ExitStatus)
+    def _step_finished(self, exit_code: int, status: QProcess.ExitStatus) -> None:
+        self._read_output()
+        crashed = status != QProcess.ExitStatus.NormalExit
+        self._end_step(-1 if crashed else exit_code)
+
+    def _end_step(self, exit_code: int) -> None:
+        if self._process is None:
+            return
+        process, self._process = self._process, None
+        process.deleteLater()
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+        assert self.plan is not None
+        step = self.plan.steps[self._step_index]
+        if self._cancelled:
+            self._stop("cancelled", f"cancelled during {step.name}")
+        elif exit_code != 0:
+            self._stop("failed", f"{step.name} failed (exit code {exit_code}); see {self.plan.log_path(step)}")
+        else:
+            self._next_step()
+
+    @Slot()
+    def cancel(self) -> None:
+        if not self.is_running():
+            return
+        self._cancelled = True
+        self._append("\nCancelling…\n")
+        if self._process is not None:
+            self._process.kill()  # the finished signal ends the run as cancelled
+
+    def _finish(self) -> None:
+        assert self.plan is not None
+        try:
+            report = tuning.finish_run(self.plan)
+        except (OSError, ValueError, KeyError) as exc:
+            self._stop("failed", f"report: {exc}")
+            return
+        self.last_report = report
+        self.report_view.setMarkdown(tuning.report_markdown(report))
+        if self.models_view is not None:
+            self.models_view.add_model(self.plan.final_gguf)
+        self._stop("done", f"new model {self.plan.final_gguf.name}")
+
+    def _stop(self, state: str, message: str) -> None:
+        assert self.plan is not None
+        if state != "done":
+            tuning.set_status(self.plan, state, message)
+        self.state = state
+        self.step_label.setText(f"{state.capitalize()}: {message}")
+        self._append(f"\n{state}: {message}\n")
+        self.start_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.statusMessage.emit(f"Tuning {state}: {message}")
+        if state == "failed":
+            show_error(self, "Tuning failed", message)
+        self.runFinished.emit(state)
+
+    def _append(self, text: str) -> None:
+        self.log_pane.moveCursor(QTextCursor.MoveOperation.End)
+        self.log_pane.insertPlainText(text)
+
+    def shutdown(self) -> None:
+        """Called when the window closes: a running step is killed (the run is marked cancelled)."""
+        if self._process is not None:
+            self._cancelled = True
+            self._process.kill()
+            self._process.waitForFinished(5000)

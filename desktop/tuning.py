@@ -1,0 +1,408 @@
+"""On-device tuning, without Qt and without torch: the plan of one tuning run and its folder.
+
+A run turns the user's own translations into a new GGUF in one pipeline of subprocesses:
+[alma-convert import-gguf] -> alma-train stage2 -> [merge] -> alma-convert -> evaluate the base and
+the new model on a held-out slice of the same data -> compare. This module builds the commands, the
+run folder and the final report; desktop/gui/tune_view.py runs the commands one after another with
+QProcess. Training happens only in the child processes, so the desktop never imports torch.
+
+Run folder (under <user data dir>/tuning/<run id>/):
+    config.yaml            what was asked for, and the commands
+    data/train.jsonl       the user's data minus the held-out slice
+    data/heldout.jsonl     the held-out slice (never trained on)
+    logs/<step>.log        each step's output
+    work/                  intermediate artifacts (adapter, merged model, candidate GGUF)
+    report/                base.json, tuned.json (evaluate reports), compare.md, report.json, report.md
+    <run id>.<quant>.gguf  the new model: moved here from work/ only when every step succeeded
+    status.json            running / done / failed / cancelled
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
+
+from alma_train.languages import parse_pair
+from alma_train.parallel_data import ParallelRecord, read_records
+
+TRAINING_MODULES = ("torch", "transformers", "peft")
+INSTALL_HINT = 'pip install "alma-local[train]"'
+QUANT_TYPES = ("q8_0", "q4_k_m")
+PRESETS = ("quick", "workstation")
+FINETUNE_MODES = ("lora", "full")
+# Preset -> (alma-train preset name per finetune mode, overrides). "quick" is a CPU demo of minutes.
+TRAIN_PRESETS = {
+    "quick": ({"lora": "demo-stage2", "full": "demo-stage2-full"},
+              {"max_steps": 30, "logging_steps": 1, "save_steps": 1000, "eval_steps": 1000}),
+    "workstation": ({"lora": "alma-7b-stage2-lora", "full": "alma-7b-stage2-full"},
+                    {"logging_steps": 10}),
+}
+SUPPORTED_SUFFIXES = (".tmx", ".tsv", ".jsonl", ".po")
+
+
+class TuningError(ValueError):
+    """A bad tuning request (file, pair, setting), named in one line."""
+
+
+def missing_training_modules() -> list[str]:
+    """The training extra's modules that are not installed (found without importing them)."""
+    return [name for name in TRAINING_MODULES if importlib.util.find_spec(name) is None]
+
+
+def runs_root() -> Path:
+    from desktop.cache import data_dir
+
+    return data_dir() / "tuning"
+
+
+# --- the user's data -----------------------------------------------------------------------------
+def read_data(path: Path) -> list[ParallelRecord]:
+    path = Path(path)
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise TuningError(f"{path}: not a TMX, TSV, jsonl or .po file")
+    if not path.is_file():
+        raise TuningError(f"{path}: no such file")
+    return list(read_records(path))
+
+
+def detect_languages(path: Path) -> list[str]:
+    """Language codes the file gives, most frequent first (TMX xml:lang, TSV header, jsonl keys, .po)."""
+    counts: dict[str, int] = {}
+    for record in read_data(path):
+        for lang, text in record.texts.items():
+            if text:
+                counts[lang] = counts.get(lang, 0) + 1
+    return sorted(counts, key=lambda lang: (-counts[lang], lang))
+
+
+def detect_pairs(path: Path) -> list[str]:
+    """xx-en for every other language when English is there (the ALMA setup), else the first two."""
+    langs = detect_languages(path)
+    if len(langs) < 2:
+        raise TuningError(f"{path}: needs segments in two languages, found {langs or 'none'}")
+    if "en" in langs:
+        return [f"{lang}-en" for lang in langs if lang != "en"]
+    return [f"{langs[0]}-{langs[1]}"]
+
+
+def parse_pairs(text: str | Sequence[str]) -> list[str]:
+    items = text.split(",") if isinstance(text, str) else list(text)
+    pairs = []
+    for item in filter(None, (part.strip() for part in items)):
+        try:
+            src, tgt = parse_pair(item)
+        except ValueError as exc:  # UnknownLanguageError is a ValueError too
+            raise TuningError(f"language pair {item!r}: {exc}") from exc
+        pairs.append(f"{src}-{tgt}")
+    if not pairs:
+        raise TuningError("no language pair given (e.g. de-en)")
+    return pairs
+
+
+def split_heldout(records: Sequence[ParallelRecord], pairs: Sequence[str], heldout_fraction: float = 0.1,
+                  max_heldout: int = 200) -> tuple[list[dict], list[dict]]:
+    """(train, held-out) rows as {lang: text}; the same data always gives the same split.
+
+    A record goes to the held-out slice by a hash of its text, not by position or a random draw, so
+    rerunning with the same file (or the file with rows appended) keeps the held-out slice unseen.
+    """
+    langs = sorted({lang for pair in pairs for lang in pair.split("-")})
+    rows = []
+    for record in records:
+        row = {lang: record.texts[lang] for lang in langs if record.texts.get(lang)}
+        if any(all(lang in row for lang in pair.split("-")) for pair in pairs):
+            rows.append(row)
+    if len(rows) < 4:
+        raise TuningError(f"only {len(rows)} usable segments for {', '.join(pairs)}: need at least 4")
+    n_heldout = max(2, min(max_heldout, round(len(rows) * heldout_fraction)))
+
+    def key(row: dict) -> str:
+        return hashlib.sha256(json.dumps(row, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+    by_hash = sorted(range(len(rows)), key=lambda i: key(rows[i]))
+    heldout_ids = set(by_hash[:n_heldout])
+    train = [row for i, row in enumerate(rows) if i not in heldout_ids]
+    heldout = [row for i, row in enumerate(rows) if i in heldout_ids]
+    return train, heldout
+
+
+def write_jsonl(path: Path, rows: Sequence[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+# --- the plan -------------------------------------------------------------------------------------
+@dataclass
+class TuningRequest:
+    """What the user chose in the Tune view."""
+
+    data_file: Path
+    pairs: list[str]
+    base_model: str = "default"  # "default", an HF model folder, or a .gguf file
+    finetune: str = "lora"
+    preset: str = "quick"
+    quant: str = "q8_0"
+    train_overrides: dict = field(default_factory=dict)  # alma-train settings, e.g. {"max_steps": 2}
+    eval_limit: int = 20  # held-out segments per direction
+    eval_max_new_tokens: int = 64
+    heldout_fraction: float = 0.1
+
+
+@dataclass
+class Step:
+    name: str
+    args: list[str]  # argv after the Python interpreter
+
+
+@dataclass
+class TuningPlan:
+    request: TuningRequest
+    run_dir: Path
+    steps: list[Step]
+    candidate_gguf: Path
+    final_gguf: Path
+    base_gguf: Path
+
+    @property
+    def run_id(self) -> str:
+        return self.run_dir.name
+
+    def log_path(self, step: Step) -> Path:
+        return self.run_dir / "logs" / f"{step.name}.log"
+
+    @property
+    def train_dir(self) -> Path:
+        return self.run_dir / "work" / "train"
+
+    @property
+    def report_dir(self) -> Path:
+        return self.run_dir / "report"
+
+    def command(self, step: Step) -> list[str]:
+        return [sys.executable, *step.args]
+
+
+def check_request(request: TuningRequest) -> None:
+    if request.finetune not in FINETUNE_MODES:
+        raise TuningError(f"finetune must be one of {FINETUNE_MODES}, got {request.finetune!r}")
+    if request.preset not in PRESETS:
+        raise TuningError(f"preset must be one of {PRESETS}, got {request.preset!r}")
+    if request.quant not in QUANT_TYPES:
+        raise TuningError(f"quantization must be one of {QUANT_TYPES}, got {request.quant!r}")
+    base = request.base_model
+    if base != "default":
+        path = Path(base)
+        if path.suffix == ".gguf":
+            if not path.is_file():
+                raise TuningError(f"base model {path}: no such GGUF file")
+        elif not (path / "config.json").is_file():
+            raise TuningError(f"base model {path}: not an HF model folder (no config.json)")
+
+
+def new_run_dir(root: Path | None = None) -> Path:
+    root = Path(root) if root else runs_root()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in range(1000):
+        run_dir = root / (f"tune-{stamp}" + (f"-{n}" if n else ""))
+        try:
+            run_dir.mkdir(parents=True)
+            return run_dir
+        except FileExistsError:
+            continue
+    raise TuningError(f"{root}: cannot make a new run folder")
+
+
+def build_plan(request: TuningRequest, run_dir: Path) -> TuningPlan:
+    """The steps of one run, as argv lists; nothing is run or written here."""
+    from alma_train.default_model import default_gguf_path
+
+    check_request(request)
+    pairs = parse_pairs(request.pairs)
+    directions = ",".join(d for pair in pairs for d in (pair, "-".join(reversed(pair.split("-")))))
+    run_dir = Path(run_dir)
+    work, report = run_dir / "work", run_dir / "report"
+    steps: list[Step] = []
+
+    base = request.base_model
+    if base == "default":
+        hf_base, base_gguf = "default", default_gguf_path()
+    elif base.endswith(".gguf"):
+        hf_base, base_gguf = str(work / "base-hf"), Path(base).resolve()
+        steps.append(Step("import-gguf", ["-m", "convert.cli", "import-gguf", str(base_gguf),
+                                          "--output", hf_base]))
+    else:
+        hf_base, base_gguf = str(Path(base).resolve()), work / f"base.{request.quant}.gguf"
+        steps.append(Step("convert-base", ["-m", "convert.cli", hf_base, "--output", str(base_gguf),
+                                           "--type", request.quant]))
+
+    preset_names, preset_overrides = TRAIN_PRESETS[request.preset]
+    settings = {
+        **preset_overrides,
+        "model": hf_base,
+        "data_dir": str(run_dir / "data"),
+        "train_files": ["train.jsonl"],
+        "valid_files": [],  # the held-out slice is for the before/after report only
+        "load_best_model_at_end": False,
+        "pairs": pairs,
+        "output_dir": str(work / "train"),
+        "resume": False,
+        **request.train_overrides,
+    }
+    train_args = ["-m", "alma_train.cli", "stage2", "--config", preset_names[request.finetune]]
+    for name, value in settings.items():
+        train_args += [f"--{name}", yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("\n...")]
+    steps.append(Step("stage2", train_args))
+
+    model_dir = work / "train"
+    if request.finetune == "lora":
+        model_dir = work / "merged"
+        steps.append(Step("merge", ["-m", "alma_train.cli", "merge", "--base", hf_base,
+                                    "--adapter", str(work / "train"), "--output", str(model_dir)]))
+    final = run_dir / f"{run_dir.name}.{request.quant}.gguf"
+    candidate = work / final.name
+    steps.append(Step("convert", ["-m", "convert.cli", str(model_dir), "--output", str(candidate),
+                                  "--type", request.quant, "--name", run_dir.name,
+                                  "--language-pairs", directions]))
+    heldout = run_dir / "data" / "heldout.jsonl"
+    for name, model in (("evaluate-base", base_gguf), ("evaluate-tuned", candidate)):
+        steps.append(Step(name, ["-m", "alma_train.cli", "evaluate", "--model", str(model),
+                                 "--test", str(heldout), "--pairs", directions,
+                                 "--limit", str(request.eval_limit),
+                                 "--max-new-tokens", str(request.eval_max_new_tokens),
+                                 "--output", str(report / f"{name.split('-')[1]}.json")]))
+    steps.append(Step("compare", ["-m", "alma_train.cli", "compare", str(report / "base.json"),
+                                  str(report / "tuned.json"), "--names", "base,tuned",
+                                  "--output", str(report / "compare.md")]))
+    return TuningPlan(request, run_dir, steps, candidate, final, base_gguf)
+
+
+def prepare_run(request: TuningRequest, root: Path | None = None) -> TuningPlan:
+    """Check the request, make the run folder with its data split and config.yaml; return the plan."""
+    check_request(request)
+    pairs = parse_pairs(request.pairs)
+    records = read_data(request.data_file)
+    train, heldout = split_heldout(records, pairs, request.heldout_fraction)
+    run_dir = new_run_dir(root)
+    plan = build_plan(request, run_dir)
+    write_jsonl(run_dir / "data" / "train.jsonl", train)
+    write_jsonl(run_dir / "data" / "heldout.jsonl", heldout)
+    (run_dir / "logs").mkdir(exist_ok=True)
+    (run_dir / "work").mkdir(exist_ok=True)
+    config = {
+        "request": {**asdict(request), "data_file": str(Path(request.data_file).resolve()), "pairs": pairs},
+        "data": {"train": len(train), "heldout": len(heldout)},
+        "base_gguf": str(plan.base_gguf),
+        "model": str(plan.final_gguf),
+        "steps": [{"name": step.name, "command": plan.command(step)} for step in plan.steps],
+    }
+    _write_text(run_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+    set_status(plan, "running")
+    return plan
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def set_status(plan: TuningPlan, state: str, message: str = "", step: str | None = None) -> None:
+    _write_text(plan.run_dir / "status.json",
+                json.dumps({"state": state, "step": step, "message": message, "time": time.time()}) + "\n")
+
+
+def finish_run(plan: TuningPlan) -> dict:
+    """After every step succeeded: the before/after report, then the new GGUF under its final name."""
+    base = json.loads((plan.report_dir / "base.json").read_text(encoding="utf-8"))
+    tuned = json.loads((plan.report_dir / "tuned.json").read_text(encoding="utf-8"))
+    directions = {}
+    for direction, after in tuned["directions"].items():
+        before = base["directions"].get(direction, {})
+        directions[direction] = {
+            "n": after.get("n"),
+            **{f"{metric}_{when}": scores.get(metric) for metric in ("bleu", "chrf")
+               for when, scores in (("before", before), ("after", after))},
+        }
+    report = {"run": plan.run_id, "model": str(plan.final_gguf), "base_model": str(plan.base_gguf),
+              "data_file": str(plan.request.data_file), "pairs": plan.request.pairs,
+              "finetune": plan.request.finetune, "preset": plan.request.preset, "quant": plan.request.quant,
+              "directions": directions,
+              "decoding": tuned.get("decoding"), "bleu_signature": _first(tuned, "bleu_signature"),
+              "chrf_signature": _first(tuned, "chrf_signature")}
+    _write_text(plan.report_dir / "report.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    _write_text(plan.report_dir / "report.md", report_markdown(report))
+    os.replace(plan.candidate_gguf, plan.final_gguf)  # last: the model exists only for complete runs
+    set_status(plan, "done")
+    return report
+
+
+def _first(report: dict, key: str) -> str | None:
+    return next((d.get(key) for d in report.get("directions", {}).values()), None)
+
+
+def report_markdown(report: dict) -> str:
+    lines = [f"# Tuning run {report['run']}", "",
+             f"Held-out slice of {report['data_file']}, {report['finetune']} ({report['preset']} preset), "
+             f"{report['quant']}.", "",
+             "| direction | n | BLEU before | BLEU after | chrF before | chrF after |",
+             "|---|---|---|---|---|---|"]
+
+    def fmt(value: float | None) -> str:
+        return "–" if value is None else f"{value:.1f}"
+
+    for direction, row in report["directions"].items():
+        lines.append(f"| {direction} | {row['n']} | {fmt(row['bleu_before'])} | {fmt(row['bleu_after'])} | "
+                     f"{fmt(row['chrf_before'])} | {fmt(row['chrf_after'])} |")
+    lines += ["", f"BLEU: {report['bleu_signature']}", f"chrF: {report['chrf_signature']}", ""]
+    return "\n".join(lines)
+
+
+# --- progress ---------------------------------------------------------------------------------------
+TQDM_PROGRESS = re.compile(r"(\d+)/(\d+) \[([\d:]+)<([\d:?]+)")
+
+
+@dataclass
+class TrainProgress:
+    step: int = 0
+    total: int = 0
+    loss: float | None = None
+    eta: str = ""
+
+    def describe(self) -> str:
+        parts = [f"step {self.step}/{self.total}" if self.total else f"step {self.step}"]
+        if self.loss is not None:
+            parts.append(f"loss {self.loss:.3f}")
+        if self.eta:
+            parts.append(f"ETA {self.eta}")
+        return ", ".join(parts)
+
+
+def update_progress(progress: TrainProgress, output: str, train_dir: Path | None = None) -> TrainProgress:
+    """Step and ETA from the trainer's progress bar in output; the latest loss from train_log.jsonl."""
+    matches = TQDM_PROGRESS.findall(output)
+    if matches:
+        step, total, _, eta = matches[-1]
+        progress.step, progress.total, progress.eta = int(step), int(total), eta
+    if train_dir is not None and (train_dir / "train_log.jsonl").is_file():
+        for line in reversed((train_dir / "train_log.jsonl").read_text(encoding="utf-8").splitlines()):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line being written
+            if "loss" in record:
+                progress.loss = float(record["loss"])
+                progress.step = max(progress.step, int(record.get("step", 0)))
+                break
+    return progress
