@@ -2,8 +2,8 @@
 with no Python on PATH and no network.
 
 Building takes about a minute, so the build runs when PACKAGE=1 is set, or once per change to
-packaging/ on a machine (a stamp in the user cache remembers the packaging/ contents last built and
-tested here). The offline wheelhouse install runs with PACKAGE=1 only (it copies the whole training stack).
+packaging/ or to the code the bundle carries (desktop/ and alma_train's torch-free modules) on a machine:
+a stamp in the user cache remembers the digest of those files last built and tested here. The offline wheelhouse install runs with PACKAGE=1 only (it copies the whole training stack).
 """
 
 from __future__ import annotations
@@ -25,9 +25,16 @@ PACKAGING = ROOT / "packaging"
 STAMP = user_cache_dir() / "package-stamp"
 
 
+# What goes into the bundle besides packaging/ itself: a change to any of it can break the frozen app
+# (a new import, a data file), so it counts as a change to the package.
+BUNDLED_SOURCES = [PACKAGING, ROOT / "desktop", *(ROOT / "alma_train" / name for name in (
+    "__init__.py", "prompts.py", "languages.py", "default_model.py", "atomic_files.py"))]
+
+
 def _packaging_digest() -> str:
     digest = hashlib.sha256()
-    for path in sorted(p for p in PACKAGING.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+    files = [p for src in BUNDLED_SOURCES for p in ([src] if src.is_file() else src.rglob("*"))]
+    for path in sorted(p for p in files if p.is_file() and "__pycache__" not in p.parts):
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -49,7 +56,7 @@ def _offline(argv: list[str], home: Path, cwd: Path) -> subprocess.CompletedProc
 def test_bundle_builds_and_self_tests_offline(tmp_path):
     digest = _packaging_digest()
     if os.environ.get("PACKAGE") != "1" and STAMP.is_file() and STAMP.read_text().strip() == digest:
-        pytest.skip("this packaging/ was already built and self-tested on this machine; PACKAGE=1 rebuilds")
+        pytest.skip("this bundle content was already built and self-tested on this machine; PACKAGE=1 rebuilds")
     if not _network_namespace_available():
         pytest.fail("cannot create a network namespace (`unshare -n` needs root or user namespaces)")
 
