@@ -11,7 +11,6 @@ block plus one document per language, whatever the corpus size.
 from __future__ import annotations
 
 import gzip
-import json
 import random
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from typing import IO
 from torch.utils.data import IterableDataset
 
 from alma_train.languages import language_name
-from alma_train.parallel_data import DataFormatError
+from alma_train.parallel_data import DataFormatError, iter_json_lines
 
 MONOLINGUAL_SUFFIXES = (".txt", ".jsonl", ".txt.gz", ".jsonl.gz")
 
@@ -51,13 +50,7 @@ def iter_documents(path: Path | str) -> Iterator[str]:
         raise DataFormatError(f"{path}: unknown monolingual format (expected {', '.join(MONOLINGUAL_SUFFIXES)})")
     with _open_text(path) as handle:
         if kind == ".jsonl":
-            for number, raw in enumerate(handle, start=1):
-                if not raw.strip():
-                    continue
-                try:
-                    obj = json.loads(raw)
-                except json.JSONDecodeError as exc:
-                    raise DataFormatError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+            for number, obj in iter_json_lines(path, handle):
                 if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
                     raise DataFormatError(f'{path}:{number}: expected {{"text": "..."}}')
                 if obj["text"].strip():

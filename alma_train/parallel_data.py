@@ -64,15 +64,20 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
+def iter_json_lines(path: Path | str, handle: Iterable[str]) -> Iterator[tuple[int, object]]:
+    """(line number, parsed value) for each non-blank line; a bad line raises naming path:line."""
+    for number, raw in enumerate(handle, start=1):
+        if not raw.strip():
+            continue
+        try:
+            yield number, json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise DataFormatError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+
+
 def read_jsonl(path: Path) -> Iterator[ParallelRecord]:
     with open(path, encoding="utf-8") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise DataFormatError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+        for number, obj in iter_json_lines(path, handle):
             if isinstance(obj, dict) and isinstance(obj.get("translation"), dict):
                 obj = obj["translation"]
             if not isinstance(obj, dict):
