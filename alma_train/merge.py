@@ -15,12 +15,27 @@ from alma_train.config import ConfigError
 from alma_train.trainer import copy_tokenizer_files, resolve_model_dir
 
 
-def merge_adapter(base: str, adapter: str | Path, output: str | Path) -> Path:
-    """Write base + adapter, merged, to output; returns the output folder."""
-    base_dir = resolve_model_dir(base)
+def adapter_base(adapter_dir: Path) -> str:
+    """The base model folder an adapter was trained on, as peft recorded it in adapter_config.json."""
+    import json
+
+    recorded = json.loads((adapter_dir / "adapter_config.json").read_text(encoding="utf-8"))
+    base = recorded.get("base_model_name_or_path")
+    if not base or not Path(base).is_dir():
+        raise ConfigError(f"{adapter_dir}/adapter_config.json names no base folder on this machine "
+                          f"({base!r}): give the base with --base")
+    return str(base)
+
+
+def merge_adapter(base: str | None, adapter: str | Path, output: str | Path) -> Path:
+    """Write base + adapter, merged, to output; returns the output folder.
+
+    base: a base name, an HF folder, or None for the folder the adapter was trained on.
+    """
     adapter_dir = Path(adapter).expanduser()
     if not (adapter_dir / "adapter_config.json").is_file():
         raise FileNotFoundError(f"no LoRA adapter (adapter_config.json) in {adapter_dir}")
+    base_dir = resolve_model_dir(base if base is not None else adapter_base(adapter_dir))
     if not (adapter_dir / "adapter_model.safetensors").is_file():
         raise FileNotFoundError(f"the adapter in {adapter_dir} has no adapter_model.safetensors")
     out = Path(output).expanduser()

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from alma_train.atomic_files import write_text_atomic
+from alma_train.bases import resolve_model_dir
 from alma_train.config import ConfigError, TrainConfig
 from alma_train.parallel_data import directions_of, read_parallel
 
@@ -35,20 +36,6 @@ class StageData:
     train: Any
     valid: Any | None
     description: dict[str, Any]
-
-
-def resolve_model_dir(model: str) -> Path:
-    """The model folder: "default" is the exported SmolLM2; anything else must be a local HF folder."""
-    if model == "default":
-        from alma_train.default_model import export_default_hf
-
-        return export_default_hf()
-    path = Path(model).expanduser()
-    if not (path / "config.json").is_file():
-        raise FileNotFoundError(f"model folder not found or has no config.json (setting 'model'): {path}")
-    if not any(path.glob("*.safetensors")):
-        raise FileNotFoundError(f"model folder has no .safetensors weights (setting 'model'): {path}")
-    return path
 
 
 def check_output_dir(config: TrainConfig) -> Path:
@@ -276,17 +263,36 @@ def _trainer_class():
     from torch.utils.data import SequentialSampler
     from transformers import Trainer
 
+    from alma_train.target_loss import target_only_loss
+
     class AlmaTrainer(Trainer):
-        """Trainer whose evaluation order is fixed.
+        """Trainer whose evaluation order is fixed and whose loss skips logits nobody trains.
 
         With group_by_length, transformers also draws evaluation batches at random; the batch mix
         then changes eval_loss from one evaluation to the next (the loss is averaged per batch), which
         would make keep-best pick checkpoints by noise. The validation set is sorted by length
         instead (TokenizedDataset.sorted_by_length) and read in order.
+
+        The loss projects only the trained positions onto the vocabulary (alma_train.target_loss):
+        with Gemma 3's 262k-token vocabulary the full logits would dominate memory and time. Under
+        DDP/FSDP the model must be called through its wrapper (gradient sync hooks on forward), so
+        there the standard loss is used.
         """
 
         def _get_eval_sampler(self, eval_dataset):
             return SequentialSampler(eval_dataset) if eval_dataset is not None else None
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            if model is not self.model or "labels" not in inputs:
+                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            if not self.model_accepts_loss_kwargs:
+                num_items_in_batch = None  # the Trainer then divides by the accumulation steps itself
+            loss = target_only_loss(model, inputs["input_ids"], inputs.get("attention_mask"),
+                                    inputs["labels"], num_items_in_batch)
+            if (num_items_in_batch is not None and self.args.average_tokens_across_devices
+                    and self.accelerator.num_processes > 1):
+                loss = loss * self.accelerator.num_processes
+            return (loss, (loss,)) if return_outputs else loss
 
     return AlmaTrainer
 

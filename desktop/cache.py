@@ -13,19 +13,17 @@ import sqlite3
 import threading
 from pathlib import Path
 
-DATA_DIR_ENV = "ALMA_LOCAL_DATA"
+from alma_train.user_dirs import DATA_DIR_ENV, user_data_dir
+
 _CHUNK = 1 << 20
 _fingerprints: dict[tuple[str, int, int], str] = {}
+
+__all__ = ["DATA_DIR_ENV", "TranslationCache", "data_dir", "model_fingerprint"]
 
 
 def data_dir() -> Path:
     """Where alma-local keeps its user data ($ALMA_LOCAL_DATA, else the platform's user data dir)."""
-    override = os.environ.get(DATA_DIR_ENV)
-    if override:
-        return Path(override)
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("alma-local", appauthor=False))
+    return user_data_dir()
 
 
 def model_fingerprint(path: Path | str) -> str:
