@@ -33,7 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=f"document types: {' '.join(SUPPORTED_EXTENSIONS)}",
     )
     parser.add_argument("files", nargs="*", type=Path, help="documents to translate (default: stdin)")
-    parser.add_argument("-m", "--model", type=Path, help="GGUF model (default: SmolLM2-135M-Instruct)")
+    parser.add_argument("-m", "--model", type=Path,
+                        help="GGUF model (default: $ALMA_LOCAL_DEFAULT_MODEL, else the translator `make model` "
+                             "built, else the best installed base, zero-shot; see --print-model)")
+    parser.add_argument("--print-model", action="store_true",
+                        help="print the path of the GGUF that would be used (with -m: that one) and exit")
     parser.add_argument("--from", dest="src", help="source language code, e.g. de")
     parser.add_argument("--to", dest="tgt", help="target language code, e.g. en")
     parser.add_argument("-o", "--output", help="output file, - for stdout, or a folder for several files")
@@ -74,6 +78,27 @@ def _check_arguments(args: argparse.Namespace) -> None:
             raise UsageError(str(exc)) from None
     if len(args.files) > 1 and args.output is not None and not Path(args.output).is_dir():
         raise UsageError(f"-o {args.output}: with several files, -o must be an existing folder")
+
+
+def _print_model(args: argparse.Namespace) -> int:
+    """--print-model: the GGUF's path on stdout (how it was chosen on stderr, unless -q); exit 0, or 2."""
+    from alma_train.default_model import DefaultModelMissingError, resolve_translation_model
+
+    if args.model is not None:
+        if not args.model.is_file():
+            print(f"alma-translate: error: {args.model}: no such model file", file=sys.stderr)
+            return EXIT_USAGE
+        print(args.model.resolve())
+        return 0
+    try:
+        choice = resolve_translation_model()
+    except DefaultModelMissingError as exc:
+        print(f"alma-translate: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(choice.path)
+    if not args.quiet:
+        print(f"alma-translate: {choice.description}", file=sys.stderr)
+    return 0
 
 
 def _load_engine(args: argparse.Namespace):
@@ -140,6 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for code, name in LANGUAGES.items():
             print(f"{code}\t{name}")
         return 0
+    if args.print_model:
+        return _print_model(args)
     from desktop.documents import DocumentError
 
     try:

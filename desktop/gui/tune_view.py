@@ -73,7 +73,12 @@ class TuneView(QWidget):
         self.pairs_edit = QLineEdit()
         self.pairs_edit.setPlaceholderText("detected from the file, e.g. de-en (comma-separated)")
         self.base_edit = QLineEdit("default")
-        self.base_edit.setToolTip('"default" (SmolLM2-135M-Instruct), an HF model folder, or a GGUF file')
+        self.base_edit.setToolTip('"default" (the model the app translates with), a base name '
+                                  '(gemma3-270m, smollm2-135m), an HF model folder, or a GGUF file')
+        self.base_note = QLabel()
+        self.base_note.setWordWrap(True)
+        self.base_note.setEnabled(False)
+        self._describe_default_base()
         self.base_gguf_button = QPushButton("GGUF…")
         self.base_hf_button = QPushButton("HF folder…")
         self.finetune_combo = QComboBox()
@@ -96,6 +101,7 @@ class TuneView(QWidget):
         base_row.addWidget(self.base_gguf_button)
         base_row.addWidget(self.base_hf_button)
         form.addRow("Base model", base_row)
+        form.addRow("", self.base_note)
         form.addRow("Fine-tuning", self.finetune_combo)
         form.addRow("Preset", self.preset_combo)
         form.addRow("Quantization", self.quant_combo)
@@ -136,6 +142,19 @@ class TuneView(QWidget):
         self.start_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self.cancel)
         self.start_button.setEnabled(not self.missing)
+
+    def _describe_default_base(self) -> None:
+        """Say which model "default" tunes: the app's default (built translator, else a base)."""
+        from alma_train.default_model import DefaultModelMissingError, resolve_translation_model
+        from desktop.model_card import default_label
+
+        try:
+            choice = resolve_translation_model()
+        except DefaultModelMissingError as exc:
+            self.base_note.setText(f"default: no model ({exc})")
+            return
+        self.base_note.setText(f"default = {default_label(choice)}")
+        self.base_note.setToolTip(str(choice.path))
 
     # --- choosing -----------------------------------------------------------------------------------
     @Slot()
