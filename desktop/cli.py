@@ -88,7 +88,7 @@ def _print_model(args: argparse.Namespace) -> int:
         if not args.model.is_file():
             print(f"alma-translate: error: {args.model}: no such model file", file=sys.stderr)
             return EXIT_USAGE
-        print(args.model.resolve())
+        print(args.model.absolute())
         return 0
     try:
         choice = resolve_translation_model()

@@ -64,6 +64,43 @@ def default_hf_dir() -> Path:
     return export_default_hf()
 
 
+# What `alma-train build-translator` records in a translator's alma.* keys (values here describe the
+# test's own conversion; the keys and their encoding are the real ones: convert.gguf_metadata).
+TRANSLATOR_METADATA = {
+    "alma.base": "smollm2-135m",
+    "alma.licence": "Apache-2.0",
+    "alma.recipe": "demo-stage2",
+    "alma.training_steps": 60,
+    "alma.training_data": {"sources": {"django": 4000, "sphinx": 1200}, "pairs": 5200,
+                           "sha256": "3f9a0c1e5b7d2a4c6e8f0a1b3c5d7e9f"},
+    "alma.scores": {"out-of-source": {"chrf": 17.2, "bleu": 4.1, "segments": 1500},
+                    "in-source": {"chrf": 41.5, "bleu": 20.3, "segments": 800}},
+    "alma.source_model": "SmolLM2-135M-Instruct-hf",
+}
+
+
+@pytest.fixture(scope="session")
+def translator_metadata() -> dict:
+    return TRANSLATOR_METADATA
+
+
+@pytest.fixture(scope="session")
+def translator_gguf(default_hf_dir, tmp_path_factory) -> Path:
+    """A real translator GGUF as `make model` leaves one: the fast test model converted with alma-convert
+    (q8_0, alma.language_pairs) and then given build-translator's alma.* keys (convert.gguf_metadata)."""
+    import subprocess
+    import sys
+
+    from convert.gguf_metadata import copy_with_metadata
+
+    folder = tmp_path_factory.mktemp("translator")
+    converted = folder / "converted.q8_0.gguf"
+    subprocess.run([sys.executable, "-m", "convert.cli", str(default_hf_dir), "--output", str(converted),
+                    "--type", "q8_0", "--name", "alma-test-translator", "--language-pairs", "de-en,en-de"],
+                   check=True, capture_output=True, timeout=600)
+    return copy_with_metadata(converted, folder / "translator.gguf", TRANSLATOR_METADATA)
+
+
 @pytest.fixture(scope="session")
 def default_llama(default_gguf):
     """One llama.cpp instance of the fast test model for the whole session (loading costs ~0.3 s)."""

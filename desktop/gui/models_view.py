@@ -229,7 +229,7 @@ class ModelsView(QWidget):
             font.setBold(active)
             item.setFont(font)
             item.setText(("● " if active else "   ") + text)
-            item.setToolTip(str(path))
+            item.setToolTip(f"{text}\n{path}" if text != path.name else str(path))
 
     @Slot()
     def choose_model(self) -> None:
