@@ -1,16 +1,34 @@
 """Build the demo corpora from real data that installs offline.
 
-Parallel (stage 2): Django's gettext catalogs, human-written UI translations, for de cs is zh ru <-> en.
-Each English msgid with a translated, non-fuzzy msgstr becomes one pair. The split is decided by a
-hash of the English side, so it is deterministic and the same English string lands in the same split
-for every language (no test sentence leaks into training through another direction).
+Parallel (stage 2): human-written translation catalogs shipped in PyPI packages (Django, Wagtail,
+django CMS, django-allauth, Trac, Sphinx, JupyterLab, Gramps; see alma_train/catalog_sources.py
+for the registry with licences), for de cs is zh ru <-> en. Each English msgid with a translated,
+signed-off msgstr becomes one pair, cleaned (one line, no mnemonics, no format-only or very long
+entries) and deduplicated across sources (the same English + translation once, credited to the first
+source). The split is decided by a hash of the (normalised) English side, so it is deterministic and the
+same English string lands in the same split for every language and every source (no test sentence leaks
+into training through another direction or another project).
+
+Out-of-source sets: two whole projects are never used for training. One (Deluge) is the out-of-source
+validation set, for choosing steps, learning rate and the best checkpoint; the other (Thonny) is the
+out-of-source test set, touched by no choice. Every English string in either (normalised: case and
+punctuation ignored) is removed from the training sources' train/valid/test splits, and the test
+strings from the validation set.
+
+Layout written under the output folder:
+    parallel/<xx>-en/train.jsonl, valid.jsonl, test.jsonl   in-source splits of the training sources
+    parallel/<xx>-en/heldout-valid.jsonl                      out-of-source validation (Deluge)
+    parallel/<xx>-en/heldout-test.jsonl                       out-of-source test (Thonny)
+    parallel/SOURCES.md, parallel/sources.json                licence and counts per source, language, split
+    monolingual/<lang>.jsonl                                  stage 1 text
+Never a source: the operating system's own message catalogs (/usr/share/locale), the outside test set.
 
 Monolingual (stage 1): Debian's translated man pages (packages manpages, manpages-de, manpages-cs,
 manpages-ru, manpages-zh), rendered to plain text with groff.
 
 Data format on the way in (and out of this builder): JSON Lines, one object per line, keyed by language
-code, e.g. {"de": "Passwort ändern", "en": "Change password"}. Monolingual files hold {"text": "..."}
-per document.
+code, e.g. {"de": "Passwort ändern", "en": "Change password", "source": "django"}; keys that are not
+language codes ("source") are ignored by the readers. Monolingual files hold {"text": "..."} per document.
 """
 
 from __future__ import annotations
@@ -22,11 +40,22 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from alma_train.atomic_files import atomic_writer
+from alma_train.atomic_files import atomic_writer, write_text_atomic
+from alma_train.catalog_sources import (
+    HELDOUT_TEST,
+    HELDOUT_VALID,
+    SOURCES,
+    TRAIN,
+    CatalogSource,
+    catalog_files,
+    installed_version,
+    iter_catalog_pairs,
+    read_source_pairs,
+)
 
 DEMO_LANGUAGES = ("de", "cs", "is", "zh", "ru")
 DEMO_MONO_LANGUAGES = ("en", "de", "cs", "ru", "zh")
@@ -35,8 +64,12 @@ DJANGO_LOCALES = {"de": "de", "cs": "cs", "is": "is", "zh": "zh_Hans", "ru": "ru
 # Debian man page folders for our codes ("" is the untranslated, English tree).
 MAN_LOCALES = {"en": "", "de": "de", "cs": "cs", "ru": "ru", "zh": "zh_CN"}
 SPLITS = ("train", "valid", "test")
+HELDOUT_SPLITS = ("heldout-valid", "heldout-test")
 # Per hundred: train < 80 <= valid < 90 <= test.
 SPLIT_BOUNDS = (80, 90)
+# Pairs per language in each out-of-source set: a couple hundred short segments is plenty for a loss or
+# a chrF, and keeps an evaluation over 10 directions affordable on a CPU.
+HELDOUT_PAIRS = 200
 
 
 @dataclass(frozen=True)
@@ -58,38 +91,42 @@ def django_locale_root() -> Path:
     return Path(list(spec.submodule_search_locations)[0])
 
 
-def _clean_ui_string(text: str) -> str:
-    # Catalog strings carry keyboard-accelerator-free UI text; keep them as they are but put
-    # multi-line msgids on one line, since ALMA trains on single segments.
-    return " ".join(text.split())
-
-
 def read_django_pairs(lang: str, root: Path | None = None) -> list[CatalogPair]:
-    """All translated singular entries of Django's catalogs for one language, deduplicated."""
-    import polib
+    """Cleaned, translated singular entries of Django's catalogs for one language, one per English."""
+    from alma_train.catalog_sources import get_source
 
-    root = root or django_locale_root()
-    locale = DJANGO_LOCALES[lang]
+    source = get_source("django")
+    paths = (sorted(root.glob(f"**/locale/{DJANGO_LOCALES[lang]}/LC_MESSAGES/*.po")) if root
+             else catalog_files(source, lang))
     seen: dict[str, CatalogPair] = {}
-    for po_path in sorted(root.glob(f"**/locale/{locale}/LC_MESSAGES/*.po")):
-        for entry in polib.pofile(str(po_path)):
-            if entry.obsolete or "fuzzy" in entry.flags or entry.msgid_plural:
-                continue
-            en, xx = _clean_ui_string(entry.msgid), _clean_ui_string(entry.msgstr)
-            if not en or not xx or en in seen:
-                continue
-            seen[en] = CatalogPair(en=en, xx=xx, source=str(po_path.relative_to(root)))
+    for po_path in paths:
+        for en, xx in iter_catalog_pairs(po_path, lang):
+            seen.setdefault(en, CatalogPair(en=en, xx=xx, source=source.name))
     return list(seen.values())
 
 
+def english_key(english: str) -> str:
+    """The English side as splits and leak checks compare it: case, spacing and punctuation ignored,
+    so "Password", "password:" and "Password…" are one string (they must never straddle two splits)."""
+    return " ".join(re.sub(r"[\W_]+", " ", english.casefold()).split())
+
+
+def _bucket(english: str) -> int:
+    return int(hashlib.sha256(english_key(english).encode("utf-8")).hexdigest(), 16) % 100
+
+
 def split_of(english: str) -> str:
-    """train/valid/test, from a stable hash of the English side."""
-    bucket = int(hashlib.sha256(english.encode("utf-8")).hexdigest(), 16) % 100
+    """train/valid/test, from a stable hash of the (normalised) English side."""
+    bucket = _bucket(english)
     if bucket < SPLIT_BOUNDS[0]:
         return "train"
     if bucket < SPLIT_BOUNDS[1]:
         return "valid"
     return "test"
+
+
+def _hash_order(english: str) -> str:
+    return hashlib.sha256(english_key(english).encode("utf-8")).hexdigest()
 
 
 def write_jsonl_atomic(path: Path, records: Iterable[dict]) -> int:
@@ -102,19 +139,160 @@ def write_jsonl_atomic(path: Path, records: Iterable[dict]) -> int:
     return count
 
 
-def build_parallel(output_dir: Path, languages: Iterable[str] = DEMO_LANGUAGES) -> dict[str, dict[str, int]]:
-    """Write output_dir/<xx>-en/{train,valid,test}.jsonl; return counts per pair and split."""
-    counts: dict[str, dict[str, int]] = {}
-    for lang in languages:
-        pairs = read_django_pairs(lang)
-        by_split: dict[str, list[dict]] = {s: [] for s in SPLITS}
+def collect_pairs(sources: Sequence[CatalogSource], lang: str) -> list[CatalogPair]:
+    """Cleaned pairs of the given sources for one language, deduplicated across sources: the same
+    English + translation once, credited to the first source (in the order given)."""
+    seen: dict[tuple[str, str], CatalogPair] = {}
+    for source in sources:
+        if lang not in source.locales:
+            continue
+        for en, xx in read_source_pairs(source, lang):
+            seen.setdefault((en, xx), CatalogPair(en=en, xx=xx, source=source.name))
+    return list(seen.values())
+
+
+def _one_per_english(pairs: Iterable[CatalogPair]) -> list[CatalogPair]:
+    # Evaluation sets keep one reference per English string (the first source's).
+    seen: dict[str, CatalogPair] = {}
+    for pair in pairs:
+        seen.setdefault(english_key(pair.en), pair)
+    return list(seen.values())
+
+
+def select_heldout(pairs_by_lang: dict[str, list[CatalogPair]], size: int,
+                   exclude: set[str] = frozenset()) -> dict[str, list[CatalogPair]]:
+    """Up to `size` pairs per language from one out-of-source set, one per English string, none whose
+    English key is in `exclude`. English strings translated in more languages come first (so the
+    directions share their segments as far as the catalogs allow), then a stable hash order."""
+    candidates = {lang: [p for p in _one_per_english(pairs) if english_key(p.en) not in exclude]
+                  for lang, pairs in pairs_by_lang.items()}
+    coverage: dict[str, int] = {}
+    for pairs in candidates.values():
         for pair in pairs:
-            by_split[split_of(pair.en)].append({lang: pair.xx, "en": pair.en})
+            key = english_key(pair.en)
+            coverage[key] = coverage.get(key, 0) + 1
+    chosen = {}
+    for lang, pairs in candidates.items():
+        ranked = sorted(pairs, key=lambda p: (-coverage[english_key(p.en)], _hash_order(p.en)))
+        chosen[lang] = sorted(ranked[:size], key=lambda p: _hash_order(p.en))
+    return chosen
+
+
+def _cap_per_source(pairs: list[CatalogPair], cap: int) -> list[CatalogPair]:
+    kept: set[int] = set()
+    for source in dict.fromkeys(p.source for p in pairs):
+        mine = [i for i, p in enumerate(pairs) if p.source == source]
+        kept.update(sorted(mine, key=lambda i: (_hash_order(pairs[i].en), pairs[i].xx))[:cap])
+    return [p for i, p in enumerate(pairs) if i in kept]
+
+
+def _record(lang: str, pair: CatalogPair) -> dict:
+    return {lang: pair.xx, "en": pair.en, "source": pair.source}
+
+
+def build_parallel(output_dir: Path, languages: Iterable[str] = DEMO_LANGUAGES,
+                   sources: Sequence[CatalogSource] = SOURCES, heldout_pairs: int = HELDOUT_PAIRS,
+                   max_train_pairs_per_source: int | None = None) -> dict[str, dict[str, int]]:
+    """Write output_dir/<xx>-en/{train,valid,test,heldout-valid,heldout-test}.jsonl, output_dir/SOURCES.md
+    and output_dir/sources.json; return counts per pair and split.
+
+    The out-of-source sets are built from all five demo languages whatever `languages` asks for, so the
+    English strings removed from training (and hence the training splits) do not depend on it.
+    `max_train_pairs_per_source` caps each source's train split per language (a stable hash sample):
+    Gramps alone is over half of the training pairs, and quick runs need far fewer.
+    """
+    languages = list(languages)
+    by_role = {role: [s for s in sources if s.role == role] for role in (TRAIN, HELDOUT_VALID, HELDOUT_TEST)}
+    heldout_langs = sorted(set(DEMO_LANGUAGES) | set(languages))
+
+    test_sets = select_heldout({lang: collect_pairs(by_role[HELDOUT_TEST], lang) for lang in heldout_langs},
+                               heldout_pairs)
+    test_keys = {english_key(p.en) for pairs in test_sets.values() for p in pairs}
+    valid_sets = select_heldout({lang: collect_pairs(by_role[HELDOUT_VALID], lang) for lang in heldout_langs},
+                                heldout_pairs, exclude=test_keys)
+    heldout_keys = test_keys | {english_key(p.en) for pairs in valid_sets.values() for p in pairs}
+
+    counts: dict[str, dict[str, int]] = {}
+    per_source: dict[str, dict[str, dict[str, int]]] = {}
+    for lang in languages:
+        by_split: dict[str, list[CatalogPair]] = {s: [] for s in SPLITS}
+        for pair in collect_pairs(by_role[TRAIN], lang):
+            if english_key(pair.en) not in heldout_keys:
+                by_split[split_of(pair.en)].append(pair)
+        for split in ("valid", "test"):
+            by_split[split] = _one_per_english(by_split[split])
+        if max_train_pairs_per_source is not None:
+            by_split["train"] = _cap_per_source(by_split["train"], max_train_pairs_per_source)
+        by_split["heldout-valid"] = valid_sets.get(lang, [])
+        by_split["heldout-test"] = test_sets.get(lang, [])
         pair_name = f"{lang}-en"
         counts[pair_name] = {}
-        for split, records in by_split.items():
-            counts[pair_name][split] = write_jsonl_atomic(output_dir / pair_name / f"{split}.jsonl", records)
+        for split, pairs in by_split.items():
+            counts[pair_name][split] = write_jsonl_atomic(output_dir / pair_name / f"{split}.jsonl",
+                                                          (_record(lang, p) for p in pairs))
+            for pair in pairs:
+                cell = per_source.setdefault(pair.source, {}).setdefault(lang, {})
+                cell[split] = cell.get(split, 0) + 1
+    write_sources_summary(output_dir, sources, languages, per_source, heldout_pairs)
     return counts
+
+
+def write_sources_summary(output_dir: Path, sources: Sequence[CatalogSource], languages: Sequence[str],
+                          per_source: dict[str, dict[str, dict[str, int]]], heldout_pairs: int) -> None:
+    """output_dir/SOURCES.md (for people) and output_dir/sources.json (for programs)."""
+    splits = (*SPLITS, *HELDOUT_SPLITS)
+    rows = []
+    for source in sources:
+        rows.append({
+            "name": source.name, "role": source.role, "licence": source.licence, "domain": source.domain,
+            "requirements": list(source.requirements), "installed": installed_version(source),
+            "languages": [lang for lang in languages if lang in source.locales],
+            "counts": {lang: {s: per_source.get(source.name, {}).get(lang, {}).get(s, 0) for s in splits}
+                       for lang in languages if lang in source.locales},
+            "note": source.note,
+        })
+    write_text_atomic(output_dir / "sources.json", json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+    lines = [
+        "# Parallel data sources",
+        "",
+        "Human-written translations from the catalogs that PyPI packages ship (alma_train/catalog_sources.py).",
+        "Records: `{\"<xx>\": translation, \"en\": English, \"source\": project}` per line.",
+        "",
+        "- `<xx>-en/train.jsonl`, `valid.jsonl`, `test.jsonl`: the training sources, split 80/10/10 by a hash",
+        "  of the English side (the same English string is in the same split for every language and source).",
+        f"- `<xx>-en/heldout-valid.jsonl`: out-of-source validation, up to {heldout_pairs} pairs per language from",
+        "  a project never trained on; choose steps, learning rate and the best checkpoint on it.",
+        f"- `<xx>-en/heldout-test.jsonl`: out-of-source test, up to {heldout_pairs} pairs per language from another",
+        "  project, used for no choice at all.",
+        "- No English string of either held-out set (case and punctuation ignored) is in train/valid/test.",
+        "- The operating system's message catalogs (/usr/share/locale) are never a source: they are the",
+        "  outside test set of benchmarks/outside_testset.py.",
+        "",
+        "| source | role | licence | version | domain |",
+        "|---|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(f"| {row['name']} | {row['role']} | {row['licence']} | {row['installed']} | {row['domain']} |")
+    lines += ["", "Pairs per source, language and split (train / valid / test / heldout-valid / heldout-test):", "",
+              "| source | " + " | ".join(languages) + " |", "|---" * (len(languages) + 1) + "|"]
+    for row in rows:
+        cells = []
+        for lang in languages:
+            if lang not in row["counts"]:
+                cells.append("-")
+                continue
+            c = row["counts"][lang]
+            cells.append(f"{c['heldout-valid']}" if row["role"] == HELDOUT_VALID
+                         else f"{c['heldout-test']}" if row["role"] == HELDOUT_TEST
+                         else f"{c['train']} / {c['valid']} / {c['test']}")
+        lines.append(f"| {row['name']} | " + " | ".join(cells) + " |")
+    totals = []
+    for lang in languages:
+        t = {s: sum(r["counts"].get(lang, {}).get(s, 0) for r in rows) for s in splits}
+        totals.append(" / ".join(str(t[s]) for s in splits))
+    lines.append("| **all** | " + " | ".join(totals) + " |")
+    lines += ["", "Notes:"] + [f"- {r['name']}: {r['note']}" for r in rows if r["note"]]
+    write_text_atomic(output_dir / "SOURCES.md", "\n".join(lines) + "\n")
 
 
 def man_page_files(lang: str, man_root: Path = Path("/usr/share/man")) -> list[Path]:
@@ -186,9 +364,51 @@ def build_monolingual(
     return counts
 
 
-def build_demo_data(output_dir: Path, monolingual: bool = True, max_documents: int = 150) -> dict:
-    """Both demo corpora under output_dir/parallel and output_dir/monolingual; returns the counts."""
-    summary: dict = {"parallel": build_parallel(output_dir / "parallel")}
+def build_catalog_monolingual(output_dir: Path, parallel_dir: Path, lang: str, chars: int = 1500) -> int:
+    """Write output_dir/<lang>.jsonl from the <lang> side of the parallel *train* split (never valid, test
+    or held-out text), a source's consecutive segments joined line by line into documents of about
+    `chars` characters. A stand-in where no running text of the language installs offline (Icelandic:
+    no Debian man pages, no PyPI corpus). Returns the document count."""
+    records = [json.loads(line) for line in
+               (parallel_dir / f"{lang}-en" / "train.jsonl").read_text(encoding="utf-8").splitlines()]
+    docs: list[dict] = []
+    lines: list[str] = []
+    size = 0
+    for index, record in enumerate(records):
+        lines.append(record[lang])
+        size += len(record[lang]) + 1
+        last = index + 1 == len(records) or records[index + 1].get("source") != record.get("source")
+        if size >= chars or last:
+            docs.append({"text": "\n".join(lines), "source": f"{record.get('source')} catalog ({lang}, train split)"})
+            lines, size = [], 0
+    return write_jsonl_atomic(output_dir / f"{lang}.jsonl", docs)
+
+
+def build_demo_data(output_dir: Path, monolingual: bool = True, max_documents: int = 150,
+                    heldout_pairs: int = HELDOUT_PAIRS, max_train_pairs_per_source: int | None = None) -> dict:
+    """Both demo corpora under output_dir/parallel and output_dir/monolingual, and output_dir/SOURCES.md;
+    returns the counts: per pair and split, per source, and monolingual documents per language."""
+    parallel_dir = output_dir / "parallel"
+    summary: dict = {"parallel": build_parallel(parallel_dir, heldout_pairs=heldout_pairs,
+                                                max_train_pairs_per_source=max_train_pairs_per_source)}
+    rows = json.loads((parallel_dir / "sources.json").read_text(encoding="utf-8"))
+    summary["sources"] = {row["name"]: {lang: {split: n for split, n in cells.items() if n}
+                                        for lang, cells in row["counts"].items()} for row in rows}
+    mono_lines: list[str] = []
     if monolingual:
-        summary["monolingual"] = build_monolingual(output_dir / "monolingual", max_documents=max_documents)
+        mono_dir = output_dir / "monolingual"
+        counts = build_monolingual(mono_dir, max_documents=max_documents)
+        counts["is"] = build_catalog_monolingual(mono_dir, parallel_dir, "is")
+        summary["monolingual"] = counts
+        mono_lines = [
+            "", "# Monolingual data (stage 1)", "",
+            "| language | documents | from |", "|---|---|---|",
+            *(f"| {lang} | {n} | Debian man pages ({'manpages' if lang == 'en' else 'manpages-' + lang}), "
+              "rendered with groff |" for lang, n in counts.items() if lang != "is"),
+            f"| is | {counts['is']} | the Icelandic side of the parallel train split (catalog strings, one per "
+            "line): no running Icelandic text installs offline |",
+        ]
+    parallel_md = (parallel_dir / "SOURCES.md").read_text(encoding="utf-8")
+    write_text_atomic(output_dir / "SOURCES.md", parallel_md.replace("`<xx>-en/", "`parallel/<xx>-en/")
+                      + "\n".join(mono_lines) + ("\n" if mono_lines else ""))
     return summary

@@ -1,11 +1,22 @@
-"""The demo corpora, built for real from Django's catalogs and Debian's man pages."""
+"""The demo corpora, built for real from PyPI packages' translation catalogs and Debian's man pages."""
 
 from __future__ import annotations
 
 import json
 import re
 
-from alma_train.demo_data import DEMO_LANGUAGES, DEMO_MONO_LANGUAGES, SPLITS, build_parallel, split_of
+from alma_train.catalog_sources import HELDOUT_TEST, HELDOUT_VALID, SOURCES, TRAIN, sources_with_role
+from alma_train.demo_data import (
+    DEMO_LANGUAGES,
+    DEMO_MONO_LANGUAGES,
+    HELDOUT_SPLITS,
+    SPLITS,
+    build_parallel,
+    english_key,
+    split_of,
+)
+
+TRAIN_SOURCES = {s.name for s in sources_with_role(TRAIN)}
 
 
 def _read(path):
@@ -18,28 +29,87 @@ def test_parallel_pairs_for_every_demo_language(demo_data):
         for split in SPLITS:
             records = _read(demo_data / "parallel" / f"{lang}-en" / f"{split}.jsonl")
             sizes[split] = len(records)
-            assert all(set(r) == {lang, "en"} and r[lang] and r["en"] for r in records)
-        # ~80/10/10 of several hundred human-written UI strings.
-        assert sizes["train"] > 400 and sizes["valid"] > 40 and sizes["test"] > 40, (lang, sizes)
+            assert all(set(r) == {lang, "en", "source"} and r[lang] and r["en"] for r in records)
+            assert {r["source"] for r in records} <= TRAIN_SOURCES
+            assert all("\n" not in r[lang] + r["en"] for r in records)
+        # ~80/10/10 of thousands of human-written UI strings from several projects.
+        assert sizes["train"] > 3000 and sizes["valid"] > 300 and sizes["test"] > 300, (lang, sizes)
         assert sizes["train"] > 5 * sizes["test"]
+        sources = {r["source"] for r in _read(demo_data / "parallel" / f"{lang}-en" / "train.jsonl")}
+        assert len(sources) >= 5, (lang, sources)  # not one project's phrasing
+
+
+def test_heldout_sets_are_whole_other_projects_and_leak_nothing(demo_data):
+    (valid_source,), (test_source,) = sources_with_role(HELDOUT_VALID), sources_with_role(HELDOUT_TEST)
+    in_source, heldout = set(), {}
+    for lang in DEMO_LANGUAGES:
+        folder = demo_data / "parallel" / f"{lang}-en"
+        for split in SPLITS:
+            in_source |= {english_key(r["en"]) for r in _read(folder / f"{split}.jsonl")}
+        for split, source in zip(HELDOUT_SPLITS, (valid_source, test_source), strict=True):
+            records = _read(folder / f"{split}.jsonl")
+            assert 150 <= len(records) <= 200, (lang, split, len(records))
+            assert {r["source"] for r in records} == {source.name}
+            assert len({english_key(r["en"]) for r in records}) == len(records)  # one reference each
+            heldout.setdefault(split, set()).update(english_key(r["en"]) for r in records)
+    assert not heldout["heldout-valid"] & in_source
+    assert not heldout["heldout-test"] & in_source
+    assert not heldout["heldout-valid"] & heldout["heldout-test"]
 
 
 def test_split_is_deterministic_and_leak_free(demo_data, tmp_path):
     build_parallel(tmp_path, languages=["de"])
-    for split in SPLITS:
+    for split in (*SPLITS, *HELDOUT_SPLITS):
         again = (tmp_path / "de-en" / f"{split}.jsonl").read_bytes()
-        assert again == (demo_data / "parallel" / "de-en" / f"{split}.jsonl").read_bytes()
-    # The same English string falls in the same split for every language.
+        assert again == (demo_data / "parallel" / "de-en" / f"{split}.jsonl").read_bytes(), split
+    # The same English string falls in the same split for every language and every source.
     test_en = {r["en"] for r in _read(demo_data / "parallel" / "de-en" / "test.jsonl")}
     train_en_cs = {r["en"] for r in _read(demo_data / "parallel" / "cs-en" / "train.jsonl")}
-    assert not test_en & train_en_cs
+    assert not {english_key(en) for en in test_en} & {english_key(en) for en in train_en_cs}
     assert all(split_of(en) == "test" for en in test_en)
+    # Variants of one string (case, trailing punctuation) never straddle two splits.
+    assert split_of("Password") == split_of("password:") == split_of("Password…")
+
+
+def test_records_are_deduplicated_and_carry_their_source(demo_data):
+    for lang in DEMO_LANGUAGES:
+        records = _read(demo_data / "parallel" / f"{lang}-en" / "train.jsonl")
+        pairs = [(r["en"], r[lang]) for r in records]
+        assert len(pairs) == len(set(pairs)), lang
+        for split in ("valid", "test"):
+            keys = [english_key(r["en"]) for r in _read(demo_data / "parallel" / f"{lang}-en" / f"{split}.jsonl")]
+            assert len(keys) == len(set(keys)), (lang, split)
+
+
+def test_train_split_cap_per_source(demo_data, tmp_path):
+    counts = build_parallel(tmp_path, languages=["is"], max_train_pairs_per_source=50)
+    records = _read(tmp_path / "is-en" / "train.jsonl")
+    per_source = {}
+    for r in records:
+        per_source[r["source"]] = per_source.get(r["source"], 0) + 1
+    assert max(per_source.values()) == 50 and counts["is-en"]["train"] == len(records)
+    full = {(r["en"], r["is"]) for r in _read(demo_data / "parallel" / "is-en" / "train.jsonl")}
+    assert {(r["en"], r["is"]) for r in records} <= full
+    # The cap touches the train split only.
+    for split in ("valid", "test", *HELDOUT_SPLITS):
+        assert (tmp_path / "is-en" / f"{split}.jsonl").read_bytes() == \
+            (demo_data / "parallel" / "is-en" / f"{split}.jsonl").read_bytes()
+
+
+def test_sources_summary_names_every_source_and_licence(demo_data):
+    for summary in (demo_data / "SOURCES.md", demo_data / "parallel" / "SOURCES.md"):
+        text = summary.read_text(encoding="utf-8")
+        for source in SOURCES:
+            assert f"| {source.name} | {source.role} | {source.licence} |" in text
+    rows = json.loads((demo_data / "parallel" / "sources.json").read_text(encoding="utf-8"))
+    de_train = sum(row["counts"].get("de", {}).get("train", 0) for row in rows)
+    assert de_train == len(_read(demo_data / "parallel" / "de-en" / "train.jsonl"))
 
 
 def test_chinese_side_is_chinese(demo_data):
-    records = _read(demo_data / "parallel" / "zh-en" / "train.jsonl")
-    han = sum(bool(re.search(r"[\u4e00-\u9fff]", r["zh"])) for r in records)
-    assert han > 0.9 * len(records)
+    for split in ("train", "heldout-test"):
+        records = _read(demo_data / "parallel" / "zh-en" / f"{split}.jsonl")
+        assert all(re.search(r"[\u4e00-\u9fff]", r["zh"]) for r in records)
 
 
 def test_monolingual_man_pages(demo_data):
@@ -51,3 +121,16 @@ def test_monolingual_man_pages(demo_data):
         if lang in scripts:
             joined = "".join(d["text"] for d in docs)
             assert len(re.findall(scripts[lang], joined)) > 100, lang
+
+
+def test_icelandic_monolingual_comes_from_the_train_split_only(demo_data):
+    docs = _read(demo_data / "monolingual" / "is.jsonl")
+    assert len(docs) >= 50
+    lines = {line for d in docs for line in d["text"].split("\n")}
+    train = {r["is"] for r in _read(demo_data / "parallel" / "is-en" / "train.jsonl")}
+    assert lines == train
+    held = set()
+    for split in ("valid", "test", *HELDOUT_SPLITS):
+        held |= {r["is"] for r in _read(demo_data / "parallel" / "is-en" / f"{split}.jsonl")}
+    assert len(re.findall(r"[þðæö]", "".join(lines))) > 1000
+    assert not (lines - train) and len(lines & held) < 0.05 * len(held)  # shared only by coincidence
