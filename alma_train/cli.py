@@ -149,6 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
     from alma_train.evaluate import add_evaluate_parsers
 
     add_evaluate_parsers(sub)  # evaluate, compare
+
+    from alma_train.build_translator import add_build_parser
+
+    add_build_parser(sub)
     return parser
 
 

@@ -297,8 +297,11 @@ def _trainer_class():
     return AlmaTrainer
 
 
-def run_training(config: TrainConfig) -> dict[str, Any]:
-    """Run one stage end to end; returns (and writes) the run summary."""
+def run_training(config: TrainConfig, callbacks: list | None = None) -> dict[str, Any]:
+    """Run one stage end to end; returns (and writes) the run summary.
+
+    callbacks: extra transformers TrainerCallbacks (build-translator reports its progress with one).
+    """
     # 1. Check every input before writing anything.
     out = check_output_dir(config)
     model_dir = resolve_model_dir(config.model)
@@ -331,7 +334,7 @@ def run_training(config: TrainConfig) -> dict[str, Any]:
     trainer = _trainer_class()(model=model, args=args, train_dataset=data.train, eval_dataset=data.valid,
                                data_collator=PaddingCollator(pad_token_id=pad_id,
                                                              pad_to_multiple_of=config.pad_to_multiple_of),
-                               callbacks=[_loss_logger_class()(out / LOG_FILE)])
+                               callbacks=[_loss_logger_class()(out / LOG_FILE), *(callbacks or [])])
     last = last_complete_checkpoint(out) if config.resume else None
     initial_eval = None
     if data.valid is not None and config.eval_at_start:

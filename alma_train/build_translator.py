@@ -1,0 +1,346 @@
+"""`alma-train build-translator` (`make model`): the default translator, built on this machine.
+
+base -> stage 2 on the bundled human translations -> merge -> convert -> evaluate -> install, with the
+recipe of a shipped preset (`translator-<base>`, chosen by measurement: docs/results.md). Every step
+writes into a work folder and records itself in build-state.json when it is complete, so a killed
+build started again skips what is done and stage 2 resumes from its last checkpoint. The finished
+GGUF carries alma.* metadata (base, licence, recipe, data, steps, scores) and is written atomically
+to the user model folder, where the app and alma-translate find it without any setting. Its path is
+the last line printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from alma_train.atomic_files import write_text_atomic
+from alma_train.user_dirs import user_cache_dir
+
+STEPS = ("data", "base", "stage2", "merge", "convert", "evaluate", "install")
+STATE_FILE = "build-state.json"
+# Rough durations of the short steps on the 2-core reference machine (seconds), for the first ETA;
+# stage 2 and evaluation are estimated from their own measured pace as soon as they run.
+FIRST_GUESS = {"data": 30, "base": 120, "merge": 60, "convert": 60, "install": 20}
+FIRST_GUESS_STEP_SECONDS = 4.0
+FIRST_GUESS_SENTENCE_SECONDS = 0.6
+
+
+@dataclass
+class BuildRequest:
+    """What to build and where."""
+
+    output: Path
+    base: str = "default"  # a base name (alma-train bases) or a local HF model folder
+    recipe: str | None = None  # a preset name or YAML file; default: translator-<base>
+    work_dir: Path | None = None
+    data_dir: Path | None = None  # prepared data (parallel/<xx>-en/...); default: built in the work folder
+    quant: str = "q8_0"
+    eval_limit: int = 40  # segments per direction and test set in the build's own evaluation
+    eval_max_new_tokens: int = 256
+    overrides: dict[str, Any] = field(default_factory=dict)  # stage-2 settings, e.g. max_steps
+
+
+@dataclass(frozen=True)
+class BaseChoice:
+    """The base of a build: its name (or folder), its licence, the model setting stage 2 gets."""
+
+    name: str
+    licence: str
+    model: str
+
+    @classmethod
+    def of(cls, text: str) -> BaseChoice:
+        from alma_train.bases import get_base, is_base_name
+
+        if is_base_name(text):
+            base = get_base(text)
+            return cls(base.name, base.licence, base.name)
+        folder = Path(text).expanduser()
+        if not (folder / "config.json").is_file():
+            from alma_train.bases import BASES
+
+            raise ValueError(f"--base {text}: neither a base ({', '.join(BASES)}) nor an HF model folder")
+        return cls(folder.name, "see the base model's own licence", str(folder.resolve()))
+
+
+class BuildProgress:
+    """One line per event, with elapsed time and an estimate of what is left of the whole build."""
+
+    def __init__(self, remaining: dict[str, float], write: Callable[[str], None]) -> None:
+        self.started = time.time()
+        self.remaining = dict(remaining)
+        self.write = write
+
+    def estimate(self, step: str, seconds: float) -> None:
+        self.remaining[step] = max(0.0, seconds)
+
+    def say(self, text: str) -> None:
+        elapsed = time.time() - self.started
+        left = sum(self.remaining.values())
+        self.write(f"[build-translator {_clock(elapsed)} elapsed, about {_clock(left)} left] {text}")
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
+        else f"{seconds // 60}:{seconds % 60:02d}"
+
+
+class BuildState:
+    """build-state.json: which steps are complete, and what they produced."""
+
+    def __init__(self, path: Path, identity: dict[str, Any]) -> None:
+        self.path = path
+        self.identity = identity
+        self.done: dict[str, Any] = {}
+        if path.is_file():
+            stored = json.loads(path.read_text(encoding="utf-8"))
+            if stored.get("identity") != identity:
+                raise ValueError(f"{path.parent} holds a build of another recipe or base "
+                                 f"({stored.get('identity')}); remove it or choose another --work-dir")
+            self.done = stored.get("done", {})
+
+    def is_done(self, step: str) -> bool:
+        return step in self.done
+
+    def mark(self, step: str, result: Any = True) -> None:
+        self.done[step] = result
+        write_text_atomic(self.path, json.dumps({"identity": self.identity, "done": self.done}, indent=2) + "\n")
+
+
+def _stage2_callback(progress: BuildProgress, max_steps: int):
+    from transformers import TrainerCallback
+
+    class Stage2Pace(TrainerCallback):
+        """Re-estimates stage 2's remaining time from its measured pace at every log."""
+
+        def __init__(self) -> None:
+            self.first: tuple[int, float] | None = None
+
+        def on_step_end(self, args, state, control, **kwargs):
+            now = time.time()
+            if self.first is None:
+                self.first = (state.global_step, now)  # the first step pays one-time setup: skip it
+                return
+            done = state.global_step - self.first[0]
+            if done > 0:
+                pace = (now - self.first[1]) / done
+                progress.estimate("stage2", pace * (max_steps - state.global_step))
+            if state.global_step % max(1, args.logging_steps) == 0:
+                progress.say(f"stage 2: step {state.global_step}/{max_steps}")
+
+    return Stage2Pace()
+
+
+def _training_data_summary(config) -> dict[str, Any]:
+    """Pairs per source of the stage-2 training files, and one sha256 over them (for alma.training_data)."""
+    digest = hashlib.sha256()
+    sources: dict[str, int] = {}
+    pairs = 0
+    for name in config.train_files:
+        path = config.resolve_data_path(name)
+        data = path.read_bytes()
+        digest.update(data)
+        for line in data.decode("utf-8").splitlines():
+            if line.strip():
+                record = json.loads(line)
+                source = record.get("source", "unknown") if isinstance(record, dict) else "unknown"
+                sources[source] = sources.get(source, 0) + 1
+                pairs += 1
+    return {"pairs": pairs, "sources": dict(sorted(sources.items())), "sha256": digest.hexdigest(),
+            "files": list(config.train_files)}
+
+
+def _test_sets(data_dir: Path, pairs: list[str]) -> dict[str, list[Path]]:
+    """The build's evaluation sets: out-of-source (a held-out whole source) and in-source (test split)."""
+    sets: dict[str, list[Path]] = {}
+    for label, name in (("out-of-source", "heldout-test.jsonl"), ("in-source", "test.jsonl")):
+        files = [data_dir / "parallel" / pair / name for pair in pairs]
+        files = [f for f in files if f.is_file()]
+        if files:
+            sets[label] = files
+    return sets
+
+
+def build_translator(request: BuildRequest, write: Callable[[str], None] = print) -> Path:
+    """Run (or resume) the whole build; returns the installed GGUF's path."""
+    from alma_train.bases import resolve_model_dir
+    from alma_train.config import load_config
+
+    base = BaseChoice.of(request.base)
+    recipe = request.recipe or f"translator-{base.name}"
+    work = Path(request.work_dir) if request.work_dir else user_cache_dir() / "build-translator" / recipe
+    data_dir = Path(request.data_dir) if request.data_dir else work / "data"
+    overrides = {**request.overrides, "model": base.model, "data_dir": str(data_dir),
+                 "output_dir": str(work / "stage2"), "resume": True}
+    config = load_config(recipe, overrides, stage="stage2")  # checks the recipe before any work
+    if config.max_steps < 1:
+        raise ValueError(f"recipe {recipe}: set max_steps, so that the build's length is known")
+    request.output.parent.mkdir(parents=True, exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
+    identity = {"recipe": recipe, "base": base.model, "quant": request.quant,
+                "settings": {k: v for k, v in sorted(config.to_dict().items()) if k not in ("resume",)}}
+    state = BuildState(work / STATE_FILE, identity)
+    n_directions = 2 * len(config.pairs)
+    progress = BuildProgress({
+        **{step: FIRST_GUESS.get(step, 0) for step in STEPS if not state.is_done(step)},
+        "stage2": 0 if state.is_done("stage2") else config.max_steps * FIRST_GUESS_STEP_SECONDS,
+        "evaluate": 0 if state.is_done("evaluate")
+        else 2 * n_directions * request.eval_limit * FIRST_GUESS_SENTENCE_SECONDS,
+    }, write)
+    progress.say(f"building {request.output} from {base.name} with recipe {recipe} in {work}")
+
+    def step(name: str) -> bool:
+        """True when `name` must run now (announced); False when an earlier run completed it."""
+        index = STEPS.index(name) + 1
+        if state.is_done(name):
+            progress.estimate(name, 0)
+            progress.say(f"step {index}/{len(STEPS)} {name}: done in an earlier run")
+            return False
+        progress.say(f"step {index}/{len(STEPS)} {name}")
+        return True
+
+    def finish(name: str, result: Any = True) -> None:
+        state.mark(name, result)
+        progress.estimate(name, 0)
+
+    if step("data"):
+        if request.data_dir is not None:
+            finish("data", f"prepared data in {data_dir}")
+        else:
+            from alma_train.demo_data import build_demo_data
+
+            finish("data", build_demo_data(data_dir, monolingual=False))
+    if step("base"):
+        finish("base", str(resolve_model_dir(base.model)))
+    if step("stage2"):
+        from alma_train.trainer import run_training
+
+        summary = run_training(config, callbacks=[_stage2_callback(progress, config.max_steps)])
+        finish("stage2", {key: summary.get(key) for key in ("global_step", "best_eval_loss", "best_checkpoint",
+                                                            "initial_eval_loss", "train_seconds")})
+    model_dir = work / "stage2"
+    if config.finetune == "lora":
+        model_dir = work / "merged"
+        if step("merge"):
+            import shutil
+
+            from alma_train.merge import merge_adapter
+
+            if model_dir.exists():
+                shutil.rmtree(model_dir)  # a merge killed before its rename left nothing usable here
+            merge_adapter(base.model, work / "stage2", model_dir)
+            finish("merge", str(model_dir))
+    else:
+        finish("merge", "full fine-tuning: no adapter to merge")
+    candidate = work / f"candidate.{request.quant}.gguf"
+    directions = [d for pair in config.pairs for d in (pair, "-".join(reversed(pair.split("-"))))]
+    if step("convert"):
+        from convert.cli import main as convert_main
+
+        rc = convert_main([str(model_dir), "--output", str(candidate), "--type", request.quant, "--force",
+                           "--name", f"alma-{base.name}", "--language-pairs", ",".join(directions)])
+        if rc != 0:
+            raise RuntimeError(f"alma-convert failed on {model_dir} (exit {rc})")
+        finish("convert", str(candidate))
+    if step("evaluate"):
+        finish("evaluate", _evaluate(candidate, data_dir, config.pairs, directions, request.eval_limit,
+                                     request.eval_max_new_tokens, work / "eval", progress))
+    scores = state.done["evaluate"]
+    if step("install"):
+        from convert.gguf_metadata import copy_with_metadata
+
+        stage2 = state.done["stage2"]
+        metadata = {
+            "alma.base": base.name,
+            "alma.licence": base.licence,
+            "alma.recipe": recipe,
+            "alma.training_steps": int(stage2["global_step"]),
+            "alma.training_data": _training_data_summary(config),
+            "alma.scores": scores,
+            "general.license": base.licence,
+        }
+        copy_with_metadata(candidate, request.output, metadata, force=True)
+        finish("install", str(request.output))
+    progress.say("finished: " + ", ".join(f"{label} chrF {s['chrf']:.1f} BLEU {s['bleu']:.1f}"
+                                           for label, s in scores.items()))
+    return request.output
+
+
+def _evaluate(candidate: Path, data_dir: Path, pairs: list[str], directions: list[str], limit: int,
+              max_new_tokens: int, out_dir: Path, progress: BuildProgress) -> dict[str, Any]:
+    """Greedy llama.cpp translation of the first `limit` segments per direction of each test set."""
+    from alma_train.evaluate import run_evaluation
+
+    scores: dict[str, Any] = {}
+    test_sets = _test_sets(data_dir, pairs)
+    sentences_left = sum(len(directions) * limit for _ in test_sets)
+    for label, files in test_sets.items():
+        started = time.time()
+        args = argparse.Namespace(model=str(candidate), adapter=None, test=[str(f) for f in files], src_file=None,
+                                  ref_file=None, direction=None, pairs=",".join(directions),
+                                  output=str(out_dir / f"{label}.json"), beams=1, max_new_tokens=max_new_tokens,
+                                  batch_size=1, limit=limit, no_line_stop=False, comet_model=None,
+                                  comet_batch_size=16)
+        report = run_evaluation(args)
+        segments = sum(d["n"] for d in report["directions"].values())
+        sentences_left -= segments
+        progress.estimate("evaluate", sentences_left * (time.time() - started) / max(1, segments))
+        chrf = [d["chrf"] for d in report["directions"].values()]
+        bleu = [d["bleu"] for d in report["directions"].values()]
+        scores[label] = {
+            "chrf": round(sum(chrf) / len(chrf), 2), "bleu": round(sum(bleu) / len(bleu), 2),
+            "segments": segments, "limit_per_direction": limit,
+            "directions": {name: {"chrf": round(d["chrf"], 2), "bleu": round(d["bleu"], 2)}
+                           for name, d in report["directions"].items()},
+            "signatures": {"bleu": next(iter(report["directions"].values()))["bleu_signature"],
+                           "chrf": next(iter(report["directions"].values()))["chrf_signature"]},
+        }
+        progress.say(f"evaluate {label}: chrF {scores[label]['chrf']:.2f}, BLEU {scores[label]['bleu']:.2f} "
+                     f"({segments} segments)")
+    return scores
+
+
+def add_build_parser(sub) -> None:
+    """Register `build-translator` on alma-train's subparsers."""
+    from alma_train.default_model import default_translator_path
+
+    parser = sub.add_parser(
+        "build-translator", help="build the default translator (make model): train, merge, convert, evaluate",
+        description=__doc__.split("\n\n")[0] + " Resumable: run it again after an interruption.")
+    parser.add_argument("--output", type=Path, default=None,
+                        help=f"the GGUF to write (default: {default_translator_path()})")
+    parser.add_argument("--base", default="default", help="base name (see `alma-train bases`) or HF model folder")
+    parser.add_argument("--recipe", help="stage-2 preset or YAML file (default: translator-<base>)")
+    parser.add_argument("--work-dir", type=Path, help="work folder (default: in the user cache)")
+    parser.add_argument("--data-dir", type=Path,
+                        help="prepared data (as alma-train demo-data writes it; default: built in the work folder)")
+    parser.add_argument("--type", dest="quant", default="q8_0", help="GGUF type (default q8_0)")
+    parser.add_argument("--eval-limit", type=int, default=40,
+                        help="segments per direction in the build's evaluation (default 40)")
+    parser.add_argument("--eval-max-new-tokens", type=int, default=256, help="token limit per segment (256)")
+    parser.add_argument("--max-steps", type=int, help="override the recipe's stage-2 steps")
+    parser.set_defaults(handler=_cmd_build)
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from alma_train.default_model import default_translator_path
+
+    if args.eval_limit < 1 or args.eval_max_new_tokens < 1:
+        raise ValueError("--eval-limit and --eval-max-new-tokens must be at least 1")
+    overrides = {"max_steps": args.max_steps} if args.max_steps is not None else {}
+    request = BuildRequest(output=args.output or default_translator_path(), base=args.base, recipe=args.recipe,
+                           work_dir=args.work_dir, data_dir=args.data_dir, quant=args.quant,
+                           eval_limit=args.eval_limit, eval_max_new_tokens=args.eval_max_new_tokens,
+                           overrides=overrides)
+    path = build_translator(request, write=lambda line: print(line, file=sys.stderr, flush=True))
+    print(path)
+    return 0
