@@ -202,11 +202,11 @@ def bundle_datas(choice: ModelChoice) -> list[tuple[str, str]]:
     """
     from desktop.engine.model_file import read_model_info
 
-    findable = {DEFAULT_TRANSLATOR_FILE, *(base.gguf_name for base in BASES.values())}
+    findable = [DEFAULT_TRANSLATOR_FILE, *(base.gguf_name for base in BASES.values())]
     if choice.path.name not in findable:
         raise ValueError(
             f"{choice.path} ({ORIGIN_LABELS.get(choice.origin, choice.origin)}): a bundle looks for "
-            f"{', '.join(sorted(findable))} in models/; copy the model to one of those names "
+            f"{', '.join(findable)} in models/; copy the model to one of those names "
             f"(e.g. {DEFAULT_TRANSLATOR_FILE}) and set ALMA_LOCAL_DEFAULT_MODEL to it"
         )
     datas = [(str(choice.path), "models")]

@@ -1,5 +1,7 @@
 """--self-test for the packaged app: load the default model, translate one sentence, exit 0.
 
+It prints the model and how it was chosen: in a fresh bundle, "the model this package carries".
+
 Runs headless (Qt's offscreen platform) and proves that the pieces a bundle can lose are there:
 llama.cpp's shared library, the default model, the Qt platform plugins.
 """
@@ -25,7 +27,8 @@ def run_self_test(check_qt: bool = True) -> int:
         if not translation.strip() or translation.strip() == text:
             print(f"self-test: FAILED: no translation of {text!r} (got {translation!r})")
             return 1
-        print(f"self-test: model {engine.model_path.name}")
+        origin = f" ({engine.choice.description})" if engine.choice is not None else ""
+        print(f"self-test: model {engine.model_path.name}{origin}")
         print(f"self-test: {src}->{tgt}: {text!r} -> {translation!r}")
         if check_qt:
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
