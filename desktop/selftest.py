@@ -27,7 +27,7 @@ def run_self_test(check_qt: bool = True) -> int:
         if not translation.strip() or translation.strip() == text:
             print(f"self-test: FAILED: no translation of {text!r} (got {translation!r})")
             return 1
-        origin = f" ({engine.choice.description})" if engine.choice is not None else ""
+        origin = f", {engine.choice.description}" if engine.choice is not None else ""
         print(f"self-test: model {engine.model_path.name}{origin}")
         print(f"self-test: {src}->{tgt}: {text!r} -> {translation!r}")
         if check_qt:

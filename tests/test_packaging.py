@@ -134,7 +134,7 @@ def test_bundle_builds_and_self_tests_offline(tmp_path):
         assert "self-test: OK" in result.stdout
         assert "de->en" in result.stdout
         # The bundle resolves its own copy (no translator in the empty HOME, no wheel to fall back to).
-        assert f"self-test: model {model.name} (the model this package carries)" in result.stdout
+        assert f"self-test: model {model.name}, the model this package carries" in result.stdout
     result = _offline([str(bundle / "alma-desktop"), "--self-test"], home=home, cwd=tmp_path)
     assert "Qt offscreen platform plugin loaded" in result.stdout
 
