@@ -109,7 +109,8 @@ def measure(model: Path | None = None, timeout_s: float = 300) -> dict:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m desktop.gui.responsiveness",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("-m", "--model", type=Path, help="GGUF model (default: SmolLM2-135M-Instruct)")
+    parser.add_argument("-m", "--model", type=Path,
+                        help="GGUF model (default: the app's default model, as alma-translate --print-model shows)")
     args = parser.parse_args(argv)
     print(json.dumps(measure(args.model), indent=2))
     return 0

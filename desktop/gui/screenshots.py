@@ -113,7 +113,8 @@ def take_screenshots(out: Path, model: Path | None = None, timeout_s: float = 30
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m desktop.gui.screenshots", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"), help="folder for the PNG files")
-    parser.add_argument("-m", "--model", type=Path, help="GGUF model (default: SmolLM2-135M-Instruct)")
+    parser.add_argument("-m", "--model", type=Path,
+                        help="GGUF model (default: the app's default model, as alma-translate --print-model shows)")
     args = parser.parse_args(argv)
     for path in take_screenshots(args.out, args.model):
         print(path)
