@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,8 +11,6 @@ import gguf
 import numpy as np
 
 from convert.errors import ConversionError
-
-SUPPORTED_ARCHITECTURES = ("LlamaForCausalLM", "LLaMAForCausalLM")
 
 
 @dataclass
@@ -34,31 +31,8 @@ class LlamaHparams:
     name_or_path: str | None = None
 
 
-def read_config(model_dir: Path) -> dict[str, Any]:
-    path = Path(model_dir) / "config.json"
-    if not path.is_file():
-        raise ConversionError(f"{model_dir}: no config.json (is this a Hugging Face model directory?)")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as error:
-        raise ConversionError(f"{path}: not valid JSON ({error})") from error
-
-
 def parse_llama_config(config: dict[str, Any], config_path: Path) -> LlamaHparams:
-    """Check that config.json describes a plain llama model this converter handles, and read it."""
-    architectures = config.get("architectures") or []
-    if not any(arch in SUPPORTED_ARCHITECTURES for arch in architectures):
-        found = ", ".join(architectures) or f"model_type {config.get('model_type')!r}"
-        raise ConversionError(
-            f"{config_path}: unsupported architecture {found}; alma-convert handles "
-            f"{' / '.join(SUPPORTED_ARCHITECTURES)} (LLaMA-2, ALMA, SmolLM2, Llama-3)"
-        )
-    if config.get("quantization_config"):
-        method = config["quantization_config"].get("quant_method", "unknown")
-        raise ConversionError(
-            f"{config_path}: the model is already quantized ({method}); convert the unquantized "
-            "(merged, bf16/f16/f32) model instead"
-        )
+    """Read the llama hyperparameters of config.json (the architecture was checked by the registry)."""
     if config.get("hidden_act", "silu") != "silu":
         raise ConversionError(f"{config_path}: hidden_act {config['hidden_act']!r} is not silu")
     try:

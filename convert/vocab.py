@@ -36,7 +36,7 @@ def add_vocab(writer: gguf.GGUFWriter, model_dir: Path, vocab_size: int) -> str:
     spm_file = model_dir / "tokenizer.model"
     json_file = model_dir / "tokenizer.json"
     if spm_file.is_file():
-        _add_sentencepiece_vocab(writer, model_dir, spm_file, vocab_size)
+        add_sentencepiece_vocab(writer, model_dir, vocab_size)
         return "spm"
     if json_file.is_file():
         pre = _add_bpe_vocab(writer, model_dir, json_file, vocab_size)
@@ -58,16 +58,22 @@ def _tokenizer_config(model_dir: Path) -> dict:
 
 
 def _looks_special(token: str) -> bool:
-    # Some models register control tokens (<|im_start|> ...) as non-special added tokens; llama.cpp
-    # must still treat them as control tokens, never split them into pieces.
-    return (token.startswith("<|") and token.endswith("|>")) or token in ("<pad>", "<mask>")
+    # Some models register control tokens (<|im_start|>, Gemma's <unusedN> ...) as non-special added
+    # tokens; llama.cpp must still treat them as control tokens, never split them into pieces. The
+    # same rules as llama.cpp's converter (does_token_look_special), so that both write the same types.
+    return (
+        token in ("<pad>", "<mask>", "<2mass>", "[@BOS@]")
+        or (token.startswith("<|") and token.endswith("|>"))
+        or (token.startswith("<\uff5c") and token.endswith("\uff5c>"))
+        or (token.startswith("<unused") and token.endswith(">"))
+    )
 
 
-def _add_sentencepiece_vocab(
-    writer: gguf.GGUFWriter, model_dir: Path, spm_file: Path, vocab_size: int
-) -> None:
+def add_sentencepiece_vocab(writer: gguf.GGUFWriter, model_dir: Path, vocab_size: int) -> None:
+    """tokenizer.model (+ the added tokens of the HF files) as llama.cpp's "llama" vocabulary."""
     from sentencepiece import SentencePieceProcessor
 
+    spm_file = Path(model_dir) / "tokenizer.model"
     processor = SentencePieceProcessor()
     try:
         processor.LoadFromFile(str(spm_file))
@@ -75,7 +81,7 @@ def _add_sentencepiece_vocab(
         raise ConversionError(f"{spm_file}: not a SentencePiece model ({error})") from error
     types = gguf.TokenType
     tokens = [f"[PAD{i}]".encode() for i in range(vocab_size)]
-    scores = [-1000.0] * vocab_size
+    scores = [-10000.0] * vocab_size  # ids past the SentencePiece model, as llama.cpp's converter pads
     toktypes = [types.UNUSED] * vocab_size
     if processor.vocab_size() > vocab_size:
         raise ConversionError(

@@ -98,3 +98,97 @@ def run_llama_cpp_converter(script: Path, model_dir: Path, output: Path, out_typ
         env={**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
     )
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+# Keys two converters may write differently: our alma.* keys, and the naming keys (each tool spells the
+# folder's name its own way).
+OURS_ONLY_KEYS = frozenset({"alma.prompt", "alma.source_model", "alma.language_pairs"})
+NAMING_KEYS = frozenset(
+    {"general.name", "general.basename", "general.finetune", "general.version", "general.size_label"}
+)
+GEMMA3_TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer.model",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+)
+
+
+def build_tiny_gemma3(out: Path, tokenizer_dir: Path, dtype: str = "bfloat16", seed: int = 0) -> Path:
+    """A Gemma3ForCausalLM in miniature with random weights and Gemma 3's real tokenizer (262,144 tokens).
+
+    Six layers, so that llama.cpp's fixed pattern (five sliding-window layers, then a global one) is
+    exercised, with a window of 8 tokens that the verify texts far exceed. The norm weights are random
+    too (HF initialises them to 0, i.e. a scale of 1 + 0), so that a missing "+ 1" shows.
+    """
+    import shutil
+
+    import torch
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    config = Gemma3TextConfig(
+        vocab_size=262144,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=6,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        head_dim=32,
+        query_pre_attn_scalar=32,  # llama.cpp scales attention by 1/sqrt(head_dim) for these sizes
+        sliding_window=8,
+        max_position_embeddings=1024,
+        rope_theta=1_000_000.0,
+        rope_local_base_freq=10_000.0,
+        bos_token_id=2,
+        eos_token_id=1,
+        pad_token_id=0,
+        initializer_range=0.08,
+        tie_word_embeddings=True,
+    )
+    model = Gemma3ForCausalLM(config)
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if name.endswith("norm.weight"):
+                param.normal_(0.0, 0.3)
+    model.to(getattr(torch, dtype)).save_pretrained(out, safe_serialization=True)
+    for name in GEMMA3_TOKENIZER_FILES:
+        shutil.copy(tokenizer_dir / name, out / name)
+    return out
+
+
+def gguf_differences(ours: Path, reference: Path, ignore: set[str] = frozenset()) -> list[str]:
+    """Metadata keys (but `ignore`) and tensors (type, shape, bytes) in which two GGUF files differ."""
+    import gguf
+    import numpy as np
+
+    a, b = gguf.GGUFReader(ours), gguf.GGUFReader(reference)
+    fields_a = {k: f.contents() for k, f in a.fields.items() if not k.startswith("GGUF.")}
+    fields_b = {k: f.contents() for k, f in b.fields.items() if not k.startswith("GGUF.")}
+    problems = []
+    for key in sorted((set(fields_a) | set(fields_b)) - set(ignore)):
+        if fields_a.get(key) != fields_b.get(key):
+            problems.append(
+                f"metadata {key}: ours {str(fields_a.get(key))[:60]} vs llama.cpp {str(fields_b.get(key))[:60]}"
+            )
+    tensors_a, tensors_b = {t.name: t for t in a.tensors}, {t.name: t for t in b.tensors}
+    if set(tensors_a) != set(tensors_b):
+        problems.append(f"tensor names differ: {sorted(set(tensors_a) ^ set(tensors_b))[:5]}")
+    for name in sorted(set(tensors_a) & set(tensors_b)):
+        x, y = tensors_a[name], tensors_b[name]
+        if x.tensor_type != y.tensor_type or list(x.shape) != list(y.shape):
+            problems.append(
+                f"tensor {name}: {x.tensor_type.name}{list(x.shape)} vs {y.tensor_type.name}{list(y.shape)}"
+            )
+        elif not np.array_equal(np.asarray(x.data).view(np.uint8), np.asarray(y.data).view(np.uint8)):
+            problems.append(f"tensor {name}: data differs")
+    assert len(tensors_a) > 0
+    return problems
+
+
+def tokenizer_metadata(path: Path) -> dict:
+    """The tokenizer.* keys of a GGUF file."""
+    import gguf
+
+    return {k: f.contents() for k, f in gguf.GGUFReader(path).fields.items() if k.startswith("tokenizer.")}

@@ -115,7 +115,7 @@ def test_gguf_tensors_are_hf_weights(smollm_ggufs, default_hf_dir):
     """Spot-check the numbers: f16 token embedding = HF's, and Q rows follow llama.cpp's rope order."""
     from safetensors import safe_open
 
-    from convert.hf_to_gguf import permute_for_rope
+    from convert.converters.llama import permute_for_rope
 
     reader = gguf.GGUFReader(smollm_ggufs["f16"])
     tensors = {t.name: np.asarray(t.data) for t in reader.tensors}

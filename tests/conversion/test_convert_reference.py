@@ -11,45 +11,15 @@ import json
 from pathlib import Path
 
 import gguf
-import numpy as np
 import pytest
-from convert_helpers import run_cli, run_llama_cpp_converter
+from convert_helpers import NAMING_KEYS, OURS_ONLY_KEYS, gguf_differences, run_cli, run_llama_cpp_converter
 
 pytestmark = pytest.mark.slow
 
-OURS_ONLY = {"alma.prompt", "alma.source_model", "alma.language_pairs"}
-NAMING_KEYS = {
-    "general.name",
-    "general.basename",
-    "general.finetune",
-    "general.version",
-    "general.size_label",
-}
-
 
 def _differences(ours: Path, reference: Path) -> list[str]:
-    a, b = gguf.GGUFReader(ours), gguf.GGUFReader(reference)
-    fields_a = {k: f.contents() for k, f in a.fields.items() if not k.startswith("GGUF.")}
-    fields_b = {k: f.contents() for k, f in b.fields.items() if not k.startswith("GGUF.")}
-    problems = []
-    for key in sorted((set(fields_a) | set(fields_b)) - OURS_ONLY - NAMING_KEYS):
-        if fields_a.get(key) != fields_b.get(key):
-            problems.append(
-                f"metadata {key}: ours {str(fields_a.get(key))[:60]} vs llama.cpp {str(fields_b.get(key))[:60]}"
-            )
-    tensors_a, tensors_b = {t.name: t for t in a.tensors}, {t.name: t for t in b.tensors}
-    if set(tensors_a) != set(tensors_b):
-        problems.append(f"tensor names differ: {sorted(set(tensors_a) ^ set(tensors_b))[:5]}")
-    for name in sorted(set(tensors_a) & set(tensors_b)):
-        x, y = tensors_a[name], tensors_b[name]
-        if x.tensor_type != y.tensor_type or list(x.shape) != list(y.shape):
-            problems.append(
-                f"tensor {name}: {x.tensor_type.name}{list(x.shape)} vs {y.tensor_type.name}{list(y.shape)}"
-            )
-        elif not np.array_equal(np.asarray(x.data).view(np.uint8), np.asarray(y.data).view(np.uint8)):
-            problems.append(f"tensor {name}: data differs")
-    assert fields_a["general.architecture"] == "llama" and len(tensors_a) > 0
-    return problems
+    assert gguf.GGUFReader(ours).fields["general.architecture"].contents() == "llama"
+    return gguf_differences(ours, reference, ignore=OURS_ONLY_KEYS | NAMING_KEYS)
 
 
 @pytest.mark.parametrize("out_type", ["f16", "q8_0"])

@@ -55,9 +55,9 @@ def test_cli_verify_exit_codes(tiny_ggufs, tiny_spm_dir, tmp_path, monkeypatch, 
     assert run_cli("verify", tiny_spm_dir, tiny_ggufs["f16"], "--threads", THREADS) == 0
     assert "PASS" in capsys.readouterr().out
     # A converter that forgot llama.cpp's rope row order must be caught by verify (exit 1).
-    import convert.hf_to_gguf as hf_to_gguf
+    import convert.converters.llama as llama_converter
 
-    monkeypatch.setattr(hf_to_gguf, "permute_for_rope", lambda weight, n_heads: weight)
+    monkeypatch.setattr(llama_converter, "permute_for_rope", lambda weight, n_heads: weight)
     broken = tmp_path / "no-permute.gguf"
     assert run_cli(tiny_spm_dir, "-o", broken) == 0
     assert run_cli("verify", tiny_spm_dir, broken, "--threads", THREADS) == 1
@@ -145,9 +145,9 @@ def test_rope_scaling_reaches_llama_cpp(tiny_spm_dir, tmp_path, kind):
 @pytest.mark.parametrize("out_type", ["f16", "q8_0"])
 def test_slab_streaming_gives_the_same_bytes(tiny_spm_dir, tiny_ggufs, tmp_path, monkeypatch, out_type):
     """Slabs as small as one head (Q/K) or one row: the file must not change by a byte."""
-    import convert.hf_to_gguf as hf_to_gguf
+    import convert.converters.base as converter_base
 
-    monkeypatch.setattr(hf_to_gguf, "_SLAB_ELEMENTS", 64)
+    monkeypatch.setattr(converter_base, "_SLAB_ELEMENTS", 64)
     path = tmp_path / "slabbed.gguf"
     assert run_cli(tiny_spm_dir, "-o", path, "--type", out_type) == 0
     assert path.read_bytes() == tiny_ggufs[out_type].read_bytes()

@@ -1,0 +1,34 @@
+"""One converter class per HF architecture, found by the name in config.json (as llama.cpp's converter is
+organised): convert.converters.llama (LlamaForCausalLM), convert.converters.gemma3 (Gemma3ForCausalLM).
+
+A new family is a new module with a ModelConverter subclass registered here, never a branch inside
+an existing one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from convert.converters import gemma3, llama  # noqa: F401  (importing registers the classes)
+from convert.converters.base import ModelConverter, read_config, refuse_quantized
+from convert.converters.registry import CONVERTERS
+from convert.errors import ConversionError
+
+
+def converter_for(model_dir: Path) -> ModelConverter:
+    """The converter of the HF model in `model_dir`, by its config.json (ConversionError if none fits)."""
+    model_dir = Path(model_dir)
+    config = read_config(model_dir)
+    config_path = model_dir / "config.json"
+    architectures = config.get("architectures") or []
+    cls = next((CONVERTERS[name] for name in architectures if name in CONVERTERS), None)
+    if cls is None:
+        found = ", ".join(architectures) or f"model_type {config.get('model_type')!r}"
+        handled = "; ".join(
+            f"{' / '.join(c.hf_architectures)} ({c.families})" for c in dict.fromkeys(CONVERTERS.values())
+        )
+        raise ConversionError(
+            f"{config_path}: unsupported architecture {found}; alma-convert handles {handled}"
+        )
+    refuse_quantized(config, config_path)
+    return cls(model_dir, config)
