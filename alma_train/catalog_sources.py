@@ -44,8 +44,9 @@ MAX_ENGLISH_CHARS = 300
 MAX_TRANSLATION_CHARS = 450
 
 
-class SourceNotInstalledError(RuntimeError):
-    """A registered catalog source whose package is missing; the message names the package to install."""
+class SourceNotInstalledError(FileNotFoundError):
+    """A registered catalog source whose package (or its catalogs) is missing; the message names the
+    package and the command that installs it."""
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
     from alma_train.demo_data import build_demo_data
 
     summary = build_demo_data(Path(args.output), monolingual=not args.no_monolingual,
-                              max_documents=args.max_documents)
+                              max_documents=args.max_documents, heldout_pairs=args.heldout_pairs,
+                              max_train_pairs_per_source=args.max_train_pairs_per_source)
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -114,10 +115,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = sub.add_parser("demo-data", help="build the demo corpora (Django catalogs, Debian man pages)")
+    demo = sub.add_parser("demo-data", help="build the demo corpora (PyPI packages' translation catalogs, "
+                                            "Debian man pages); see SOURCES.md in the output folder")
     demo.add_argument("--output", required=True, help="folder to write parallel/ and monolingual/ into")
     demo.add_argument("--no-monolingual", action="store_true", help="only the parallel corpus")
     demo.add_argument("--max-documents", type=int, default=150, help="man pages per language")
+    demo.add_argument("--heldout-pairs", type=int, default=200,
+                      help="pairs per language in heldout-valid.jsonl and heldout-test.jsonl (default 200)")
+    demo.add_argument("--max-train-pairs-per-source", type=int, default=None, metavar="N",
+                      help="cap each project's train split at N pairs per language (default: no cap)")
     demo.set_defaults(handler=_cmd_demo_data)
 
     bases = sub.add_parser("bases", help="list the base models that install offline (name, licence, file)",

@@ -134,3 +134,18 @@ def test_icelandic_monolingual_comes_from_the_train_split_only(demo_data):
         held |= {r["is"] for r in _read(demo_data / "parallel" / "is-en" / f"{split}.jsonl")}
     assert len(re.findall(r"[þðæö]", "".join(lines))) > 1000
     assert not (lines - train) and len(lines & held) < 0.05 * len(held)  # shared only by coincidence
+
+
+def test_cli_builds_parallel_data_with_its_options(tmp_path, capsys):
+    from alma_train.cli import main
+
+    assert main(["demo-data", "--output", str(tmp_path), "--no-monolingual", "--heldout-pairs", "20",
+                 "--max-train-pairs-per-source", "10"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    for lang in DEMO_LANGUAGES:
+        counts = summary["parallel"][f"{lang}-en"]
+        assert counts["heldout-valid"] == counts["heldout-test"] == 20
+        assert 10 <= counts["train"] <= 10 * len(TRAIN_SOURCES)
+        assert len(_read(tmp_path / "parallel" / f"{lang}-en" / "train.jsonl")) == counts["train"]
+    assert summary["sources"]["thonny"]["is"] == {"heldout-test": 20}
+    assert (tmp_path / "SOURCES.md").is_file() and not (tmp_path / "monolingual").exists()
