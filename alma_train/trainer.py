@@ -147,6 +147,10 @@ def load_model(config: TrainConfig, model_dir: Path, precision: str):
     dtype = torch.bfloat16 if (precision == "bf16" and config.finetune == "lora") else torch.float32
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype, attn_implementation=attn,
                                                  use_safetensors=True, trust_remote_code=False)
+    if config.finetune == "full" and config.freeze_embeddings:
+        model.get_input_embeddings().weight.requires_grad_(False)
+        if model.get_output_embeddings() is not None:
+            model.get_output_embeddings().weight.requires_grad_(False)
     if config.finetune == "lora":
         from peft import LoraConfig, get_peft_model
 

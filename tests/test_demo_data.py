@@ -9,6 +9,7 @@ from alma_train.catalog_sources import HELDOUT_TEST, HELDOUT_VALID, SOURCES, TRA
 from alma_train.demo_data import (
     DEMO_LANGUAGES,
     DEMO_MONO_LANGUAGES,
+    EVAL_SPLIT_PAIRS,
     HELDOUT_SPLITS,
     SPLITS,
     build_parallel,
@@ -32,9 +33,12 @@ def test_parallel_pairs_for_every_demo_language(demo_data):
             assert all(set(r) == {lang, "en", "source"} and r[lang] and r["en"] for r in records)
             assert {r["source"] for r in records} <= TRAIN_SOURCES
             assert all("\n" not in r[lang] + r["en"] for r in records)
-        # ~80/10/10 of thousands of human-written UI strings from several projects (the bounds also hold
-        # when the fixture caps each project's train split at a few hundred pairs for speed).
-        assert sizes["train"] > 600 and sizes["valid"] > 300 and sizes["test"] > 300, (lang, sizes)
+        # ~80/10/10 of thousands of human-written UI strings from several projects (the bound also holds
+        # when the fixture caps each project's train split at a few hundred pairs for speed); valid and
+        # test are then cut to EVAL_SPLIT_PAIRS per language, taken in turn from every project.
+        assert sizes["train"] > 600 and sizes["valid"] == sizes["test"] == EVAL_SPLIT_PAIRS, (lang, sizes)
+        test_sources = [r["source"] for r in _read(demo_data / "parallel" / f"{lang}-en" / "test.jsonl")]
+        assert max(test_sources.count(s) for s in set(test_sources)) < 0.5 * EVAL_SPLIT_PAIRS, lang
         sources = {r["source"] for r in _read(demo_data / "parallel" / f"{lang}-en" / "train.jsonl")}
         assert len(sources) >= 5, (lang, sources)  # not one project's phrasing
 
