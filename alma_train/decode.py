@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from alma_train.prompts import build_prompt, clean_output
+from alma_train.prompts import OUTPUT_LENGTH_FACTOR, build_prompt, clean_output, output_token_limit
 
 # A complete non-empty line: some text, then a newline.
 _COMPLETE_LINE = re.compile(r"\S[^\n]*\n")
@@ -36,6 +36,8 @@ class DecodingSettings:
     max_new_tokens: int = 256
     batch_size: int = 8
     line_stop: bool = True
+    # Output tokens allowed per source token (prompts.output_token_limit); 0: only max_new_tokens.
+    length_factor: float = OUTPUT_LENGTH_FACTOR
 
 
 class Translator(Protocol):
@@ -118,13 +120,16 @@ class HFTranslator:
                                    return_token_type_ids=False)
             batch = {k: v.to(self.device) for k, v in batch.items()}
             prompt_length = batch["input_ids"].shape[1]
+            longest = max(len(self.tokenizer(t, add_special_tokens=False)["input_ids"])
+                          for t in texts[start:start + size])
             stopping = StoppingCriteriaList([self._line_stop(prompt_length)]) if self.settings.line_stop else None
             with torch.inference_mode():
                 generated = self.model.generate(
                     **batch,
                     num_beams=self.settings.beams,
                     do_sample=False,
-                    max_new_tokens=self.settings.max_new_tokens,
+                    max_new_tokens=output_token_limit(longest, self.settings.max_new_tokens,
+                                                      self.settings.length_factor),
                     eos_token_id=self.tokenizer.eos_token_id,
                     pad_token_id=self.tokenizer.pad_token_id,
                     stopping_criteria=stopping,
@@ -156,9 +161,11 @@ class GGUFTranslator:
         outputs: list[str] = []
         for text in texts:
             prompt = build_prompt(src, tgt, text)
+            source_tokens = len(self.llama.tokenize(text.encode("utf-8"), add_bos=False))
             result = self.llama.create_completion(
                 prompt,
-                max_tokens=self.settings.max_new_tokens,
+                max_tokens=output_token_limit(source_tokens, self.settings.max_new_tokens,
+                                              self.settings.length_factor),
                 temperature=0.0,
                 top_k=1,
                 repeat_penalty=1.0,

@@ -209,6 +209,7 @@ def run_evaluation(args: argparse.Namespace) -> dict:
     from alma_train.comet_score import NO_COMET_NOTE, resolve_checkpoint
     from alma_train.decode import DecodingSettings, load_translator
     from alma_train.metrics import bleu_tokenizer, corpus_scores
+    from alma_train.prompts import OUTPUT_LENGTH_FACTOR
     from alma_train.report import averages, report_markdown
 
     started = time.time()
@@ -228,8 +229,12 @@ def run_evaluation(args: argparse.Namespace) -> dict:
     model_path = Path(args.model).expanduser()
     adapter = Path(args.adapter).expanduser() if args.adapter else None
     is_gguf = model_path.suffix.lower() == ".gguf"
+    length_factor = OUTPUT_LENGTH_FACTOR if getattr(args, "length_factor", None) is None else args.length_factor
+    if length_factor < 0:
+        raise EvaluationInputError(f"--length-factor must be 0 or more (got {length_factor})")
     settings = DecodingSettings(beams=1 if is_gguf else args.beams, max_new_tokens=args.max_new_tokens,
-                                batch_size=1 if is_gguf else args.batch_size, line_stop=not args.no_line_stop)
+                                batch_size=1 if is_gguf else args.batch_size, line_stop=not args.no_line_stop,
+                                length_factor=length_factor)
     if is_gguf and args.beams != 1:
         print("alma-train evaluate: a GGUF model is decoded greedily with llama.cpp (--beams ignored)",
               file=sys.stderr)
@@ -290,6 +295,7 @@ def run_evaluation(args: argparse.Namespace) -> dict:
             ("greedy" if settings.beams == 1 else f"beam search ({settings.beams} beams)"),
             "beams": settings.beams,
             "max_new_tokens": settings.max_new_tokens,
+            "length_factor": settings.length_factor,
             "batch_size": settings.batch_size,
             "do_sample": False,
             "padding_side": None if is_gguf else "left",
@@ -351,6 +357,9 @@ def add_evaluate_parsers(sub) -> None:
     parser.add_argument("--output", required=True, help="report.json (report.md and hypotheses go beside it)")
     parser.add_argument("--beams", type=int, default=5, help="beam size (paper: 5; GGUF: always greedy)")
     parser.add_argument("--max-new-tokens", type=int, default=256, help="paper: 256")
+    parser.add_argument("--length-factor", type=float, default=None,
+                        help="at most this many output tokens per source token, plus 16 (default 3, as the app "
+                        "decodes; 0: only --max-new-tokens, as the paper decodes)")
     parser.add_argument("--batch-size", type=int, default=8, help="sentences decoded together (HF)")
     parser.add_argument("--limit", type=int, default=0, help="first N segments per direction (0: all)")
     parser.add_argument("--no-line-stop", action="store_true",

@@ -46,3 +46,21 @@ def clean_output(generated: str, tgt: str) -> str:
         if line:
             return line
     return ""
+
+
+# A translation is rarely more than a few times longer than its source: past that, a model is
+# rambling (repeating itself, or going on past where it should have stopped). Marian's
+# --max-length-factor (default 3) bounds output length the same way; it saves the time of up to
+# max_new_tokens of useless tokens per runaway sentence and keeps the cut output from holding them.
+OUTPUT_LENGTH_FACTOR = 3
+OUTPUT_LENGTH_SLACK = 16
+
+
+def output_token_limit(source_tokens: int, max_new_tokens: int, factor: float = OUTPUT_LENGTH_FACTOR) -> int:
+    """New tokens allowed for a source of `source_tokens` tokens: factor x source + slack, capped.
+
+    factor 0 turns the bound off (max_new_tokens only, as the paper decodes).
+    """
+    if factor <= 0:
+        return max_new_tokens
+    return max(1, min(max_new_tokens, int(factor * source_tokens) + OUTPUT_LENGTH_SLACK))

@@ -68,3 +68,12 @@ def test_clean_output_on_real_model_output(default_llama):
     assert clean_output(continuation, "en") == expected_line
     assert clean_output(prompt + continuation, "en") == expected_line
     assert "\n" not in expected_line and expected_line
+
+
+def test_output_token_limit_bounds_runaway_outputs_by_source_length():
+    from alma_train.prompts import OUTPUT_LENGTH_SLACK, output_token_limit
+
+    assert output_token_limit(5, 256) == 3 * 5 + OUTPUT_LENGTH_SLACK  # a short UI string: 31 tokens
+    assert output_token_limit(200, 256) == 256  # never past max_new_tokens
+    assert output_token_limit(5, 256, factor=0) == 256  # the paper's decoding: max_new_tokens only
+    assert output_token_limit(0, 256) == OUTPUT_LENGTH_SLACK and output_token_limit(0, 8) == 8
