@@ -167,8 +167,25 @@ def describe_scores(card: ModelCard) -> str:
     for name in names:
         score = card.scores[name]
         line = f"{name}: chrF {_number(score.get('chrf'))}, BLEU {_number(score.get('bleu'))}"
-        segments = _int(score.get("segments"))
-        lines.append(line + (f" ({segments:,} segments)" if segments is not None else ""))
+        segments, limit = _int(score.get("segments")), _int(score.get("limit_per_direction"))
+        if segments is not None:
+            line += f" ({segments:,} segments" + (f", the first {limit} per direction)" if limit else ")")
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def describe_scores_detail(card: ModelCard) -> str:
+    """Per direction and with the metric signatures, where the file records them (a tooltip's text)."""
+    lines = []
+    for name, score in card.scores.items():
+        directions = score.get("directions")
+        if isinstance(directions, dict) and directions:
+            lines.append(f"{name}:")
+            lines += [f"  {d}: chrF {_number(v.get('chrf'))}, BLEU {_number(v.get('bleu'))}"
+                      for d, v in directions.items() if isinstance(v, dict)]
+        signatures = score.get("signatures")
+        if isinstance(signatures, dict):
+            lines += [f"  {metric}: {signature}" for metric, signature in signatures.items()]
     return "\n".join(lines)
 
 

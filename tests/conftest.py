@@ -71,10 +71,14 @@ TRANSLATOR_METADATA = {
     "alma.licence": "Apache-2.0",
     "alma.recipe": "demo-stage2",
     "alma.training_steps": 60,
-    "alma.training_data": {"sources": {"django": 4000, "sphinx": 1200}, "pairs": 5200,
-                           "sha256": "3f9a0c1e5b7d2a4c6e8f0a1b3c5d7e9f"},
-    "alma.scores": {"out-of-source": {"chrf": 17.2, "bleu": 4.1, "segments": 1500},
-                    "in-source": {"chrf": 41.5, "bleu": 20.3, "segments": 800}},
+    "alma.training_data": {"pairs": 5200, "sources": {"django": 4000, "sphinx": 1200},
+                           "sha256": "3f9a0c1e5b7d2a4c6e8f0a1b3c5d7e9f", "files": ["train.jsonl"]},
+    "alma.scores": {
+        "out-of-source": {"chrf": 17.2, "bleu": 4.1, "segments": 80, "limit_per_direction": 40,
+                          "directions": {"de-en": {"chrf": 20.1, "bleu": 5.0}, "en-de": {"chrf": 14.3, "bleu": 3.2}},
+                          "signatures": {"chrf": "nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.6.0"}},
+        "in-source": {"chrf": 41.5, "bleu": 20.3, "segments": 80, "limit_per_direction": 40},
+    },
     "alma.source_model": "SmolLM2-135M-Instruct-hf",
 }
 

@@ -153,8 +153,12 @@ def test_card_of_a_built_translator_reads_every_alma_key(translator_gguf, transl
     assert model_card.describe_training_data(card) == (
         "5,200 sentence pairs from 2 sources: django (4,000), sphinx (1,200)\nsha256 3f9a0c1e5b7d2a4c…")
     assert model_card.describe_steps(card) == "60 (demo-stage2)"
-    assert model_card.describe_scores(card) == ("out-of-source: chrF 17.2, BLEU 4.1 (1,500 segments)\n"
-                                                "in-source: chrF 41.5, BLEU 20.3 (800 segments)")
+    assert model_card.describe_scores(card) == (
+        "out-of-source: chrF 17.2, BLEU 4.1 (80 segments, the first 40 per direction)\n"
+        "in-source: chrF 41.5, BLEU 20.3 (80 segments, the first 40 per direction)")
+    assert model_card.describe_scores_detail(card) == (
+        "out-of-source:\n  de-en: chrF 20.1, BLEU 5.0\n  en-de: chrF 14.3, BLEU 3.2\n"
+        "  chrf: nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.6.0")
 
 
 def test_card_of_the_bases_and_of_files_that_say_little(app_default_gguf, default_gguf, tmp_path):
@@ -236,8 +240,9 @@ def test_after_make_model_the_app_translates_with_the_built_translator(qtbot, qt
     assert fields["licence"] == "Apache-2.0"
     assert fields["data"].startswith("5,200 sentence pairs from 2 sources: django (4,000), sphinx (1,200)")
     assert fields["steps"] == "60 (demo-stage2)"
-    assert fields["scores"] == ("out-of-source: chrF 17.2, BLEU 4.1 (1,500 segments)\n"
-                                "in-source: chrF 41.5, BLEU 20.3 (800 segments)")
+    assert fields["scores"] == ("out-of-source: chrF 17.2, BLEU 4.1 (80 segments, the first 40 per direction)\n"
+                                "in-source: chrF 41.5, BLEU 20.3 (80 segments, the first 40 per direction)")
+    assert "de-en: chrF 20.1, BLEU 5.0" in models.fields["scores"].toolTip()
     assert fields["pairs"] == "de-en, en-de"
     assert "alma.source_model: SmolLM2-135M-Instruct-hf" in fields["alma"]
     assert models.terms_button.isHidden()  # not derived from Gemma

@@ -319,6 +319,7 @@ class ModelsView(QWidget):
         except ModelLoadError as exc:  # e.g. the file was moved or damaged since it was added
             for label in self.fields.values():
                 label.clear()
+                label.setToolTip("")
             self.fields["file"].setText(str(path))
             self.fields["name"].setText(f"unreadable: {exc}")
             return
@@ -354,6 +355,7 @@ class ModelsView(QWidget):
         }
         for key, text in values.items():
             self.fields[key].setText(text)
+        self.fields["scores"].setToolTip(model_card.describe_scores_detail(card))
 
     @Slot()
     def _save_options(self) -> None:
