@@ -13,6 +13,7 @@ from pathlib import Path
 import gguf
 
 from convert.errors import ConversionError
+from convert.gguf_file import read_gguf
 
 TokenType = gguf.TokenType
 
@@ -36,10 +37,12 @@ class GGUFVocab:
     scores: list[float] | None = None
     merges: list[str] = field(default_factory=list)
     special_ids: dict[str, int] = field(default_factory=dict)  # bos/eos/unk/pad -> id
-    add_bos: bool = False
-    add_eos: bool = False
-    add_space_prefix: bool | None = None  # None: the key is absent (llama.cpp's default applies)
+    # None where the file has no such key (llama.cpp's default applies; see add_bos/add_eos)
+    add_bos_token: bool | None = None
+    add_eos_token: bool | None = None
+    add_space_prefix: bool | None = None
     chat_template: str | None = None
+    context_length: int | None = None  # <arch>.context_length: the tokenizer's model_max_length
 
     @property
     def is_sentencepiece(self) -> bool:
@@ -51,6 +54,15 @@ class GGUFVocab:
         return None if token_id is None else self.tokens[token_id]
 
     @property
+    def add_bos(self) -> bool:
+        """Whether llama.cpp adds BOS: the key, else its default (SentencePiece: yes, BPE: no)."""
+        return self.is_sentencepiece if self.add_bos_token is None else self.add_bos_token
+
+    @property
+    def add_eos(self) -> bool:
+        return bool(self.add_eos_token)
+
+    @property
     def space_prefix(self) -> bool:
         """Whether llama.cpp prepends a space to text: the key, else its default (SentencePiece: yes)."""
         return self.is_sentencepiece if self.add_space_prefix is None else self.add_space_prefix
@@ -59,14 +71,10 @@ class GGUFVocab:
 def read_gguf_vocab(gguf_path: Path) -> GGUFVocab:
     """The tokenizer of `gguf_path` (ConversionError if the file has none or is not a GGUF)."""
     gguf_path = Path(gguf_path)
-    try:
-        reader = gguf.GGUFReader(gguf_path)
-    except (ValueError, KeyError, OSError) as error:
-        raise ConversionError(f"{gguf_path}: not a readable GGUF file ({error})") from error
-    fields = reader.fields
+    fields = read_gguf(gguf_path).metadata
 
     def value(key: str, default=None):
-        return fields[key].contents() if key in fields else default
+        return fields.get(key, default)
 
     if "tokenizer.ggml.tokens" not in fields:
         raise ConversionError(f"{gguf_path}: the GGUF has no tokenizer (tokenizer.ggml.tokens)")
@@ -80,7 +88,6 @@ def read_gguf_vocab(gguf_path: Path) -> GGUFVocab:
     # llama.cpp's defaults for a SentencePiece vocabulary whose file names no special ids.
     special_ids = {"unk": 0, "bos": 1, "eos": 2} if is_spm else {}
     special_ids.update({kind: int(value(key)) for kind, key in SPECIAL_TOKEN_KEYS.items() if key in fields})
-    add_space_prefix = value("tokenizer.ggml.add_space_prefix")
     return GGUFVocab(
         source=gguf_path,
         architecture=value("general.architecture", ""),
@@ -92,9 +99,9 @@ def read_gguf_vocab(gguf_path: Path) -> GGUFVocab:
         scores=value("tokenizer.ggml.scores"),
         merges=value("tokenizer.ggml.merges", []),
         special_ids=special_ids,
-        # llama.cpp's defaults when the keys are absent: SentencePiece adds BOS, BPE does not.
-        add_bos=bool(value("tokenizer.ggml.add_bos_token", is_spm)),
-        add_eos=bool(value("tokenizer.ggml.add_eos_token", False)),
-        add_space_prefix=None if add_space_prefix is None else bool(add_space_prefix),
+        add_bos_token=value("tokenizer.ggml.add_bos_token"),
+        add_eos_token=value("tokenizer.ggml.add_eos_token"),
+        add_space_prefix=value("tokenizer.ggml.add_space_prefix"),
         chat_template=value("tokenizer.chat_template"),
+        context_length=value(f"{value('general.architecture', '')}.context_length"),
     )

@@ -15,9 +15,11 @@ The fast tokenizer follows llama.cpp's SentencePiece tokenizer step by step:
 - pieces merge in order of their score, the highest first (a BPE whose merge ranks are the scores);
 - characters outside the vocabulary fall back to <0xXX> byte tokens.
 
-Byte-level BPE vocabularies ("gpt2": SmolLM2, Llama-3) come from transformers' GGUF loader, with the
-two artefacts it leaves removed: a byte_fallback flag and a SentencePiece-style decoder, which make
-llama.cpp's own converter read the file as a SentencePiece vocabulary.
+Byte-level BPE vocabularies ("gpt2": SmolLM2, Llama-3) take their vocabulary and merges from
+transformers' GGUF loader, with what it gets wrong replaced: the pre-tokenizer (it ignores
+tokenizer.ggml.pre, so SmolLM2 lost its split of every digit, and " ½" became one piece), a
+byte_fallback flag and a SentencePiece-style decoder (which make llama.cpp's own converter read the
+file as a SentencePiece vocabulary).
 """
 
 from __future__ import annotations
@@ -38,6 +40,38 @@ SPIECE_UNDERLINE = "\u2581"
 # other families get the generic fast tokenizer, which reads its post-processor from tokenizer.json.
 TOKENIZER_CLASS_BY_ARCHITECTURE = {"gemma3": "GemmaTokenizerFast"}
 _ADDED_TOKEN_TYPES = (TokenType.CONTROL, TokenType.USER_DEFINED, TokenType.UNKNOWN)
+
+# llama.cpp's byte-level pre-tokenizers (tokenizer.ggml.pre; their regexes in llama-vocab.cpp) as the HF
+# pre_tokenizer of the models they come from. An import is checked against the check-text hash
+# (convert.bpe_pre_hashes), so a wrong entry here is refused, never written.
+_BYTE_LEVEL = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
+_LLAMA3_REGEX = (
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*"
+    "|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
+)
+_QWEN2_REGEX = _LLAMA3_REGEX.replace("\\p{N}{1,3}", "\\p{N}")
+
+
+def _split_then_bytes(regex: str) -> dict:
+    return {
+        "type": "Sequence",
+        "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": regex}, "behavior": "Isolated", "invert": False},
+            {**_BYTE_LEVEL, "use_regex": False},
+        ],
+    }
+
+
+BYTE_LEVEL_PRE_TOKENIZERS: dict[str, dict] = {
+    "gpt-2": _BYTE_LEVEL,
+    # every number character alone, then GPT-2's split (SmolLM, SmolLM2, StarCoder)
+    "smollm": {
+        "type": "Sequence",
+        "pretokenizers": [{"type": "Digits", "individual_digits": True}, _BYTE_LEVEL],
+    },
+    "llama-bpe": _split_then_bytes(_LLAMA3_REGEX),
+    "qwen2": _split_then_bytes(_QWEN2_REGEX),
+}
 
 
 def write_hf_tokenizer(vocab: GGUFVocab, out_dir: Path) -> None:
@@ -181,8 +215,16 @@ def byte_level_bpe_tokenizer(vocab: GGUFVocab) -> Tokenizer:
     from tokenizers import Tokenizer, decoders
     from transformers import AutoTokenizer
 
+    from convert.vocab import bpe_pre_tokenizer_name
+
+    if vocab.pre not in BYTE_LEVEL_PRE_TOKENIZERS:
+        raise ConversionError(
+            f"{vocab.source}: BPE pre-tokenizer {vocab.pre!r} is not supported by import-gguf "
+            f"({', '.join(BYTE_LEVEL_PRE_TOKENIZERS)} are)"
+        )
     loaded = AutoTokenizer.from_pretrained(str(vocab.source.parent), gguf_file=vocab.source.name)
     spec = json.loads(loaded.backend_tokenizer.to_str())
+    spec["pre_tokenizer"] = BYTE_LEVEL_PRE_TOKENIZERS[vocab.pre]
     # Byte-level BPE never falls back to <0xXX> tokens (it has all 256 bytes as tokens); the flag
     # makes llama.cpp's converter take the file for a SentencePiece-style "llama" vocabulary.
     spec["model"]["byte_fallback"] = False
@@ -195,6 +237,18 @@ def byte_level_bpe_tokenizer(vocab: GGUFVocab) -> Tokenizer:
     tokenizer.decoder = decoders.ByteLevel(add_prefix_space=True, trim_offsets=True, use_regex=True)
     if [tokenizer.id_to_token(i) for i in range(len(vocab.tokens))] != vocab.tokens:
         raise ConversionError(f"{vocab.source}: transformers read a different vocabulary from the GGUF")
+    # The check text's ids must hash to the GGUF's own pre-tokenizer, as alma-convert will require
+    # (ids of the text alone: the loader's guessed BOS post-processor is replaced when saving).
+    tokenizer.post_processor = None
+    try:
+        recognised = bpe_pre_tokenizer_name(tokenizer, vocab.source)
+    except ConversionError:
+        recognised = None
+    if recognised != vocab.pre:
+        raise ConversionError(
+            f"{vocab.source}: the rebuilt tokenizer splits text as {recognised or 'no known'} pre-tokenizer, "
+            f"not as the GGUF's {vocab.pre!r}; no export is written"
+        )
     return tokenizer
 
 
@@ -231,17 +285,20 @@ def _save_with_transformers(vocab: GGUFVocab, backend: Tokenizer, out_dir: Path)
     backend.post_processor = _post_processor(vocab)
     kwargs = {f"{kind}_token": vocab.special_token(kind) for kind in ("bos", "eos", "unk", "pad")}
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
-    if vocab.add_space_prefix is not None:
-        kwargs["add_prefix_space"] = vocab.add_space_prefix  # llama.cpp's converter reads it back
+    # Only the settings the GGUF has: llama.cpp's converter reads each back as a key, and the defaults
+    # of a missing one agree (no EOS; BOS as the post-processor adds it).
+    for key, setting in (
+        ("add_bos_token", vocab.add_bos_token),
+        ("add_eos_token", vocab.add_eos_token),
+        ("add_prefix_space", vocab.add_space_prefix),
+    ):
+        if setting is not None:
+            kwargs[key] = setting
+    if vocab.context_length:
+        kwargs["model_max_length"] = vocab.context_length
     if (out_dir / "tokenizer.model").is_file():
         kwargs["vocab_file"] = str(out_dir / "tokenizer.model")
-    tokenizer = tokenizer_class(
-        tokenizer_object=backend,
-        add_bos_token=vocab.add_bos,
-        add_eos_token=vocab.add_eos,
-        clean_up_tokenization_spaces=False,
-        **kwargs,
-    )
+    tokenizer = tokenizer_class(tokenizer_object=backend, clean_up_tokenization_spaces=False, **kwargs)
     if vocab.chat_template:
         tokenizer.chat_template = vocab.chat_template
     tokenizer.save_pretrained(str(out_dir))

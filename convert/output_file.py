@@ -48,6 +48,9 @@ def atomic_dir(path: Path, force: bool = False) -> Iterator[Path]:
     try:
         yield staging
         os.chmod(staging, 0o777 & ~_umask())  # mkdtemp made it private
+        for item in staging.rglob("*"):
+            if item.is_file() and not item.is_symlink():
+                os.chmod(item, 0o666 & ~_umask())  # some writers (safetensors' save) make files private
         if path.exists():
             if path.is_dir():
                 shutil.rmtree(path)

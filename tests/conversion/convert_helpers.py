@@ -87,14 +87,16 @@ def build_tiny_spm_llama(out: Path, seed: int = 0) -> Path:
     return out
 
 
-def run_llama_cpp_converter(script: Path, model_dir: Path, output: Path, out_type: str) -> None:
+def run_llama_cpp_converter(
+    script: Path, model_dir: Path, output: Path, out_type: str, timeout: int = 900
+) -> None:
     import subprocess
 
     result = subprocess.run(
         [sys.executable, str(script), str(model_dir), "--outfile", str(output), "--outtype", out_type],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
         env={**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -158,37 +160,33 @@ def build_tiny_gemma3(out: Path, tokenizer_dir: Path, dtype: str = "bfloat16", s
     return out
 
 
-def gguf_differences(ours: Path, reference: Path, ignore: set[str] = frozenset()) -> list[str]:
+def gguf_differences(ours: Path, reference: Path, ignore: frozenset[str] = frozenset()) -> list[str]:
     """Metadata keys (but `ignore`) and tensors (type, shape, bytes) in which two GGUF files differ."""
-    import gguf
     import numpy as np
 
-    a, b = gguf.GGUFReader(ours), gguf.GGUFReader(reference)
-    fields_a = {k: f.contents() for k, f in a.fields.items() if not k.startswith("GGUF.")}
-    fields_b = {k: f.contents() for k, f in b.fields.items() if not k.startswith("GGUF.")}
+    from convert.gguf_file import read_gguf
+
+    a, b = read_gguf(ours), read_gguf(reference)
     problems = []
-    for key in sorted((set(fields_a) | set(fields_b)) - set(ignore)):
-        if fields_a.get(key) != fields_b.get(key):
+    for key in sorted((set(a.metadata) | set(b.metadata)) - set(ignore)):
+        if a.metadata.get(key) != b.metadata.get(key):
             problems.append(
-                f"metadata {key}: ours {str(fields_a.get(key))[:60]} vs llama.cpp {str(fields_b.get(key))[:60]}"
+                f"metadata {key}: ours {str(a.metadata.get(key))[:60]} vs llama.cpp {str(b.metadata.get(key))[:60]}"
             )
-    tensors_a, tensors_b = {t.name: t for t in a.tensors}, {t.name: t for t in b.tensors}
-    if set(tensors_a) != set(tensors_b):
-        problems.append(f"tensor names differ: {sorted(set(tensors_a) ^ set(tensors_b))[:5]}")
-    for name in sorted(set(tensors_a) & set(tensors_b)):
-        x, y = tensors_a[name], tensors_b[name]
-        if x.tensor_type != y.tensor_type or list(x.shape) != list(y.shape):
-            problems.append(
-                f"tensor {name}: {x.tensor_type.name}{list(x.shape)} vs {y.tensor_type.name}{list(y.shape)}"
-            )
-        elif not np.array_equal(np.asarray(x.data).view(np.uint8), np.asarray(y.data).view(np.uint8)):
+    if set(a.tensors) != set(b.tensors):
+        problems.append(f"tensor names differ: {sorted(set(a.tensors) ^ set(b.tensors))[:5]}")
+    for name in sorted(set(a.tensors) & set(b.tensors)):
+        x, y = a.tensors[name], b.tensors[name]
+        if x.type != y.type or x.shape != y.shape:
+            problems.append(f"tensor {name}: {x.type.name}{list(x.shape)} vs {y.type.name}{list(y.shape)}")
+        elif not np.array_equal(a.tensor_bytes(name), b.tensor_bytes(name)):
             problems.append(f"tensor {name}: data differs")
-    assert len(tensors_a) > 0
+    assert len(a.tensors) > 0
     return problems
 
 
 def tokenizer_metadata(path: Path) -> dict:
     """The tokenizer.* keys of a GGUF file."""
-    import gguf
+    from convert.gguf_file import read_gguf
 
-    return {k: f.contents() for k, f in gguf.GGUFReader(path).fields.items() if k.startswith("tokenizer.")}
+    return {k: v for k, v in read_gguf(path).metadata.items() if k.startswith("tokenizer.")}
