@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from alma_train.languages import language_name
-from alma_train.prompts import build_prompt, clean_output
+from alma_train.prompts import OUTPUT_LENGTH_FACTOR, build_prompt, clean_output, output_token_limit
 from desktop.engine.model_file import ModelLoadError, read_model_info, trained_pairs
 from desktop.engine.sentences import split_segments
 
@@ -138,7 +138,9 @@ class TranslationEngine:
             from desktop.cache import model_fingerprint
 
             # Greedy output depends on the weights and on the token limit, nothing else.
-            self._cache_model_key = f"{model_fingerprint(self.model_path)}:greedy:{max_new_tokens}"
+            # The decoding settings are part of the key: a cached output is only reused for the same ones.
+            self._cache_model_key = (f"{model_fingerprint(self.model_path)}:greedy:{max_new_tokens}"
+                                     f":lf{OUTPUT_LENGTH_FACTOR}")
         self._generate_lock = threading.RLock()  # llama.cpp contexts are not thread-safe
         self._state_lock = threading.Lock()
         self._running = 0
@@ -237,6 +239,12 @@ class TranslationEngine:
         return [*self._fit_to_context(sentence[:cut].rstrip(), src, tgt),
                 *self._fit_to_context(sentence[cut:].lstrip(), src, tgt)]
 
+    def _token_limit(self, sentence: str) -> int:
+        """New tokens allowed for this sentence: a few times its own length, at most max_new_tokens
+        (a model that rambles on costs the user time and puts junk in the output)."""
+        source_tokens = len(self._llama.tokenize(sentence.encode("utf-8"), add_bos=False))
+        return output_token_limit(source_tokens, self.max_new_tokens)
+
     def _generate(self, sentence: str, src: str, tgt: str, cancel: CancelCheck) -> Iterator[str]:
         """Stream the model's translation of one sentence, cut as clean_output cuts it.
 
@@ -252,7 +260,7 @@ class TranslationEngine:
         with self._generate_lock:
             self.model_calls += 1
             stream = self._llama.create_completion(
-                prompt, max_tokens=self.max_new_tokens, temperature=0.0, top_k=1, stream=True,
+                prompt, max_tokens=self._token_limit(sentence), temperature=0.0, top_k=1, stream=True,
             )
             try:
                 for chunk in stream:
