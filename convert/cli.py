@@ -32,7 +32,7 @@ SUBCOMMANDS = ("verify", "import-gguf")
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="alma-convert",
-        description="Convert a merged HF llama model to GGUF. Other commands: "
+        description="Convert a merged HF model (LlamaForCausalLM, Gemma3ForCausalLM) to GGUF. Other commands: "
         "`alma-convert verify MODEL_DIR OUT.gguf`, `alma-convert import-gguf IN.gguf --output DIR`.",
     )
     parser.add_argument(
@@ -71,7 +71,7 @@ def build_verify_parser() -> argparse.ArgumentParser:
 def build_import_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="alma-convert import-gguf",
-        description="Write a dequantized HF model directory (fp32 safetensors + tokenizer) of a llama GGUF.",
+        description="Write a dequantized HF model directory (fp32 safetensors + tokenizer) of a llama or gemma3 GGUF.",
     )
     parser.add_argument("gguf", type=Path)
     parser.add_argument("--output", "-o", type=Path, required=True, help="output HF model directory")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -126,7 +127,23 @@ def add_sentencepiece_vocab(writer: gguf.GGUFWriter, model_dir: Path, vocab_size
     writer.add_token_list(tokens)
     writer.add_token_scores(scores)
     writer.add_token_types(toktypes)
-    gguf.SpecialVocab(model_dir, n_vocab=vocab_size).add_to_gguf(writer, quiet=True)
+    _special_vocab(model_dir, vocab_size).add_to_gguf(writer, quiet=True)
+
+
+def _special_vocab(model_dir: Path, vocab_size: int, load_merges: bool = False) -> gguf.SpecialVocab:
+    """gguf-py's reading of special ids, add_bos/add_eos/add_sep and the chat template.
+
+    Its warnings about templates it only half parses (Gemma's "<bos> $A <bos> $B" pair template:
+    "Unknown separator token") are kept off the console; the keys it writes are what llama.cpp's
+    converter writes (tested against it).
+    """
+    gguf_log = logging.getLogger("gguf.vocab")
+    level = gguf_log.level
+    gguf_log.setLevel(logging.ERROR)
+    try:
+        return gguf.SpecialVocab(model_dir, load_merges=load_merges, n_vocab=vocab_size)
+    finally:
+        gguf_log.setLevel(level)
 
 
 def bpe_pre_tokenizer_name(tokenizer: Tokenizer, source: Path) -> str:
@@ -197,5 +214,5 @@ def _add_bpe_vocab(writer: gguf.GGUFWriter, model_dir: Path, json_file: Path, vo
     writer.add_tokenizer_pre(pre)
     writer.add_token_list(tokens)
     writer.add_token_types(toktypes)
-    gguf.SpecialVocab(model_dir, load_merges=True, n_vocab=vocab_size).add_to_gguf(writer, quiet=True)
+    _special_vocab(model_dir, vocab_size, load_merges=True).add_to_gguf(writer, quiet=True)
     return pre
