@@ -25,6 +25,7 @@ from convert_helpers import (
     tokenizer_metadata,
 )
 
+from alma_train.prompts import PROMPT_TEMPLATE
 from convert.gguf_file import read_gguf
 from convert.verify import VERIFY_TEXTS, HFReference, verify_gguf
 
@@ -67,7 +68,10 @@ def test_gemma3_keys_and_vocabulary(tiny_gemma3_ggufs):
         "gemma3.rope.freq_base_swa": 10_000.0,
     }
     assert {k: fields[k] for k in expected} == expected
+    # alma.*: the app's keys work for gemma3 as for llama
     assert fields["alma.language_pairs"] == ["de-en"]
+    assert fields["alma.prompt"] == PROMPT_TEMPLATE
+    assert fields["alma.source_model"] == "tiny-gemma3"  # no _name_or_path in config.json: the folder
     # the vocabulary is the source GGUF's, as llama.cpp tokenizes with it
     source = tokenizer_metadata(base_gguf("gemma3-270m"))
     ours = {k: v for k, v in fields.items() if k.startswith("tokenizer.")}
