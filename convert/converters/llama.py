@@ -15,12 +15,9 @@ from convert.converters.registry import register
 from convert.llama_hparams import add_llama_hparams, llama3_rope_factors, parse_llama_config
 from convert.vocab import add_vocab
 
-_ROPE_PERMUTED = (
-    "self_attn.q_proj.weight",
-    "self_attn.q_proj.bias",
-    "self_attn.k_proj.weight",
-    "self_attn.k_proj.bias",
-)
+# The projections whose rows follow the rope layout (permuted per head, in query or KV heads).
+_QUERY_ROPE = ("self_attn.q_proj.weight", "self_attn.q_proj.bias")
+_KEY_ROPE = ("self_attn.k_proj.weight", "self_attn.k_proj.bias")
 
 
 def permute_for_rope(weight: np.ndarray, n_heads: int) -> np.ndarray:
@@ -91,9 +88,9 @@ class LlamaConverter(ModelConverter):
         return required
 
     def _rope_heads(self, name: str) -> int | None:
-        if name.endswith(_ROPE_PERMUTED[:2]):
+        if name.endswith(_QUERY_ROPE):
             return self.hparams.n_heads
-        if name.endswith(_ROPE_PERMUTED[2:]):
+        if name.endswith(_KEY_ROPE):
             return self.hparams.n_kv_heads
         return None
 
