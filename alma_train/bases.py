@@ -19,15 +19,17 @@ import importlib.util
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from alma_train.default_model import user_cache_dir
 
 DEFAULT_BASE = "gemma3-270m"
-# Bump when the HF export changes, so that a stale cached export is not reused.
-HF_EXPORT_VERSION = 3
+# The HF export of a base is what these modules of convert/ write: their source is hashed into the
+# export folder's name, so a change to the import code makes a fresh export, never a stale one.
+_IMPORT_MODULES = ("import_gguf.py", "hf_tokenizer.py", "gguf_vocab.py", "sentencepiece_model.py")
 
 
 class BaseNotInstalledError(FileNotFoundError):
@@ -90,7 +92,16 @@ class Base:
 
     def hf_dir(self) -> Path:
         """Where the HF export of this base lives in the user cache (it may not exist yet)."""
-        return user_cache_dir() / "models" / f"{self.name}-hf-v{HF_EXPORT_VERSION}"
+        return user_cache_dir() / "models" / f"{self.name}-hf-{import_code_hash()}"
+
+
+def import_code_hash() -> str:
+    """A short hash of the code that writes base exports (convert.import_gguf and its helpers)."""
+    convert_dir = Path(__file__).resolve().parent.parent / "convert"
+    digest = hashlib.sha256()
+    for name in _IMPORT_MODULES:
+        digest.update((convert_dir / name).read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def _smollm2_gguf(folder: Path) -> Path | None:
@@ -186,18 +197,38 @@ def best_installed_base() -> Base | None:
     return next((base for base in order if base.installed()), None)
 
 
+@contextmanager
+def _exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (POSIX flock; on systems without it, no lock)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: exports may then run twice at worst
+        yield
+        return
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 def export_base_hf(name: str, force: bool = False) -> Path:
-    """The HF folder of a base, exported from its GGUF once (convert.import_gguf) and then reused."""
+    """The HF folder of a base, exported from its GGUF once (convert.import_gguf) and then reused.
+
+    Exports made by older import code are removed. One process exports at a time (a lock file): two
+    test sessions or a build and the app's Tune view must not do the same minutes of work twice.
+    """
     base = get_base(name)
     target = base.hf_dir()
-    if not force and (target / "config.json").is_file() and (target / "tokenizer.json").is_file():
-        return target
-    from convert.import_gguf import import_gguf
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive_lock(target.parent / f".{base.name}-hf.lock"):
+        if not force and (target / "config.json").is_file() and (target / "tokenizer_config.json").is_file():
+            return target
+        from convert.import_gguf import import_gguf
 
-    gguf_path = base.gguf_path()
-    if target.exists():
-        shutil.rmtree(target)
-    return import_gguf(gguf_path, target, force=True)
+        gguf_path = base.gguf_path()
+        for stale in target.parent.glob(f"{base.name}-hf-*"):
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+        return import_gguf(gguf_path, target, force=True)
 
 
 def resolve_model_dir(model: str) -> Path:

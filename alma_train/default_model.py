@@ -13,11 +13,8 @@ transformers lazily.
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,10 +26,6 @@ __all__ = ["DEFAULT_TRANSLATOR_FILE", "DefaultModelMissingError", "ModelChoice",
 DEFAULT_MODEL_ENV = "ALMA_LOCAL_DEFAULT_MODEL"
 # The file `alma-train build-translator` writes into the user model folder (and a bundle carries).
 DEFAULT_TRANSLATOR_FILE = "default-translator.gguf"
-DEFAULT_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
-DEFAULT_MODEL_NAME = "SmolLM2-135M-Instruct"
-# Bump when the export changes, so that a stale cached export is not reused.
-EXPORT_VERSION = 2
 
 
 class DefaultModelMissingError(FileNotFoundError):
@@ -98,100 +91,17 @@ def default_gguf_path() -> Path:
 
 def default_hf_dir() -> Path:
     """Where the HF export of SmolLM2-135M (the fast model of the tests) lives (it may not exist yet)."""
-    return user_cache_dir() / "models" / f"{DEFAULT_MODEL_NAME}-hf-v{EXPORT_VERSION}"
+    from alma_train.bases import get_base
+
+    return get_base("smollm2-135m").hf_dir()
 
 
 def export_default_hf(output_dir: Path | None = None, force: bool = False) -> Path:
-    """Export the default GGUF to an HF directory once and return its path.
+    """The HF export of SmolLM2-135M: in the user cache (alma_train.bases), or written to output_dir."""
+    from alma_train.bases import export_base_hf, get_base
 
-    The directory holds config.json, generation_config.json, model.safetensors (fp32, dequantized
-    from Q4_1), tokenizer.json and tokenizer_config.json. It is built in a temporary sibling and
-    renamed into place, so a killed export never leaves a half directory under the final name.
-    """
-    target = Path(output_dir) if output_dir is not None else default_hf_dir()
-    if (target / "model.safetensors").is_file() and (target / "tokenizer.json").is_file() and not force:
-        return target
-    from alma_train.bases import get_base
+    if output_dir is None:
+        return export_base_hf("smollm2-135m", force=force)
+    from convert.import_gguf import import_gguf
 
-    gguf_path = get_base("smollm2-135m").gguf_path()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        _export_gguf_to_hf(gguf_path, staging)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-    return target
-
-
-def _export_gguf_to_hf(gguf_path: Path, out_dir: Path) -> None:
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    folder, name = str(gguf_path.parent), gguf_path.name
-    loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, torch_dtype=torch.float32)
-    config_dict = loaded.config.to_dict()
-    # The GGUF loader leaves a quantization_config behind; the exported weights are plain fp32.
-    config_dict.pop("quantization_config", None)
-    config_dict.pop("_name_or_path", None)
-    config_dict["torch_dtype"] = "float32"
-    config_dict["architectures"] = ["LlamaForCausalLM"]
-    config = LlamaConfig.from_dict(config_dict)
-    model = LlamaForCausalLM(config)
-    missing, unexpected = model.load_state_dict(loaded.state_dict(), strict=False)
-    # Tied embeddings: lm_head.weight may be absent from the loaded state dict.
-    missing = [k for k in missing if not (k == "lm_head.weight" and config.tie_word_embeddings)]
-    if missing or unexpected:
-        raise RuntimeError(f"GGUF export mismatch: missing={missing} unexpected={unexpected}")
-    model.save_pretrained(out_dir, safe_serialization=True)
-    del loaded, model
-
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-    _write_tokenizer(tokenizer, _gguf_special_tokens(gguf_path), out_dir)
-
-
-def _gguf_special_tokens(gguf_path: Path) -> dict[str, str]:
-    """bos/eos/unk/pad token strings as the GGUF metadata names them.
-
-    transformers' GGUF loader guesses some of these wrong for SmolLM2 (it reports <|im_start|> as
-    EOS); the file itself says EOS is <|im_end|>.
-    """
-    from gguf import GGUFReader
-
-    reader = GGUFReader(gguf_path)
-    tokens = reader.fields["tokenizer.ggml.tokens"].contents()
-    keys = {
-        "bos_token": "tokenizer.ggml.bos_token_id",
-        "eos_token": "tokenizer.ggml.eos_token_id",
-        "unk_token": "tokenizer.ggml.unknown_token_id",
-        "pad_token": "tokenizer.ggml.padding_token_id",
-    }
-    return {attr: tokens[int(reader.fields[key].contents())] for attr, key in keys.items() if key in reader.fields}
-
-
-def _write_tokenizer(tokenizer, special: dict[str, str], out_dir: Path) -> None:
-    """Write tokenizer.json + tokenizer_config.json ourselves.
-
-    tokenizer.save_pretrained() on a GGUF-loaded tokenizer copies the whole GGUF as tokenizer.model
-    (not a SentencePiece model, so readers fail) and turns add_bos_token on although SmolLM2 adds
-    no BOS; so write only the fast tokenizer and a config that says what the GGUF says.
-    """
-    backend = tokenizer.backend_tokenizer
-    # SmolLM2 adds no BOS/EOS when encoding: drop any post-processor that would.
-    backend.post_processor = None
-    backend.save(str(out_dir / "tokenizer.json"))
-    config = {
-        "tokenizer_class": "PreTrainedTokenizerFast",
-        "add_bos_token": False,
-        "add_eos_token": False,
-        "clean_up_tokenization_spaces": False,
-        "model_max_length": 8192,
-        **special,
-    }
-    if getattr(tokenizer, "chat_template", None):
-        config["chat_template"] = tokenizer.chat_template
-    (out_dir / "tokenizer_config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
-    (out_dir / "special_tokens_map.json").write_text(json.dumps(special, indent=2) + "\n")
+    return import_gguf(get_base("smollm2-135m").gguf_path(), Path(output_dir), force=force)

@@ -1,4 +1,5 @@
-"""The demo recipe on the real default model: demo-stage2 LoRA (a few steps), merge, load, translate."""
+"""The demo recipe on the real default base, Gemma 3 270M, end to end: demo-stage2 LoRA (a few steps) on
+`model: default`, merge, convert to GGUF with alma-convert, translate with the app's engine."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import json
 import pytest
 
 from alma_train.cli import main
-from alma_train.prompts import build_prompt, clean_output
 
 
 @pytest.mark.slow
-def test_demo_stage2_lora_then_merge_loads_and_translates(default_hf_dir, demo_data, tmp_path):
+def test_demo_stage2_on_gemma3_then_merge_convert_and_translate(demo_data, tmp_path):
+    from alma_train.bases import export_base_hf
+
+    gemma_dir = export_base_hf("default")
     run = tmp_path / "demo-stage2"
     rc = main(["stage2", "--config", "demo-stage2", "--data_dir", str(demo_data), "--output_dir", str(run),
                "--pairs", "de-en", "--max_steps", "2", "--eval_steps", "2", "--save_steps", "2",
@@ -20,36 +23,36 @@ def test_demo_stage2_lora_then_merge_loads_and_translates(default_hf_dir, demo_d
                "--eval_at_start", "false"])
     assert rc == 0
     summary = json.loads((run / "run_summary.json").read_text())
-    assert summary["model"] == str(default_hf_dir) and summary["finetune"] == "lora"
+    assert summary["model"] == str(gemma_dir) and summary["finetune"] == "lora"
     assert summary["global_step"] == 2
-    # LoRA on down_proj of 30 layers: r * (1536 + 576) per layer.
-    assert summary["parameters"]["trainable"] == 30 * 16 * (1536 + 576)
+    # LoRA on down_proj of Gemma 3 270M's 18 layers: r * (2048 + 640) per layer.
+    assert summary["parameters"]["trainable"] == 18 * 16 * (2048 + 640)
 
     merged = tmp_path / "merged"
-    assert main(["merge", "--base", "default", "--adapter", str(run), "--output", str(merged)]) == 0
+    assert main(["merge", "--adapter", str(run), "--output", str(merged)]) == 0  # base from the adapter
     assert (merged / "model.safetensors").is_file() and (merged / "tokenizer.json").is_file()
     assert not (merged / "adapter_config.json").exists()
 
     import torch
     from safetensors.torch import load_file
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    base_weights = load_file(default_hf_dir / "model.safetensors")
+    base_weights = load_file(gemma_dir / "model.safetensors")
     merged_weights = load_file(merged / "model.safetensors")
     key = "model.layers.0.mlp.down_proj.weight"
     assert not torch.equal(base_weights[key], merged_weights[key])
     assert torch.equal(base_weights["model.layers.0.self_attn.q_proj.weight"],
                        merged_weights["model.layers.0.self_attn.q_proj.weight"])
+    del base_weights, merged_weights
 
-    tokenizer = AutoTokenizer.from_pretrained(merged)
-    model = AutoModelForCausalLM.from_pretrained(merged, use_safetensors=True)
-    inputs = tokenizer(build_prompt("de", "en", "Passwort ändern"), return_tensors="pt",
-                       return_token_type_ids=False)
-    with torch.no_grad():
-        output = model.generate(**inputs, max_new_tokens=12, do_sample=False,
-                                pad_token_id=tokenizer.pad_token_id)
-    text = tokenizer.decode(output[0][inputs["input_ids"].shape[1]:], skip_special_tokens=True)
-    assert clean_output(text, "en").strip()
+    from convert.cli import main as convert_main
+
+    gguf = tmp_path / "tuned.q8_0.gguf"
+    assert convert_main([str(merged), "--output", str(gguf), "--type", "q8_0", "--language-pairs", "de-en"]) == 0
+    from desktop.engine import TranslationEngine
+
+    engine = TranslationEngine(gguf, n_threads=2, cache=False, max_new_tokens=24)
+    assert engine.info["architecture"] == "gemma3"
+    assert engine.translate("Passwort ändern", "de", "en").strip()
 
     # Merging into a non-empty folder is refused, and the folder is left as it was.
     assert main(["merge", "--adapter", str(run), "--output", str(merged)]) == 2

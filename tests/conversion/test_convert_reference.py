@@ -7,7 +7,6 @@ except general.name (each tool spells the directory name its own way) and our al
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import gguf
@@ -31,20 +30,9 @@ def test_tiny_spm_matches_llama_cpp_converter(llama_cpp_converter, tiny_spm_dir,
 
 
 def test_smollm2_f16_matches_llama_cpp_converter(llama_cpp_converter, default_hf_dir, tmp_path):
-    # The default export's tokenizer.json carries transformers' GGUF-loader artefacts (byte_fallback
-    # and a SentencePiece-style decoder) that make llama.cpp's converter take SmolLM2 for a
-    # SentencePiece vocabulary; give both tools the tokenizer.json SmolLM2 itself ships (plain
-    # byte-level BPE). The weights are the export's own file.
-    model = tmp_path / "SmolLM2"
-    model.mkdir()
-    for item in default_hf_dir.iterdir():
-        if item.name != "tokenizer.json":
-            (model / item.name).symlink_to(item)
-    spec = json.loads((default_hf_dir / "tokenizer.json").read_text())
-    spec["model"]["byte_fallback"] = False
-    spec["decoder"] = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}
-    (model / "tokenizer.json").write_text(json.dumps(spec, ensure_ascii=False))
-
+    # The export's own files, as import-gguf wrote them: llama.cpp's converter must read them as it
+    # reads SmolLM2's published tokenizer (byte-level BPE, pre-tokenizer smollm).
+    model = default_hf_dir
     ours, theirs = tmp_path / "ours.gguf", tmp_path / "theirs.gguf"
     assert run_cli(model, "-o", ours) == 0
     run_llama_cpp_converter(llama_cpp_converter, model, theirs, "f16")
