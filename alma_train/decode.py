@@ -58,10 +58,12 @@ class HFTranslator:
 
     def __init__(self, model_dir: Path, settings: DecodingSettings, adapter: Path | None = None) -> None:
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoModelForCausalLM
+
+        from alma_train.hf_tokenizer_loading import load_tokenizer
 
         self.settings = settings
-        self.tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=False)
+        self.tokenizer = load_tokenizer(model_dir)
         # Left padding: every prompt in a batch then ends at the same position, where generation starts.
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:

@@ -15,11 +15,13 @@ def build_tiny_llama(output_dir: Path | str, tokenizer_dir: Path | str, hidden_s
                      num_layers: int = 2, seed: int = 0) -> Path:
     """Write a random LlamaForCausalLM (safetensors) plus the tokenizer of tokenizer_dir."""
     import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from alma_train.hf_tokenizer_loading import load_tokenizer
 
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    tokenizer = load_tokenizer(tokenizer_dir)
     config = LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=hidden_size,

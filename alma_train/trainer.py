@@ -314,11 +314,10 @@ def run_training(config: TrainConfig, callbacks: list | None = None) -> dict[str
     else:
         check_stage1_inputs(config)
 
-    from transformers import AutoTokenizer
-
     from alma_train.examples import PaddingCollator
+    from alma_train.hf_tokenizer_loading import load_tokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=False)
+    tokenizer = load_tokenizer(model_dir)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
 
     # 2. Data.

