@@ -65,6 +65,36 @@ def tokenize_pair(pair: ParallelPair, tokenizer, max_source_tokens: int = 256,
     )
 
 
+def tokenize_pairs(pairs: Sequence[ParallelPair], tokenizer, max_source_tokens: int = 256,
+                   max_target_tokens: int = 256, batch_size: int = 2048) -> list[TokenizedExample]:
+    """tokenize_pair for many pairs, the same ids, with one tokenizer call per batch and field.
+
+    A fast tokenizer encodes a list in one call (in Rust, without a Python round trip per text):
+    on the 90k examples of the demo corpus this takes seconds where one call per text took minutes.
+    """
+    if tokenizer.eos_token_id is None:
+        raise ValueError("the tokenizer has no EOS token; stage 2 trains the model to emit it")
+    examples: list[TokenizedExample] = []
+    for start in range(0, len(pairs), batch_size):
+        chunk = pairs[start:start + batch_size]
+        source_ids = tokenizer([p.src for p in chunk], add_special_tokens=False)["input_ids"]
+        sources = [p.src if len(ids) <= max_source_tokens
+                   else tokenizer.decode(ids[:max_source_tokens], skip_special_tokens=True)
+                   for p, ids in zip(chunk, source_ids, strict=True)]
+        prompts = tokenizer([build_prompt(p.src_lang, p.tgt_lang, source)
+                             for p, source in zip(chunk, sources, strict=True)])["input_ids"]
+        targets = tokenizer([p.tgt for p in chunk], add_special_tokens=False)["input_ids"]
+        for prompt_ids, target_ids in zip(prompts, targets, strict=True):
+            target_ids = list(target_ids)
+            if len(target_ids) > max_target_tokens:
+                target_ids = target_ids[:max_target_tokens]
+            else:
+                target_ids.append(tokenizer.eos_token_id)
+            examples.append(TokenizedExample(input_ids=list(prompt_ids) + target_ids,
+                                             labels=[IGNORE_INDEX] * len(prompt_ids) + target_ids))
+    return examples
+
+
 @dataclass
 class PaddingCollator:
     """Pads a batch of tokenized examples to its longest member.

@@ -86,11 +86,10 @@ def read_stage2_pairs(config: TrainConfig) -> tuple[list, list]:
 
 
 def build_stage2_data(config: TrainConfig, tokenizer, train_pairs: list, valid_pairs: list) -> StageData:
-    from alma_train.examples import TokenizedDataset, tokenize_pair
+    from alma_train.examples import TokenizedDataset, tokenize_pairs
 
     def tokenize(pairs: list) -> TokenizedDataset:
-        return TokenizedDataset([tokenize_pair(p, tokenizer, config.max_source_tokens, config.max_target_tokens)
-                                 for p in pairs])
+        return TokenizedDataset(tokenize_pairs(pairs, tokenizer, config.max_source_tokens, config.max_target_tokens))
 
     train = tokenize(train_pairs)
     valid = tokenize(valid_pairs).sorted_by_length() if valid_pairs else None

@@ -129,3 +129,17 @@ def test_padding_rounds_to_a_multiple_and_stays_masked(smollm2_tokenizer):
     assert width % 16 == 0 and width - 16 < len(example.input_ids) <= width
     assert batch["labels"][0].tolist()[len(example.input_ids):] == [IGNORE_INDEX] * (width - len(example.input_ids))
     assert batch["attention_mask"][0].sum() == len(example.input_ids)
+
+
+@pytest.mark.parametrize("which", ["smollm2", "sentencepiece"])
+def test_batched_tokenization_equals_one_pair_at_a_time(which, smollm2_tokenizer, sentencepiece_tokenizer,
+                                                        demo_data):
+    from alma_train.examples import tokenize_pair, tokenize_pairs
+    from alma_train.parallel_data import directions_of, read_parallel
+
+    tokenizer = smollm2_tokenizer if which == "smollm2" else sentencepiece_tokenizer
+    pairs = list(read_parallel([demo_data / "parallel/de-en/train.jsonl"], directions_of(["de-en"], True)))[:300]
+    pairs.append(ParallelPair("de", "en", " ".join(["Ein sehr langer Satz."] * 40), "A long target. " * 40))
+    one_by_one = [tokenize_pair(p, tokenizer, 24, 16) for p in pairs]
+    assert tokenize_pairs(pairs, tokenizer, 24, 16, batch_size=64) == one_by_one
+    assert sum(len(e.input_ids) > 40 for e in one_by_one) > 0  # the caps were exercised
