@@ -83,6 +83,16 @@ def test_build_installs_a_gguf_with_its_metadata_then_resumes(tiny_base, demo_da
     assert "evaluate: done in an earlier run" not in stderr
     assert json.loads(read_model_info(out)["alma.scores"]) == scores
 
+    # Killed during stage 2: the rerun continues from the last checkpoint, not from step 0.
+    state = json.loads(state_path.read_text())
+    for step in ("stage2", "merge", "convert", "evaluate", "install"):
+        del state["done"][step]
+    state_path.write_text(json.dumps(state))
+    rc, stdout, stderr = _build(tiny_base, demo_data, work, out, capsys)
+    assert rc == 0, stderr
+    assert "stage 2 resumes from its checkpoint at step 4" in stderr
+    assert stdout.strip().splitlines()[-1] == str(out) and read_model_info(out)["alma.training_steps"] == 4
+
 
 def test_build_refuses_a_work_dir_of_another_recipe_and_bad_bases(tiny_base, demo_data, tmp_path, capsys):
     work = tmp_path / "work"

@@ -108,56 +108,13 @@ OURS_ONLY_KEYS = frozenset({"alma.prompt", "alma.source_model", "alma.language_p
 NAMING_KEYS = frozenset(
     {"general.name", "general.basename", "general.finetune", "general.version", "general.size_label"}
 )
-GEMMA3_TOKENIZER_FILES = (
-    "tokenizer.json",
-    "tokenizer.model",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-)
 
 
 def build_tiny_gemma3(out: Path, tokenizer_dir: Path, dtype: str = "bfloat16", seed: int = 0) -> Path:
-    """A Gemma3ForCausalLM in miniature with random weights and Gemma 3's real tokenizer (262,144 tokens).
+    """alma_train.tiny_model's tiny Gemma 3, saved in bf16 by default (as Google's checkpoints are)."""
+    from alma_train.tiny_model import build_tiny_gemma3 as build
 
-    Six layers, so that llama.cpp's fixed pattern (five sliding-window layers, then a global one) is
-    exercised, with a window of 8 tokens that the verify texts far exceed. The norm weights are random
-    too (HF initialises them to 0, i.e. a scale of 1 + 0), so that a missing "+ 1" shows.
-    """
-    import shutil
-
-    import torch
-    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
-
-    out.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(seed)
-    config = Gemma3TextConfig(
-        vocab_size=262144,
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=6,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        head_dim=32,
-        query_pre_attn_scalar=32,  # llama.cpp scales attention by 1/sqrt(head_dim) for these sizes
-        sliding_window=8,
-        max_position_embeddings=1024,
-        rope_theta=1_000_000.0,
-        rope_local_base_freq=10_000.0,
-        bos_token_id=2,
-        eos_token_id=1,
-        pad_token_id=0,
-        initializer_range=0.08,
-        tie_word_embeddings=True,
-    )
-    model = Gemma3ForCausalLM(config)
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            if name.endswith("norm.weight"):
-                param.normal_(0.0, 0.3)
-    model.to(getattr(torch, dtype)).save_pretrained(out, safe_serialization=True)
-    for name in GEMMA3_TOKENIZER_FILES:
-        shutil.copy(tokenizer_dir / name, out / name)
-    return out
+    return build(out, tokenizer_dir, dtype=dtype, seed=seed)
 
 
 def gguf_differences(ours: Path, reference: Path, ignore: frozenset[str] = frozenset()) -> list[str]:
