@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
+from alma_train.interrupts import critical
+
 
 @contextmanager
 def atomic_writer(path: Path | str) -> Iterator[TextIO]:
@@ -22,7 +24,8 @@ def atomic_writer(path: Path | str) -> Iterator[TextIO]:
             yield handle
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        with critical():  # a second signal must not skip the removal
+            Path(tmp).unlink(missing_ok=True)
         raise
 
 

@@ -165,6 +165,23 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from alma_train.interrupts import run_interruptible
+
+    # SIGTERM/SIGHUP/SIGINT raise through the atomic writes (merge's staging folder, evaluate's
+    # reports, demo-data's files), so nothing half-written is left; training keeps its checkpoints.
+    return run_interruptible(f"alma-train {args.command}", lambda: _run(args),
+                             message=INTERRUPTED_MESSAGES.get(args.command, "no partial output was kept"))
+
+
+# What an interrupted command leaves: the training commands resume where they stopped.
+INTERRUPTED_MESSAGES = {
+    "stage1": "the same command resumes from the last checkpoint",
+    "stage2": "the same command resumes from the last checkpoint",
+    "build-translator": "run it again to resume (finished steps and training checkpoints are kept)",
+}
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return args.handler(args)
     except (UsageError, FileNotFoundError, ValueError) as exc:

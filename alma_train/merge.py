@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from alma_train.config import ConfigError
+from alma_train.interrupts import critical
 from alma_train.trainer import copy_tokenizer_files, resolve_model_dir
 
 
@@ -57,10 +58,12 @@ def merge_adapter(base: str | None, adapter: str | Path, output: str | Path) -> 
         # The adapter folder carries the tokenizer it was trained with; fall back to the base's.
         if not copy_tokenizer_files(adapter_dir, staging):
             copy_tokenizer_files(base_dir, staging)
-        if out.exists():
-            out.rmdir()
-        os.replace(staging, out)
+        with critical():  # a signal between rmdir and rename would lose the (empty) output folder
+            if out.exists():
+                out.rmdir()
+            os.replace(staging, out)
     finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+        with critical():  # SIGTERM/Ctrl-C (alma_train.interrupts) arrive as exceptions: clean up
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
     return out

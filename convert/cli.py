@@ -146,6 +146,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         args, handler = build_import_parser().parse_args(argv[1:]), import_command
     else:
         args, handler = build_parser().parse_args(argv), convert_model
+    from alma_train.interrupts import run_interruptible
+
+    # SIGTERM/SIGHUP/SIGINT raise through atomic_file/atomic_dir, so no .tmp file or staging folder
+    # is left and an existing output stays as it was; the quantizer child is killed (convert.quantize).
+    return run_interruptible("alma-convert", lambda: _run(handler, args, argv))
+
+
+def _run(handler, args: argparse.Namespace, argv: list[str]) -> int:
     try:
         return handler(args)
     except ModuleNotFoundError as error:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from alma_train.interrupts import critical
 from convert.errors import ConversionError
 
 
@@ -35,7 +36,8 @@ def atomic_file(path: Path, force: bool = False) -> Iterator[Path]:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp made it private; give it a plain open()'s mode
         os.replace(tmp, path)
     finally:
-        tmp.unlink(missing_ok=True)
+        with critical():  # a SIGTERM arriving here must not skip the removal
+            tmp.unlink(missing_ok=True)
 
 
 @contextmanager
@@ -51,15 +53,18 @@ def atomic_dir(path: Path, force: bool = False) -> Iterator[Path]:
         for item in staging.rglob("*"):
             if item.is_file() and not item.is_symlink():
                 os.chmod(item, 0o666 & ~_umask())  # some writers (safetensors' save) make files private
-        if path.exists():
-            if path.is_dir():
-                shutil.rmtree(path)
-            else:
-                path.unlink()
-        os.replace(staging, path)
+        # A signal between removing the old output and the rename would leave neither: held back.
+        with critical():
+            if path.exists():
+                if path.is_dir():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
+            os.replace(staging, path)
     finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+        with critical():
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
 
 
 def _umask() -> int:

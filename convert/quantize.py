@@ -7,12 +7,10 @@ gives exactly the files llama.cpp's llama-quantize would.
 
 from __future__ import annotations
 
-import io
 import os
+import signal
+import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from convert.errors import ConversionError
@@ -38,9 +36,13 @@ def quantize_gguf(
     threads: int | None = None,
     verbose: bool = False,
 ) -> Path:
-    """Quantize an f16/f32/bf16 GGUF to `out_type` with llama.cpp; `output` is written atomically."""
-    import llama_cpp
+    """Quantize an f16/f32/bf16 GGUF to `out_type` with llama.cpp; `output` is written atomically.
 
+    The quantizer runs in a child process (`python -m convert.quantize`): llama_model_quantize is one
+    C call of minutes on a large model, during which this process could not act on SIGTERM or Ctrl-C.
+    An interruption kills the child, waits for it, and only then removes the temporary file, so no
+    writer is left to recreate it.
+    """
     if out_type not in QUANTIZED_TYPES:
         raise ConversionError(
             f"--type {out_type!r} is not a llama.cpp quantization; use one of {', '.join(QUANTIZED_TYPES)}"
@@ -48,43 +50,37 @@ def quantize_gguf(
     source, output = Path(source), Path(output)
     if not source.is_file():
         raise ConversionError(f"{source}: no such GGUF file")
-    params = llama_cpp.llama_model_quantize_default_params()
-    params.ftype = getattr(llama_cpp, QUANTIZED_TYPES[out_type])
-    params.nthread = threads or os.cpu_count() or 1
-    # Refuse to quantize an already-quantized file: the result would carry both roundings.
-    params.allow_requantize = False
+    nthread = threads or os.cpu_count() or 1
     with atomic_file(output, force=force) as tmp:
-        with _captured_stderr(enabled=not verbose) as log:
-            status = llama_cpp.llama_model_quantize(str(source).encode(), str(tmp).encode(), params)
-        if status != 0:
-            text = log.read()
+        command = [sys.executable, "-m", "convert.quantize", str(source), str(tmp), out_type, str(nthread)]
+        # subprocess.run kills and reaps the child when an exception (our Interrupted) reaches it.
+        result = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=None if verbose else subprocess.PIPE,
+                                check=False)
+        if result.returncode != 0:
+            text = (result.stderr or b"").decode("utf-8", errors="replace")
             reason = text.rpartition("failed to quantize:")[2].strip() or text.strip()[-300:]
             raise ConversionError(
-                f"{source}: llama.cpp could not quantize it to {out_type}: {reason or f'status {status}'}"
+                f"{source}: llama.cpp could not quantize it to {out_type}: {reason or f'status {result.returncode}'}"
             )
     return output
 
 
-@contextmanager
-def _captured_stderr(enabled: bool) -> Iterator[io.StringIO]:
-    """Hold llama.cpp's C-level log (written to fd 2, one line per tensor) aside; yields it afterwards.
+def _quantize_in_this_process(source: str, output: str, out_type: str, nthread: int) -> int:
+    """The child's work: llama.cpp's quantizer; returns its status (0 when done)."""
+    import llama_cpp
 
-    The quantizer's log does not go through llama-cpp-python's log callback, so it is caught at the
-    file-descriptor level. Its tail goes into the error message when quantizing fails.
-    """
-    captured = io.StringIO()
-    if not enabled:
-        yield captured
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile(mode="w+b") as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield captured
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            sink.seek(0)
-            captured.write(sink.read().decode("utf-8", errors="replace"))
-            captured.seek(0)
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = getattr(llama_cpp, QUANTIZED_TYPES[out_type])
+    params.nthread = nthread
+    # Refuse to quantize an already-quantized file: the result would carry both roundings.
+    params.allow_requantize = False
+    # llama.cpp logs per tensor to fd 2, and "failed to quantize: <reason>" when it refuses.
+    return llama_cpp.llama_model_quantize(source.encode(), output.encode(), params)
+
+
+if __name__ == "__main__":
+    # Ctrl-C reaches the whole process group: die at once instead of after the C call returns
+    # (the parent removes the temporary output).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    _source, _output, _type, _threads = sys.argv[1:5]
+    sys.exit(1 if _quantize_in_this_process(_source, _output, _type, int(_threads)) else 0)

@@ -18,7 +18,7 @@ from pathlib import Path
 from alma_train.languages import LANGUAGES, UnknownLanguageError, language_name
 
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # SIGINT; SIGTERM gives 143, SIGHUP 129 (alma_train.interrupts)
 
 
 class UsageError(Exception):
@@ -161,6 +161,13 @@ def _translate_file(engine, path: Path, args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from alma_train.interrupts import run_interruptible
+
+    # SIGTERM/SIGHUP/SIGINT raise through the document's atomic write, so its .part file is removed.
+    return run_interruptible("alma-translate", lambda: _run(args), message="no partial output was kept")
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.list_languages:
         for code, name in LANGUAGES.items():
             print(f"{code}\t{name}")
@@ -187,9 +194,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"alma-translate: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("alma-translate: interrupted; no partial output was kept", file=sys.stderr)
-        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
