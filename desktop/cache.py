@@ -3,6 +3,11 @@
 Keyed by the model file's fingerprint (plus the decoding settings), the direction and the sentence,
 so translating an edited document again only sends the changed sentences to the model.
 The data dir is platformdirs' user data dir for "alma-local", or $ALMA_LOCAL_DATA when set.
+
+Several processes (two alma-translate runs and the app) may use the file at once: WAL journal,
+a busy timeout instead of "database is locked", and every failure of the cache itself (locked too
+long, disk full, read-only, corrupt file) is a warning, never a failed translation. The cache holds
+at most $ALMA_LOCAL_CACHE_MAX_ROWS sentences (default 100 000); the least recently used go first.
 """
 
 from __future__ import annotations
@@ -10,15 +15,35 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from alma_train.user_dirs import DATA_DIR_ENV, user_data_dir
 
 _CHUNK = 1 << 20
 _fingerprints: dict[tuple[str, int, int], str] = {}
 
-__all__ = ["DATA_DIR_ENV", "TranslationCache", "data_dir", "model_fingerprint"]
+MAX_ROWS_ENV = "ALMA_LOCAL_CACHE_MAX_ROWS"
+# About 60 MB on disk for typical sentence lengths (see docs/reliability.md): plenty for re-translating
+# edited documents, small next to a model file.
+DEFAULT_MAX_ROWS = 100_000
+# How long a write waits for another process's write before giving up (and skipping the cache).
+BUSY_TIMEOUT_S = 30.0
+# Rows are marked used at most once per this many seconds, so a cache hit rarely costs a write.
+_TOUCH_GRANULARITY_S = 3600
+# The row count is checked on open and after this many writes; eviction goes down to 90% of the cap
+# so it does not run again on the very next write.
+_CHECK_EVERY = 256
+_EVICT_TO = 0.9
+# SQLite primary result codes that mean the file is damaged (not "busy" or "disk full").
+_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+
+__all__ = ["DATA_DIR_ENV", "MAX_ROWS_ENV", "TranslationCache", "data_dir", "max_rows_setting",
+           "model_fingerprint"]
 
 
 def data_dir() -> Path:
@@ -47,41 +72,178 @@ def model_fingerprint(path: Path | str) -> str:
     return _fingerprints[memo_key]
 
 
-class TranslationCache:
-    """Sentence translations by (model key, src, tgt, sentence). Safe to share between threads."""
+def max_rows_setting() -> int:
+    """The row cap: $ALMA_LOCAL_CACHE_MAX_ROWS when it is a positive integer, else DEFAULT_MAX_ROWS."""
+    raw = os.environ.get(MAX_ROWS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_ROWS
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        _warn(f"{MAX_ROWS_ENV}={raw!r} is not a positive number; using {DEFAULT_MAX_ROWS}")
+        return DEFAULT_MAX_ROWS
+    return value
 
-    def __init__(self, path: Path | str | None = None) -> None:
+
+_warned: set[str] = set()
+
+
+def _warn(message: str) -> None:
+    """One line on stderr, once per message per process: a cache problem never stops translation,
+    and a problem that repeats for every sentence must not flood the terminal."""
+    if message in _warned:
+        return
+    _warned.add(message)
+    print(f"alma-local: warning: {message}", file=sys.stderr, flush=True)
+
+
+def _is_corruption(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+    text = str(exc).lower()
+    return "malformed" in text or "not a database" in text
+
+
+class TranslationCache:
+    """Sentence translations by (model key, src, tgt, sentence). Safe to share between threads and processes.
+
+    max_rows: the cap (default: max_rows_setting()); past it the least recently used rows are deleted.
+    Opening a file that is not a database or is damaged moves it aside (name.corrupt) with a warning
+    and starts an empty cache. A directory that cannot be written raises sqlite3.Error or OSError.
+    """
+
+    def __init__(self, path: Path | str | None = None, max_rows: int | None = None) -> None:
         self.path = Path(path) if path is not None else data_dir() / "translation-cache.sqlite3"
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.max_rows = max_rows if max_rows is not None else max_rows_setting()
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        # WAL lets the CLI and the app use the cache at the same time; NORMAL sync is enough for a cache.
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS translations (model TEXT NOT NULL, src TEXT NOT NULL, "
-            "tgt TEXT NOT NULL, source TEXT NOT NULL, target TEXT NOT NULL, "
-            "PRIMARY KEY (model, src, tgt, source))"
-        )
+        self._writes = 0
+        self._db: sqlite3.Connection | None = None
+        try:
+            self._db = self._open()
+        except sqlite3.DatabaseError as exc:
+            if not _is_corruption(exc):
+                raise
+            self._move_aside(exc)
+            self._db = self._open()
+
+    # -- opening and recovery --------------------------------------------------------------------
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None)
+        try:
+            db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+            # WAL lets the CLI and the app read while another process writes; NORMAL sync is enough
+            # for a cache (a power cut may lose the last rows, never corrupt the file).
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            with db:  # one transaction: two processes creating the same file do not race half-way
+                db.execute("BEGIN IMMEDIATE")
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS translations (model TEXT NOT NULL, src TEXT NOT NULL, "
+                    "tgt TEXT NOT NULL, source TEXT NOT NULL, target TEXT NOT NULL, "
+                    "used INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (model, src, tgt, source))"
+                )
+                columns = {row[1] for row in db.execute("PRAGMA table_info(translations)")}
+                if "used" not in columns:  # a cache written before the size cap existed
+                    db.execute("ALTER TABLE translations ADD COLUMN used INTEGER NOT NULL DEFAULT 0")
+                db.execute("CREATE INDEX IF NOT EXISTS translations_used ON translations (used)")
+            self._evict_if_needed(db)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _move_aside(self, exc: sqlite3.Error) -> None:
+        """Keep the damaged file as name.corrupt (one, the latest) for a bug report; start afresh."""
+        aside = self.path.with_name(self.path.name + ".corrupt")
+        _warn(f"the translation cache {self.path} is damaged ({exc}); moved it to {aside.name} "
+              "and started an empty one")
+        os.replace(self.path, aside)
+        # The old WAL and shared-memory files belong to the damaged database: never replay them.
+        for suffix in ("-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
+    def _run(self, action: Callable[[sqlite3.Connection], Any], what: str) -> Any:
+        """action(db) under the lock; a cache failure warns once and returns None instead of raising."""
+        with self._lock:
+            if self._db is None:
+                return None
+            try:
+                return action(self._db)
+            except sqlite3.DatabaseError as exc:
+                if not _is_corruption(exc):
+                    # Locked past the busy timeout, disk full, read-only: skip this entry only.
+                    _warn(f"translation cache {self.path}: could not {what} ({exc}); continuing without it")
+                    return None
+                self._recover(exc)
+                return None
+
+    def _recover(self, exc: sqlite3.Error) -> None:
+        """The file went bad while open: move it aside and reopen empty, or go on without a cache."""
+        db, self._db = self._db, None
+        if db is not None:
+            db.close()
+        try:
+            self._move_aside(exc)
+            self._db = self._open()
+        except (sqlite3.Error, OSError) as again:
+            _warn(f"translation cache {self.path} disabled: {again}")
+
+    # -- the cache -------------------------------------------------------------------------------
 
     def get(self, model: str, src: str, tgt: str, source: str) -> str | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT target FROM translations WHERE model=? AND src=? AND tgt=? AND source=?",
+        """The cached translation, or None (also when the cache cannot be read)."""
+
+        def lookup(db: sqlite3.Connection) -> str | None:
+            row = db.execute(
+                "SELECT target, used FROM translations WHERE model=? AND src=? AND tgt=? AND source=?",
                 (model, src, tgt, source),
             ).fetchone()
-        return row[0] if row else None
+            if row is None:
+                return None
+            now = int(time.time())
+            if row[1] < now - _TOUCH_GRANULARITY_S:
+                db.execute("UPDATE translations SET used=? WHERE model=? AND src=? AND tgt=? AND source=?",
+                           (now, model, src, tgt, source))
+            return row[0]
+
+        return self._run(lookup, "read")
 
     def put(self, model: str, src: str, tgt: str, source: str, target: str) -> None:
-        with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO translations VALUES (?, ?, ?, ?, ?)", (model, src, tgt, source, target)
-            )
+        """Store a translation (best effort: a failed write is a warning)."""
+
+        def store(db: sqlite3.Connection) -> None:
+            db.execute("INSERT OR REPLACE INTO translations (model, src, tgt, source, target, used) "
+                       "VALUES (?, ?, ?, ?, ?, ?)", (model, src, tgt, source, target, int(time.time())))
+            self._writes += 1
+            if self._writes % _CHECK_EVERY == 0:
+                self._evict_if_needed(db)
+
+        self._run(store, "write")
+
+    def evict(self) -> int:
+        """Apply the cap now; the number of rows deleted."""
+        return self._run(self._evict_if_needed, "evict") or 0
+
+    def _evict_if_needed(self, db: sqlite3.Connection) -> int:
+        count = db.execute("SELECT COUNT(*) FROM translations").fetchone()[0]
+        if count <= self.max_rows:
+            return 0
+        excess = count - int(self.max_rows * _EVICT_TO)
+        # Oldest use first; rowid breaks ties so rows written in the same second go in write order.
+        db.execute("DELETE FROM translations WHERE rowid IN "
+                   "(SELECT rowid FROM translations ORDER BY used, rowid LIMIT ?)", (excess,))
+        return excess
 
     def __len__(self) -> int:
-        with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM translations").fetchone()[0]
+        return self._run(lambda db: db.execute("SELECT COUNT(*) FROM translations").fetchone()[0], "count") or 0
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            if self._db is not None:
+                self._db.close()
+                self._db = None

@@ -72,6 +72,20 @@ def _filter_llama_log() -> None:
     llama_cpp.llama_log_set(log_filter, ctypes.c_void_p(0))
 
 
+MMAP_ENV = "ALMA_LOCAL_MMAP"
+
+
+def use_mmap() -> bool:
+    """Whether llama.cpp maps the GGUF instead of reading it into memory: only when $ALMA_LOCAL_MMAP=1.
+
+    A mapped model crashes the whole process with SIGBUS when its file is truncated or overwritten in
+    place (`cp new.gguf model.gguf`, a download into the same name) while loaded; a model read into
+    memory keeps translating whatever happens to the file. Mapping saves memory only for models
+    larger than the free RAM, so it is an opt-in.
+    """
+    return os.environ.get(MMAP_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def _stop_requested(cancel: CancelCheck) -> bool:
     if cancel is None:
         return False
@@ -107,6 +121,16 @@ class TranslationEngine:
             model_path = self.choice.path
         self.model_path = Path(model_path)
         self.info: dict[str, Any] = read_model_info(self.model_path)
+        fingerprint = None
+        if cache is not None and cache is not False:
+            from desktop.cache import model_fingerprint
+
+            # Taken before llama.cpp reads the file, so the cache key is the one of the weights loaded
+            # even when the file is replaced or deleted right after.
+            try:
+                fingerprint = model_fingerprint(self.model_path)
+            except OSError as exc:
+                raise ModelLoadError(f"{self.model_path}: cannot read the model file ({exc.strerror})") from None
         self.n_threads = n_threads or default_threads()
         self.n_ctx = n_ctx
         self.n_gpu_layers = resolve_gpu_layers(n_gpu_layers)
@@ -119,7 +143,7 @@ class TranslationEngine:
         _filter_llama_log()
         try:
             self._llama = Llama(str(self.model_path), n_ctx=n_ctx, n_threads=self.n_threads,
-                                n_gpu_layers=self.n_gpu_layers, verbose=False, seed=0)
+                                n_gpu_layers=self.n_gpu_layers, verbose=False, seed=0, use_mmap=use_mmap())
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelLoadError(f"{self.model_path}: llama.cpp could not load the model ({exc})") from None
 
@@ -135,11 +159,9 @@ class TranslationEngine:
                 cache = None
         self.cache = None if cache is None or cache is False else cache
         if self.cache is not None:
-            from desktop.cache import model_fingerprint
-
             # Greedy output depends on the weights and on the token limit, nothing else.
             # The decoding settings are part of the key: a cached output is only reused for the same ones.
-            self._cache_model_key = (f"{model_fingerprint(self.model_path)}:greedy:{max_new_tokens}"
+            self._cache_model_key = (f"{fingerprint}:greedy:{max_new_tokens}"
                                      f":lf{OUTPUT_LENGTH_FACTOR}")
         self._generate_lock = threading.RLock()  # llama.cpp contexts are not thread-safe
         self._state_lock = threading.Lock()
