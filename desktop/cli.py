@@ -189,8 +189,12 @@ def _run(args: argparse.Namespace) -> int:
             for path in args.files:
                 try:
                     _translate_file(engine, path, args)
-                except DocumentError as exc:
+                except DocumentError as exc:  # bad input, and also a full disk or read-only output folder
                     raise UsageError(str(exc)) from None
+                except BrokenPipeError:
+                    raise
+                except OSError as exc:  # e.g. the source became unreadable half-way: one line, no traceback
+                    raise UsageError(f"{exc.filename or path}: {exc.strerror or exc}") from None
     except UsageError as exc:
         print(f"alma-translate: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

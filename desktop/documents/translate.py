@@ -115,14 +115,30 @@ def translate_document(path: Path | str, engine: SupportsTranslate, src: str, tg
             progress(done, total, eta)
         return translation
 
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    except OSError as exc:  # a read-only or full folder: say which output, not the temporary name
+        raise DocumentError(_write_error(source, target, exc)) from exc
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         fmt.write(source, tmp, translate_segment)
         shutil.copymode(source, tmp)  # mkstemp made it private; the output is as readable as its source
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not _is_about(exc, source):
+            raise DocumentError(_write_error(source, target, exc)) from exc
         raise
     return target
+
+
+def _is_about(exc: OSError, path: Path) -> bool:
+    return exc.filename is not None and Path(exc.filename) == path
+
+
+def _write_error(source: Path, target: Path, exc: OSError) -> str:
+    """Disk full, file too large, read-only folder: one line naming the output and what is safe."""
+    reason = exc.strerror or str(exc)
+    kept = f" and the earlier {target.name}" if target.exists() else ""
+    return f"{target}: cannot write the translation ({reason}); {source.name}{kept} left unchanged"
