@@ -10,10 +10,15 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 Translate = Callable[[str], str]
+
+# The longest line a text format reads: 1 million characters is a few hundred pages without a line
+# break, far past any real paragraph, and keeps a line-less file (binary, one huge line) to a few MB.
+MAX_LINE_CHARS = 1_000_000
 
 
 class DocumentError(Exception):
@@ -67,28 +72,48 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (code
 
 def detect_encoding(path: Path) -> str:
     """UTF-8, or the UTF flavour its byte order mark names (UTF-8-BOM, UTF-16, UTF-32)."""
-    with path.open("rb") as handle:
-        head = handle.read(4)
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4)
+    except OSError as exc:  # a folder, no permission, a vanished file: said plainly, never a traceback
+        raise DocumentError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     for bom, encoding in _BOMS:
         if head.startswith(bom):
             return encoding
     return "utf-8"
 
 
-def read_lines(path: Path, encoding: str) -> Iterator[str]:
-    """The file's lines with their endings, decoded; a DocumentError names the file and line at fault."""
+def read_lines(path: Path, encoding: str, max_line_chars: int = MAX_LINE_CHARS) -> Iterator[str]:
+    """The file's lines with their endings, decoded; a DocumentError names the file and line at fault.
+
+    Lines are read with a length limit, so a file without line breaks (a binary, a 5 GB log) is
+    refused after max_line_chars characters instead of being read whole into memory.
+    """
     number = 0
+    # Room for the longest ending ("\r\n") on a line of exactly max_line_chars characters.
+    limit = max_line_chars + 2
     try:
         with path.open(encoding=encoding, newline="") as handle:
-            for number, line in enumerate(handle, start=1):
+            while line := handle.readline(limit):
+                number += 1
+                if len(line) == limit and not line.endswith(("\n", "\r")):
+                    raise DocumentError(
+                        f"{path}: line {number} is longer than {max_line_chars:,} characters; "
+                        "this does not look like a text document (split it into lines or paragraphs)"
+                    )
                 if "\x00" in line:
-                    raise DocumentError(f"{path}: line {number}: a NUL byte; this looks like a binary file")
+                    raise DocumentError(
+                        f"{path}: line {number}: a NUL byte; this looks like a binary file "
+                        "(or UTF-16 text without a byte order mark: save it as UTF-8)"
+                    )
                 yield line
     except UnicodeDecodeError as exc:
         raise DocumentError(
             f"{path}: line {number + 1}: not {encoding.upper()} text ({exc.reason}); save it as UTF-8 "
             "(e.g. iconv -f latin1 -t utf-8) and try again"
         ) from None
+    except OSError as exc:
+        raise DocumentError(f"{path}: cannot be read ({exc.strerror or exc})") from None
 
 
 class DocumentFormat:
@@ -110,12 +135,24 @@ class TextDocumentFormat(DocumentFormat):
         raise NotImplementedError
 
     def segments(self, source: Path) -> Iterator[str]:
-        for piece in self.pieces(read_lines(source, detect_encoding(source))):
-            if isinstance(piece, Translatable):
-                yield piece.text
+        with _naming(source):
+            for piece in self.pieces(read_lines(source, detect_encoding(source))):
+                if isinstance(piece, Translatable):
+                    yield piece.text
 
     def write(self, source: Path, target: Path, translate: Translate) -> None:
         encoding = detect_encoding(source)
-        with target.open("w", encoding=encoding, newline="") as out:
+        with _naming(source), target.open("w", encoding=encoding, newline="") as out:
             for piece in self.pieces(read_lines(source, encoding)):
                 out.write(piece.written(translate(piece.text)) if isinstance(piece, Translatable) else piece)
+
+
+@contextmanager
+def _naming(source: Path) -> Iterator[None]:
+    """Put the file's name in front of a DocumentError raised without it (by a parser that never saw it)."""
+    try:
+        yield
+    except DocumentError as exc:
+        if str(exc).startswith(str(source)):
+            raise
+        raise DocumentError(f"{source}: {exc}") from None

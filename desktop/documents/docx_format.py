@@ -10,16 +10,77 @@ boxes, headers and footers are all covered.
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 from desktop.documents.base import DocumentError, DocumentFormat, Translate, has_words
+
+# Limits checked on the zip's directory before python-docx reads anything: python-docx reads every
+# part whole into memory, and zipfile never inflates a member past the size the directory declares
+# (a member that lies fails its CRC check), so these bound memory even for a crafted zip bomb.
+# Word itself refuses files over 512 MB; a 64 MB XML part is already thousands of pages.
+MAX_DOCX_UNPACKED = 512 * 1024 * 1024
+MAX_DOCX_XML_PART = 64 * 1024 * 1024
+MAX_DOCX_MEMBERS = 10_000
+# Word never writes a DTD; one in a part can only be an entity trick (billion laughs, external entities).
+_DTD_MARKERS = tuple(marker.encode(codec) for marker in ("<!DOCTYPE", "<!ENTITY")
+                     for codec in ("ascii", "utf-16-le", "utf-16-be"))
+
+
+def _has_dtd(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """Whether the member holds a DTD or entity declaration, read in chunks (never whole)."""
+    tail = b""
+    with archive.open(info) as member:
+        while chunk := member.read(1 << 20):
+            window = tail + chunk
+            if any(marker in window for marker in _DTD_MARKERS):
+                return True
+            tail = window[-32:]
+    return False
+
+
+def check_package(source: Path) -> None:
+    """Refuse a .docx that is not a zip, is a zip bomb or carries a DTD, before anything is inflated."""
+    try:
+        with zipfile.ZipFile(source) as archive:
+            members = archive.infolist()
+            if len(members) > MAX_DOCX_MEMBERS:
+                raise DocumentError(f"{source}: {len(members):,} parts in the archive; not a Word document")
+            unpacked = sum(info.file_size for info in members)
+            if unpacked > MAX_DOCX_UNPACKED:
+                raise DocumentError(
+                    f"{source}: unpacks to {unpacked / 2**20:,.0f} MB (the limit is "
+                    f"{MAX_DOCX_UNPACKED // 2**20} MB); refusing a possible zip bomb"
+                )
+            for info in members:
+                if not info.filename.endswith((".xml", ".rels")):
+                    continue
+                if info.file_size > MAX_DOCX_XML_PART:
+                    raise DocumentError(
+                        f"{source}: {info.filename} unpacks to {info.file_size / 2**20:,.0f} MB (the limit is "
+                        f"{MAX_DOCX_XML_PART // 2**20} MB); refusing a possible zip bomb"
+                    )
+                if _has_dtd(archive, info):
+                    raise DocumentError(f"{source}: {info.filename} declares a DTD or XML entities, which Word "
+                                        "documents never do; refusing it")
+    except zipfile.BadZipFile as exc:
+        with source.open("rb") as handle:
+            head = handle.read(2)
+        kind = ("a damaged or truncated zip archive" if head == b"PK" else
+                "an empty file" if not head else "not a zip archive, so not a Word document; is it text renamed?")
+        raise DocumentError(f"{source}: not a readable .docx file ({kind}: {exc})") from None
+    except (OSError, EOFError, RuntimeError, NotImplementedError, zlib.error) as exc:
+        # Unreadable, truncated mid-member, encrypted or an unknown compression method.
+        raise DocumentError(f"{source}: not a readable .docx file ({type(exc).__name__}: {exc})") from None
 
 
 def _open(source: Path):
     import docx
     from docx.opc.exceptions import PackageNotFoundError
 
+    check_package(source)
     try:
         return docx.Document(str(source))
     except (PackageNotFoundError, KeyError, ValueError, OSError) as exc:
