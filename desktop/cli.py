@@ -70,6 +70,8 @@ def _check_arguments(args: argparse.Namespace) -> None:
     if args.model is not None and not args.model.is_file():
         raise UsageError(f"{args.model}: no such model file")
     for path in args.files:
+        if path.is_dir():
+            raise UsageError(f"{path}: is a folder; give the documents in it (e.g. {path}/*.docx)")
         if not path.is_file():
             raise UsageError(f"{path}: no such file")
         try:
