@@ -179,3 +179,84 @@ def test_signal_mid_merge_leaves_no_staging_folder(tmp_path, default_hf_dir, lor
     _assert_clean_exit(returncode, stderr, "alma-train merge", signum)
     assert _listing(runs) == before  # no staging folder, no half model under runs/merged
     assert _listing(lora_adapter) == adapter_before
+
+
+# --- the mechanism itself, in this process ------------------------------------------------------
+
+
+def _signal_self_and_wait(signum: int) -> None:
+    os.kill(os.getpid(), signum)
+    deadline = time.monotonic() + EXIT_TIMEOUT_S
+    while time.monotonic() < deadline:  # the handler raises at the next bytecode
+        time.sleep(0.01)
+    pytest.fail("the signal did not interrupt")
+
+
+def test_nested_command_lets_the_outer_one_report(capsys):
+    """build-translator calls alma-convert's main: the interruption must reach build-translator's
+    handler (its message, its exit status), not become an 'alma-convert failed' error."""
+    from alma_train.interrupts import run_interruptible
+
+    previous = signal.getsignal(signal.SIGTERM)
+    inner = lambda: run_interruptible("inner", lambda: _signal_self_and_wait(signal.SIGTERM))  # noqa: E731
+    assert run_interruptible("outer", inner, message="run it again") == 143
+    assert capsys.readouterr().err == "outer: interrupted (SIGTERM); run it again\n"
+    assert signal.getsignal(signal.SIGTERM) is previous  # handlers restored for the rest of the process
+
+
+def test_critical_section_holds_the_signal_until_it_ends():
+    from alma_train.interrupts import Interrupted, critical, run_interruptible
+
+    steps = []
+
+    def body() -> int:
+        with critical():
+            os.kill(os.getpid(), signal.SIGHUP)
+            time.sleep(0.2)  # a signal handled here would skip the next line
+            steps.append("committed")
+        steps.append("after")  # not reached: the held signal is raised as the section ends
+        return 0
+
+    assert run_interruptible("prog", body) == 129
+    assert steps == ["committed"]
+    assert issubclass(Interrupted, KeyboardInterrupt)  # so every `finally` and `except BaseException` runs
+
+
+# --- the desktop app: a signal closes the window as its close button does ----------------------
+
+
+def test_signal_closes_the_app_and_cancels_its_document_job(qtbot, tmp_path, monkeypatch, default_gguf):
+    """Logging out sends the app SIGTERM (or SIGHUP): the running document job is cancelled and its
+    .part file removed, as when the user closes the window."""
+    pytest.importorskip("pytestqt")
+    from PySide6.QtCore import QSettings
+
+    from desktop.gui.app import MainWindow, close_on_signals
+
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    monkeypatch.setenv("ALMA_LOCAL_DATA", str(tmp_path / "data"))  # its own, empty translation cache
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    source = docs / "chronik.txt"
+    source.write_text("".join(f"Im Jahr {1500 + n} baute die Stadt eine neue Brücke.\n\n" for n in range(300)),
+                      encoding="utf-8")
+    (docs / "chronik.en.txt").write_text("the previous translation\n", encoding="utf-8")
+    before = _listing(docs)
+
+    window = MainWindow(default_gguf)
+    qtbot.addWidget(window)
+    window.show()
+    previous = close_on_signals(window)
+    try:
+        (job,) = window.documents_view.add_files([source])
+        qtbot.waitUntil(lambda: job.done >= 1 and _hidden(docs, ".chronik.en.txt.", ".part")(),
+                        timeout=START_TIMEOUT_S * 1000)
+        os.kill(os.getpid(), signal.SIGTERM)
+        qtbot.waitUntil(lambda: not window.isVisible(), timeout=EXIT_TIMEOUT_S * 1000)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    assert window.stopped_by_signal == signal.SIGTERM
+    assert job.state.value == "Cancelled"
+    assert _listing(docs) == before

@@ -7,11 +7,12 @@ desktop.gui.document_queue) and talks by signals, so the event loop never waits 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import Slot
+from PySide6.QtCore import QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QWidget
 
@@ -25,6 +26,9 @@ from desktop.gui.tune_view import TuneView
 from desktop.gui.worker import ModelSpec, ModelStatus, TranslationResult, Translator
 
 TEXT_TAB, DOCUMENTS_TAB, MODELS_TAB, TUNE_TAB = range(4)
+# Python runs a signal handler only when the main thread executes Python code, and Qt's event loop is
+# C++: a timer hands the interpreter control this often, so SIGTERM is acted on within this delay.
+SIGNAL_POLL_MS = 200
 
 
 class MainWindow(QMainWindow):
@@ -35,6 +39,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.setWindowTitle("alma-local")
         self.settings = settings or AppSettings()
+        self.stopped_by_signal: int | None = None  # set by close_on_signals
 
         # A model named on the command line wins over the one saved in the settings.
         path = Path(model_path).resolve() if model_path else self.settings.active_model()
@@ -160,14 +165,39 @@ def open_window(argv: Sequence[str] | None = None) -> MainWindow:
     return window
 
 
+def close_on_signals(window: MainWindow) -> dict[int, object]:
+    """SIGTERM (logout, kill), SIGHUP (terminal closed) and Ctrl-C close the window as its close button
+    does: running document jobs are cancelled, which removes their .part files, and a Tune step is
+    stopped. The signal is kept in window.stopped_by_signal; returns the handlers it replaced."""
+    from alma_train.interrupts import HANDLED_SIGNALS
+
+    def handler(signum: int, frame: object) -> None:
+        if window.stopped_by_signal is None:
+            window.stopped_by_signal = signum
+            # From the event loop, not from inside whatever Python code the signal interrupted.
+            QTimer.singleShot(0, window.close)
+
+    previous = {signum: signal.signal(signum, handler) for signum in HANDLED_SIGNALS}
+    timer = QTimer(window)
+    timer.timeout.connect(lambda: None)
+    timer.start(SIGNAL_POLL_MS)
+    return previous
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     _, qt_args = build_parser().parse_known_args(argv)  # the rest (-platform, -style, ...) is Qt's
     app = QApplication.instance() or QApplication([sys.argv[0], *qt_args])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
-    window = open_window(argv)  # noqa: F841 (kept alive while the event loop runs)
-    return app.exec()
+    window = open_window(argv)
+    close_on_signals(window)
+    status = app.exec()
+    if window.stopped_by_signal is not None:
+        name = signal.Signals(window.stopped_by_signal).name
+        print(f"alma-desktop: interrupted ({name}); running document jobs were cancelled", file=sys.stderr)
+        return 128 + window.stopped_by_signal
+    return status
 
 
 if __name__ == "__main__":

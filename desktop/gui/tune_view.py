@@ -3,7 +3,8 @@
 The steps of a run (desktop.tuning builds them) run one after another as QProcess children, so the
 event loop never waits on training and the desktop never imports torch. Output goes to the log pane
 and to logs/<step>.log in the run folder; stage 2's progress bar and train_log.jsonl give the step,
-loss and ETA. Cancel kills the running step; the new model is moved to its final name, and added to
+loss and ETA. Cancel stops the running step (SIGTERM, so it removes its temporary files; killed if it
+has not ended after STOP_GRACE_MS); the new model is moved to its final name, and added to
 the Models view, only when every step succeeded.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QProcess, QProcessEnvironment, Signal, Slot
+from PySide6.QtCore import QProcess, QProcessEnvironment, QTimer, Signal, Slot
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QComboBox,
@@ -31,6 +32,11 @@ from PySide6.QtWidgets import (
 
 from desktop import tuning
 from desktop.gui.dialogs import show_error
+
+# How long a step gets to end after SIGTERM before it is killed. The steps' command lines turn SIGTERM
+# into a clean exit (alma_train.interrupts: temporary files and staging folders removed) in well under
+# a second; SIGKILL at once would leave them in the run's work folder.
+STOP_GRACE_MS = 10_000
 
 LOG_PANE_MAX_LINES = 5000
 DATA_FILTER = "Parallel data (*.tmx *.tsv *.jsonl *.po);;All files (*)"
@@ -309,7 +315,10 @@ class TuneView(QWidget):
         self._cancelled = True
         self._append("\nCancelling…\n")
         if self._process is not None:
-            self._process.kill()  # the finished signal ends the run as cancelled
+            process = self._process
+            process.terminate()  # the finished signal ends the run as cancelled
+            # Tied to the process object: no kill once it has finished and been deleted.
+            QTimer.singleShot(STOP_GRACE_MS, process, process.kill)
 
     def _finish(self) -> None:
         assert self.plan is not None
@@ -343,8 +352,10 @@ class TuneView(QWidget):
         self.log_pane.insertPlainText(text)
 
     def shutdown(self) -> None:
-        """Called when the window closes: a running step is killed (the run is marked cancelled)."""
+        """Called when the window closes: a running step is stopped (the run is marked cancelled)."""
         if self._process is not None:
             self._cancelled = True
-            self._process.kill()
-            self._process.waitForFinished(5000)
+            self._process.terminate()
+            if not self._process.waitForFinished(STOP_GRACE_MS):
+                self._process.kill()
+                self._process.waitForFinished(5000)
