@@ -12,7 +12,14 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from desktop.documents.base import DocumentError, DocumentFormat, Translatable, Translate, protected_pieces
+from desktop.documents.base import (
+    MAX_LINE_CHARS,
+    DocumentError,
+    DocumentFormat,
+    Translatable,
+    Translate,
+    protected_pieces,
+)
 
 _PLACEHOLDER = re.compile(
     r"%(?:\([^)]+\))?[-#0 +]*\d*(?:\.\d+)?[a-zA-Z%]"  # printf / python-format
@@ -22,9 +29,39 @@ _PLACEHOLDER = re.compile(
 )
 
 
+# A keyword line or a continuation line: a keyword (optional) and one whole quoted string. polib
+# accepts an unterminated string silently (and drops its last character), msgfmt does not.
+_STRING_LINE = re.compile(rb'(?:(?:msgctxt|msgid_plural|msgid|msgstr(?:\[\d+\])?)[ \t]*)?"(?:[^"\\]|\\.)*"[ \t]*')
+
+
+def check_catalog(source: Path) -> None:
+    """Refuse what polib would misread or read whole: NUL bytes, lines over MAX_LINE_CHARS, broken strings.
+
+    Works on bytes, line by line with a length limit, so a hostile file costs neither memory nor time.
+    """
+    try:
+        with source.open("rb") as handle:
+            number = 0
+            while line := handle.readline(MAX_LINE_CHARS + 2):
+                number += 1
+                if len(line) == MAX_LINE_CHARS + 2 and not line.endswith((b"\n", b"\r")):
+                    raise DocumentError(f"{source}: line {number} is longer than {MAX_LINE_CHARS:,} characters; "
+                                        "not a gettext catalog")
+                if b"\x00" in line:
+                    raise DocumentError(f"{source}: line {number}: a NUL byte; this is not a gettext catalog "
+                                        "(a binary .mo file, or UTF-16 text?)")
+                body = line.strip()
+                if body.startswith((b"msg", b'"')) and not _STRING_LINE.fullmatch(body):
+                    raise DocumentError(f"{source}: line {number}: not a whole quoted string "
+                                        f"({body[:40].decode('utf-8', 'replace')!r}); the catalog is damaged")
+    except OSError as exc:
+        raise DocumentError(f"{source}: cannot be read ({exc.strerror or exc})") from None
+
+
 def _open(source: Path):
     import polib
 
+    check_catalog(source)
     try:
         return polib.pofile(str(source), wrapwidth=78)
     except (OSError, ValueError, UnicodeDecodeError) as exc:
