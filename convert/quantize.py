@@ -52,10 +52,13 @@ def quantize_gguf(
         raise ConversionError(f"{source}: no such GGUF file")
     nthread = threads or os.cpu_count() or 1
     with atomic_file(output, force=force) as tmp:
-        command = [sys.executable, "-m", "convert.quantize", str(source), str(tmp), out_type, str(nthread)]
-        # subprocess.run kills and reaps the child when an exception (our Interrupted) reaches it.
-        result = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=None if verbose else subprocess.PIPE,
-                                check=False)
+        command = [sys.executable, "-m", "convert.quantize", str(source.resolve()), str(tmp.resolve()), out_type,
+                   str(nthread)]
+        # Run from the folder holding this package, so `-m convert.quantize` is this file and not a
+        # `convert` folder in the user's working directory. subprocess.run kills and reaps the child
+        # when an exception (our Interrupted) reaches it.
+        result = subprocess.run(command, cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL,
+                                stderr=None if verbose else subprocess.PIPE, check=False)
         if result.returncode != 0:
             text = (result.stderr or b"").decode("utf-8", errors="replace")
             reason = text.rpartition("failed to quantize:")[2].strip() or text.strip()[-300:]
