@@ -23,6 +23,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from alma_train.languages import LANGUAGES, parse_pair
 
@@ -73,11 +74,37 @@ def iter_json_lines(path: Path | str, handle: Iterable[str]) -> Iterator[tuple[i
             yield number, json.loads(raw)
         except json.JSONDecodeError as exc:
             raise DataFormatError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+        except RecursionError:  # "[[[[...": json recurses once per level
+            raise DataFormatError(f"{path}:{number}: JSON nested too deeply") from None
+
+
+# The longest line a data reader takes: far past any real segment, and a file without line breaks
+# (a binary, a minified export) is refused after this much instead of being read whole.
+MAX_LINE_CHARS = 1_000_000
+
+
+def bounded_lines(path: Path | str, handle: IO) -> Iterator:
+    """The handle's lines (str or bytes), each read with a length limit; DataFormatError past it.
+
+    Decoding errors and NUL bytes in text are DataFormatErrors naming the file and line, too.
+    """
+    number = 0
+    limit = MAX_LINE_CHARS + 2  # room for "\r\n"
+    try:
+        while line := handle.readline(limit):
+            number += 1
+            if len(line) == limit and line[-1:] not in ("\n", "\r", b"\n", b"\r"):
+                raise DataFormatError(f"{path}:{number}: a line longer than {MAX_LINE_CHARS:,} characters")
+            if isinstance(line, str) and "\x00" in line:
+                raise DataFormatError(f"{path}:{number}: a NUL byte; this is not a UTF-8 text file")
+            yield line
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(f"{path}:{number + 1}: not UTF-8 text ({exc.reason}); save it as UTF-8") from None
 
 
 def read_jsonl(path: Path) -> Iterator[ParallelRecord]:
     with open(path, encoding="utf-8") as handle:
-        for number, obj in iter_json_lines(path, handle):
+        for number, obj in iter_json_lines(path, bounded_lines(path, handle)):
             if isinstance(obj, dict) and isinstance(obj.get("translation"), dict):
                 obj = obj["translation"]
             if not isinstance(obj, dict):
@@ -95,9 +122,9 @@ def read_jsonl(path: Path) -> Iterator[ParallelRecord]:
 
 def read_tsv(path: Path) -> Iterator[ParallelRecord]:
     with open(path, encoding="utf-8", newline="") as handle:
-        rows = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+        rows = csv.reader(bounded_lines(path, handle), delimiter="\t", quoting=csv.QUOTE_NONE)
         header: list[str | None] | None = None
-        for row in rows:
+        for row in _csv_rows(path, rows):
             number = rows.line_num
             if not any(cell.strip() for cell in row):
                 continue
@@ -115,19 +142,46 @@ def read_tsv(path: Path) -> Iterator[ParallelRecord]:
                                  str(path), number)
 
 
+def _csv_rows(path: Path, rows) -> Iterator[list[str]]:
+    """csv's rows, with its errors (an over-long field) as DataFormatErrors naming the line."""
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise DataFormatError(f"{path}:{rows.line_num}: not a TSV row ({exc})") from None
+        yield row
+
+
+def _tmx_parser() -> ET.XMLPullParser:
+    """A pull parser over defusedxml's expat parser: a DTD (TMX files often name tmx14.dtd) is allowed,
+    entity declarations (billion laughs) and external entities (file:///etc/passwd) are refused."""
+    from defusedxml.ElementTree import DefusedXMLParser
+
+    defused = DefusedXMLParser(target=ET.TreeBuilder(), forbid_dtd=False, forbid_entities=True,
+                               forbid_external=True)
+    return ET.XMLPullParser(events=("start", "end"), _parser=defused)
+
+
 def read_tmx(path: Path) -> Iterator[ParallelRecord]:
-    # iterparse keeps memory flat on large memories; line numbers come from the parser position.
-    parser = ET.XMLPullParser(events=("start", "end"))
+    # A pull parser fed line by line keeps memory flat on large memories and gives the line of a fault.
+    from defusedxml import DefusedXmlException
+
+    parser = _tmx_parser()
     unit_line = 0
     texts: dict[str, str] = {}
     tuv_lang: str | None = None
+    number = 1
     with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+        for raw in bounded_lines(path, handle):
             try:
                 parser.feed(raw)
                 events = list(parser.read_events())
             except ET.ParseError as exc:
                 raise DataFormatError(f"{path}:{number}: malformed TMX ({exc})") from None
+            except DefusedXmlException as exc:
+                raise DataFormatError(f"{path}:{number}: refused: the TMX declares XML entities ({exc})") from None
             for event, element in events:
                 if event == "start" and element.tag == "tu":
                     unit_line, texts = number, {}
@@ -145,6 +199,7 @@ def read_tmx(path: Path) -> Iterator[ParallelRecord]:
                 elif event == "end" and element.tag == "tu":
                     yield ParallelRecord(texts, str(path), unit_line)
                     element.clear()
+            number += raw.endswith(b"\n")
     try:
         parser.close()
     except ET.ParseError as exc:
@@ -154,6 +209,11 @@ def read_tmx(path: Path) -> Iterator[ParallelRecord]:
 def read_po(path: Path) -> Iterator[ParallelRecord]:
     import polib
 
+    # polib reads the file whole and keeps NUL bytes in the texts: check the lines first.
+    with open(path, "rb") as handle:
+        for number, line in enumerate(bounded_lines(path, handle), start=1):
+            if b"\x00" in line:
+                raise DataFormatError(f"{path}:{number}: a NUL byte; this is not a gettext catalog")
     try:
         catalog = polib.pofile(str(path))
     except (OSError, ValueError) as exc:

@@ -19,6 +19,8 @@ GGUF_MAGIC = b"GGUF"
 _MAX_KEPT_ARRAY = 64
 # Counts and lengths past these are garbage, not a big model: refuse before allocating anything.
 _MAX_COUNT = 1 << 32
+# Real GGUFs nest arrays one level at most (token merges); each level is a Python call here.
+_MAX_ARRAY_DEPTH = 8
 
 # GGUF value types: struct format of the scalar ones; 8 = string, 9 = array.
 _SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
@@ -48,13 +50,15 @@ class _Reader:
             raise ModelLoadError(f"{self.path}: corrupt GGUF header (string of {length} bytes)")
         return self.read(length).decode("utf-8", errors="replace")
 
-    def value(self, vtype: int) -> Any:
+    def value(self, vtype: int, depth: int = 0) -> Any:
         if vtype in _SCALARS:
             return self.unpack(_SCALARS[vtype])
         if vtype == _STRING:
             return self.string()
         if vtype == _ARRAY:
             item_type, count = self.unpack("<I"), self.unpack("<Q")
+            if depth >= _MAX_ARRAY_DEPTH:  # arrays of arrays of ...: a crafted header, not a model
+                raise ModelLoadError(f"{self.path}: corrupt GGUF header (arrays nested over {_MAX_ARRAY_DEPTH} deep)")
             if count > _MAX_COUNT:
                 raise ModelLoadError(f"{self.path}: corrupt GGUF header (array of {count} items)")
             if count > _MAX_KEPT_ARRAY and item_type in _SCALARS:
@@ -63,7 +67,7 @@ class _Reader:
                     raise ModelLoadError(f"{self.path}: truncated GGUF header (file ends at byte {self.size})")
                 self.handle.seek(skip, os.SEEK_CUR)
                 return f"<array of {count}>"
-            items = [self.value(item_type) for _ in range(count)]
+            items = [self.value(item_type, depth + 1) for _ in range(count)]
             return items if count <= _MAX_KEPT_ARRAY else f"<array of {count}>"
         raise ModelLoadError(f"{self.path}: corrupt GGUF header (unknown value type {vtype})")
 
