@@ -118,8 +118,14 @@ def _safetensors_files(model_dir: Path) -> list[Path]:
     if index.is_file():
         try:
             weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
-        except (ValueError, KeyError) as error:
-            raise ConversionError(f"{index}: not a safetensors index ({error})") from error
+        except (ValueError, KeyError, TypeError, RecursionError) as error:
+            raise ConversionError(f"{index}: not a safetensors index ({error!r})") from None
+        # Shards are plain file names beside the index: anything else is a damaged or crafted index.
+        if not isinstance(weight_map, dict) or not all(
+            isinstance(name, str) and name and Path(name).name == name for name in weight_map.values()
+        ):
+            raise ConversionError(f"{index}: not a safetensors index (weight_map must map tensor names to "
+                                  "shard file names in the same folder)")
         files = [model_dir / name for name in dict.fromkeys(weight_map.values())]
         missing = [str(f) for f in files if not f.is_file()]
         if missing:
