@@ -239,3 +239,114 @@ def test_fuzz_corpus_through_the_cli(tmp_path, default_gguf):
     xxe = (folder / "xxe.en.html").read_text()
     assert 'title="&xxe;"' in xxe and "root:" not in xxe
     assert outcomes[OK] >= 10 and outcomes[ERROR] >= 30, outcomes
+
+
+# --- training data (the Tune flow's reader) and model files -------------------------------------
+
+TMX = ('<?xml version="1.0" encoding="UTF-8"?>\n{dtd}<tmx version="1.4">\n<header srclang="de"/>\n<body>\n<tu>\n'
+       '<tuv xml:lang="de"><seg>Hallo {inner}Welt.</seg></tuv>\n<tuv xml:lang="en"><seg>Hello world.</seg></tuv>\n'
+       '</tu>\n</body>\n</tmx>\n')
+
+
+def test_training_data_readers_refuse_hostile_files(tmp_path):
+    from desktop import tuning
+
+    cases: dict[str, tuple[bytes | str, bool]] = {  # file name -> (content, readable)
+        "ok.tmx": (TMX.format(dtd="", inner=""), True),
+        "doctype.tmx": (TMX.format(dtd='<!DOCTYPE tmx SYSTEM "tmx14.dtd">\n', inner=""), True),  # as CAT tools write
+        "deep.tmx": (TMX.format(dtd="", inner="<ph>" * 10_000 + "</ph>" * 10_000), True),
+        "laughs.tmx": (TMX.format(dtd=BILLION_LAUGHS_DTD + "\n", inner="&lol9;"), False),
+        "xxe.tmx": (TMX.format(dtd=EXTERNAL_ENTITY_DTD + "\n", inner="&xxe;"), False),
+        "truncated.tmx": (TMX.format(dtd="", inner="")[:150], False),
+        "nul.tmx": (TMX.format(dtd="", inner="\x00"), False),
+        "latin1.tmx": (TMX.format(dtd="", inner="Grüße ").encode("latin-1"), False),
+        "huge.tmx": ("<" + "a" * 5_000_000, False),
+        "empty.tmx": ("", False),
+        "ok.jsonl": ('{"de": "Hallo", "en": "Hello"}\n', True),
+        "latin1.jsonl": ('{"de": "Grüße", "en": "Hello"}\n'.encode("latin-1"), False),
+        "nul.jsonl": ('{"de": "Hal\x00lo", "en": "Hello"}\n', False),
+        "huge.jsonl": ('{"de": "' + "a" * 5_000_000 + '", "en": "x"}', False),
+        "deep.jsonl": ("[" * 100_000 + "]" * 100_000 + "\n", False),
+        "ok.tsv": ("de\ten\nHallo\tHello\n", True),
+        "latin1.tsv": ("de\ten\nGrüße\tHello\n".encode("latin-1"), False),
+        "utf16.tsv": ("de\ten\nHallo\tHello\n".encode("utf-16-le"), False),
+        "bigfield.tsv": ("de\ten\n" + "a" * 500_000 + "\tHello\n", False),
+        "wrong-languages.tsv": ("xx\tyy\nHallo\tHello\n", False),
+        "ok.po": ('msgid ""\nmsgstr ""\n"Language: de\\n"\n\nmsgid "Hello"\nmsgstr "Hallo"\n', True),
+        "nul.po": ('msgid ""\nmsgstr ""\n"Language: de\\n"\n\nmsgid "Hel\x00lo"\nmsgstr "Hallo"\n', False),
+        "binary.po": (bytes(range(256)) * 16, False),
+    }
+    problems = []
+    for name, (content, readable) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+        before = path.read_bytes()
+        try:
+            pairs = tuning.detect_pairs(path)
+        except ValueError as exc:  # what the Tune view shows in its dialog (TuningError, DataFormatError)
+            if readable:
+                problems.append(f"{name}: refused: {exc}")
+            elif name not in str(exc):
+                problems.append(f"{name}: the error does not name the file: {exc}")
+        else:
+            if not readable:
+                problems.append(f"{name}: read as {pairs}")
+        if path.read_bytes() != before:
+            problems.append(f"{name}: the source changed")
+    assert not problems, "\n".join(problems)
+
+
+def _gguf_with_nested_arrays(depth: int) -> bytes:
+    import struct
+
+    key = b"general.nested"
+    data = b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", len(key)) + key + struct.pack("<I", 9)
+    return data + struct.pack("<IQ", 9, 1) * depth + struct.pack("<IQ", 4, 0)
+
+
+def test_hostile_model_files_exit_2_naming_the_file(tmp_path, default_hf_dir):
+    import struct
+
+    ggufs = {
+        "nested.gguf": _gguf_with_nested_arrays(5_000),  # was a RecursionError in the header reader
+        "text.gguf": "Hallo Welt.\n".encode("utf-16"),
+        "empty.gguf": b"",
+        "huge-string.gguf": b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", 1 << 31) + b"abc",
+    }
+    big_header = b'{"w": {"dtype": "F32", "shape": [1000000000, 1000000000], "data_offsets": [0, 4]}}'
+    checkpoints = {  # folder -> {file: content}: the real export's config and tokenizer, broken weights
+        "garbage": {"model.safetensors": b"Hallo Welt\n" * 100},
+        "truncated": {"model.safetensors": (default_hf_dir / "model.safetensors").open("rb").read(200_000)},
+        "header-length": {"model.safetensors": struct.pack("<Q", 1 << 40) + b"{}"},
+        "overflowing-shape": {"model.safetensors": struct.pack("<Q", len(big_header)) + big_header + b"\0" * 4},
+        "index-not-a-map": {"model.safetensors.index.json": '{"weight_map": ["w"]}'},
+        "index-outside-paths": {"model.safetensors.index.json": '{"weight_map": {"w": "/etc/passwd"}}'},
+    }
+    env = {**os.environ, "ALMA_LOCAL_DATA": str(tmp_path / "data"), "PYTHONPATH": str(ROOT)}
+    runs = []
+    for name, content in ggufs.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        runs.append((path, [sys.executable, "-m", "desktop.cli", "-m", str(path), "--from", "de", "--to", "en"]))
+    for name, files in checkpoints.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        for item in default_hf_dir.iterdir():
+            if not item.name.startswith("model.safetensors"):
+                (folder / item.name).symlink_to(item)
+        for file, content in files.items():
+            (folder / file).write_bytes(content.encode() if isinstance(content, str) else content)
+        runs.append((folder, [sys.executable, "-m", "convert.cli", str(folder), "-o", str(tmp_path / f"{name}.gguf")]))
+
+    def run(item):
+        path, command = item
+        return path, subprocess.run(command, input="Hallo Welt.\n", capture_output=True, text=True, env=env,
+                                    cwd=ROOT, timeout=300)
+
+    problems = []
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for path, result in pool.map(run, runs):
+            if result.returncode != 2 or "Traceback" in result.stderr or path.name not in result.stderr:
+                problems.append(f"{path.name}: exit {result.returncode}: {result.stderr[-600:]}")
+    assert not problems, "\n".join(problems)
+    assert not list(tmp_path.glob("*.gguf.*")) and not list(tmp_path.glob(".*"))  # no temporary output left
