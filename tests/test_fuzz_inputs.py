@@ -145,6 +145,7 @@ def build_corpus(folder: Path) -> dict[str, tuple[Path, str | None]]:
     add("docx-plain", "plain.de.docx", docx_data, OK)
     add("docx-empty", "empty.de.docx", b"", ERROR)
     add("docx-is-text", "text.de.docx", BASES["txt"], ERROR)
+    add("docx-is-ole2", "ole.de.docx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504), ERROR)  # .doc, encrypted
     add("docx-truncated", "truncated.de.docx", docx_data[: len(docx_data) // 2], ERROR)
     add("docx-tail-cut", "tailcut.de.docx", docx_data[:-10], ERROR)
     corrupt = bytearray(docx_data)

@@ -67,9 +67,13 @@ def check_package(source: Path) -> None:
                                         "documents never do; refusing it")
     except zipfile.BadZipFile as exc:
         with source.open("rb") as handle:
-            head = handle.read(2)
-        kind = ("a damaged or truncated zip archive" if head == b"PK" else
-                "an empty file" if not head else "not a zip archive, so not a Word document; is it text renamed?")
+            head = handle.read(4)
+        kind = ("a damaged or truncated zip archive" if head.startswith(b"PK") else
+                "an empty file" if not head else
+                # OLE2: Word 97-2003 (.doc), or a .docx that Word encrypted with a password
+                "an old .doc or a password-protected document; save it as .docx without a password"
+                if head == b"\xd0\xcf\x11\xe0" else
+                "not a zip archive, so not a Word document; is it text renamed?")
         raise DocumentError(f"{source}: not a readable .docx file ({kind}: {exc})") from None
     except (OSError, EOFError, RuntimeError, NotImplementedError, zlib.error) as exc:
         # Unreadable, truncated mid-member, encrypted or an unknown compression method.
