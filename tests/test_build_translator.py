@@ -7,6 +7,7 @@ The real recipe (Gemma 3 270M, tens of minutes) is `make model`; its figures are
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,11 @@ def test_build_installs_a_gguf_with_its_metadata_then_resumes(tiny_base, demo_da
     assert scores["in-source"]["segments"] == 4 and 0 <= scores["in-source"]["chrf"] <= 100
     assert "nrefs:1" in scores["in-source"]["signatures"]["chrf"]
     assert sorted(info["alma.language_pairs"]) == ["de-en", "en-de"]
+    # The merged model is as readable as any file the user makes (mkdtemp's staging folder is private).
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (work / "merged").stat().st_mode & 0o777 == 0o777 & ~umask
+    assert (work / "merged" / "model.safetensors").stat().st_mode & 0o777 == 0o666 & ~umask
 
     # Interrupted after conversion (as if killed during evaluation): a rerun does only what is left.
     state_path = work / "build-state.json"
