@@ -49,7 +49,15 @@ def take_screenshots(out: Path, model: Path | None = None, timeout_s: float = 30
     work = Path(tempfile.mkdtemp(prefix="alma-screenshots-"))
     if "QT_QPA_PLATFORM" not in os.environ:
         _use_offscreen_screen(work)
+    from alma_train.default_model import default_translator_path
+
+    built = default_translator_path()  # the user's `make model` result, looked up before the switch
     os.environ["ALMA_LOCAL_DATA"] = str(work / "data")
+    if built.is_file():
+        # Show the app as a user who ran `make model` sees it: the built translator is the default.
+        linked = default_translator_path()
+        linked.parent.mkdir(parents=True, exist_ok=True)
+        linked.symlink_to(built)
 
     import docx
     from PySide6.QtCore import QSettings
