@@ -33,3 +33,22 @@ def write_text_atomic(path: Path | str, text: str) -> None:
     """Write `text` to `path` atomically."""
     with atomic_writer(path) as handle:
         handle.write(text)
+
+
+def current_umask() -> int:
+    """The process's umask (reading it means setting it, so it is set straight back)."""
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def give_default_modes(folder: Path) -> None:
+    """Give a staged output folder and its files the modes a plain mkdir and open() would have.
+
+    mkdtemp makes the staging folder private, and some writers (safetensors' save) make files so.
+    """
+    umask = current_umask()
+    os.chmod(folder, 0o777 & ~umask)
+    for item in Path(folder).rglob("*"):
+        if item.is_file() and not item.is_symlink():
+            os.chmod(item, 0o666 & ~umask)

@@ -11,6 +11,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from alma_train.atomic_files import give_default_modes
 from alma_train.config import ConfigError
 from alma_train.interrupts import critical
 from alma_train.trainer import copy_tokenizer_files, resolve_model_dir
@@ -58,14 +59,7 @@ def merge_adapter(base: str | None, adapter: str | Path, output: str | Path) -> 
         # The adapter folder carries the tokenizer it was trained with; fall back to the base's.
         if not copy_tokenizer_files(adapter_dir, staging):
             copy_tokenizer_files(base_dir, staging)
-        # mkdtemp made the folder private (and safetensors' save may make files so): give the merged
-        # model a plain mkdir's and open()'s modes, as every other output has.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(staging, 0o777 & ~umask)
-        for item in staging.rglob("*"):
-            if item.is_file() and not item.is_symlink():
-                os.chmod(item, 0o666 & ~umask)
+        give_default_modes(staging)  # the merged model is as readable as any other output
         with critical():  # a signal between rmdir and rename would lose the (empty) output folder
             if out.exists():
                 out.rmdir()

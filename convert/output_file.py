@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from alma_train.atomic_files import current_umask, give_default_modes
 from alma_train.interrupts import critical
 from convert.errors import ConversionError
 
@@ -33,7 +34,7 @@ def atomic_file(path: Path, force: bool = False) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp made it private; give it a plain open()'s mode
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp made it private; give it a plain open()'s mode
         os.replace(tmp, path)
     finally:
         with critical():  # a SIGTERM arriving here must not skip the removal
@@ -49,10 +50,7 @@ def atomic_dir(path: Path, force: bool = False) -> Iterator[Path]:
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
         yield staging
-        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp made it private
-        for item in staging.rglob("*"):
-            if item.is_file() and not item.is_symlink():
-                os.chmod(item, 0o666 & ~_umask())  # some writers (safetensors' save) make files private
+        give_default_modes(staging)
         # A signal between removing the old output and the rename would leave neither: held back.
         with critical():
             if path.exists():
@@ -65,9 +63,3 @@ def atomic_dir(path: Path, force: bool = False) -> Iterator[Path]:
         with critical():
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
