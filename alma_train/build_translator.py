@@ -171,9 +171,11 @@ def _test_sets(data_dir: Path, pairs: list[str]) -> dict[str, list[Path]]:
 
 
 def _checkpointed_steps(output_dir: Path) -> int:
-    """The step of the last checkpoint a killed stage 2 left (it resumes there), else 0."""
-    suffixes = (p.name.rsplit("-", 1)[1] for p in output_dir.glob("checkpoint-*"))
-    return max((int(s) for s in suffixes if s.isdigit()), default=0)
+    """The step stage 2 resumes from: that of the trainer's last complete checkpoint, else 0."""
+    from alma_train.trainer import last_complete_checkpoint
+
+    last = last_complete_checkpoint(output_dir)
+    return int(last.rsplit("-", 1)[1]) if last else 0
 
 
 def build_translator(request: BuildRequest, write: Callable[[str], None] = print) -> Path:
