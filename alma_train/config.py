@@ -46,6 +46,11 @@ class TrainConfig:
     max_source_tokens: int = 256
     max_target_tokens: int = 256
     max_valid_examples: int = 0  # 0: the whole validation set
+    # Data mix of the training files. A cap on the records each source project gives per file (the
+    # JSON Lines "source" key; 0: no cap), so one large catalog does not set the model's vocabulary;
+    # and whole repeats of a pair's examples (e.g. {is-en: 2}) for a language the base knows least.
+    max_train_records_per_source: int = 0
+    pair_repeats: dict[str, int] = field(default_factory=dict)
 
     # Stage 1: monolingual data, one file per language, and the sampling probabilities.
     monolingual: dict[str, str] = field(default_factory=dict)
@@ -229,6 +234,9 @@ def check_config(config: TrainConfig) -> None:
     if (config.load_best_model_at_end and config.stage == "stage2" and config.valid_files
             and config.save_steps % config.eval_steps):
         raise ConfigError("setting 'save_steps' must be a multiple of 'eval_steps' to keep the best checkpoint")
+    if config.max_train_records_per_source < 0:
+        raise ConfigError("setting 'max_train_records_per_source' must be 0 (no cap) or more, "
+                          f"got {config.max_train_records_per_source}")
     if config.freeze_embeddings and config.finetune != "full":
         raise ConfigError("setting 'freeze_embeddings' is for full fine-tuning (LoRA never trains embeddings)")
     if config.stage == "stage1" and config.max_steps < 1:

@@ -18,6 +18,7 @@ A malformed line raises DataFormatError naming the file and the line.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Sequence
@@ -42,6 +43,8 @@ class ParallelRecord:
     texts: dict[str, str]
     path: str
     line: int
+    # The project a record came from (the JSON Lines "source" key), for per-source caps; "" when unknown.
+    origin: str = ""
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,8 @@ def read_jsonl(path: Path) -> Iterator[ParallelRecord]:
                 if not isinstance(value, str):
                     raise DataFormatError(f"{path}:{number}: value of {key!r} is not a string")
                 texts[code] = _clean(value)
-            yield ParallelRecord(texts, str(path), number)
+            origin = obj.get("source")
+            yield ParallelRecord(texts, str(path), number, origin if isinstance(origin, str) else "")
 
 
 def read_tsv(path: Path) -> Iterator[ParallelRecord]:
@@ -263,7 +267,35 @@ def iter_pairs(records: Iterable[ParallelRecord], directions: Sequence[tuple[str
                 yield ParallelPair(src, tgt, source, target)
 
 
-def read_parallel(paths: Iterable[Path | str], directions: Sequence[tuple[str, str]]) -> Iterator[ParallelPair]:
-    """ParallelPairs of several files, in file order."""
+def read_parallel(paths: Iterable[Path | str], directions: Sequence[tuple[str, str]],
+                  max_records_per_source: int = 0) -> Iterator[ParallelPair]:
+    """ParallelPairs of several files, in file order.
+
+    max_records_per_source > 0 keeps at most that many records of each (file, origin), a stable sample
+    by a hash of the record's texts: one big project must not drown the others (see cap_per_origin).
+    """
     for path in paths:
-        yield from iter_pairs(read_records(path), directions)
+        records: Iterable[ParallelRecord] = read_records(path)
+        if max_records_per_source > 0:
+            records = cap_per_origin(records, max_records_per_source)
+        yield from iter_pairs(records, directions)
+
+
+def _stable_key(record: ParallelRecord) -> str:
+    text = "\x00".join(f"{code}\x01{record.texts[code]}" for code in sorted(record.texts))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def cap_per_origin(records: Iterable[ParallelRecord], cap: int) -> list[ParallelRecord]:
+    """At most `cap` records per origin, chosen by a hash of their texts (the same on every run), kept
+    in file order. Records without an origin count as one origin."""
+    records = list(records)
+    by_origin: dict[str, list[ParallelRecord]] = {}
+    for record in records:
+        by_origin.setdefault(record.origin, []).append(record)
+    kept: set[int] = set()
+    for group in by_origin.values():
+        if len(group) > cap:
+            group = sorted(group, key=_stable_key)[:cap]
+        kept.update(id(record) for record in group)
+    return [record for record in records if id(record) in kept]

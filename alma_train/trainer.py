@@ -70,10 +70,11 @@ def read_stage2_pairs(config: TrainConfig) -> tuple[list, list]:
     directions = directions_of(config.pairs, config.both_directions)
     train_paths = [config.resolve_data_path(p) for p in config.train_files]
     valid_paths = [config.resolve_data_path(p) for p in config.valid_files]
-    train = list(read_parallel(train_paths, directions))
+    train = list(read_parallel(train_paths, directions, config.max_train_records_per_source))
     if not train:
         raise ConfigError(f"the training corpus is empty: no pair of {config.pairs} in "
                           f"{', '.join(map(str, train_paths))}")
+    train = repeat_pairs(train, config.pair_repeats, config.pairs)
     valid = list(read_parallel(valid_paths, directions))
     if valid_paths and not valid:
         raise ConfigError(f"the validation corpus is empty: no pair of {config.pairs} in "
@@ -83,6 +84,26 @@ def read_stage2_pairs(config: TrainConfig) -> tuple[list, list]:
         step = len(valid) / config.max_valid_examples
         valid = [valid[int(i * step)] for i in range(config.max_valid_examples)]
     return train, valid
+
+
+def repeat_pairs(train: list, repeats: dict[str, int], pairs: list[str]) -> list:
+    """Each example of a pair in `repeats` (both its directions) `n` times in all: oversampling, so
+    that a language the base knows least gets more of the steps."""
+    if not repeats:
+        return train
+    known = {frozenset(p.split("-")): p for p in pairs}
+    times: dict[frozenset, int] = {}
+    for pair, n in repeats.items():
+        key = frozenset(pair.split("-"))
+        if key not in known:
+            raise ConfigError(f"setting 'pair_repeats' names {pair!r}, which is not in 'pairs' ({', '.join(pairs)})")
+        if n < 1:
+            raise ConfigError(f"setting 'pair_repeats': {pair} must repeat at least once, got {n}")
+        times[key] = n
+    out: list = []
+    for example in train:
+        out.extend([example] * times.get(frozenset((example.src_lang, example.tgt_lang)), 1))
+    return out
 
 
 def build_stage2_data(config: TrainConfig, tokenizer, train_pairs: list, valid_pairs: list) -> StageData:

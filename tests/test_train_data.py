@@ -51,6 +51,57 @@ def test_jsonl_both_layouts_give_both_directions(tmp_path):
     ]
 
 
+def _mixed_sources(path, big: int, small: int):
+    rows = [{"de": f"Ahnen {i}", "en": f"Ancestors {i}", "source": "gramps"} for i in range(big)]
+    rows += [{"de": f"Seite {i}", "en": f"Page {i}", "source": "wagtail"} for i in range(small)]
+    rows += [{"de": "Ja", "en": "Yes"}]  # no source: its own group
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
+def test_cap_per_source_keeps_a_stable_sample_of_the_big_source_only(tmp_path):
+    path = tmp_path / "train.jsonl"
+    _mixed_sources(path, big=50, small=7)
+    records = list(read_records(path))
+    assert {r.origin for r in records} == {"gramps", "wagtail", ""}
+    capped = list(read_parallel([path], directions_of(["de-en"], both_directions=False), 10))
+    english = [p.tgt for p in capped]
+    assert sum(e.startswith("Ancestors") for e in english) == 10
+    assert sum(e.startswith("Page") for e in english) == 7 and "Yes" in english
+    # The same sample on every run, in file order; a different cap keeps a superset.
+    again = [p.tgt for p in read_parallel([path], directions_of(["de-en"], both_directions=False), 10)]
+    assert again == english
+    assert english == [p.tgt for p in read_parallel([path], directions_of(["de-en"], both_directions=False))
+                       if p.tgt in english]
+    wider = {p.tgt for p in read_parallel([path], directions_of(["de-en"], both_directions=False), 20)}
+    assert set(english) <= wider and len(wider) == 20 + 7 + 1
+
+
+def test_stage2_data_mix_settings_cap_and_repeat(tmp_path):
+    from alma_train.config import ConfigError, load_config
+    from alma_train.trainer import read_stage2_pairs
+
+    _mixed_sources(tmp_path / "de.jsonl", big=40, small=5)
+    (tmp_path / "is.jsonl").write_text("".join(json.dumps({"is": f"Síða {i}", "en": f"Page {i}"}) + "\n"
+                                               for i in range(3)), encoding="utf-8")
+    settings = {"stage": "stage2", "pairs": ["de-en", "is-en"], "data_dir": str(tmp_path),
+                "train_files": ["de.jsonl", "is.jsonl"], "output_dir": str(tmp_path / "out"),
+                "max_train_records_per_source": "12", "pair_repeats": {"en-is": 3}}
+    with pytest.raises(ConfigError, match="max_train_records_per_source"):
+        load_config(None, settings)
+    with pytest.raises(ConfigError, match="0 .no cap. or more"):
+        load_config(None, {**settings, "max_train_records_per_source": -1})
+    settings["max_train_records_per_source"] = 12
+    train, _ = read_stage2_pairs(load_config(None, settings))
+    directions = [f"{p.src_lang}-{p.tgt_lang}" for p in train]
+    # de: 12 gramps + 5 wagtail + 1 unsourced records, both ways; is: 3 records x 3 repeats, both ways.
+    assert directions.count("de-en") == directions.count("en-de") == 18
+    assert directions.count("is-en") == directions.count("en-is") == 9
+    with pytest.raises(ConfigError, match="'pair_repeats' names 'fr-en'"):
+        read_stage2_pairs(load_config(None, {**settings, "pair_repeats": {"fr-en": 2}}))
+    with pytest.raises(ConfigError, match="at least once"):
+        read_stage2_pairs(load_config(None, {**settings, "pair_repeats": {"is-en": 0}}))
+
+
 def test_jsonl_malformed_line_names_file_and_line(tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_text('{"de": "Ja", "en": "Yes"}\n{"de": "Nein", "en": \n', encoding="utf-8")
