@@ -1,0 +1,451 @@
+"""Inline markup through a sentence translator: a tagged sentence is translated as ONE sentence and its
+markup is put back around the right words.
+
+Format-neutral core, for every format that has inline markup (XLIFF inline codes, HTML <b>/<a>/<code>,
+Markdown emphasis and links, .docx/.pptx/.odt runs). A format module turns one sentence (or paragraph)
+into a *tagged string* in which every piece of markup is a numbered tag, translates it here, and maps
+the numbers in the result back to its own markup:
+
+    paired tag      <1>…</1>     (a bold run, <g id="1">, <a href>…</a>, **…**)
+    standalone tag  <2/>          (<x/>, <ph>, <br>, an image, a field, a tab)
+
+Numbers are the caller's ids: unique within one tagged string, any order. Build the string with
+`open_tag`/`close_tag`/`empty_tag` and `escape_text` (a literal "<3>" in the text is escaped so it is
+never taken for a tag), read the result back with `parse` (a list of plain strings and `Tag`s, text
+unescaped). Example for .docx runs (run i becomes tag i, a run without formatting stays plain text):
+
+    tagged = escape_text("Click ") + open_tag(1) + escape_text("Save") + close_tag(1) + escape_text(" now.")
+    result = translate_tagged(tagged, lambda s: engine.translate(s, "en", "de"), names={1: "b"})
+    for piece in parse(result.text):  # ["Klicken Sie jetzt auf ", Tag(1, "open"), "Speichern", Tag(1, "close"), "."]
+        ...
+
+What `translate_tagged` guarantees: result.text has exactly the source's tags, each once, well nested
+(`check_tags` is empty), whatever the model does. How (the method was chosen by measurement,
+benchmarks/inline_markup.py, docs/inline_markup.md):
+
+1. Markup around the whole sentence (a bold paragraph, a leading <x/>) is peeled off and put back
+   around the translation: the model never sees it.
+2. The rest goes to the model with the tags spelled as HTML elements (`names` gives each tag's real
+   element name, e.g. {1: "a"}; others get distinct names like b, i, em...). The translator was
+   trained on software catalogs full of HTML, so it carries <b>…</b> far more often than <1>…</1>.
+3. If the tags came back incomplete, duplicated, crossed or unknown, the sentence is translated again
+   without tags and the tags are re-inserted by alignment: each paired tag's inner text is translated
+   alone and looked up in the translation (or found verbatim: placeholders, names, code), else placed
+   at the proportional word position; standalone tags go to their proportional word boundary.
+
+`translate` is any str -> str callable (the engine's translate, a cache, a dictionary in tests); it is
+called with plain or HTML-tagged text, never with this module's numbered tags.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+TranslateText = Callable[[str], str]
+TagKind = Literal["open", "close", "empty"]
+
+# The numbered tags of the tagged string. Escaped literal text never matches it (see escape_text).
+_TAG = re.compile(r"<(/?)(\d{1,6})(/?)>")
+# A literal "<" that would read as a numbered tag is escaped with a character that never occurs in
+# real text (U+E000, private use) followed by the rest.
+_ESCAPE = "\ue000"
+
+
+@dataclass(frozen=True)
+class Tag:
+    """One numbered tag: `id` is the caller's number, kind is open, close or empty (standalone)."""
+
+    id: int
+    kind: TagKind
+
+    def __str__(self) -> str:
+        return {"open": f"<{self.id}>", "close": f"</{self.id}>", "empty": f"<{self.id}/>"}[self.kind]
+
+
+def open_tag(tag_id: int) -> str:
+    return f"<{tag_id}>"
+
+
+def close_tag(tag_id: int) -> str:
+    return f"</{tag_id}>"
+
+
+def empty_tag(tag_id: int) -> str:
+    return f"<{tag_id}/>"
+
+
+def escape_text(text: str) -> str:
+    """Literal text for a tagged string: anything that would read as a numbered tag is escaped."""
+    return _TAG.sub(lambda m: _ESCAPE + m.group()[1:], text.replace(_ESCAPE, ""))
+
+
+def _unescape(text: str) -> str:
+    return text.replace(_ESCAPE, "<")
+
+
+def parse(tagged: str) -> list[str | Tag]:
+    """A tagged string as plain text pieces (unescaped) and Tags, in order; empty texts left out."""
+    pieces: list[str | Tag] = []
+    start = 0
+    for match in _TAG.finditer(tagged):
+        if match.start() > start:
+            pieces.append(_unescape(tagged[start:match.start()]))
+        closing, number, empty = match.groups()
+        if closing and empty:  # "</3/>" is no tag: kept as text, check_tags reports the missing one
+            pieces.append(match.group())
+        else:
+            pieces.append(Tag(int(number), "close" if closing else "empty" if empty else "open"))
+        start = match.end()
+    if start < len(tagged):
+        pieces.append(_unescape(tagged[start:]))
+    return pieces
+
+
+def strip_tags(tagged: str) -> str:
+    """The plain text of a tagged string (tags removed, text unescaped)."""
+    return "".join(piece for piece in parse(tagged) if isinstance(piece, str))
+
+
+def tags_of(tagged: str) -> list[Tag]:
+    return [piece for piece in parse(tagged) if isinstance(piece, Tag)]
+
+
+def check_tags(source: str, translation: str) -> list[str]:
+    """What is wrong with the translation's tags compared with the source's; empty when nothing is.
+
+    Right means: every source tag exactly once, nothing else, and paired tags opened before they are
+    closed and properly nested (the order of sibling tags may change: word order differs).
+    """
+    problems: list[str] = []
+    wanted = sorted((t.id, t.kind) for t in tags_of(source))
+    got = tags_of(translation)
+    if sorted((t.id, t.kind) for t in got) != wanted:
+        missing = set(wanted) - {(t.id, t.kind) for t in got}
+        extra = [str(t) for t in got if (t.id, t.kind) not in wanted]
+        counts: dict[tuple[int, str], int] = {}
+        for t in got:
+            counts[(t.id, t.kind)] = counts.get((t.id, t.kind), 0) + 1
+        doubled = [str(Tag(i, k)) for (i, k), n in counts.items() if n > 1]
+        if missing:
+            problems.append("missing " + " ".join(str(Tag(i, k)) for i, k in sorted(missing)))  # type: ignore[arg-type]
+        if extra:
+            problems.append("unknown " + " ".join(extra))
+        if doubled:
+            problems.append("repeated " + " ".join(doubled))
+        return problems
+    stack: list[int] = []
+    for tag in got:
+        if tag.kind == "open":
+            stack.append(tag.id)
+        elif tag.kind == "close":
+            if not stack or stack[-1] != tag.id:
+                problems.append(f"{tag} closes out of order")
+                return problems
+            stack.pop()
+    if stack:
+        problems.append("unclosed " + " ".join(open_tag(i) for i in stack))
+    return problems
+
+
+# --- spelling the tags for the model ------------------------------------------------------------
+
+# Inline HTML element names a caller's hint may keep; anything else gets a name from the pool.
+_INLINE_NAMES = frozenset({"a", "b", "i", "u", "s", "em", "strong", "code", "span", "sub", "sup", "small",
+                           "mark", "kbd", "var", "samp", "q", "abbr", "cite", "del", "ins", "tt", "font"})
+_NAME_POOL = ("b", "i", "em", "strong", "u", "span", "a", "code", "s", "mark", "small", "q", "cite", "abbr",
+              "sub", "sup", "ins", "del", "kbd", "var", "samp", "tt", "font")
+_EMPTY_NAMES = frozenset({"br", "img", "wbr", "hr"})
+_HTML_TAG = re.compile(r"<(/?)\s*([A-Za-z][A-Za-z0-9]*)\s*[^<>]*?(/?)\s*>")
+
+
+def _html_names(tags: list[Tag], names: Mapping[int, str] | None) -> dict[tuple[int, str], str]:
+    """A distinct HTML element name per tag id (per kind class: paired or empty)."""
+    chosen: dict[tuple[int, str], str] = {}
+    used: set[str] = set()
+    ordered = []
+    seen = set()
+    for tag in tags:
+        key = (tag.id, "empty" if tag.kind == "empty" else "pair")
+        if key not in seen:
+            seen.add(key)
+            ordered.append(key)
+    for tag_id, kind in ordered:
+        hint = (names or {}).get(tag_id, "").lower()
+        if kind == "pair" and hint in _INLINE_NAMES and hint not in used:
+            chosen[(tag_id, kind)] = hint
+        elif kind == "empty" and hint in _EMPTY_NAMES and hint not in used:
+            chosen[(tag_id, kind)] = hint
+        used.update(chosen.values())
+    counter = 0
+    for tag_id, kind in ordered:
+        if (tag_id, kind) in chosen:
+            continue
+        if kind == "pair":
+            name = next((n for n in _NAME_POOL if n not in used), None)
+        else:
+            name = next((n for n in ("br", "img", "wbr", "hr") if n not in used), None)
+        if name is None:  # more tags than names: numbered names, still HTML-shaped
+            counter += 1
+            name = f"x{counter}"
+        chosen[(tag_id, kind)] = name
+        used.add(name)
+    return chosen
+
+
+def to_html(tagged: str, names: Mapping[int, str] | None = None) -> tuple[str, dict[str, Tag]]:
+    """The tagged string spelled with HTML element names for the model, and the way back.
+
+    Literal "<" and "&" of the text are left as they are: the model reads catalog text, not HTML.
+    """
+    pieces = parse(tagged)
+    tags = [p for p in pieces if isinstance(p, Tag)]
+    chosen = _html_names(tags, names)
+    back: dict[str, Tag] = {}
+    out: list[str] = []
+    for piece in pieces:
+        if isinstance(piece, str):
+            out.append(piece)
+            continue
+        if piece.kind == "empty":
+            name = chosen[(piece.id, "empty")]
+            spelled = f"<{name}/>"
+        else:
+            name = chosen[(piece.id, "pair")]
+            spelled = f"<{name}>" if piece.kind == "open" else f"</{name}>"
+        back[spelled] = piece
+        out.append(spelled)
+    return "".join(out), back
+
+
+def from_html(translation: str, back: Mapping[str, Tag]) -> str:
+    """The model's HTML-spelled output as a tagged string; unknown tags are kept so check_tags sees them."""
+    out: list[str] = []
+    start = 0
+    for match in _HTML_TAG.finditer(translation):
+        closing, name, empty = match.groups()
+        spelled = f"</{name.lower()}>" if closing else f"<{name.lower()}/>" if empty else f"<{name.lower()}>"
+        tag = back.get(spelled)
+        if tag is None and not closing and not empty:
+            tag = back.get(f"<{name.lower()}/>")  # <br> written without its slash
+        if tag is None:
+            continue
+        out.append(escape_text(translation[start:match.start()]))
+        out.append(str(tag))
+        start = match.end()
+    out.append(escape_text(translation[start:]))
+    return "".join(out)
+
+
+# --- the translation ----------------------------------------------------------------------------
+
+Method = Literal["auto", "html", "numbered", "align"]
+
+
+@dataclass
+class TaggedTranslation:
+    """The translation (a tagged string with all the source's tags, well nested) and how it was made.
+
+    method: "plain" (no tags to carry), "html"/"numbered" (the model carried the tags), "align" (tags
+    re-inserted by alignment); model_kept_tags: whether the model's own tagged output was complete
+    (None when it was not asked to carry tags); problems: what was wrong with the model's tags.
+    """
+
+    text: str
+    method: str
+    model_kept_tags: bool | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+def _peel(tagged: str) -> tuple[str, str, str]:
+    """(head, core, tail): tags that wrap the whole sentence or sit at its very ends, and the rest.
+
+    "<1><2/>Hello <3>world</3></1>" -> ("<1><2/>", "Hello <3>world</3>", "</1>").
+    Leading and trailing whitespace stays with the head and tail.
+    """
+    pieces = parse(tagged)
+    head: list[str | Tag] = []
+    tail: list[str | Tag] = []
+    while True:
+        changed = False
+        while pieces and (isinstance(pieces[0], Tag) and pieces[0].kind == "empty"
+                          or isinstance(pieces[0], str) and not pieces[0].strip()):
+            head.append(pieces.pop(0))
+            changed = True
+        while pieces and (isinstance(pieces[-1], Tag) and pieces[-1].kind == "empty"
+                          or isinstance(pieces[-1], str) and not pieces[-1].strip()):
+            tail.insert(0, pieces.pop())
+            changed = True
+        if (len(pieces) >= 2 and isinstance(pieces[0], Tag) and pieces[0].kind == "open"
+                and pieces[-1] == Tag(pieces[0].id, "close")
+                and not any(p == Tag(pieces[0].id, "close") for p in pieces[1:-1])):
+            head.append(pieces.pop(0))
+            tail.insert(0, pieces.pop())
+            changed = True
+        if not changed:
+            break
+    return _join(head), _join(pieces), _join(tail)
+
+
+def _join(pieces: list[str | Tag]) -> str:
+    return "".join(str(p) if isinstance(p, Tag) else escape_text(p) for p in pieces)
+
+
+def _has_words(text: str) -> bool:
+    return any(ch.isalnum() for ch in text)
+
+
+def translate_tagged(tagged: str, translate: TranslateText, names: Mapping[int, str] | None = None,
+                     method: Method = "auto") -> TaggedTranslation:
+    """Translate a tagged string as one sentence; the result carries all its tags (see the module doc).
+
+    names: the real element name behind each tag id where there is one ({1: "a", 2: "b"}), used to
+    spell the tags for the model. method: "auto" (HTML-spelled tags, alignment when they come back
+    wrong), "html" or "numbered" (that spelling, alignment as fallback), "align" (never show tags).
+    """
+    head, core, tail = _peel(tagged)
+    if not _has_words(strip_tags(core)):
+        return TaggedTranslation(tagged, "plain")  # nothing a model could translate
+    if not tags_of(core):
+        return TaggedTranslation(head + escape_text(translate(strip_tags(core))) + tail, "plain")
+    problems: list[str] = []
+    if method != "align":
+        if method == "numbered":
+            shown = _show_numbered(core)
+            result = _read_numbered(translate(shown))
+        else:
+            shown, back = to_html(core, names)
+            result = from_html(translate(shown), back)
+        problems = check_tags(core, result)
+        if not problems and _has_words(strip_tags(result)):
+            return TaggedTranslation(head + result + tail, "numbered" if method == "numbered" else "html", True)
+    aligned = align_tags(core, translate(strip_tags(core)), translate)
+    return TaggedTranslation(head + aligned + tail, "align", False if method != "align" else None, problems)
+
+
+def _show_numbered(tagged: str) -> str:
+    # What the model sees for method "numbered": the tags as they are, the text unescaped.
+    return "".join(str(p) if isinstance(p, Tag) else p for p in parse(tagged))
+
+
+def _read_numbered(translation: str) -> str:
+    # The model's output read as a tagged string: its numbered tags are tags, the rest literal text.
+    return "".join(str(p) if isinstance(p, Tag) else escape_text(p) for p in parse(translation))
+
+
+# --- alignment ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Node:
+    """A paired tag (or the root) with its children, and its text's place in the plain source."""
+
+    tag_id: int | None
+    start: int = 0
+    end: int = 0
+    children: list[_Node | tuple[int, int]] = field(default_factory=list)  # nodes, or (empty id, offset)
+
+
+def _tree(tagged: str) -> tuple[_Node, str]:
+    """The paired tags of a well-formed tagged string as a tree over the plain text's offsets."""
+    root = _Node(None)
+    stack = [root]
+    plain: list[str] = []
+    offset = 0
+    for piece in parse(tagged):
+        if isinstance(piece, str):
+            plain.append(piece)
+            offset += len(piece)
+        elif piece.kind == "open":
+            node = _Node(piece.id, start=offset)
+            stack[-1].children.append(node)
+            stack.append(node)
+        elif piece.kind == "close":
+            stack[-1].end = offset
+            stack.pop()
+        else:
+            stack[-1].children.append((piece.id, offset))
+    root.end = offset
+    return root, "".join(plain)
+
+
+def _word_boundaries(text: str) -> list[int]:
+    """Offsets where a tag may go: the text's ends and the starts and ends of its words."""
+    points = {0, len(text)}
+    for match in re.finditer(r"\S+", text):
+        points.add(match.start())
+        points.add(match.end())
+    return sorted(points)
+
+
+def _nearest(points: list[int], value: float, low: int, high: int) -> int:
+    inside = [p for p in points if low <= p <= high] or [low]
+    return min(inside, key=lambda p: (abs(p - value), p))
+
+
+def _find(needle: str, haystack: str, low: int, high: int) -> tuple[int, int] | None:
+    """needle in haystack[low:high], case-insensitive, at word boundaries if possible; trailing punctuation
+    of the needle forgiven (a translated phrase alone often gains a full stop)."""
+    needle = needle.strip()
+    candidates = [needle, needle.rstrip(".!?:;,…")]
+    for candidate in candidates:
+        if not candidate or not _has_words(candidate):
+            continue
+        pattern = re.compile(r"(?<!\w)" + re.escape(candidate) + r"(?!\w)", re.IGNORECASE)
+        match = pattern.search(haystack, low, high) or re.compile(re.escape(candidate), re.IGNORECASE).search(
+            haystack, low, high)
+        if match:
+            return match.start(), match.end()
+    return None
+
+
+def align_tags(tagged_source: str, translation: str, translate: TranslateText | None = None) -> str:
+    """Re-insert the source's tags into a plain translation; the result is always well formed.
+
+    Each paired tag, outermost first and within its parent's place: its inner text verbatim in the
+    translation (placeholders, names, code), else its inner text's own translation (`translate`, when
+    given), else the same relative word position as in the source. Standalone tags keep their
+    relative position, snapped to a word boundary.
+    """
+    root, plain = _tree(tagged_source)
+    points = _word_boundaries(translation)
+    scale = len(translation) / max(len(plain), 1)
+    inserts: list[tuple[int, str]] = []  # (offset in the translation, tag)
+
+    def place(node: _Node, low: int, high: int) -> None:
+        cursor = low
+        for child in node.children:
+            if isinstance(child, tuple):
+                tag_id, offset = child
+                at = _nearest(points, offset * scale, cursor, high)
+                inserts.append((at, empty_tag(tag_id)))
+                cursor = at
+                continue
+            inner = plain[child.start:child.end]
+            span = _find(inner, translation, cursor, high)
+            if span is None and translate is not None and _has_words(inner):
+                span = _find(translate(inner), translation, cursor, high)
+            if span is None:
+                start = _nearest(points, child.start * scale, cursor, high)
+                end = _nearest(points, child.end * scale, start, high)
+                if end == start and _has_words(inner):  # a tag that held words keeps at least one
+                    end = next((p for p in points if start < p <= high and translation[start:p].strip()), start)
+                span = (start, end)
+            inserts.append((span[0], open_tag(child.tag_id)))  # type: ignore[arg-type]
+            place(child, span[0], span[1])
+            inserts.append((span[1], close_tag(child.tag_id)))  # type: ignore[arg-type]
+            cursor = span[1]
+
+    place(root, 0, len(translation))
+    # Inserts were made in document order and every child lies within its parent after the previous
+    # sibling, so their offsets never decrease: writing them in order keeps the nesting.
+    out: list[str] = []
+    previous = 0
+    for offset, text in inserts:
+        out.append(escape_text(translation[previous:offset]))
+        out.append(text)
+        previous = offset
+    out.append(escape_text(translation[previous:]))
+    return "".join(out)
