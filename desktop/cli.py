@@ -47,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="layers to offload to the GPU: a number, or auto (all when llama.cpp has GPU support)")
     parser.add_argument("--max-new-tokens", type=int, default=256, help="token limit per sentence (default 256)")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the translation cache")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="XLIFF: replace existing targets too (default: only empty units are filled)")
+    parser.add_argument("--tmx", type=Path, metavar="FILE",
+                        help="also write every translated segment pair of the run to this TMX file")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no file summary")
     return parser
 
@@ -80,6 +84,15 @@ def _check_arguments(args: argparse.Namespace) -> None:
             raise UsageError(str(exc)) from None
     if len(args.files) > 1 and args.output is not None and not Path(args.output).is_dir():
         raise UsageError(f"-o {args.output}: with several files, -o must be an existing folder")
+    if args.tmx is not None:
+        if not args.files:
+            raise UsageError("--tmx needs documents to translate (stdin is not collected)")
+        if args.tmx.is_dir():
+            raise UsageError(f"--tmx {args.tmx}: is a folder; give a file name, e.g. {args.tmx}/run.tmx")
+        if not args.tmx.absolute().parent.is_dir():
+            raise UsageError(f"--tmx {args.tmx}: the folder {args.tmx.absolute().parent} does not exist")
+        if any(args.tmx.resolve() == path.resolve() for path in args.files):
+            raise UsageError(f"--tmx {args.tmx}: is one of the documents to translate")
 
 
 def _print_model(args: argparse.Namespace) -> int:
@@ -125,7 +138,7 @@ def _translate_stdin(engine, src: str, tgt: str) -> None:
         raise UsageError(f"stdin: not {sys.stdin.encoding} text ({exc.reason})") from None
 
 
-def _translate_file(engine, path: Path, args: argparse.Namespace) -> None:
+def _translate_file(engine, path: Path, args: argparse.Namespace, tmx=None) -> None:
     from tqdm import tqdm
 
     from desktop.documents import output_path_for, translate_document
@@ -147,7 +160,8 @@ def _translate_file(engine, path: Path, args: argparse.Namespace) -> None:
         bar.refresh()
 
     try:
-        written = translate_document(path, engine, args.src, args.tgt, output=target, progress=progress)
+        written = translate_document(path, engine, args.src, args.tgt, output=target, progress=progress,
+                                     overwrite=args.overwrite, pairs=tmx)
         bar.close()
         if to_stdout:
             with written.open("rb") as handle:
@@ -188,15 +202,27 @@ def _run(args: argparse.Namespace) -> int:
             warnings.simplefilter("ignore")  # the direction warning was printed once above
             if not args.files:
                 _translate_stdin(engine, args.src, args.tgt)
+            tmx = None
+            if args.tmx is not None:
+                from desktop.documents.tmx_out import TmxCollector
+
+                tmx = TmxCollector(args.src, args.tgt, model_name=Path(engine.model_path).name)
             for path in args.files:
                 try:
-                    _translate_file(engine, path, args)
+                    _translate_file(engine, path, args, tmx)
                 except DocumentError as exc:  # bad input, and also a full disk or read-only output folder
                     raise UsageError(str(exc)) from None
                 except BrokenPipeError:
                     raise
                 except OSError as exc:  # e.g. the source became unreadable half-way: one line, no traceback
                     raise UsageError(f"{exc.filename or path}: {exc.strerror or exc}") from None
+            if tmx is not None:  # written once every document is done, atomically
+                try:
+                    tmx.write(args.tmx)
+                except DocumentError as exc:
+                    raise UsageError(str(exc)) from None
+                if not args.quiet:
+                    print(f"{len(tmx)} segment pairs -> {args.tmx}", file=sys.stderr)
     except UsageError as exc:
         print(f"alma-translate: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -65,6 +65,19 @@ class Tag:
         return {"open": f"<{self.id}>", "close": f"</{self.id}>", "empty": f"<{self.id}/>"}[self.kind]
 
 
+class TaggedText(str):
+    """A tagged string handed to the document pipeline as one segment: translate_document sends it
+    through translate_tagged (with these element names as spelling hints) instead of translating it
+    as plain text. Formats yield and translate TaggedText where a segment carries inline markup."""
+
+    names: dict[int, str]
+
+    def __new__(cls, tagged: str, names: Mapping[int, str] | None = None) -> TaggedText:
+        value = super().__new__(cls, tagged)
+        value.names = dict(names or {})
+        return value
+
+
 def open_tag(tag_id: int) -> str:
     return f"<{tag_id}>"
 

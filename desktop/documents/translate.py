@@ -19,19 +19,23 @@ from typing import Protocol
 from desktop.documents.base import DocumentError, DocumentFormat
 from desktop.documents.docx_format import DocxFormat
 from desktop.documents.html_format import HtmlFormat
+from desktop.documents.inline_markup import TaggedText, strip_tags, translate_tagged
 from desktop.documents.markdown_format import MarkdownFormat
 from desktop.documents.po_format import PoFormat
 from desktop.documents.subtitle_format import SubtitleFormat
 from desktop.documents.text_format import PlainTextFormat
+from desktop.documents.xliff_format import XliffFormat
 from desktop.engine.translation import TranslationCancelled
 
 FORMATS: tuple[DocumentFormat, ...] = (
-    PlainTextFormat(), MarkdownFormat(), DocxFormat(), SubtitleFormat(), HtmlFormat(), PoFormat(),
+    PlainTextFormat(), MarkdownFormat(), DocxFormat(), SubtitleFormat(), HtmlFormat(), PoFormat(), XliffFormat(),
 )
 _BY_EXTENSION = {ext: fmt for fmt in FORMATS for ext in fmt.extensions}
 SUPPORTED_EXTENSIONS: tuple[str, ...] = tuple(sorted(_BY_EXTENSION))
 
 Progress = Callable[[int, int, float | None], None]
+# Receives every (source, translation) segment pair of a job, e.g. for a TMX (desktop.documents.tmx_out).
+PairSink = Callable[[str, str], None]
 CancelCheck = threading.Event | Callable[[], bool] | None
 # Progress callbacks at most this often (and always for the last segment): a 100k-segment
 # document must not flood a GUI's event queue.
@@ -69,15 +73,21 @@ def _cancelled(cancel: CancelCheck) -> bool:
 
 def translate_document(path: Path | str, engine: SupportsTranslate, src: str, tgt: str,
                        output: Path | str | None = None, progress: Progress | None = None,
-                       cancel: CancelCheck = None) -> Path:
+                       cancel: CancelCheck = None, overwrite: bool = False,
+                       pairs: PairSink | None = None) -> Path:
     """Translate a document from src to tgt keeping its structure; returns the written file's path.
 
     output defaults to name.<tgt>.ext beside the source, and is never the source itself.
     progress(done, total, eta_seconds) follows the segments; cancel (an Event or a callable) stops
     the work with TranslationCancelled and leaves no output file. Bad input raises DocumentError.
+    overwrite: bilingual formats (XLIFF) replace existing targets too. pairs(source, translation) is
+    called for every translated segment (inline tags removed), e.g. to write a TMX.
     """
     source = Path(path)
     fmt = format_for(source)
+    if hasattr(fmt, "configured"):  # bilingual formats check languages, mark MT, keep or replace targets
+        model_path = getattr(engine, "model_path", None)
+        fmt = fmt.configured(src, tgt, overwrite=overwrite, model_name=Path(model_path).name if model_path else None)
     if not source.is_file():
         raise DocumentError(f"{source}: no such file")
     target = Path(output) if output is not None else output_path_for(source, src, tgt)
@@ -104,7 +114,14 @@ def translate_document(path: Path | str, engine: SupportsTranslate, src: str, tg
         nonlocal done, done_chars, last_report
         if _cancelled(cancel):
             raise TranslationCancelled("translation cancelled")
-        translation = engine.translate(text, src, tgt, cancel=cancel)
+        if isinstance(text, TaggedText):  # a sentence with inline markup: translated whole, tags put back
+            translation = translate_tagged(text, lambda t: engine.translate(t, src, tgt, cancel=cancel),
+                                           names=text.names).text
+        else:
+            translation = engine.translate(text, src, tgt, cancel=cancel)
+        if pairs is not None:
+            tagged = isinstance(text, TaggedText)
+            pairs(strip_tags(text) if tagged else text, strip_tags(translation) if tagged else translation)
         done += 1
         done_chars += len(text)
         now = time.monotonic()

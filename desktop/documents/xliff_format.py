@@ -1,0 +1,370 @@
+"""XLIFF 1.2 and 2.0 (.xlf, .xliff; translate-toolkit): empty targets filled with machine translation.
+
+What a CAT tool (OmegaT, Trados, memoQ, Phrase, Okapi) needs back:
+- a target for every translatable unit (1.2 <trans-unit>, 2.0 <segment>) without one, marked as
+  machine translation: 1.2 `state="needs-review-translation" state-qualifier="mt-suggestion"`, 2.0
+  `state="initial"` on the segment and a note "Machine translation by alma-local (model ...)";
+- targets that exist (a human's, a TM match) left alone, unless the job says overwrite;
+- sources, notes, context, skeleton and every other byte of the file as they were (the tree is
+  written back as parsed, not re-indented);
+- inline codes carried into the target around the right words: 1.2 <g>, <mrk> (paired), <x/>, <bx/>,
+  <ex/>, <ph>, <bpt>/<ept>, <it>; 2.0 <pc>, <mrk> (paired), <ph/>, <sc/>/<ec/>, <sm/>/<em/>, <cp/>.
+  A unit's source becomes one tagged sentence (desktop.documents.inline_markup): containers and
+  begin/end pairs are paired tags, the rest standalone; the target is rebuilt from copies of the
+  source's own code elements, so ids, dataRefs and native code stay exact.
+- the file's languages checked against the job's: 1.2 `source-language`/`target-language` of every
+  <file>, 2.0 `srcLang`/`trgLang`; a mismatch is an error naming the file and the attribute (a German
+  XLIFF translated "from English" would be garbage). Regional variants match their language
+  (de-DE is de). A missing target language is set to the job's.
+
+Units marked translate="no" and sources without words are skipped. Parsing is safe: size limit, no
+entity declarations, no network (desktop.documents.safe_xml).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from desktop.documents.base import DocumentError, DocumentFormat, Translate
+from desktop.documents.inline_markup import (
+    Tag,
+    TaggedText,
+    check_tags,
+    close_tag,
+    empty_tag,
+    escape_text,
+    open_tag,
+    parse,
+    strip_tags,
+)
+from desktop.documents.safe_xml import read_checked
+
+NS_12 = "urn:oasis:names:tc:xliff:document:1.2"
+NS_20 = "urn:oasis:names:tc:xliff:document:2.0"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+MT_NOTE_CATEGORY = "alma-local"
+
+# Inline elements by role. Containers hold translatable text; pair markers open and close a span as
+# two empty elements (matched by id/rid, or 2.0 startRef); the rest are standalone codes.
+_CONTAINERS = {"g", "mrk", "pc"}
+_PAIR_START = {"bpt", "bx", "sc", "sm"}
+_PAIR_END = {"ept", "ex", "ec", "em"}
+# The element name the model sees for each code (inline_markup spells tags as HTML for the model).
+_HINTS = {"g": "b", "pc": "b", "mrk": "span", "bpt": "b", "bx": "b", "sc": "b", "sm": "span",
+          "x": "br", "ph": "br", "it": "br", "cp": "br"}
+
+
+def _local(tag: object) -> str:
+    return tag.split("}", 1)[1] if isinstance(tag, str) and "}" in tag else str(tag)
+
+
+def _language(code: str | None) -> str:
+    """The primary language subtag, lowercased: de-DE -> de, zh_CN -> zh."""
+    return (code or "").replace("_", "-").split("-", 1)[0].strip().lower()
+
+
+@dataclass
+class _Codes:
+    """The source's inline code elements by tag id, for rebuilding the target."""
+
+    containers: dict[int, object]  # id -> the container element (its attributes are copied)
+    starts: dict[int, object]  # id -> begin marker element (bpt, bx, sc, sm), copied whole
+    ends: dict[int, object]  # id -> end marker element
+    empties: dict[int, object]  # id -> standalone code element, copied whole
+
+
+def _tagged_source(source_element, pair_markers: bool = True) -> tuple[TaggedText, _Codes]:
+    """The source element's content as a tagged string and the code elements behind its tags."""
+    codes = _Codes({}, {}, {}, {})
+    names: dict[int, str] = {}
+    counter = 0
+    open_markers: dict[tuple[str, str], int] = {}  # (kind, pairing key) -> tag id
+    out: list[str] = []
+
+    def pairing_key(element, end: bool) -> str:
+        name = _local(element.tag)
+        if name == "ec":
+            return element.get("startRef") or element.get("id") or ""
+        if name in ("em",):
+            return element.get("startRef") or ""
+        return element.get("rid") or element.get("id") or ""
+
+    def walk(element) -> None:
+        nonlocal counter
+        if element.text:
+            out.append(escape_text(element.text))
+        for child in element:
+            if not isinstance(child.tag, str):  # a comment or processing instruction inside the text
+                if child.tail:
+                    out.append(escape_text(child.tail))
+                continue
+            name = _local(child.tag)
+            counter += 1
+            if name in _CONTAINERS:
+                codes.containers[counter] = child
+                names[counter] = _HINTS.get(name, "b")
+                number = counter
+                out.append(open_tag(number))
+                walk(child)
+                out.append(close_tag(number))
+            elif pair_markers and name in _PAIR_START:
+                codes.starts[counter] = child
+                names[counter] = _HINTS.get(name, "b")
+                open_markers[(name, pairing_key(child, False))] = counter
+                out.append(open_tag(counter))
+            elif pair_markers and name in _PAIR_END:
+                start_name = {"ept": "bpt", "ex": "bx", "ec": "sc", "em": "sm"}[name]
+                number = open_markers.pop((start_name, pairing_key(child, True)), None)
+                if number is None:  # an end without its start in this unit (isolated): standalone
+                    codes.empties[counter] = child
+                    out.append(empty_tag(counter))
+                else:
+                    codes.ends[number] = child
+                    out.append(close_tag(number))
+            else:
+                codes.empties[counter] = child
+                names[counter] = _HINTS.get(name, "br")
+                out.append(empty_tag(counter))
+            if child.tail:
+                out.append(escape_text(child.tail))
+
+    walk(source_element)
+    tagged = "".join(out)
+    if pair_markers and (open_markers or check_tags(tagged, tagged)):
+        # A start without its end here, or spans that cross (2.0 allows sc/ec to overlap <pc>):
+        # every marker becomes a standalone code instead, which is always well formed.
+        return _tagged_source(source_element, pair_markers=False)
+    return TaggedText(tagged, names), codes
+
+
+def _fill_target(target_element, translation: str, codes: _Codes) -> None:
+    """Rebuild the target's content from the tagged translation and copies of the source's codes."""
+    for child in list(target_element):
+        target_element.remove(child)
+    target_element.text = None
+    stack = [target_element]
+    last = None  # the last element appended to the current parent: text after it is its tail
+
+    def add_text(text: str) -> None:
+        if last is not None and last.getparent() is stack[-1]:
+            last.tail = (last.tail or "") + text
+        else:
+            stack[-1].text = (stack[-1].text or "") + text
+
+    def append(element) -> None:
+        nonlocal last
+        element.tail = None
+        stack[-1].append(element)
+        last = element
+
+    for piece in parse(translation):
+        if isinstance(piece, str):
+            add_text(piece)
+        elif piece.kind == "empty":
+            append(copy.deepcopy(codes.empties[piece.id]))
+        elif piece.id in codes.containers:
+            if piece.kind == "open":
+                original = codes.containers[piece.id]
+                element = original.makeelement(original.tag, dict(original.attrib), original.nsmap)
+                append(element)
+                stack.append(element)
+                last = None
+            else:
+                last = stack.pop()  # text after the container is its tail
+        elif piece.kind == "open":
+            append(copy.deepcopy(codes.starts[piece.id]))
+        else:
+            append(copy.deepcopy(codes.ends[piece.id]))
+
+
+@dataclass
+class _Unit:
+    """One translatable unit of the file: where its source and target live, and how to mark it."""
+
+    holder: object  # 1.2 <trans-unit>, 2.0 <segment>
+    source: object  # its <source>
+    version: int
+
+
+class XliffFormat(DocumentFormat):
+    """XLIFF 1.2 and 2.0. `configured` binds a job's languages, overwrite switch and model name."""
+
+    extensions = (".xlf", ".xliff")
+
+    def __init__(self, src: str | None = None, tgt: str | None = None, overwrite: bool = False,
+                 model_name: str | None = None) -> None:
+        self.src = src
+        self.tgt = tgt
+        self.overwrite = overwrite
+        self.model_name = model_name
+
+    def configured(self, src: str, tgt: str, overwrite: bool = False, model_name: str | None = None) -> XliffFormat:
+        return XliffFormat(src, tgt, overwrite, model_name)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _load(self, source: Path):
+        """The translate-toolkit store of the file, after the safety checks and the language check."""
+        from lxml import etree
+
+        data = read_checked(source, "XLIFF file")
+        try:
+            root = etree.fromstring(data, parser=_parser())
+        except etree.XMLSyntaxError as exc:
+            raise DocumentError(f"{source}: not well-formed XML ({exc})") from None
+        if _local(root.tag) != "xliff":
+            raise DocumentError(f"{source}: the root element is <{_local(root.tag)}>, not <xliff>; not an XLIFF file")
+        version = root.get("version", "")
+        namespace = root.nsmap.get(None, "") or ""
+        is_two = version.startswith("2.") or (not version and namespace == NS_20)
+        try:
+            if is_two:
+                from translate.storage.xliff2 import Xliff2File
+
+                store = Xliff2File.parsestring(data)
+            else:
+                if version and not version.startswith("1."):
+                    raise DocumentError(f"{source}: XLIFF version {version!r}; versions 1.x and 2.x are supported")
+                from translate.storage.xliff import Xliff1File
+
+                store = Xliff1File.parsestring(data)
+        except DocumentError:
+            raise
+        except Exception as exc:  # translate-toolkit: StopIteration for no <file>, ValueError, lxml errors
+            detail = str(exc) or type(exc).__name__
+            raise DocumentError(f"{source}: not a readable XLIFF file ({detail})") from None
+        self._check_languages(source, store, 2 if is_two else 1)
+        return store, 2 if is_two else 1
+
+    def _check_languages(self, source: Path, store, version: int) -> None:
+        if self.src is None or self.tgt is None:
+            return
+        root = store.document.getroot()
+        if version == 2:
+            checks = [(root, "srcLang", self.src, "--from"), (root, "trgLang", self.tgt, "--to")]
+            if not root.get("srcLang"):
+                raise DocumentError(f"{source}: <xliff> has no srcLang attribute (XLIFF 2.0 requires it)")
+        else:
+            checks = []
+            for number, file_node in enumerate(root.iterchildren(f"{{{store.namespace}}}file"), 1):
+                checks.append((file_node, "source-language", self.src, "--from"))
+                checks.append((file_node, "target-language", self.tgt, "--to"))
+                if not file_node.get("source-language"):
+                    raise DocumentError(f"{source}: <file> number {number} has no source-language attribute")
+        for element, attribute, wanted, option in checks:
+            value = element.get(attribute)
+            if value and _language(value) != _language(wanted):
+                where = "<xliff>" if _local(element.tag) == "xliff" else \
+                    f"<file original={element.get('original') or element.get('id') or '?'!r}>"
+                raise DocumentError(f"{source}: {where} {attribute}=\"{value}\" does not match {option} {wanted}; "
+                                    f"translate it with {option} {_language(value)} or fix the file")
+
+    def _units(self, store, version: int) -> Iterator[_Unit]:
+        """The units to fill, in document order."""
+        namespace = store.namespace
+        for unit in store.units:
+            holder = unit.xmlelement
+            if version == 1 and (holder.get("translate") or "yes").lower() == "no":
+                continue
+            if version == 2 and not unit.istranslatable():
+                continue
+            source = holder.find(f"{{{namespace}}}source")
+            if source is None:
+                continue
+            if not any(ch.isalpha() for ch in "".join(source.itertext())):
+                continue
+            target = holder.find(f"{{{namespace}}}target")
+            if target is not None and not self.overwrite and (
+                    "".join(target.itertext()).strip() or len(target)):
+                continue  # a translation is there already (a human's, a TM match): left alone
+            yield _Unit(holder, source, version)
+
+    def segments(self, source: Path) -> Iterator[str]:
+        store, version = self._load(source)
+        for unit in self._units(store, version):
+            tagged, _ = _tagged_source(unit.source)
+            yield tagged if tags_in(tagged) else strip_tags(tagged)
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def write(self, source: Path, target: Path, translate: Translate) -> None:
+        from lxml import etree
+
+        store, version = self._load(source)
+        root = store.document.getroot()
+        namespace = store.namespace
+        for unit in list(self._units(store, version)):
+            tagged, codes = _tagged_source(unit.source)
+            translation = translate(tagged if tags_in(tagged) else strip_tags(tagged))
+            if not tags_in(tagged):
+                translation = escape_text(translation)
+            elif check_tags(tagged, translation):  # the pipeline always repairs tags; never write broken ones
+                translation = escape_text(strip_tags(translation))
+            target_element = unit.holder.find(f"{{{namespace}}}target")
+            if target_element is None:
+                target_element = etree.Element(f"{{{namespace}}}target")
+                previous = unit.source.getprevious()
+                indent = previous.tail if previous is not None else unit.holder.text
+                unit.source.addnext(target_element)
+                target_element.tail = unit.source.tail
+                unit.source.tail = indent  # the new target indented like its source
+            _fill_target(target_element, translation, codes)
+            if version == 1:
+                file_node = next(unit.holder.iterancestors(f"{{{namespace}}}file"), None)
+                language = file_node.get("target-language") if file_node is not None else None
+                if language or self.tgt:  # the file's own spelling (en-US) where it has one
+                    target_element.set(XML_LANG, language or self.tgt)
+                target_element.set("state", "needs-review-translation")
+                target_element.set("state-qualifier", "mt-suggestion")
+            else:
+                unit.holder.set("state", "initial")
+                self._add_note(unit.holder.getparent(), namespace)
+        if self.tgt:
+            if version == 2 and not root.get("trgLang"):
+                root.set("trgLang", self.tgt)
+            if version == 1:
+                for file_node in root.iterchildren(f"{{{namespace}}}file"):
+                    if not file_node.get("target-language"):
+                        file_node.set("target-language", self.tgt)
+        encoding = store.document.docinfo.encoding or "UTF-8"
+        with target.open("wb") as out:
+            out.write(etree.tostring(store.document, xml_declaration=True, encoding=encoding))
+
+    def _add_note(self, unit_element, namespace: str) -> None:
+        """2.0: one note per unit saying the target is machine translation (notes come first in a unit)."""
+        from lxml import etree
+
+        text = "Machine translation by alma-local" + (f" (model {self.model_name})" if self.model_name else "") + \
+            "; review before use."
+        notes = unit_element.find(f"{{{namespace}}}notes")
+        if notes is None:
+            notes = etree.Element(f"{{{namespace}}}notes")
+            first = next((child for child in unit_element if isinstance(child.tag, str) and _local(child.tag) in
+                          ("originalData", "segment", "ignorable")), None)
+            if first is not None:
+                previous = first.getprevious()
+                indent = previous.tail if previous is not None else unit_element.text
+                first.addprevious(notes)
+                notes.tail = indent  # the new element indented like the one it precedes
+            else:
+                unit_element.append(notes)
+        for note in notes.iterchildren(f"{{{namespace}}}note"):
+            if note.get("category") == MT_NOTE_CATEGORY:
+                note.text = text
+                return
+        note = etree.SubElement(notes, f"{{{namespace}}}note", category=MT_NOTE_CATEGORY)
+        note.text = text
+
+
+def tags_in(tagged: str) -> bool:
+    return any(isinstance(piece, Tag) for piece in parse(tagged))
+
+
+def _parser():
+    from desktop.documents.safe_xml import parser
+
+    return parser()
+
