@@ -66,14 +66,14 @@ def test_list_languages(data_dir):
         (["--from", "xx", "--to", "en"], "unknown language code 'xx'"),
         (["--from", "de", "--to", "de"], "both 'de'"),
         (["--from", "de", "--to", "en", "missing.txt"], "missing.txt: no such file"),
-        (["--from", "de", "--to", "en", "table.xlsx"], "unsupported file type '.xlsx'"),
+        (["--from", "de", "--to", "en", "table.numbers"], "unsupported file type '.numbers'"),
         (["--from", "de", "--to", "en", "-m", "fake.gguf", "a.txt"], "fake.gguf: not a GGUF model file"),
         (["--from", "de", "--to", "en", "empty.txt"], "empty.txt: nothing to translate"),
         (["--from", "de", "--to", "en", "a.txt", "empty.txt", "-o", "out.txt"], "must be an existing folder"),
     ],
 )
 def test_bad_input_exits_2_with_a_clear_message(data_dir, tmp_path, args, message):
-    (tmp_path / "table.xlsx").write_bytes(b"x")
+    (tmp_path / "table.numbers").write_bytes(b"x")
     (tmp_path / "fake.gguf").write_text("not a model")
     (tmp_path / "a.txt").write_text("Hallo.\n")
     (tmp_path / "empty.txt").write_text("")
@@ -82,4 +82,4 @@ def test_bad_input_exits_2_with_a_clear_message(data_dir, tmp_path, args, messag
     assert result.stderr.startswith("alma-translate: error: ")
     assert message in result.stderr
     assert "Traceback" not in result.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "empty.txt", "fake.gguf", "table.xlsx"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "empty.txt", "fake.gguf", "table.numbers"]

@@ -1,6 +1,7 @@
 """Documents: format readers/writers that keep structure, and translate_document to drive them.
 
-Formats: .txt, .md, .docx, .srt, .vtt, .html, .po. No Qt here; the GUI and the CLI both use this.
+Formats: .txt, .md, .docx, .pptx, .xlsx, .odt, .srt, .vtt, .html, .po, .xlf. No Qt here; the GUI and
+the CLI both use this.
 """
 
 from desktop.documents.base import DocumentError

@@ -1,83 +1,35 @@
-"""Word documents (.docx, python-docx): each paragraph translated whole; runs, styles and layout kept.
+"""Word documents (.docx, python-docx): each paragraph translated as one sentence, its inline formatting kept.
 
 A paragraph's text is spread over runs (stretches of one formatting). The runs of a paragraph are
-translated together, as one text, so the model sees whole sentences; the translation goes into the
-first run (keeping its formatting) and the other runs are emptied, not removed, so every run, its
-properties and anything else it holds (tabs, breaks, pictures) stay. A hyperlink's runs form their
-own stretch, so links keep their text in place. Paragraphs of the body, tables (nested too), text
-boxes, headers and footers are all covered.
+translated together, as one text, so the model sees whole sentences. When they differ in formatting
+(a bold word, an italic phrase, a hyperlink), each stretch of other formatting becomes a numbered tag
+(desktop.documents.runs) and after translation each tagged span becomes a run copying that formatting,
+so the bold lands on the translated word. Tabs, breaks, pictures, fields, bookmarks and tracked changes
+end a stretch and stay where they are (desktop.documents.ooxml_runs). Paragraphs of the body, tables
+(nested too), text boxes, headers and footers are all covered.
 """
 
 from __future__ import annotations
 
-import zipfile
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from desktop.documents.base import DocumentError, DocumentFormat, Translate, has_words
+from desktop.documents.base import DocumentError, DocumentFormat, Translate
+from desktop.documents.office_package import PackageKind
+from desktop.documents.office_package import check_package as check_office_package
+from desktop.documents.ooxml_runs import RunSchema, container_segments, translate_container
 
-# Limits checked on the zip's directory before python-docx reads anything: python-docx reads every
-# part whole into memory, and zipfile never inflates a member past the size the directory declares
-# (a member that lies fails its CRC check), so these bound memory even for a crafted zip bomb.
-# Word itself refuses files over 512 MB; a 64 MB XML part is already thousands of pages.
-MAX_DOCX_UNPACKED = 512 * 1024 * 1024
-MAX_DOCX_XML_PART = 64 * 1024 * 1024
-MAX_DOCX_MEMBERS = 10_000
-# Word never writes a DTD; one in a part can only be an entity trick (billion laughs, external entities).
-_DTD_MARKERS = tuple(marker.encode(codec) for marker in ("<!DOCTYPE", "<!ENTITY")
-                     for codec in ("ascii", "utf-16-le", "utf-16-be"))
-
-
-def _has_dtd(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
-    """Whether the member holds a DTD or entity declaration, read in chunks (never whole)."""
-    tail = b""
-    with archive.open(info) as member:
-        while chunk := member.read(1 << 20):
-            window = tail + chunk
-            if any(marker in window for marker in _DTD_MARKERS):
-                return True
-            tail = window[-32:]
-    return False
+DOCX = PackageKind(".docx", "Word document", main_content_types=(
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml",
+    "application/vnd.ms-word.document.macroEnabled.main+xml",
+    "application/vnd.ms-word.template.macroEnabledTemplate.main+xml",
+))
 
 
 def check_package(source: Path) -> None:
-    """Refuse a .docx that is not a zip, is a zip bomb or carries a DTD, before anything is inflated."""
-    try:
-        with zipfile.ZipFile(source) as archive:
-            members = archive.infolist()
-            if len(members) > MAX_DOCX_MEMBERS:
-                raise DocumentError(f"{source}: {len(members):,} parts in the archive; not a Word document")
-            unpacked = sum(info.file_size for info in members)
-            if unpacked > MAX_DOCX_UNPACKED:
-                raise DocumentError(
-                    f"{source}: unpacks to {unpacked / 2**20:,.0f} MB (the limit is "
-                    f"{MAX_DOCX_UNPACKED // 2**20} MB); refusing a possible zip bomb"
-                )
-            for info in members:
-                if not info.filename.endswith((".xml", ".rels")):
-                    continue
-                if info.file_size > MAX_DOCX_XML_PART:
-                    raise DocumentError(
-                        f"{source}: {info.filename} unpacks to {info.file_size / 2**20:,.0f} MB (the limit is "
-                        f"{MAX_DOCX_XML_PART // 2**20} MB); refusing a possible zip bomb"
-                    )
-                if _has_dtd(archive, info):
-                    raise DocumentError(f"{source}: {info.filename} declares a DTD or XML entities, which Word "
-                                        "documents never do; refusing it")
-    except zipfile.BadZipFile as exc:
-        with source.open("rb") as handle:
-            head = handle.read(4)
-        kind = ("a damaged or truncated zip archive" if head.startswith(b"PK") else
-                "an empty file" if not head else
-                # OLE2: Word 97-2003 (.doc), or a .docx that Word encrypted with a password
-                "an old .doc or a password-protected document; save it as .docx without a password"
-                if head == b"\xd0\xcf\x11\xe0" else
-                "not a zip archive, so not a Word document; is it text renamed?")
-        raise DocumentError(f"{source}: not a readable .docx file ({kind}: {exc})") from None
-    except (OSError, EOFError, RuntimeError, NotImplementedError, zlib.error) as exc:
-        # Unreadable, truncated mid-member, encrypted or an unknown compression method.
-        raise DocumentError(f"{source}: not a readable .docx file ({type(exc).__name__}: {exc})") from None
+    """Refuse a .docx that is not a Word zip, is a zip bomb or carries a DTD, before anything is inflated."""
+    check_office_package(source, DOCX)
 
 
 def _open(source: Path):
@@ -93,10 +45,35 @@ def _open(source: Path):
         raise DocumentError(f"{source}: not a readable .docx file ({type(exc).__name__}: {exc})") from None
 
 
-def _stretches(document) -> Iterator[list]:
-    """Lists of w:t elements, one list per stretch of runs to translate together, in document order."""
-    from docx.oxml.ns import qn
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
+
+def _docx_name(props, wrapper) -> str:
+    """The HTML element closest to a run's look, so the model sees <b>, <i>, <a> it knows from catalogs."""
+    if wrapper is not None:
+        return "a"
+    if props is not None:
+        for tag, name in (("b", "b"), ("i", "i"), ("u", "u")):
+            element = props.find(_W + tag)
+            if element is not None and element.get(_W + "val") not in ("0", "false", "none"):
+                return name
+    return "span"
+
+
+WORD_RUNS = RunSchema(
+    run=_W + "r", props=_W + "rPr", text=_W + "t",
+    wrappers=frozenset({_W + "hyperlink"}),
+    skipped=frozenset({_W + "proofErr"}),
+    cached=frozenset({_W + "lastRenderedPageBreak"}),
+    # Spell-checking language and flags, and revision ids, say nothing about how the text looks.
+    volatile=frozenset({_W + "lang", _W + "noProof", _W + "rPrChange"}),
+    preserve_space=True,  # Word drops leading/trailing spaces unless xml:space="preserve"
+    name_of=_docx_name,
+)
+
+
+def _paragraphs(document) -> Iterator:
+    """Every w:p of the body and of the headers and footers, in document order."""
     roots = [document.element.body]
     seen_parts = set()
     for section in document.sections:
@@ -108,39 +85,19 @@ def _stretches(document) -> Iterator[list]:
             if id(element) not in seen_parts:
                 seen_parts.add(id(element))
                 roots.append(element)
-    paragraph_tag, run_tag, link_tag, text_tag = qn("w:p"), qn("w:r"), qn("w:hyperlink"), qn("w:t")
     for root in roots:
-        for paragraph in root.iter(paragraph_tag):
-            # Consecutive runs make one stretch; a hyperlink is a stretch of its own; anything else
-            # (fields, tracked changes, content controls) ends a stretch and is left as it is.
-            stretches: list[list] = [[]]
-            for child in paragraph:
-                if child.tag == run_tag:
-                    stretches[-1].extend(child.findall(text_tag))
-                elif child.tag == link_tag:
-                    texts = [t for run in child.findall(run_tag) for t in run.findall(text_tag)]
-                    stretches.extend([texts, []])
-                elif stretches[-1]:
-                    stretches.append([])
-            for texts in stretches:
-                if has_words("".join(t.text or "" for t in texts)):
-                    yield texts
+        yield from list(root.iter(_W + "p"))
 
 
 class DocxFormat(DocumentFormat):
     extensions = (".docx",)
 
     def segments(self, source: Path) -> Iterator[str]:
-        for texts in _stretches(_open(source)):
-            yield "".join(t.text or "" for t in texts)
+        for paragraph in _paragraphs(_open(source)):
+            yield from container_segments(paragraph, WORD_RUNS)
 
     def write(self, source: Path, target: Path, translate: Translate) -> None:
         document = _open(source)
-        for texts in _stretches(document):
-            translation = translate("".join(t.text or "" for t in texts))
-            texts[0].text = translation
-            # Keep leading/trailing spaces: Word drops them unless xml:space="preserve".
-            texts[0].set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
-            for other in texts[1:]:
-                other.text = ""
+        for paragraph in _paragraphs(document):
+            translate_container(paragraph, WORD_RUNS, translate)
         document.save(str(target))

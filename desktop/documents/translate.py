@@ -21,14 +21,18 @@ from desktop.documents.docx_format import DocxFormat
 from desktop.documents.html_format import HtmlFormat
 from desktop.documents.inline_markup import TaggedText, strip_tags, translate_tagged
 from desktop.documents.markdown_format import MarkdownFormat
+from desktop.documents.odt_format import OdtFormat
 from desktop.documents.po_format import PoFormat
+from desktop.documents.pptx_format import PptxFormat
 from desktop.documents.subtitle_format import SubtitleFormat
 from desktop.documents.text_format import PlainTextFormat
 from desktop.documents.xliff_format import XliffFormat
+from desktop.documents.xlsx_format import XlsxFormat
 from desktop.engine.translation import TranslationCancelled
 
 FORMATS: tuple[DocumentFormat, ...] = (
     PlainTextFormat(), MarkdownFormat(), DocxFormat(), SubtitleFormat(), HtmlFormat(), PoFormat(), XliffFormat(),
+    PptxFormat(), XlsxFormat(), OdtFormat(),
 )
 _BY_EXTENSION = {ext: fmt for fmt in FORMATS for ext in fmt.extensions}
 SUPPORTED_EXTENSIONS: tuple[str, ...] = tuple(sorted(_BY_EXTENSION))

@@ -1,0 +1,227 @@
+"""Office files are zip packages of XML parts: the checks made before any part is parsed, and the rewrite.
+
+One place for what every zip-based format (.docx, .pptx, .xlsx, .odt) must refuse: a file that is not
+a zip (text renamed, an OLE2 file: an old binary format or a password-protected Office file), a zip
+bomb, a part with a DTD or entity declarations, a password-protected OpenDocument file, and a package
+of another kind than its suffix says (a .docx renamed .pptx). Limits are checked on the zip's directory
+before anything is inflated: zipfile never inflates a member past the size the directory declares (a
+member that lies fails its CRC check), so they bound memory even for a crafted zip bomb.
+
+XML parts that a format edits itself are parsed by `parse_part` (lxml with entities never resolved and
+no network), and `rewrite_package` writes the package back with only those parts replaced: every other
+member (pictures, charts, macros, fonts, parts no library knows) is copied byte for byte.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from desktop.documents.base import DocumentError
+
+# Word and PowerPoint refuse files over 512 MB; a 64 MB XML part is already thousands of pages.
+MAX_UNPACKED = 512 * 1024 * 1024
+MAX_XML_PART = 64 * 1024 * 1024
+MAX_MEMBERS = 10_000
+_XML_SUFFIXES = (".xml", ".rels")
+
+_OLE2_MAGIC = b"\xd0\xcf\x11\xe0"
+_ENTITY = "<!ENTITY"
+_DOCTYPE = "<!DOCTYPE"
+
+
+@dataclass(frozen=True)
+class PackageKind:
+    """What a zip package of one format must look like, and how to name it in errors."""
+
+    suffix: str  # ".docx"
+    noun: str  # "Word document"
+    # OOXML: content types of the main part, one of which [Content_Types].xml must declare.
+    main_content_types: tuple[str, ...] = ()
+    # OpenDocument: the `mimetype` member's accepted values.
+    mimetypes: tuple[str, ...] = ()
+    # Office Open XML never writes a DTD; OpenOffice 1-2 wrote a DOCTYPE (no internal subset) in
+    # META-INF/manifest.xml, so for ODF only entity declarations are refused (the DOCTYPE names an
+    # external DTD that no parser here ever loads).
+    refuse_doctype: bool = True
+
+    @property
+    def unreadable(self) -> str:
+        return f"not a readable {self.suffix} file"
+
+
+_OOXML_TYPES = {  # main-part content type marker -> what the package is, for "it is a ..." messages
+    "wordprocessingml": "a Word document (.docx)",
+    "presentationml": "a PowerPoint presentation (.pptx)",
+    "spreadsheetml": "an Excel workbook (.xlsx)",
+    "ms-excel.sheet": "an Excel workbook (.xlsm)",
+    "ms-powerpoint": "a PowerPoint presentation (.pptm)",
+    "ms-word": "a Word document (.docm)",
+}
+
+
+def _markers(kind: PackageKind) -> tuple[bytes, ...]:
+    names = (_DOCTYPE, _ENTITY) if kind.refuse_doctype else (_ENTITY,)
+    return tuple(name.encode(codec) for name in names for codec in ("ascii", "utf-16-le", "utf-16-be"))
+
+
+def _has_declaration(archive: zipfile.ZipFile, info: zipfile.ZipInfo, markers: tuple[bytes, ...]) -> bool:
+    """Whether the member holds a DTD or entity declaration, read in chunks (never whole)."""
+    tail = b""
+    with archive.open(info) as member:
+        while chunk := member.read(1 << 20):
+            window = tail + chunk
+            if any(marker in window for marker in markers):
+                return True
+            tail = window[-32:]
+    return False
+
+
+def _not_a_zip(source: Path, kind: PackageKind, exc: Exception) -> DocumentError:
+    try:
+        with source.open("rb") as handle:
+            head = handle.read(4)
+    except OSError as err:
+        return DocumentError(f"{source}: cannot be read ({err.strerror or err})")
+    what = ("a damaged or truncated zip archive" if head.startswith(b"PK") else
+            "an empty file" if not head else
+            # OLE2: the binary Office formats (.doc, .ppt, .xls), or an Office Open XML file that
+            # Office encrypted with a password (it is then an OLE2 container, not a zip)
+            f"an old binary Office file or a password-protected document; save it as {kind.suffix} "
+            "without a password" if head == _OLE2_MAGIC else
+            f"not a zip archive, so not a {kind.noun}; is it text renamed?")
+    return DocumentError(f"{source}: {kind.unreadable} ({what}: {exc})")
+
+
+def check_package(source: Path, kind: PackageKind) -> None:
+    """Refuse a package that is not a zip of this kind, is a zip bomb, is encrypted or carries a DTD.
+
+    Nothing is inflated but the few small parts that say what the package is, and each XML part is
+    scanned in 1 MB chunks (UTF-16 spellings too) before any parser sees it.
+    """
+    markers = _markers(kind)
+    try:
+        with zipfile.ZipFile(source) as archive:
+            members = archive.infolist()
+            if len(members) > MAX_MEMBERS:
+                raise DocumentError(f"{source}: {len(members):,} parts in the archive; not a {kind.noun}")
+            unpacked = sum(info.file_size for info in members)
+            if unpacked > MAX_UNPACKED:
+                raise DocumentError(
+                    f"{source}: unpacks to {unpacked / 2**20:,.0f} MB (the limit is "
+                    f"{MAX_UNPACKED // 2**20} MB); refusing a possible zip bomb"
+                )
+            for info in members:
+                if info.flag_bits & 0x1:  # zip-level encryption: nothing can be read without the password
+                    raise DocumentError(f"{source}: {kind.unreadable} (its parts are encrypted with a "
+                                        "password; save it without one and try again)")
+                if not info.filename.endswith(_XML_SUFFIXES):
+                    continue
+                if info.file_size > MAX_XML_PART:
+                    raise DocumentError(
+                        f"{source}: {info.filename} unpacks to {info.file_size / 2**20:,.0f} MB (the limit is "
+                        f"{MAX_XML_PART // 2**20} MB); refusing a possible zip bomb"
+                    )
+            _check_kind(source, kind, archive)
+            for info in members:
+                if info.filename.endswith(_XML_SUFFIXES) and _has_declaration(archive, info, markers):
+                    raise DocumentError(f"{source}: {info.filename} declares a DTD or XML entities, which "
+                                        f"{kind.noun}s never do; refusing it")
+    except zipfile.BadZipFile as exc:
+        raise _not_a_zip(source, kind, exc) from None
+    except (OSError, EOFError, RuntimeError, NotImplementedError, zlib.error) as exc:
+        # Unreadable, truncated mid-member, an encrypted zip member or an unknown compression method.
+        raise DocumentError(f"{source}: {kind.unreadable} ({type(exc).__name__}: {exc})") from None
+
+
+def _small_member(archive: zipfile.ZipFile, name: str, limit: int = 1 << 20) -> bytes | None:
+    try:
+        info = archive.getinfo(name)
+    except KeyError:
+        return None
+    if info.file_size > limit:
+        return None
+    return archive.read(info)
+
+
+def _check_kind(source: Path, kind: PackageKind, archive: zipfile.ZipFile) -> None:
+    """A .pptx that is really a .docx, an .odt that is a spreadsheet, a zip of photos: said plainly."""
+    if kind.mimetypes:
+        raw = _small_member(archive, "mimetype", 256)
+        mimetype = raw.decode("ascii", "replace").strip() if raw is not None else None
+        if mimetype is None:
+            raise DocumentError(f"{source}: {kind.unreadable} (a zip archive without an OpenDocument "
+                                f"'mimetype' entry, so not a {kind.noun})")
+        if mimetype not in kind.mimetypes:
+            raise DocumentError(f"{source}: {kind.unreadable} (it is {mimetype!r}, not a {kind.noun}; "
+                                "give it the suffix of its own format)")
+        manifest = _small_member(archive, "META-INF/manifest.xml", 8 << 20) or b""
+        # An ODF file saved with a password keeps its zip and manifest, but its parts are encrypted.
+        if b"encryption-data" in manifest:
+            raise DocumentError(f"{source}: {kind.unreadable} (a password-protected document; save it "
+                                "without a password and try again)")
+        return
+    types = _small_member(archive, "[Content_Types].xml", 8 << 20)
+    if types is None:
+        raise DocumentError(f"{source}: {kind.unreadable} (a zip archive without [Content_Types].xml, "
+                            f"so not a {kind.noun})")
+    declared = re.findall(rb'ContentType="([^"]+)"', types)
+    if any(t.decode("ascii", "replace") in kind.main_content_types for t in declared):
+        return
+    for marker, what in _OOXML_TYPES.items():
+        if any(marker.encode() in t and t.endswith(b".main+xml") for t in declared):
+            raise DocumentError(f"{source}: {kind.unreadable} (it is {what}, not a {kind.noun}; "
+                                "give it the suffix of its own format)")
+    raise DocumentError(f"{source}: {kind.unreadable} (no {kind.noun} inside the zip archive)")
+
+
+def package_error(source: Path, kind: PackageKind, exc: BaseException) -> DocumentError:
+    """A library or parser failure on a package that passed check_package: one line naming the file."""
+    return DocumentError(f"{source}: {kind.unreadable} ({type(exc).__name__}: {exc})")
+
+
+def parse_part(data: bytes):
+    """An XML part as an lxml tree: entities are never resolved, nothing is fetched, no huge trees."""
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+                             remove_blank_text=False)
+    return etree.fromstring(data, parser)
+
+
+def serialize_part(root) -> bytes:
+    from lxml import etree
+
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def read_parts(source: Path, kind: PackageKind, wanted: Callable[[str], bool]) -> dict[str, object]:
+    """The parsed parts whose names `wanted` accepts, in archive order (call check_package first)."""
+    parts: dict[str, object] = {}
+    try:
+        with zipfile.ZipFile(source) as archive:
+            for info in archive.infolist():
+                if info.filename.endswith(".xml") and wanted(info.filename):
+                    parts[info.filename] = parse_part(archive.read(info))
+    except DocumentError:
+        raise
+    except Exception as exc:  # lxml syntax errors, a damaged member: said plainly, never a traceback
+        raise package_error(source, kind, exc) from None
+    return parts
+
+
+def rewrite_package(source: Path, target: Path, replaced: Mapping[str, bytes]) -> None:
+    """Write source's zip to target with the named members' contents replaced; all else byte for byte.
+
+    Members keep their order, names, dates and compression (ODF wants `mimetype` first and stored).
+    """
+    with zipfile.ZipFile(source) as archive, zipfile.ZipFile(target, "w") as out:
+        for info in archive.infolist():
+            data = replaced.get(info.filename)
+            if data is None:
+                data = archive.read(info)
+            out.writestr(info, data, compress_type=info.compress_type)

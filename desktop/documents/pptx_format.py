@@ -1,0 +1,91 @@
+"""PowerPoint presentations (.pptx, python-pptx): every text frame of every slide and its notes translated.
+
+Each slide's XML is walked for its paragraphs (a:p), so every text frame is covered wherever it sits:
+shapes and placeholders, group shapes (nested), tables' cells, and the speaker notes. A paragraph is
+translated as one sentence; runs of other formatting (bold, italic, colour, a hyperlink, which
+DrawingML keeps in the run's properties) become numbered tags and come back as runs with that
+formatting (desktop.documents.runs). Line breaks and fields (slide number, date) end a sentence and
+stay. Slide layouts and masters are not translated (their prompt texts never show in a slideshow);
+text inside charts and SmartArt lives in parts of their own and is left as it is. python-pptx keeps
+every part it does not know (pictures, media, charts) byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from desktop.documents.base import DocumentError, DocumentFormat, Translate
+from desktop.documents.office_package import PackageKind, check_package, package_error
+from desktop.documents.ooxml_runs import RunSchema, container_segments, translate_container
+
+PPTX = PackageKind(".pptx", "PowerPoint presentation", main_content_types=(
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml",
+    "application/vnd.openxmlformats-officedocument.presentationml.slideshow.main+xml",
+    "application/vnd.openxmlformats-officedocument.presentationml.template.main+xml",
+    "application/vnd.ms-powerpoint.presentation.macroEnabled.main+xml",
+    "application/vnd.ms-powerpoint.slideshow.macroEnabled.main+xml",
+))
+
+_A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
+
+
+def _pptx_name(props, wrapper) -> str:
+    """The HTML element closest to a run's look (DrawingML spells it as rPr attributes)."""
+    if props is None:
+        return "span"
+    if props.find(_A + "hlinkClick") is not None:
+        return "a"
+    if props.get("b") in ("1", "true"):
+        return "b"
+    if props.get("i") in ("1", "true"):
+        return "i"
+    if props.get("u") not in (None, "none"):
+        return "u"
+    return "span"
+
+
+DRAWING_RUNS = RunSchema(
+    run=_A + "r", props=_A + "rPr", text=_A + "t",
+    # Spelling language, spell-check and "needs re-layout" flags: they do not change how text looks.
+    volatile=frozenset({"lang", "altLang", "dirty", "err", "noProof", "smtClean", "smtId", "bmk"}),
+    preserve_space=False,  # DrawingML keeps a:t's spaces as they are (and has no xml:space in its schema)
+    name_of=_pptx_name,
+)
+
+
+def _open(source: Path):
+    from pptx import Presentation
+
+    check_package(source, PPTX)
+    try:
+        return Presentation(str(source))
+    except Exception as exc:  # python-pptx, zipfile and lxml errors on a damaged file: one line, no traceback
+        raise package_error(source, PPTX, exc) from None
+
+
+def _paragraphs(presentation) -> Iterator:
+    """Every a:p of every slide, then of its notes, slide by slide."""
+    for slide in presentation.slides:
+        yield from list(slide._element.iter(_A + "p"))
+        if slide.has_notes_slide:
+            yield from list(slide.notes_slide._element.iter(_A + "p"))
+
+
+class PptxFormat(DocumentFormat):
+    extensions = (".pptx",)
+
+    def segments(self, source: Path) -> Iterator[str]:
+        for paragraph in _paragraphs(_open(source)):
+            yield from container_segments(paragraph, DRAWING_RUNS)
+
+    def write(self, source: Path, target: Path, translate: Translate) -> None:
+        presentation = _open(source)
+        for paragraph in _paragraphs(presentation):
+            translate_container(paragraph, DRAWING_RUNS, translate)
+        try:
+            presentation.save(str(target))
+        except (OSError, DocumentError):
+            raise
+        except Exception as exc:
+            raise package_error(source, PPTX, exc) from None

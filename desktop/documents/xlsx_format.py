@@ -1,0 +1,144 @@
+"""Excel workbooks (.xlsx): every text cell of every sheet translated; formulas, numbers and dates untouched.
+
+A workbook keeps the text of its cells in one shared strings table (xl/sharedStrings.xml), which every
+text cell of every sheet points into, plus the odd inline string written into a sheet itself
+(`t="inlineStr"`). Exactly those are translated: a formula (and its cached result), a number, a date, a
+boolean or an error value is never a shared or inline string, so it cannot change; neither do sheet
+names (formulas refer to them). A rich-text cell (a bold word in a cell) is translated as one sentence
+with its runs' formatting kept (desktop.documents.runs); phonetic guides stay as they are.
+
+The parts are edited with lxml and the package is rewritten with every other part copied byte for
+byte: openpyxl, which the tests use to build and read workbooks, drops charts, pictures and shapes
+when it saves a workbook it loaded, so it does not write ours.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator
+from pathlib import Path
+
+from desktop.documents.base import DocumentError, DocumentFormat, Translate, has_words
+from desktop.documents.office_package import (
+    PackageKind,
+    check_package,
+    package_error,
+    parse_part,
+    read_parts,
+    rewrite_package,
+    serialize_part,
+)
+from desktop.documents.ooxml_runs import (
+    XML_SPACE,
+    RunSchema,
+    container_segments,
+    translate_container,
+    xml_text,
+)
+
+XLSX = PackageKind(".xlsx", "Excel workbook", main_content_types=(
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml",
+    "application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+    "application/vnd.ms-excel.template.macroEnabled.main+xml",
+))
+_SHARED_STRINGS = "spreadsheetml.sharedStrings+xml"
+_WORKSHEET = "spreadsheetml.worksheet+xml"
+
+
+def _namespace(root) -> str:
+    # Transitional ("schemas.openxmlformats.org") and Strict ("purl.oclc.org") spell it differently.
+    return root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
+
+
+def _xlsx_name(props, wrapper) -> str:
+    if props is not None:
+        for tag, name in (("b", "b"), ("i", "i"), ("u", "u")):
+            element = next((child for child in props if child.tag.endswith("}" + tag)), None)
+            if element is not None and element.get("val") not in ("0", "false", "none"):
+                return name
+    return "span"
+
+
+def _schema(ns: str) -> RunSchema:
+    return RunSchema(run=ns + "r", props=ns + "rPr", text=ns + "t", preserve_space=True, name_of=_xlsx_name)
+
+
+def _text_parts(source: Path) -> list[str]:
+    """The shared strings part and the worksheets, by the content types the package declares."""
+    import zipfile
+
+    with zipfile.ZipFile(source) as archive:
+        types = parse_part(archive.read("[Content_Types].xml"))
+    parts = []
+    for override in types:
+        name, content_type = override.get("PartName") or "", override.get("ContentType") or ""
+        if content_type.endswith((_SHARED_STRINGS, _WORKSHEET)):
+            parts.append(posixpath.normpath(name).lstrip("/"))
+    return parts
+
+
+def _load(source: Path) -> dict[str, object]:
+    check_package(source, XLSX)
+    try:
+        wanted = set(_text_parts(source))
+    except Exception as exc:
+        raise package_error(source, XLSX, exc) from None
+    parts = read_parts(source, XLSX, lambda name: name in wanted)
+    # Shared strings first (most of a workbook's text), then the sheets' own inline strings.
+    return dict(sorted(parts.items(), key=lambda item: ("worksheets/" in item[0], item[0])))
+
+
+def _strings(root) -> Iterator:
+    """The string items of a part: <si> of the shared strings, <is> of a sheet's inline-string cells."""
+    ns = _namespace(root)
+    if root.tag == ns + "sst":
+        yield from root.iter(ns + "si")
+        return
+    for cell in root.iter(ns + "c"):
+        if cell.get("t") == "inlineStr":
+            yield from cell.iter(ns + "is")
+
+
+def _plain(item, ns: str):
+    """The <t> of a plain string item (no runs), or None for rich text."""
+    return item.find(ns + "t")
+
+
+class XlsxFormat(DocumentFormat):
+    extensions = (".xlsx",)
+
+    def segments(self, source: Path) -> Iterator[str]:
+        for root in _load(source).values():
+            ns = _namespace(root)
+            for item in _strings(root):
+                plain = _plain(item, ns)
+                if plain is not None:
+                    if has_words(plain.text or ""):
+                        yield plain.text
+                else:
+                    yield from container_segments(item, _schema(ns))
+
+    def write(self, source: Path, target: Path, translate: Translate) -> None:
+        parts = _load(source)
+        changed: dict[str, bytes] = {}
+        for name, root in parts.items():
+            ns = _namespace(root)
+            touched = False
+            for item in _strings(root):
+                plain = _plain(item, ns)
+                if plain is not None:
+                    if has_words(plain.text or ""):
+                        plain.text = xml_text(translate(plain.text))
+                        plain.set(XML_SPACE, "preserve")
+                        touched = True
+                elif translate_container(item, _schema(ns), translate):
+                    touched = True
+            if touched:
+                changed[name] = serialize_part(root)
+        try:
+            rewrite_package(source, target, changed)
+        except (OSError, DocumentError):
+            raise
+        except Exception as exc:
+            raise package_error(source, XLSX, exc) from None
