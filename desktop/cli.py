@@ -30,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="alma-translate", description=__doc__.split("\n\n")[0],
-        epilog=f"document types: {' '.join(SUPPORTED_EXTENSIONS)}",
+        epilog=f"document types: {' '.join(SUPPORTED_EXTENSIONS)}. "
+               "alma-translate serve: the local LibreTranslate-compatible API (serve --help)",
     )
     parser.add_argument("files", nargs="*", type=Path, help="documents to translate (default: stdin)")
     parser.add_argument("-m", "--model", type=Path,
@@ -176,6 +177,11 @@ def _translate_file(engine, path: Path, args: argparse.Namespace, tmx=None) -> N
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["serve"]:  # the local API (a file named serve: ./serve)
+        from desktop.api.cli import main as serve_main
+
+        return serve_main(argv[1:])
     args = build_parser().parse_args(argv)
     from alma_train.interrupts import run_interruptible
 

@@ -1,0 +1,490 @@
+"""The routes of the local API, in LibreTranslate's shapes, over the one model queue (desktop.api.jobs).
+
+Field names, answers and error texts follow LibreTranslate's own app (libretranslate/app.py), so its
+clients work unchanged: parameters come from a JSON body or from form/query fields, errors are
+{"error": "..."} with 400 (bad request), 403 (API key), 413 (too large), 429 (queue full), 500.
+Where this server differs (403 for a missing key, 413 for size, per-item detection in a list) is
+listed in docs/api.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import re
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from alma_train.languages import LANGUAGES
+from desktop.api.jobs import ModelQueue, QueueFull, ShuttingDown
+from desktop.api.language_id import detect_language, detect_languages
+from desktop.engine.model_file import trained_pairs
+
+# LibreTranslate's code for Simplified Chinese is "zh" too; clients that send the script subtag get it.
+_ALIASES = {"zh-hans": "zh", "zh-cn": "zh"}
+# How much of a document's text decides its language for source "auto".
+_DETECT_CHARS = 2000
+_SAFE_NAME = re.compile(r"[^\w.\- ]+")
+
+
+@dataclass(frozen=True)
+class ApiOptions:
+    """What the routes need to know about the server: its keys and its limits."""
+
+    api_keys: tuple[str, ...] = ()  # empty: no key asked (loopback only; the CLI enforces that)
+    max_request_bytes: int = 20_000_000
+    check_host: bool = True  # refuse Host headers that do not name this computer (DNS rebinding)
+    files_kept_s: float = 3600.0  # translated files stay downloadable this long (and until shutdown)
+
+
+class ApiError(Exception):
+    """An answer {"error": message} with an HTTP status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class TranslatedFiles:
+    """The folder /translate_file writes to and /download_file serves from, removed at shutdown.
+
+    A translated file is named <32 hex digits>.<name>.<tgt>.<ext>: the random part makes the URL
+    unguessable (as LibreTranslate's uuid4 does) and /download_file serves nothing else.
+    """
+
+    _NAME = re.compile(r"^[0-9a-f]{32}\.[^/\\]+$")
+
+    def __init__(self, keep_s: float) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="alma-api-files-"))
+        self.keep_s = keep_s
+        self._lock = threading.Lock()
+
+    def new_id(self) -> str:
+        return uuid.uuid4().hex
+
+    def path_of(self, name: str) -> Path | None:
+        """The file served under `name`, or None (a malformed, unknown or expired name)."""
+        if not self._NAME.match(name):
+            return None
+        path = self.folder / name
+        return path if path.is_file() else None
+
+    def expire(self) -> None:
+        """Remove translated files older than keep_s (checked at every upload; nothing runs idle)."""
+        limit = time.time() - self.keep_s
+        with self._lock:
+            for path in self.folder.iterdir():
+                try:
+                    if path.is_file() and path.stat().st_mtime < limit:
+                        path.unlink()
+                except OSError:
+                    pass
+
+    def remove_all(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def safe_file_name(name: str) -> str:
+    """The client's file name without folders or odd characters ("../x/Brief ä.docx" -> "Brief ä.docx")."""
+    base = _SAFE_NAME.sub("_", re.split(r"[/\\]", name)[-1]).strip(" ")
+    if base.startswith("."):  # ".docx", "..": never a hidden or relative name on the server
+        base = "document" + base
+    return base or "document"
+
+
+def language_code(value: Any) -> str | None:
+    """A request's language value, lower-cased, LibreTranslate's aliases mapped; None when missing."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    code = value.strip().lower()
+    return _ALIASES.get(code, code)
+
+
+def served_languages(info: dict[str, Any]) -> list[dict[str, Any]]:
+    """GET /languages: the model's trained directions (alma.language_pairs), else every language."""
+    pairs = trained_pairs(info)
+    if pairs:
+        codes = [code for code in LANGUAGES if any(code in pair for pair in pairs)]
+        return [{"code": code, "name": LANGUAGES[code],
+                 "targets": [t for t in LANGUAGES if (code, t) in pairs]} for code in codes]
+    return [{"code": code, "name": LANGUAGES[code], "targets": [t for t in LANGUAGES if t != code]}
+            for code in LANGUAGES]
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+class BodyLimit:
+    """413 for a request body over max_bytes, before any route reads it.
+
+    The body is read here (at most max_bytes of it is kept) and handed on to the app, so a client
+    that sends no Content-Length (chunked) is held to the same limit. An oversized body is still
+    read and dropped up to a bound, so the client receives the 413 instead of a reset connection.
+    """
+
+    _DRAIN_BYTES = 64_000_000
+
+    def __init__(self, app: Callable[..., Awaitable[None]], max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        too_large = declared is not None and declared.isdigit() and int(declared) > self.max_bytes
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body = message.get("body", b"")
+            size += len(body)
+            more = message.get("more_body", False)
+            if size > self.max_bytes:
+                too_large = True
+            if too_large:
+                if size > self.max_bytes + self._DRAIN_BYTES:
+                    break
+                continue
+            chunks.append(body)
+        if too_large:
+            response = _error(413, f"Request too large: the limit is {self.max_bytes:,} bytes "
+                                   "(alma-translate serve --max-request-mb)")
+            await response(scope, receive, send)
+            return
+        whole = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> dict:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": whole, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+class LoopbackHostOnly:
+    """403 for a Host header that is not a loopback name or address.
+
+    A keyless server on 127.0.0.1 is reachable from any web page the user opens; a page on an
+    attacker's domain that re-resolves to 127.0.0.1 (DNS rebinding) still sends its own domain as
+    Host. Checking the Host header closes that door, as local model servers do.
+    """
+
+    def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] == "http":
+            host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+            if not is_loopback_host_header(host):
+                response = _error(403, f"Host {host!r} is not this computer: the API answers on loopback "
+                                       "names only (localhost, 127.0.0.1, [::1])")
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def is_loopback_host_header(host: str) -> bool:
+    """Whether a Host header ("localhost:5000", "[::1]:5000", "127.0.0.1") names this computer."""
+    if host.startswith("["):
+        name = host[1:].partition("]")[0]
+    else:
+        name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    if name.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def create_app(models: ModelQueue, options: ApiOptions) -> FastAPI:
+    """The FastAPI app: /translate, /detect, /languages, /translate_file, /download_file, /health."""
+    # No /docs or /openapi.json: FastAPI's docs page loads its scripts from a CDN (nothing here may
+    # reach the network), and LibreTranslate's clients do not read the schema.
+    app = FastAPI(title="alma-local", docs_url=None, redoc_url=None, openapi_url=None)
+    files = TranslatedFiles(options.files_kept_s)
+    app.state.translated_files = files
+    app.add_middleware(BodyLimit, max_bytes=options.max_request_bytes)
+    if options.check_host and not options.api_keys:
+        app.add_middleware(LoopbackHostOnly)
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        headers = {"Retry-After": "1"} if exc.status == 429 else None
+        return _error(exc.status, exc.message, headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail))
+
+    async def read_params(request: Request) -> tuple[dict[str, Any], bool]:
+        """Parameters from the JSON body, else form and query fields (first value wins), as in Flask."""
+        mimetype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json")):
+            try:
+                data = json.loads(await request.body())
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise ApiError(400, f"Failed to decode JSON object: {exc}") from None
+            if not isinstance(data, dict):
+                raise ApiError(400, "Invalid JSON format")
+            return data, True
+        params: dict[str, Any] = dict(request.query_params)
+        if mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            form = await request.form(max_part_size=options.max_request_bytes)
+            for key, value in form.multi_items():
+                params.setdefault(key, value)
+        return params, False
+
+    def check_access(params: dict[str, Any]) -> None:
+        if not options.api_keys:
+            return
+        key = params.get("api_key")
+        if not isinstance(key, str) or not key:
+            raise ApiError(403, "Please contact the server operator to get an API key")
+        import hmac
+
+        if not any(hmac.compare_digest(key.encode(), known.encode()) for known in options.api_keys):
+            raise ApiError(403, "Invalid API key")
+
+    def check_target(target: str | None) -> str:
+        if target is None:
+            raise ApiError(400, "Invalid request: missing target parameter")
+        if target not in LANGUAGES:
+            raise ApiError(400, f"{target} is not supported")
+        return target
+
+    def check_source(source: str | None, target: str) -> str:
+        if source is None:
+            raise ApiError(400, "Invalid request: missing source parameter")
+        if source != "auto" and source not in LANGUAGES:
+            raise ApiError(400, f"{source} is not supported")
+        if source == target:
+            name = LANGUAGES[target]
+            raise ApiError(400, f"{name} ({target}) is not available as a target language from {name} ({source})")
+        return source
+
+    async def run_job(job: Callable[[Any, threading.Event], Any], scrub: tuple[str, str] | None = None) -> Any:
+        """Queue job on the model and wait for it; its failures as LibreTranslate's answers."""
+        from desktop.documents import DocumentError, TranslationCancelled
+
+        try:
+            future: Future = models.submit(job)
+        except QueueFull as exc:
+            raise ApiError(429, f"Slowdown: {exc}; try again shortly") from None
+        except ShuttingDown as exc:
+            raise ApiError(503, str(exc)) from None
+        try:
+            return await asyncio.wrap_future(future)
+        except (ShuttingDown, TranslationCancelled):
+            raise ApiError(503, "the server is shutting down") from None
+        except DocumentError as exc:
+            message = str(exc)
+            if scrub:  # the client knows its file by its own name, not by the server's temporary path
+                message = message.replace(*scrub)
+            raise ApiError(400, message) from None
+        except ApiError:
+            raise
+        except Exception as exc:  # noqa: BLE001 (any failure of the engine is a 500 with its reason)
+            raise ApiError(500, f"Cannot translate text: {exc}") from None
+
+    @app.get("/languages")
+    async def languages() -> JSONResponse:
+        return JSONResponse(served_languages(models.engine.info))
+
+    @app.get("/health")
+    async def health() -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/frontend/settings")
+    async def frontend_settings() -> JSONResponse:
+        from desktop.documents import SUPPORTED_EXTENSIONS
+
+        return JSONResponse({
+            "charLimit": -1, "frontendTimeout": 500, "apiKeys": bool(options.api_keys),
+            "keyRequired": bool(options.api_keys), "suggestions": False, "filesTranslation": True,
+            "supportedFilesFormat": list(SUPPORTED_EXTENSIONS),
+            "language": {"source": {"code": "auto", "name": "Auto Detect"},
+                         "target": {"code": "en", "name": "English"}},
+        })
+
+    @app.post("/detect")
+    async def detect(request: Request) -> JSONResponse:
+        params, _ = await read_params(request)
+        check_access(params)
+        q = params.get("q")
+        if not q:
+            raise ApiError(400, "Invalid request: missing q parameter")
+        if isinstance(q, list) and all(isinstance(text, str) for text in q):
+            q = "\n".join(q)
+        if not isinstance(q, str):
+            raise ApiError(400, "Invalid request: q must be a string or a list of strings")
+        return JSONResponse(await run_in_threadpool(detect_languages, q))
+
+    @app.post("/translate")
+    async def translate(request: Request) -> JSONResponse:
+        params, is_json = await read_params(request)
+        check_access(params)
+        q = params.get("q")
+        if not q:
+            raise ApiError(400, "Invalid request: missing q parameter")
+        source = language_code(params.get("source"))
+        if source is None:
+            raise ApiError(400, "Invalid request: missing source parameter")
+        target = check_target(language_code(params.get("target")))
+        source = check_source(source, target)
+        try:
+            alternatives = max(0, int(params.get("alternatives") or 0))
+        except (TypeError, ValueError):
+            raise ApiError(400, "Invalid request: alternatives parameter is not a number") from None
+        text_format = params.get("format") or "text"
+        if text_format not in ("text", "html"):
+            raise ApiError(400, f"{text_format} format is not supported")
+        batch = isinstance(q, list)
+        texts = q if batch else [q]
+        if not all(isinstance(text, str) for text in texts):
+            raise ApiError(400, "Invalid request: q must be a string or a list of strings")
+        if not is_json:  # as LibreTranslate: form text gets Unix line endings
+            texts = ["\n".join(text.splitlines()) for text in texts]
+
+        detections: list[dict[str, Any]] = []
+        sources: list[str | None] = []  # None: returned as it is (no letters, or already in the target)
+        for text in texts:
+            if not any(ch.isalpha() for ch in text):
+                detections.append({"confidence": 0.0, "language": "en"})
+                sources.append(None)
+            elif source == "auto":
+                found = dict(await run_in_threadpool(detect_language, text))
+                detections.append(found)
+                sources.append(None if found["language"] == target else found["language"])
+            else:
+                detections.append({"confidence": 100.0, "language": source})
+                sources.append(source)
+
+        def job(engine: Any, stopping: threading.Event) -> list[str]:
+            return [text if src is None else _translate_text(engine, text, src, target, text_format, stopping)
+                    for text, src in zip(texts, sources, strict=True)]
+
+        translated = await run_job(job)
+        result: dict[str, Any] = {"translatedText": translated if batch else translated[0]}
+        if source == "auto":
+            result["detectedLanguage"] = detections if batch else detections[0]
+        if alternatives > 0:  # accepted, never produced: greedy decoding gives one translation
+            result["alternatives"] = [[] for _ in texts] if batch else []
+        return JSONResponse(result)
+
+    @app.post("/translate_file")
+    async def translate_file(request: Request) -> JSONResponse:
+        from starlette.datastructures import UploadFile
+
+        from desktop.documents import DocumentError, format_for, output_path_for
+
+        params, _ = await read_params(request)
+        check_access(params)
+        upload = params.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ApiError(400, "Invalid request: missing file parameter")
+        source = language_code(params.get("source"))
+        if source is None:
+            raise ApiError(400, "Invalid request: missing source parameter")
+        target = check_target(language_code(params.get("target")))
+        source = check_source(source, target)
+        if not upload.filename:
+            raise ApiError(400, "Invalid request: empty file")
+        name = safe_file_name(upload.filename)
+        try:
+            fmt = format_for(Path(name))
+        except DocumentError:
+            raise ApiError(400, "Invalid request: file format not supported") from None
+
+        files.expire()
+        file_id = files.new_id()
+        work = files.folder / f"{file_id}.upload"
+        work.mkdir()
+        source_path = work / name
+
+        def save() -> None:
+            with source_path.open("wb") as out:
+                shutil.copyfileobj(upload.file, out)
+
+        await run_in_threadpool(save)
+
+        def job(engine: Any, stopping: threading.Event) -> str:
+            from desktop.documents import translate_document
+
+            try:
+                src = source
+                if src == "auto":
+                    sample = []
+                    for text in fmt.segments(source_path):
+                        sample.append(text)
+                        if sum(map(len, sample)) > _DETECT_CHARS:
+                            break
+                    src = detect_language("\n".join(sample))["language"]
+                    if src == target:
+                        raise DocumentError(f"{name}: the document is in {LANGUAGES[target]} already")
+                out_name = f"{file_id}.{output_path_for(Path(name), src, target).name}"
+                translate_document(source_path, engine, src, target, output=files.folder / out_name,
+                                   cancel=stopping)
+                return out_name
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+
+        out_name = await run_job(job, scrub=(str(source_path), name))
+        return JSONResponse({"translatedFileUrl": str(request.url_for("download_file", filename=out_name))})
+
+    @app.get("/download_file/{filename}", name="download_file")
+    async def download_file(filename: str) -> FileResponse:
+        path = files.path_of(filename)
+        if path is None:
+            raise ApiError(404, "Invalid filename: no such translated file (they are kept for an hour)")
+        return FileResponse(path, filename=filename.partition(".")[2])
+
+    return app
+
+
+def _translate_text(engine: Any, text: str, src: str, tgt: str, text_format: str, stopping: threading.Event) -> str:
+    """One q item: plain text through the engine, or HTML through the documents' HTML format."""
+    if text_format == "text":
+        return engine.translate(text, src, tgt, cancel=stopping)
+    # The HTML format of desktop.documents (tags, attributes, scripts and entities kept) on the
+    # fragment, so /translate and /translate_file treat markup the same way.
+    from desktop.documents import DocumentError, format_for, translate_document
+
+    folder = Path(tempfile.mkdtemp(prefix="alma-api-html-"))
+    try:
+        fragment = folder / "q.html"
+        fragment.write_text(text, encoding="utf-8", newline="")
+        try:
+            if not any(True for _ in format_for(fragment).segments(fragment)):
+                return text  # markup only: nothing for the model
+            written = translate_document(fragment, engine, src, tgt, output=folder / "q.out.html", cancel=stopping)
+        except DocumentError as exc:
+            raise DocumentError(str(exc).replace(f"{fragment}: ", "q: ")) from None
+        with written.open(encoding="utf-8", newline="") as handle:
+            return handle.read()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,132 @@
+"""alma-translate serve: the local LibreTranslate-compatible API (docs/api.md).
+
+One model is loaded once and serves every request through one queue. Loopback only unless --host
+names another address, which needs --api-key-file. Ctrl-C, SIGTERM or SIGHUP stop it cleanly: the
+running translation is cancelled, waiting requests are answered, translated files are removed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+PROG = "alma-translate serve"
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad options: one line on stderr, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from desktop.api.server import DEFAULT_HOST, DEFAULT_MAX_QUEUE, DEFAULT_MAX_REQUEST_BYTES, DEFAULT_PORT
+
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default=DEFAULT_HOST,
+                        help=f"address to listen on (default {DEFAULT_HOST}, this computer only; any other "
+                             "address needs --api-key-file)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                        help=f"port (default {DEFAULT_PORT}, LibreTranslate's; 0 picks a free one)")
+    parser.add_argument("--api-key-file", type=Path,
+                        help="file with the accepted API keys, one per line (# comments allowed); clients send "
+                             "one as api_key. Required with a --host other than loopback")
+    parser.add_argument("-m", "--model", type=Path,
+                        help="GGUF model (default: as alma-translate, see alma-translate --print-model)")
+    parser.add_argument("--max-queue", type=int, default=DEFAULT_MAX_QUEUE,
+                        help=f"requests waiting for or using the model at once; more are answered 429 "
+                             f"(default {DEFAULT_MAX_QUEUE})")
+    parser.add_argument("--max-request-mb", type=float, default=DEFAULT_MAX_REQUEST_BYTES / 1e6,
+                        help=f"largest request body, documents included; larger ones are answered 413 "
+                             f"(default {DEFAULT_MAX_REQUEST_BYTES / 1e6:g})")
+    parser.add_argument("--threads", type=int, help="CPU threads for llama.cpp (default: up to 8)")
+    parser.add_argument("--gpu-layers", default="auto",
+                        help="layers to offload to the GPU: a number, or auto (all when llama.cpp has GPU support)")
+    parser.add_argument("--max-new-tokens", type=int, default=256, help="token limit per sentence (default 256)")
+    parser.add_argument("--no-cache", action="store_true", help="do not read or write the translation cache")
+    return parser
+
+
+def read_api_keys(path: Path) -> tuple[str, ...]:
+    """The keys in path, one per line; blank lines and # comments skipped. UsageError when none."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise UsageError(f"--api-key-file {path}: cannot be read ({reason})") from None
+    keys = tuple(line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#"))
+    if not keys:
+        raise UsageError(f"--api-key-file {path}: no key in it (one key per line)")
+    return keys
+
+
+def _options(args: argparse.Namespace):
+    from desktop.api.server import ApiServerError, ServerOptions, check_options
+
+    if args.gpu_layers != "auto" and not args.gpu_layers.lstrip("-").isdigit():
+        raise UsageError(f"--gpu-layers {args.gpu_layers!r}: a number or auto")
+    if args.max_new_tokens < 1:
+        raise UsageError("--max-new-tokens must be at least 1")
+    if args.model is not None and not args.model.is_file():
+        raise UsageError(f"{args.model}: no such model file")
+    if not args.max_request_mb > 0:
+        raise UsageError(f"--max-request-mb {args.max_request_mb:g}: must be more than 0")
+    options = ServerOptions(
+        host=args.host, port=args.port,
+        api_keys=read_api_keys(args.api_key_file) if args.api_key_file is not None else (),
+        max_queue=args.max_queue, max_request_bytes=int(args.max_request_mb * 1e6),
+    )
+    try:
+        check_options(options)  # before the model loads: a bad option costs no waiting
+    except ApiServerError as exc:
+        raise UsageError(str(exc)) from None
+    return options
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from desktop.api.server import ApiServer, ApiServerError
+    from desktop.engine import ModelLoadError, TranslationEngine
+
+    try:
+        options = _options(args)
+        gpu_layers = args.gpu_layers if args.gpu_layers == "auto" else int(args.gpu_layers)
+        try:
+            engine = TranslationEngine(args.model, n_threads=args.threads, n_gpu_layers=gpu_layers,
+                                       max_new_tokens=args.max_new_tokens, cache=not args.no_cache)
+        except ModelLoadError as exc:
+            raise UsageError(str(exc)) from None
+        try:
+            server = ApiServer(engine, options)
+        except ApiServerError as exc:
+            engine.close()
+            raise UsageError(str(exc)) from None
+    except UsageError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        server.start()
+        key_note = f"; {len(options.api_keys)} API key(s) accepted" if options.api_keys else ""
+        # Tests and scripts read the URL from this line (with --port 0 it is the only way to know it).
+        print(f"{PROG}: {engine.model_path.name} at {server.url} (LibreTranslate API{key_note}; Ctrl-C stops)",
+              file=sys.stderr, flush=True)
+        server.wait()
+    except ApiServerError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        server.stop()
+    print(f"{PROG}: error: the HTTP server stopped on its own (see the messages above)", file=sys.stderr)
+    return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from alma_train.interrupts import run_interruptible
+
+    # SIGINT/SIGTERM/SIGHUP raise in the main thread (which only waits on the server): stop() runs.
+    return run_interruptible(PROG, lambda: _serve(args), message="the server stopped")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""One loaded model, one worker thread: every translation the server makes goes through ModelQueue.
+
+llama.cpp contexts are not thread-safe and a model is hundreds of megabytes, so the server never
+loads a model per request and never lets two requests generate at once: requests are jobs on one
+queue, run in order by one thread that owns the engine. The queue is bounded (waiting + running
+jobs): past the limit a request is refused at once (HTTP 429) instead of piling up behind a long
+document. Closing cancels the running job between tokens and fails the waiting ones.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+# A job gets the engine and an Event that is set when the server shuts down (pass it as cancel=).
+Job = Callable[[Any, threading.Event], T]
+
+
+class QueueFull(Exception):
+    """max_jobs jobs are waiting or running already."""
+
+
+class ShuttingDown(Exception):
+    """The queue is closed (or closing): the job was not run, or was cancelled."""
+
+
+class ModelQueue:
+    """Runs jobs on `engine` one at a time in its own thread; at most max_jobs waiting or running."""
+
+    def __init__(self, engine: Any, max_jobs: int) -> None:
+        if max_jobs < 1:
+            raise ValueError("max_jobs must be at least 1")
+        self.engine = engine
+        self.max_jobs = max_jobs
+        self._jobs: queue.Queue[tuple[Job, Future] | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._pending = 0  # waiting + running
+        self._closed = False
+        self.stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="alma-api-model", daemon=True)
+        self._thread.start()
+
+    @property
+    def pending(self) -> int:
+        """Jobs waiting or running now."""
+        with self._lock:
+            return self._pending
+
+    def submit(self, job: Job[T]) -> Future[T]:
+        """Queue job(engine, stopping); its Future has the result. QueueFull or ShuttingDown at once."""
+        with self._lock:
+            if self._closed:
+                raise ShuttingDown("the server is shutting down")
+            if self._pending >= self.max_jobs:
+                raise QueueFull(f"{self._pending} requests are waiting for the model (the limit is {self.max_jobs})")
+            self._pending += 1
+        future: Future[T] = Future()
+        self._jobs.put((job, future))
+        return future
+
+    def _run(self) -> None:
+        while (item := self._jobs.get()) is not None:
+            job, future = item
+            try:
+                if self.stopping.is_set():
+                    future.set_exception(ShuttingDown("the server is shutting down"))
+                elif future.set_running_or_notify_cancel():  # False: the request gave up while waiting
+                    try:
+                        future.set_result(job(self.engine, self.stopping))
+                    except BaseException as exc:  # noqa: BLE001 (handed to the request, which answers 500)
+                        future.set_exception(exc)
+            finally:
+                with self._lock:
+                    self._pending -= 1
+
+    def close(self, timeout: float = 30.0) -> bool:
+        """Refuse new jobs, cancel the running one, fail the waiting ones, and stop the thread.
+
+        True when the thread has ended within timeout (only then may the owner close the engine).
+        """
+        with self._lock:
+            self._closed = True
+        self.stopping.set()
+        self._jobs.put(None)
+        self._thread.join(timeout)
+        return not self._thread.is_alive()

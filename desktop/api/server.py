@@ -1,0 +1,182 @@
+"""ApiServer: the API on uvicorn in a background thread, over one engine, started and stopped cleanly.
+
+The listening sockets are bound here, before uvicorn starts, so a taken port or a bad address is an
+error of start() with a plain message (uvicorn itself would log it and call sys.exit in its thread).
+uvicorn runs in a thread of its own both for `alma-translate serve` and for the app's switch; in a
+non-main thread it installs no signal handlers, so signals stay with the caller: the CLI's main
+thread (alma_train.interrupts) or the app's window, and both end with stop().
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from desktop.api.app import ApiOptions, create_app
+from desktop.api.jobs import ModelQueue
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 5000  # LibreTranslate's port: its clients' default settings find us
+DEFAULT_MAX_QUEUE = 8
+DEFAULT_MAX_REQUEST_BYTES = 20_000_000
+
+
+class ApiServerError(Exception):
+    """The server cannot start: an address that does not resolve, a taken port, no API key off loopback."""
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT  # 0: any free port (see ApiServer.port)
+    api_keys: tuple[str, ...] = ()
+    max_queue: int = DEFAULT_MAX_QUEUE  # requests waiting or running; more get 429
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES  # larger bodies get 413
+
+
+def resolve_host(host: str, port: int) -> list[tuple[int, tuple[Any, ...]]]:
+    """(family, sockaddr) for every address `host` names; ApiServerError when it names none."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ApiServerError(f"--host {host}: not an address of this computer ({exc})") from None
+    seen: list[tuple[int, tuple[Any, ...]]] = []
+    for family, _, _, _, sockaddr in infos:
+        if family in (socket.AF_INET, socket.AF_INET6) and (family, sockaddr[:2]) not in [(f, a[:2]) for f, a in seen]:
+            seen.append((family, sockaddr))
+    if not seen:
+        raise ApiServerError(f"--host {host}: not an IPv4 or IPv6 address")
+    return seen
+
+
+def is_loopback(host: str) -> bool:
+    """Whether every address `host` resolves to is a loopback address (127.0.0.0/8, ::1)."""
+    return all(ipaddress.ip_address(sockaddr[0].split("%")[0]).is_loopback
+               for _, sockaddr in resolve_host(host, 0))
+
+
+def check_options(options: ServerOptions) -> None:
+    """ApiServerError for options the server refuses: listening beyond loopback without a key, bad limits."""
+    if not 0 <= options.port <= 65535:
+        raise ApiServerError(f"--port {options.port}: a port from 1 to 65535 (0: any free port)")
+    if options.max_queue < 1:
+        raise ApiServerError(f"--max-queue {options.max_queue}: at least 1")
+    if options.max_request_bytes < 1024:
+        raise ApiServerError("--max-request-mb: at least 0.001 (1 kB)")
+    if not is_loopback(options.host) and not options.api_keys:
+        raise ApiServerError(
+            f"--host {options.host} is reachable from other computers: give --api-key-file FILE "
+            "(clients send the key as api_key), or use the default --host 127.0.0.1"
+        )
+
+
+def _bind(options: ServerOptions) -> list[socket.socket]:
+    sockets: list[socket.socket] = []
+    port = options.port
+    try:
+        for family, sockaddr in resolve_host(options.host, port):
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            # Port 0 on a name with several addresses: the first one's free port for all of them.
+            sock.bind((sockaddr[0], port, *sockaddr[2:]))
+            port = sock.getsockname()[1]
+            sock.set_inheritable(True)
+    except OSError as exc:
+        for sock in sockets:
+            sock.close()
+        raise ApiServerError(f"cannot listen on {options.host} port {options.port}: {exc.strerror or exc}") from None
+    return sockets
+
+
+class ApiServer:
+    """The LibreTranslate-compatible API over `engine` (a TranslationEngine; closed by stop() when
+    own_engine, as the CLI and the app want; a caller that shares one engine passes False).
+
+    ApiServer(engine, options) binds the port; start() serves in a background thread and returns when
+    requests are answered; stop() refuses new requests, cancels the running translation, waits for
+    the thread, closes the engine and removes the translated files. Usable as a context manager.
+    """
+
+    def __init__(self, engine: Any, options: ServerOptions, own_engine: bool = True) -> None:
+        check_options(options)
+        self.options = options
+        self.engine = engine
+        self.own_engine = own_engine
+        self._sockets = _bind(options)
+        self.port: int = self._sockets[0].getsockname()[1]
+        self.models = ModelQueue(engine, options.max_queue)
+        self.app = create_app(self.models, ApiOptions(
+            api_keys=options.api_keys, max_request_bytes=options.max_request_bytes,
+        ))
+        self._server = None
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+
+    @property
+    def url(self) -> str:
+        """http://host:port/ as a client on this computer would write it."""
+        host = self.options.host
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1" if host != "::" else "::1"
+        return f"http://[{host}]:{self.port}/" if ":" in host else f"http://{host}:{self.port}/"
+
+    def start(self, timeout: float = 30.0) -> None:
+        import uvicorn
+
+        # Warnings and errors only (no access log): the server's own lines are the CLI's to print.
+        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off",
+                                timeout_graceful_shutdown=5, server_header=False)
+        self._server = uvicorn.Server(config)
+        logging.getLogger("uvicorn.error").propagate = False
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": self._sockets},
+                                        name="alma-api-http", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise ApiServerError("the HTTP server did not start (see the messages above)")
+            time.sleep(0.02)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wait(self, poll_s: float = 0.2) -> None:
+        """Block until the server thread ends; wakes every poll_s so the main thread can take signals."""
+        while self.running:
+            self._thread.join(poll_s)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop serving (idempotent): queued requests get 503, the running translation is cancelled."""
+        if self._stopped:
+            return
+        self._stopped = True
+        # The model queue first: requests waiting on it answer at once, so uvicorn's graceful shutdown
+        # does not wait for translations nobody will use.
+        idle = self.models.close(timeout)
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+        for sock in self._sockets:
+            sock.close()
+        self.app.state.translated_files.remove_all()
+        close = getattr(self.engine, "close", None)
+        if close is not None and idle and self.own_engine:  # never free llama.cpp under a generation that did not stop
+            close()
+
+    def __enter__(self) -> ApiServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
