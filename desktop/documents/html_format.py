@@ -4,6 +4,12 @@ Parsed with the standard library's html.parser in chunks, so a large page is nev
 Not translated: script, style, code, pre and the like, and anything inside an element marked
 translate="no" (the HTML standard's own switch). Whitespace runs inside a text node are collapsed
 for the model (the browser collapses them too); the node's leading and trailing whitespace is kept.
+
+Inline markup is kept around the right words: a stretch of text with inline elements (<b>, <i>,
+<a href>, <em>, <span>, <br>, <code>...) is one segment for the model, tagged through
+desktop.documents.inline_markup (a <code>, <kbd> or translate="no" element inside it is one standalone
+tag, so its content is never translated), and every tag comes back as its exact original markup.
+A stretch whose inline elements do not nest within it is translated piece by piece, as before.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from desktop.documents.base import (
     Translatable,
     has_words,
 )
+from desktop.documents.inline_markup import TaggedText, close_tag, empty_tag, escape_text, open_tag, parse
 
 _KEPT_ELEMENTS = frozenset({"script", "style", "code", "pre", "kbd", "samp", "var", "textarea", "svg", "math"})
 # Lines are fed to the parser in batches of about this many characters: html.parser rescans an
@@ -29,6 +36,12 @@ _FEED_CHARS = 64 * 1024
 # The most html.parser may hold unfinished (a comment, a tag, a <script> waiting for its end):
 # a large inline script fits; a file that never closes its comment is refused at this size.
 _MAX_PENDING_CHARS = 8 * MAX_LINE_CHARS
+# Inline elements whose content is part of the sentence around them (a segment spans them).
+_INLINE_ELEMENTS = frozenset({"a", "abbr", "b", "bdi", "bdo", "cite", "del", "dfn", "em", "font", "i", "ins",
+                              "label", "mark", "q", "s", "small", "span", "strong", "sub", "sup", "time", "u"})
+# Inline elements kept whole inside a sentence, as one standalone tag (their content is code or a field).
+_INLINE_OPAQUE = frozenset({"code", "kbd", "samp", "var", "tt"})
+_INLINE_VOID = frozenset({"br", "img", "wbr"})
 _VOID_ELEMENTS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
                             "param", "source", "track", "wbr"})
 
@@ -38,17 +51,19 @@ class _PieceParser(HTMLParser):
         super().__init__(convert_charrefs=False)  # entities reach us raw, so kept text stays byte-exact
         self.pieces: list[Piece] = []
         self._text: list[str] = []
+        # The current stretch: raw text and inline tags, ("text", raw) / (kind, raw markup, element name).
+        self._run: list[tuple[str, str, str]] = []
+        self._run_open: list[str] = []  # inline elements opened in the stretch, innermost last
+        self._capture: list[str] | None = None  # raw markup of an opaque inline element being read
+        self._capture_depth = 0
         self._stack: list[tuple[str, bool]] = []  # (tag, keeps its content)
         self._open: dict[str, int] = {}  # how many of each tag are on the stack
 
     def _keeping(self) -> bool:
         return bool(self._stack) and self._stack[-1][1]
 
-    def flush_text(self) -> None:
-        if not self._text:
-            return
-        raw = "".join(self._text)
-        self._text = []
+    def _text_piece(self, raw: str) -> None:
+        """One text node as before: translated alone (or kept, inside a kept element or without words)."""
         if self._keeping() or not has_words(raw):
             self.pieces.append(raw)
             return
@@ -58,32 +73,92 @@ class _PieceParser(HTMLParser):
         self.pieces.append(Translatable(re.sub(r"\s+", " ", text.strip()),
                                         lambda t, lead=lead, trail=trail: lead + html.escape(t, quote=False) + trail))
 
+    def _end_text(self) -> None:
+        if self._text:
+            self._run.append(("text", "".join(self._text), ""))
+            self._text = []
+
+    def flush_text(self) -> None:
+        """End the current stretch: one tagged segment when it holds well-nested inline markup."""
+        self._end_text()
+        run, self._run, self._run_open = self._run, [], []
+        if not run:
+            return
+        if all(kind == "text" for kind, _, _ in run):
+            self._text_piece("".join(raw for _, raw, _ in run))
+            return
+        piece = _tagged_piece(run)
+        if piece is not None:
+            self.pieces.append(piece)
+            return
+        for kind, raw, _ in run:  # the inline elements do not nest within the stretch: piece by piece
+            if kind == "text":
+                self._text_piece(raw)
+            else:
+                self.pieces.append(raw)
+
     def handle_data(self, data: str) -> None:
-        self._text.append(data)
+        if self._capture is not None:
+            self._capture.append(data)
+        else:
+            self._text.append(data)
 
     def handle_entityref(self, name: str) -> None:
-        self._text.append(f"&{name};")
+        self.handle_data(f"&{name};")
 
     def handle_charref(self, name: str) -> None:
-        self._text.append(f"&#{name};")
+        self.handle_data(f"&#{name};")
 
     def _markup(self, raw: str) -> None:
+        if self._capture is not None:
+            self._capture.append(raw)
+            return
         self.flush_text()
         self.pieces.append(raw)
 
+    def _inline(self, kind: str, raw: str, tag: str) -> None:
+        self._end_text()
+        self._run.append((kind, raw, tag))
+
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._markup(self.get_starttag_text() or f"<{tag}>")
+        raw = self.get_starttag_text() or f"<{tag}>"
+        no_translate = dict(attrs).get("translate") == "no"
+        if self._capture is None and not self._keeping():
+            if tag in _INLINE_VOID:
+                self._inline("empty", raw, tag)
+                return
+            if tag in _INLINE_ELEMENTS and not no_translate:
+                self._inline("open", raw, tag)
+                self._run_open.append(tag)
+                self._stack.append((tag, False))
+                self._open[tag] = self._open.get(tag, 0) + 1
+                return
+            if tag in _INLINE_OPAQUE or (tag in _INLINE_ELEMENTS and no_translate):
+                self._end_text()
+                self._capture, self._capture_depth = [raw], len(self._stack)
+                self._stack.append((tag, True))
+                self._open[tag] = self._open.get(tag, 0) + 1
+                return
+        self._markup(raw)
         if tag in _VOID_ELEMENTS:
             return
-        keep = self._keeping() or tag in _KEPT_ELEMENTS or dict(attrs).get("translate") == "no"
+        keep = self._keeping() or tag in _KEPT_ELEMENTS or no_translate
         self._stack.append((tag, keep))
         self._open[tag] = self._open.get(tag, 0) + 1
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._markup(self.get_starttag_text() or f"<{tag}/>")
+        raw = self.get_starttag_text() or f"<{tag}/>"
+        if self._capture is None and not self._keeping() and tag in _INLINE_VOID:
+            self._inline("empty", raw, tag)
+        else:
+            self._markup(raw)
 
     def handle_endtag(self, tag: str) -> None:
-        self._markup(f"</{tag}>")
+        if self._capture is None and self._run_open and self._run_open[-1] == tag:
+            self._inline("close", f"</{tag}>", tag)
+            self._run_open.pop()
+        else:
+            self._markup(f"</{tag}>")
         if not self._open.get(tag):  # a stray end tag: skip the scan (10,000 of them are quadratic)
             return
         for index in range(len(self._stack) - 1, -1, -1):  # tolerate unclosed inner elements
@@ -92,6 +167,10 @@ class _PieceParser(HTMLParser):
                     self._open[closed] -= 1
                 del self._stack[index:]
                 break
+        if self._capture is not None and len(self._stack) <= self._capture_depth:
+            # The opaque element ended: all of it is one standalone tag in the stretch.
+            captured, self._capture = "".join(self._capture), None
+            self._run.append(("empty", captured, tag))
 
     def handle_comment(self, data: str) -> None:
         self._markup(f"<!--{data}-->")
@@ -104,6 +183,57 @@ class _PieceParser(HTMLParser):
 
     def unknown_decl(self, data: str) -> None:
         self._markup(f"<![{data}]>")
+
+
+def _tagged_piece(run: list[tuple[str, str, str]]) -> Translatable | None:
+    """A stretch of text and inline tags as one tagged segment; None when its tags do not nest in it."""
+    raws: dict[int, str] = {}
+    names: dict[int, str] = {}
+    parts: list[str] = []
+    stack: list[tuple[str, int]] = []
+    for kind, raw, tag in run:
+        if kind == "text":
+            parts.append(escape_text(re.sub(r"\s+", " ", html.unescape(raw))))
+            continue
+        if kind == "close":
+            if not stack or stack[-1][0] != tag:
+                return None
+            _, opened = stack.pop()
+            raws[-opened] = raw
+            parts.append(close_tag(opened))
+            continue
+        number = len(names) + 1
+        raws[number] = raw
+        names[number] = tag
+        if kind == "open":
+            stack.append((tag, number))
+            parts.append(open_tag(number))
+        else:
+            parts.append(empty_tag(number))
+    if stack:
+        return None
+    tagged = "".join(parts)
+    body = tagged.strip()
+    if not has_words(re.sub(r"<[^<>]*>", "", body)):
+        return None  # nothing to translate: kept piece by piece (all of it is markup or blank)
+    # The stretch's own leading and trailing whitespace, as written in the source.
+    first, last = run[0], run[-1]
+    lead = first[1][: len(first[1]) - len(first[1].lstrip())] if first[0] == "text" else ""
+    trail = last[1][len(last[1].rstrip()):] if last[0] == "text" else ""
+
+    def render(translation: str) -> str:
+        out = [lead]
+        for piece in parse(translation):
+            if isinstance(piece, str):
+                out.append(html.escape(piece, quote=False))
+            elif piece.kind == "close":
+                out.append(raws[-piece.id])
+            else:
+                out.append(raws[piece.id])
+        out.append(trail)
+        return "".join(out)
+
+    return Translatable(TaggedText(body, names), render)
 
 
 class HtmlFormat(TextDocumentFormat):

@@ -307,7 +307,8 @@ def _join(pieces: list[str | Tag]) -> str:
 
 
 def _has_words(text: str) -> bool:
-    return any(ch.isalnum() for ch in text)
+    # As the engine and the formats judge it: numbers and symbols alone are not sent to the model.
+    return any(ch.isalpha() for ch in text)
 
 
 def translate_tagged(tagged: str, translate: TranslateText, names: Mapping[int, str] | None = None,

@@ -3,8 +3,14 @@
 Kept as they are: front matter, fenced and indented code blocks, HTML blocks, link reference
 definitions, table rule rows, and inside a line: inline code, link and image targets, autolinks and
 URLs, inline HTML, emphasis markers and entities. Heading, list, task and quote markers are kept and
-the text after them translated. The text around a kept span is translated piece by piece, which the
-model sees as shorter fragments; the markup always survives, whatever the model does.
+the text after them translated.
+
+Inline markup is kept around the right words: a line with emphasis, links, inline code or inline HTML
+is one segment for the model (desktop.documents.inline_markup): emphasis, link text and paired HTML
+tags become paired tags, code spans, link targets' neighbours, URLs, entities and escapes standalone
+ones, and each comes back as its exact original markup. A line whose markers do not pair up (a lone
+`*`, an unclosed link) is translated piece by piece around the kept spans, as before; the markup always
+survives, whatever the model does.
 """
 
 from __future__ import annotations
@@ -12,7 +18,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from desktop.documents.base import Piece, TextDocumentFormat, protected_pieces, split_line_ending
+from desktop.documents.base import (
+    Piece,
+    TextDocumentFormat,
+    Translatable,
+    has_words,
+    protected_pieces,
+    split_line_ending,
+)
+from desktop.documents.inline_markup import TaggedText, close_tag, empty_tag, escape_text, open_tag, parse
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _INDENTED = re.compile(r"^(?: {4}|\t)")
@@ -38,8 +52,73 @@ _INLINE_KEPT = re.compile(
 )
 
 
+_EMPHASIS = re.compile(r"\*{1,3}|_{1,3}|~~")
+_HTML_OPEN = re.compile(r"<([A-Za-z][\w-]*)(?:\s[^<>]*)?>")
+_HTML_CLOSE = re.compile(r"</([A-Za-z][\w-]*)\s*>")
+_EMPHASIS_NAMES = {"*": "i", "_": "i", "**": "b", "__": "b", "***": "strong", "___": "strong", "~~": "s"}
+
+
 def _inline(text: str) -> list[Piece]:
-    return protected_pieces(text, _INLINE_KEPT)
+    return _tagged_inline(text) or protected_pieces(text, _INLINE_KEPT)
+
+
+def _tagged_inline(text: str) -> list[Piece] | None:
+    """The line as one tagged segment when its markup pairs up; None to translate it piece by piece."""
+    parts: list[str] = []
+    raws: dict[int, str] = {}  # tag id -> opening (or standalone) markup; -id -> closing markup
+    names: dict[int, str] = {}
+    stack: list[tuple[str, int]] = []  # (what closes it, tag id)
+    start = 0
+    for match in _INLINE_KEPT.finditer(text):
+        span = match.group()
+        if not span:
+            continue
+        parts.append(escape_text(text[start:match.start()]))
+        start = match.end()
+        number = len(names) + 1
+        html_open, html_close = _HTML_OPEN.fullmatch(span), _HTML_CLOSE.fullmatch(span)
+        if span in ("[", "!["):
+            kind, key, name = "open", "link", "a"
+        elif span.startswith(("](", "][")) or span == "]":
+            kind, key, name = "close", "link", "a"
+        elif _EMPHASIS.fullmatch(span):
+            kind = "close" if stack and stack[-1][0] == span else "open"
+            key, name = span, _EMPHASIS_NAMES[span]
+        elif html_open and not span.endswith("/>"):
+            kind, key, name = "open", "html:" + html_open.group(1).lower(), html_open.group(1).lower()
+        elif html_close:
+            kind, key, name = "close", "html:" + html_close.group(1).lower(), ""
+        else:
+            kind, key, name = "empty", "", "code" if span.startswith("`") else ""
+        if kind == "close":
+            if not stack or stack[-1][0] != key:
+                return None
+            _, opened = stack.pop()
+            raws[-opened] = span
+            parts.append(close_tag(opened))
+            continue
+        raws[number] = span
+        names[number] = name
+        if kind == "open":
+            stack.append((key, number))
+            parts.append(open_tag(number))
+        else:
+            parts.append(empty_tag(number))
+    parts.append(escape_text(text[start:]))
+    if stack or not names:
+        return None
+    tagged = "".join(parts)
+    body = tagged.strip()
+    if not has_words(re.sub(r"<[^<>]*>", "", body)):
+        return None
+    lead = tagged[: len(tagged) - len(tagged.lstrip())]
+    trail = tagged[len(tagged.rstrip()):]
+
+    def render(translation: str) -> str:
+        return "".join(piece if isinstance(piece, str) else raws[-piece.id if piece.kind == "close" else piece.id]
+                       for piece in parse(translation))
+
+    return [piece for piece in (lead, Translatable(TaggedText(body, names), render), trail) if piece]
 
 
 def _table_row(body: str) -> list[Piece]:

@@ -41,6 +41,8 @@ class DocumentJob:
     eta_seconds: float | None = None
     output: Path | None = None
     error: str = ""
+    tmx: Path | None = None  # add the job's segment pairs to this TMX (one memory per file and direction)
+    overwrite: bool = False  # XLIFF: replace existing targets too
     cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
 
 
@@ -74,6 +76,7 @@ class _DocumentWorker(QObject):
         super().__init__()
         self._engine = None
         self._spec: ModelSpec | None = None
+        self._memories: dict[tuple[Path, str, str], object] = {}  # TMX collectors, kept for the session
 
     @Slot(object, object)
     def run(self, job: DocumentJob, spec: ModelSpec) -> None:
@@ -87,12 +90,28 @@ class _DocumentWorker(QObject):
             if self._engine is None or spec != self._spec:
                 self._engine, self._spec = None, None  # free the old model before loading the next
                 self._engine, self._spec = load_engine(spec), spec
+            memory = None
+            if job.tmx is not None:
+                from desktop.documents.tmx_out import TmxCollector
+
+                # One memory per file and direction, growing with every job of the session; a job's
+                # pairs are added only once it succeeded, so a cancelled file leaves nothing behind.
+                key = (job.tmx, job.src, job.tgt)
+                memory = self._memories.get(key) or TmxCollector(job.src, job.tgt,
+                                                                 Path(self._engine.model_path).name)
+                pairs: list[tuple[str, str]] = []
             output = translate_document(
                 job.path, self._engine, job.src, job.tgt,
                 progress=lambda done, total, eta: self.progress.emit(
                     job.job_id, done, total, -1.0 if eta is None else float(eta)),
-                cancel=job.cancel_event,
+                cancel=job.cancel_event, overwrite=job.overwrite,
+                pairs=(lambda source, translation: pairs.append((source, translation))) if memory else None,
             )
+            if memory is not None:
+                for source, translation in pairs:
+                    memory.add(source, translation)
+                memory.write(job.tmx)  # atomic: the previous memory stays whole if this fails
+                self._memories[key] = memory
         except TranslationCancelled:
             self.cancelled.emit(job.job_id)
         except Exception as exc:  # a bad document fails its own job only
@@ -137,10 +156,12 @@ class DocumentQueue(QObject):
         """Jobs started from now on use spec's model (the running one finishes on its own)."""
         self.spec = spec
 
-    def add(self, path: Path, src: str, tgt: str) -> DocumentJob:
-        """Queue path; a file that cannot be translated is listed as failed at once."""
+    def add(self, path: Path, src: str, tgt: str, tmx: Path | None = None, overwrite: bool = False) -> DocumentJob:
+        """Queue path; a file that cannot be translated is listed as failed at once.
+
+        tmx: also add the job's segment pairs to this TMX file; overwrite: XLIFF targets replaced too."""
         path = Path(path)
-        job = DocumentJob(self._next_id, path, src, tgt)
+        job = DocumentJob(self._next_id, path, src, tgt, tmx=Path(tmx) if tmx else None, overwrite=overwrite)
         self._next_id += 1
         self.jobs[job.job_id] = job
         problem = check_document(path)

@@ -14,10 +14,12 @@ from PySide6.QtCore import QUrl, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QDesktopServices, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QProgressBar,
     QPushButton,
     QTableWidget,
@@ -70,6 +72,15 @@ class DocumentsView(QWidget):
         self.clear_button = QPushButton("Clear finished")
         hint = QLabel(f"Drop files here · {' '.join(supported_extensions())}")
         hint.setEnabled(False)
+        # Options for the files added from now on: a TMX of the translated segments (for a CAT tool's
+        # memory) and, for XLIFF, whether existing targets are replaced.
+        self.tmx_check = QCheckBox("Save segment pairs to TMX:")
+        self.tmx_check.setToolTip("Add every translated segment pair to a TMX file a CAT tool can reuse")
+        self.tmx_path = QLineEdit()
+        self.tmx_path.setPlaceholderText("translations.tmx")
+        self.tmx_button = QPushButton("Choose…")
+        self.overwrite_check = QCheckBox("Replace existing XLIFF targets")
+        self.overwrite_check.setToolTip("Off: only empty XLIFF units are filled; human translations are kept")
 
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -89,6 +100,11 @@ class DocumentsView(QWidget):
         top.addWidget(self.languages)
         top.addStretch(1)
         top.addWidget(self.add_button)
+        options = QHBoxLayout()
+        options.addWidget(self.tmx_check)
+        options.addWidget(self.tmx_path, 1)
+        options.addWidget(self.tmx_button)
+        options.addWidget(self.overwrite_check)
         bottom = QHBoxLayout()
         bottom.addStretch(1)
         for button in (self.cancel_button, self.cancel_all_button, self.open_button, self.folder_button,
@@ -96,6 +112,7 @@ class DocumentsView(QWidget):
             bottom.addWidget(button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addLayout(options)
         layout.addWidget(self.table, 1)
         layout.addWidget(hint)
         layout.addLayout(bottom)
@@ -103,6 +120,7 @@ class DocumentsView(QWidget):
         self._rows: list[int] = []  # job id of each table row
         self.languages.changed.connect(lambda src, tgt: settings.set_languages("documents", src, tgt))
         self.add_button.clicked.connect(self.choose_files)
+        self.tmx_button.clicked.connect(self.choose_tmx)
         self.cancel_button.clicked.connect(self.cancel_selected)
         self.cancel_all_button.clicked.connect(queue.cancel_all)
         self.open_button.clicked.connect(self.open_output)
@@ -119,12 +137,29 @@ class DocumentsView(QWidget):
     @Slot()
     def choose_files(self) -> None:
         patterns = " ".join(f"*{ext}" for ext in supported_extensions())
-        paths, _ = QFileDialog.getOpenFileNames(self, "Add documents", "", f"Documents ({patterns});;All files (*)")
+        # XLIFF has its own entry too: CAT-tool users look for their exchange files by name.
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "Add documents", "",
+            f"Documents ({patterns});;XLIFF from a CAT tool (*.xlf *.xliff);;All files (*)")
         self.add_files(Path(p) for p in paths)
+
+    @Slot()
+    def choose_tmx(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save segment pairs to", self.tmx_path.text(),
+                                              "Translation memory (*.tmx)")
+        if path:
+            self.tmx_path.setText(path if path.lower().endswith(".tmx") else path + ".tmx")
+            self.tmx_check.setChecked(True)
+
+    def tmx_file(self) -> Path | None:
+        """The TMX the next jobs add to, or None (box unticked or no file named)."""
+        text = self.tmx_path.text().strip()
+        return Path(text).expanduser() if self.tmx_check.isChecked() and text else None
 
     def add_files(self, paths: Iterable[Path]) -> list[DocumentJob]:
         src, tgt = self.languages.pair()
-        return [self.queue.add(Path(path), src, tgt) for path in paths]
+        tmx, overwrite = self.tmx_file(), self.overwrite_check.isChecked()
+        return [self.queue.add(Path(path), src, tgt, tmx=tmx, overwrite=overwrite) for path in paths]
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt's name)
         if any(url.isLocalFile() for url in event.mimeData().urls()):
