@@ -476,12 +476,12 @@ def hostile_cases(folder: Path) -> dict[str, tuple[Path, str]]:
         cases[entity.name] = (entity, "declares a DTD or XML entities")
     # A file that is not what its suffix says.
     add("word.de.pptx", good[".docx"], "it is a Word document (.docx), not a PowerPoint presentation")
-    add("slides.de.xlsx", good[".pptx"], "it is a PowerPoint presentation (.pptx), not a Excel workbook")
+    add("slides.de.xlsx", good[".pptx"], "it is a PowerPoint presentation (.pptx), not an Excel workbook")
     add("sheet.de.docx", good[".xlsx"], "it is an Excel workbook (.xlsx), not a Word document")
     add("word.de.odt", good[".docx"], "without an OpenDocument 'mimetype' entry")
     spreadsheet = folder / "calc.de.odt"
     _rezip(good[".odt"], spreadsheet, {"mimetype": b"application/vnd.oasis.opendocument.spreadsheet"})
-    cases[spreadsheet.name] = (spreadsheet, "'application/vnd.oasis.opendocument.spreadsheet', not a OpenDocument")
+    cases[spreadsheet.name] = (spreadsheet, "'application/vnd.oasis.opendocument.spreadsheet', not an OpenDocument")
     photos = folder / "photos.de.pptx"
     with zipfile.ZipFile(photos, "w") as archive:
         archive.writestr("bild.jpg", b"\xff\xd8\xff" + bytes(100))

@@ -50,6 +50,10 @@ class PackageKind:
     refuse_doctype: bool = True
 
     @property
+    def a_noun(self) -> str:
+        return f"{'an' if self.noun[0] in 'AEIOU' else 'a'} {self.noun}"
+
+    @property
     def unreadable(self) -> str:
         return f"not a readable {self.suffix} file"
 
@@ -93,7 +97,7 @@ def _not_a_zip(source: Path, kind: PackageKind, exc: Exception) -> DocumentError
             # Office encrypted with a password (it is then an OLE2 container, not a zip)
             f"an old binary Office file or a password-protected document; save it as {kind.suffix} "
             "without a password" if head == _OLE2_MAGIC else
-            f"not a zip archive, so not a {kind.noun}; is it text renamed?")
+            f"not a zip archive, so not {kind.a_noun}; is it text renamed?")
     return DocumentError(f"{source}: {kind.unreadable} ({what}: {exc})")
 
 
@@ -108,7 +112,7 @@ def check_package(source: Path, kind: PackageKind) -> None:
         with zipfile.ZipFile(source) as archive:
             members = archive.infolist()
             if len(members) > MAX_MEMBERS:
-                raise DocumentError(f"{source}: {len(members):,} parts in the archive; not a {kind.noun}")
+                raise DocumentError(f"{source}: {len(members):,} parts in the archive; not {kind.a_noun}")
             unpacked = sum(info.file_size for info in members)
             if unpacked > MAX_UNPACKED:
                 raise DocumentError(
@@ -155,9 +159,9 @@ def _check_kind(source: Path, kind: PackageKind, archive: zipfile.ZipFile) -> No
         mimetype = raw.decode("ascii", "replace").strip() if raw is not None else None
         if mimetype is None:
             raise DocumentError(f"{source}: {kind.unreadable} (a zip archive without an OpenDocument "
-                                f"'mimetype' entry, so not a {kind.noun})")
+                                f"'mimetype' entry, so not {kind.a_noun})")
         if mimetype not in kind.mimetypes:
-            raise DocumentError(f"{source}: {kind.unreadable} (it is {mimetype!r}, not a {kind.noun}; "
+            raise DocumentError(f"{source}: {kind.unreadable} (it is {mimetype!r}, not {kind.a_noun}; "
                                 "give it the suffix of its own format)")
         manifest = _small_member(archive, "META-INF/manifest.xml", 8 << 20) or b""
         # An ODF file saved with a password keeps its zip and manifest, but its parts are encrypted.
@@ -168,13 +172,13 @@ def _check_kind(source: Path, kind: PackageKind, archive: zipfile.ZipFile) -> No
     types = _small_member(archive, "[Content_Types].xml", 8 << 20)
     if types is None:
         raise DocumentError(f"{source}: {kind.unreadable} (a zip archive without [Content_Types].xml, "
-                            f"so not a {kind.noun})")
+                            f"so not {kind.a_noun})")
     declared = re.findall(rb'ContentType="([^"]+)"', types)
     if any(t.decode("ascii", "replace") in kind.main_content_types for t in declared):
         return
     for marker, what in _OOXML_TYPES.items():
         if any(marker.encode() in t and t.endswith(b".main+xml") for t in declared):
-            raise DocumentError(f"{source}: {kind.unreadable} (it is {what}, not a {kind.noun}; "
+            raise DocumentError(f"{source}: {kind.unreadable} (it is {what}, not {kind.a_noun}; "
                                 "give it the suffix of its own format)")
     raise DocumentError(f"{source}: {kind.unreadable} (no {kind.noun} inside the zip archive)")
 
