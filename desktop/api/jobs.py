@@ -12,7 +12,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -65,17 +65,28 @@ class ModelQueue:
     def _run(self) -> None:
         while (item := self._jobs.get()) is not None:
             job, future = item
+            result: Any = None
+            error: BaseException | None = None
+            run = False
             try:
                 if self.stopping.is_set():
-                    future.set_exception(ShuttingDown("the server is shutting down"))
+                    error = ShuttingDown("the server is shutting down")
                 elif future.set_running_or_notify_cancel():  # False: the request gave up while waiting
-                    try:
-                        future.set_result(job(self.engine, self.stopping))
-                    except BaseException as exc:  # noqa: BLE001 (handed to the request, which answers 500)
-                        future.set_exception(exc)
-            finally:
-                with self._lock:
-                    self._pending -= 1
+                    run = True
+                    result = job(self.engine, self.stopping)
+            except BaseException as exc:  # noqa: BLE001 (handed to the request, which answers 500)
+                error = exc
+            # The slot is free before the answer goes out: a client that sends its next request as
+            # soon as it has this one's answer must not be told the queue is full.
+            with self._lock:
+                self._pending -= 1
+            try:
+                if error is not None:
+                    future.set_exception(error)
+                elif run:
+                    future.set_result(result)
+            except InvalidStateError:  # the request was cancelled meanwhile: nobody waits for the answer
+                pass
 
     def close(self, timeout: float = 30.0) -> bool:
         """Refuse new jobs, cancel the running one, fail the waiting ones, and stop the thread.

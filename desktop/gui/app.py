@@ -16,6 +16,7 @@ from PySide6.QtCore import QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QWidget
 
+from desktop.gui.api_switch import ApiSwitch
 from desktop.gui.dialogs import show_error
 from desktop.gui.document_queue import DocumentQueue
 from desktop.gui.documents_view import DocumentsView
@@ -55,6 +56,9 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.text_view, "Text")
         self.tabs.addTab(self.documents_view, "Documents")
         self.tabs.addTab(self.models_view, "Models")
+        # The local API switch sits with the run options, above the stretch of the Models view.
+        self.api_switch = ApiSwitch(self.settings)
+        self.models_view.settings_layout.insertWidget(self.models_view.settings_layout.count() - 1, self.api_switch)
         self.tune_view = TuneView(self.models_view)  # training runs in child processes
         self.tabs.addTab(self.tune_view, "Tune")
         self.setCentralWidget(self.tabs)
@@ -123,6 +127,7 @@ class MainWindow(QMainWindow):
         self.settings.set_active_model(status.spec.path)
         self.document_queue.set_model(status.spec)
         self.models_view.set_active(status.path)
+        self.api_switch.set_model(status.spec)
         self.model_label.setText(f"Model: {status.path.name}")
         self.model_label.setToolTip(str(status.path))
         self.device_label.setText(f"Device: {status.device}")
@@ -146,6 +151,7 @@ class MainWindow(QMainWindow):
         self.translator.shutdown()
         self.document_queue.shutdown()
         self.tune_view.shutdown()
+        self.api_switch.shutdown()
         super().closeEvent(event)
 
 

@@ -161,6 +161,7 @@ class ModelsView(QWidget):
         action.addWidget(self.use_button)
         right_layout.addLayout(action)
         right_layout.addStretch(1)
+        self.settings_layout = right_layout  # the window adds its own settings groups here (the API switch)
 
         # The details scroll: a long card (data sources, scores) never forces the window taller.
         scroll = QScrollArea()

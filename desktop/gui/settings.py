@@ -19,6 +19,7 @@ APPLICATION = "alma-desktop"
 
 DEFAULT_SOURCE = "de"
 DEFAULT_TARGET = "en"
+DEFAULT_API_PORT = 5000  # LibreTranslate's, so its clients' defaults find the app
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,22 @@ class AppSettings:
 
     def set_live_translation(self, enabled: bool) -> None:
         self._store.setValue("text/live", enabled)
+
+    # --- local API (desktop.gui.api_switch) ----------------------------------------------------
+    def api_enabled(self) -> bool:
+        return _as_bool(self._store.value("api/enabled", False))  # off unless the user switched it on
+
+    def set_api_enabled(self, enabled: bool) -> None:
+        self._store.setValue("api/enabled", enabled)
+
+    def api_port(self) -> int:
+        try:
+            return int(self._store.value("api/port", DEFAULT_API_PORT))
+        except (TypeError, ValueError):
+            return DEFAULT_API_PORT
+
+    def set_api_port(self, port: int) -> None:
+        self._store.setValue("api/port", port)
 
     # --- window ----------------------------------------------------------------------------
     def geometry(self) -> QByteArray | None:

@@ -1,0 +1,145 @@
+"""The app's switch for the local LibreTranslate-compatible API (desktop.api), off by default.
+
+On: the API loads its own copy of the active model in a background thread and serves it on
+127.0.0.1 (loopback only: the app never opens the API to the network; `alma-translate serve --host`
+with a key file does that). It follows the active model: loading another model in the app restarts
+the API on it. Off, or the window closed: the server stops, cancelling a running request.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import QCheckBox, QFormLayout, QGroupBox, QLabel, QSpinBox, QWidget
+
+from desktop.gui.settings import AppSettings
+from desktop.gui.worker import ModelSpec, load_engine
+
+
+class ApiSwitch(QGroupBox):
+    """A check box, a port and a status line; the server itself runs off the GUI thread."""
+
+    # Emitted from background threads; Qt delivers them in the GUI thread.
+    _started = Signal(int, object, object)  # generation, ApiServer, the ModelSpec it serves
+    _failed = Signal(int, str)
+    _stopped = Signal()
+
+    def __init__(self, settings: AppSettings, parent: QWidget | None = None) -> None:
+        super().__init__("Local API (LibreTranslate-compatible)", parent)
+        self._settings = settings
+        self.enabled = QCheckBox("Serve translations to other programs on this computer")
+        self.enabled.setToolTip("Programs that speak LibreTranslate's API (CAT tools, browser extensions, "
+                                "scripts) can translate with the active model at http://127.0.0.1:PORT/. "
+                                "Only this computer can connect.")
+        self.port = QSpinBox()
+        self.port.setRange(1024, 65535)
+        self.port.setValue(settings.api_port())
+        self.port.setMaximumWidth(180)
+        self.status = QLabel("Off")
+        self.status.setWordWrap(True)
+        form = QFormLayout(self)
+        form.addRow(self.enabled)
+        form.addRow("Port", self.port)
+        form.addRow("Status", self.status)
+
+        self.server = None  # the running desktop.api.server.ApiServer
+        self._served: ModelSpec | None = None  # the model it serves
+        self._spec: ModelSpec | None = None  # the app's active model
+        self._generation = 0  # bumped by every start/stop, so a late result of an old start is dropped
+        self._starting = False
+
+        self.enabled.setChecked(settings.api_enabled())
+        self.port.setEnabled(not self.enabled.isChecked())
+        self.enabled.toggled.connect(self._toggled)
+        self.port.valueChanged.connect(settings.set_api_port)
+        self._started.connect(self._on_started)
+        self._failed.connect(self._on_failed)
+        self._stopped.connect(self._on_stopped)
+
+    def set_model(self, spec: ModelSpec) -> None:
+        """The app loaded `spec`: serve it (starting when switched on, restarting on a change)."""
+        self._spec = spec
+        if self.enabled.isChecked() and spec != self._served:
+            self._restart()
+
+    @Slot(bool)
+    def _toggled(self, on: bool) -> None:
+        self._settings.set_api_enabled(on)
+        self.port.setEnabled(not on)
+        if on:
+            self._restart()
+        else:
+            self._stop_in_background()
+
+    def _restart(self) -> None:
+        if self._spec is None:
+            self.status.setText("Waiting for the model…")
+            return
+        self._stop_in_background()
+        self._generation += 1
+        generation, spec, port = self._generation, self._spec, self.port.value()
+        self._starting = True
+        self.status.setText(f"Starting on port {port}…")
+        threading.Thread(target=self._start, args=(generation, spec, port), name="alma-api-start",
+                         daemon=True).start()
+
+    def _start(self, generation: int, spec: ModelSpec, port: int) -> None:
+        from desktop.api.server import ApiServer, ApiServerError, ServerOptions
+
+        try:
+            engine = load_engine(spec)
+        except Exception as exc:  # noqa: BLE001 (shown in the status line; the app goes on)
+            self._failed.emit(generation, f"the model did not load: {exc}")
+            return
+        try:
+            server = ApiServer(engine, ServerOptions(port=port))
+            server.start()
+        except ApiServerError as exc:
+            engine.close()
+            self._failed.emit(generation, str(exc))
+            return
+        self._started.emit(generation, server, spec)
+
+    @Slot(int, object, object)
+    def _on_started(self, generation: int, server, spec: ModelSpec) -> None:
+        if generation != self._generation:  # switched off (or restarted) while it was starting
+            threading.Thread(target=server.stop, daemon=True).start()
+            return
+        self._starting = False
+        self.server, self._served = server, spec
+        self.status.setText(f"Serving {server.engine.model_path.name} at {server.url}")
+
+    @Slot(int, str)
+    def _on_failed(self, generation: int, message: str) -> None:
+        if generation != self._generation:
+            return
+        self._starting = False
+        self.status.setText(f"Not running: {message}")
+
+    def _stop_in_background(self) -> None:
+        self._generation += 1
+        self._starting = False
+        server, self.server, self._served = self.server, None, None
+        if server is None:
+            self.status.setText("Off")
+            return
+        self.status.setText("Stopping…")
+
+        def stop() -> None:
+            server.stop()
+            self._stopped.emit()
+
+        threading.Thread(target=stop, name="alma-api-stop", daemon=True).start()
+
+    @Slot()
+    def _on_stopped(self) -> None:
+        if self.server is None and not self._starting:
+            self.status.setText("Off")
+
+    def shutdown(self) -> None:
+        """Window closing: stop the server now (a running request is cancelled)."""
+        self._generation += 1
+        server, self.server = self.server, None
+        if server is not None:
+            server.stop()

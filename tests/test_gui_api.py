@@ -1,0 +1,72 @@
+"""The app's local-API switch driven for real (offscreen): off by default, on serves the active model over
+HTTP on loopback, off stops it. The real SmolLM2 GGUF, a free port of this computer, no mocks."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.error
+import urllib.request
+
+import pytest
+
+pytest.importorskip("pytestqt")
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+from PySide6.QtCore import QSettings  # noqa: E402
+
+TIMEOUT_MS = 600_000  # a model load on a 2-core machine shared with a training run
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path, monkeypatch):
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    monkeypatch.setenv("ALMA_LOCAL_DATA", str(tmp_path / "data"))
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def translate(port: int, text: str) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/translate", method="POST", headers={"Content-Type": "application/json"},
+        data=json.dumps({"q": text, "source": "de", "target": "en"}).encode())
+    with urllib.request.urlopen(request, timeout=600) as response:
+        return json.loads(response.read())
+
+
+def test_the_api_switch_is_off_by_default_and_serves_the_active_model(qtbot, default_gguf):
+    from desktop.gui.app import MainWindow
+    from desktop.gui.settings import AppSettings
+
+    window = MainWindow(default_gguf)
+    qtbot.addWidget(window)
+    window.show()
+    switch = window.api_switch
+    assert not switch.enabled.isChecked() and switch.status.text() == "Off" and switch.server is None
+    qtbot.waitUntil(lambda: window.translator.model is not None, timeout=TIMEOUT_MS)
+
+    port = free_port()
+    switch.port.setValue(port)
+    switch.enabled.setChecked(True)
+    qtbot.waitUntil(lambda: switch.status.text().startswith(("Serving", "Not running")), timeout=TIMEOUT_MS)
+    assert switch.status.text() == f"Serving {default_gguf.name} at http://127.0.0.1:{port}/"
+    assert not switch.port.isEnabled()  # the port is fixed while serving
+    answer = translate(port, "Das Haus ist groß.")
+    assert answer["translatedText"].strip() and answer["translatedText"] != "Das Haus ist groß."
+    assert switch.server.engine.model_path == default_gguf  # the active model, its own copy of it
+
+    settings = AppSettings()
+    assert settings.api_enabled() and settings.api_port() == port  # remembered for the next start
+
+    switch.enabled.setChecked(False)
+    qtbot.waitUntil(lambda: switch.status.text() == "Off", timeout=60_000)
+    with pytest.raises(urllib.error.URLError):
+        translate(port, "Das Haus ist groß.")
+    assert not AppSettings().api_enabled()
