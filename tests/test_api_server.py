@@ -136,6 +136,10 @@ def test_detect_and_languages_through_the_client(server):
         assert found[0]["language"] == code, (text, found)
         assert 0 < found[0]["confidence"] <= 100
     assert client.detect("1234 !!") == [{"confidence": 0.0, "language": "en"}]
+    # curl -d sends UTF-8 without %-escapes; it must not be read as Latin-1 (which looks Icelandic).
+    status, found = call(server.url, "detect", "q=Мне нужно сменить пароль.".encode(),
+                         "application/x-www-form-urlencoded")
+    assert status == 200 and found[0]["language"] == "ru", found
     languages = {entry["code"]: entry for entry in client.languages()}
     assert languages["de"]["name"] == "German" and "en" in languages["de"]["targets"]
     assert "de" not in languages["de"]["targets"]
@@ -237,6 +241,33 @@ def test_a_full_queue_answers_429_and_serving_goes_on(server, reference):
     assert LibreTranslateAPI(server.url).translate(HOUSE, "de", "en") == reference(HOUSE)
 
 
+def test_closing_the_model_queue_cancels_the_running_translation(engine):
+    import time
+
+    from desktop.api.jobs import ModelQueue, QueueFull, ShuttingDown
+    from desktop.engine import TranslationCancelled
+
+    models = ModelQueue(engine, max_jobs=2)
+    long_text = " ".join(f"Der Satz Nummer {n} ist nicht sehr lang." for n in range(300))
+    before = engine.generated_tokens
+    running = models.submit(lambda e, stopping: e.translate(long_text, "de", "en", cancel=stopping))
+    waiting = models.submit(lambda e, stopping: "never run")
+    with pytest.raises(QueueFull):
+        models.submit(lambda e, stopping: "one too many")
+    deadline = time.monotonic() + 300
+    while engine.generated_tokens == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert engine.generated_tokens > before and not running.done()  # it is generating now
+    assert models.close(timeout=120)  # the thread ended: the translation stopped between tokens
+    with pytest.raises(TranslationCancelled):
+        running.result(0)
+    with pytest.raises(ShuttingDown):
+        waiting.result(0)
+    with pytest.raises(ShuttingDown):
+        models.submit(lambda e, stopping: "after close")
+    assert models.pending == 0
+
+
 def test_another_host_needs_an_api_key(engine, reference):
     from desktop.api.server import ApiServer, ApiServerError, ServerOptions, check_options
 
@@ -296,9 +327,11 @@ def test_alma_translate_serve_runs_until_sigterm_and_cleans_up(default_gguf, ref
          "--max-new-tokens", str(MAX_NEW_TOKENS), "--no-cache"],
         stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
     try:
-        first = process.stderr.readline()
-        assert "(LibreTranslate API; Ctrl-C stops)" in first, first
-        url = first.split(" at ", 1)[1].split(" ", 1)[0]
+        seen = []
+        while not seen or ("(LibreTranslate API; Ctrl-C stops)" not in seen[-1] and seen[-1]):
+            seen.append(process.stderr.readline())  # llama.cpp may say something while loading first
+        assert seen[-1], seen
+        url = seen[-1].split(" at ", 1)[1].split(" ", 1)[0]
         assert url.startswith("http://127.0.0.1:")  # loopback by default
         assert LibreTranslateAPI(url).translate(HOUSE, "de", "en") == reference(HOUSE)
         body, content_type = multipart({"source": "de", "target": "en"}, "a.txt", f"{DOG}\n".encode())

@@ -23,6 +23,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
@@ -253,7 +254,16 @@ def create_app(models: ModelQueue, options: ApiOptions) -> FastAPI:
                 raise ApiError(400, "Invalid JSON format")
             return data, True
         params: dict[str, Any] = dict(request.query_params)
-        if mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        if mimetype == "application/x-www-form-urlencoded":
+            # Parsed here, as UTF-8: Starlette reads bytes that are not %-escaped as Latin-1, and
+            # `curl -d 'q=Привет'` sends them raw (Flask, under LibreTranslate, reads them as UTF-8).
+            try:
+                fields = parse_qsl((await request.body()).decode("utf-8"), keep_blank_values=True)
+            except UnicodeDecodeError:
+                raise ApiError(400, "Invalid request: the form data is not UTF-8") from None
+            for key, value in fields:
+                params.setdefault(key, value)
+        elif mimetype == "multipart/form-data":
             form = await request.form(max_part_size=options.max_request_bytes)
             for key, value in form.multi_items():
                 params.setdefault(key, value)

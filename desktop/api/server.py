@@ -10,7 +10,6 @@ thread (alma_train.interrupts) or the app's window, and both end with stop().
 from __future__ import annotations
 
 import ipaddress
-import logging
 import socket
 import threading
 import time
@@ -118,6 +117,7 @@ class ApiServer:
         ))
         self._server = None
         self._thread: threading.Thread | None = None
+        self._done = threading.Event()  # set when uvicorn's thread has returned
         self._stopped = False
 
     @property
@@ -135,25 +135,33 @@ class ApiServer:
         config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off",
                                 timeout_graceful_shutdown=5, server_header=False)
         self._server = uvicorn.Server(config)
-        logging.getLogger("uvicorn.error").propagate = False
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": self._sockets},
-                                        name="alma-api-http", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name="alma-api-http", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
+            if self._done.is_set() or time.monotonic() > deadline:
                 self.stop()
                 raise ApiServerError("the HTTP server did not start (see the messages above)")
             time.sleep(0.02)
 
+    def _serve(self) -> None:
+        try:
+            self._server.run(sockets=self._sockets)
+        finally:
+            self._done.set()
+
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._thread is not None and not self._done.is_set()
 
     def wait(self, poll_s: float = 0.2) -> None:
-        """Block until the server thread ends; wakes every poll_s so the main thread can take signals."""
-        while self.running:
-            self._thread.join(poll_s)
+        """Block until the server thread ends; wakes every poll_s so the main thread can take signals.
+
+        An Event, not Thread.join: a signal that interrupts join() makes Python 3.11 take the thread
+        for stopped while it runs (its bpo-45274 fix releases the running thread's own lock).
+        """
+        while not self._done.wait(poll_s):
+            pass
 
     def stop(self, timeout: float = 15.0) -> None:
         """Stop serving (idempotent): queued requests get 503, the running translation is cancelled."""
@@ -166,9 +174,12 @@ class ApiServer:
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:
-            self._thread.join(timeout)
-        for sock in self._sockets:
-            sock.close()
+            if not self._done.wait(timeout):  # connections that would not close: uvicorn's second Ctrl-C
+                self._server.force_exit = True
+                self._done.wait(timeout)
+        if not self.running:  # uvicorn closes the sockets it served; these are the ones it never took
+            for sock in self._sockets:
+                sock.close()
         self.app.state.translated_files.remove_all()
         close = getattr(self.engine, "close", None)
         if close is not None and idle and self.own_engine:  # never free llama.cpp under a generation that did not stop
