@@ -429,7 +429,7 @@ def _rezip(data: bytes, path: Path, replace: dict[str, bytes | None], extra: dic
 
 
 def _bomb(data: bytes, path: Path, member: str) -> None:
-    """The package with 600 MB of spaces in one XML part (about 600 KB compressed)."""
+    """The package with 80 MB of spaces in one XML part (about 80 KB compressed): over the 64 MB part limit."""
     with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED,
                                                                        compresslevel=1) as out:
         for info in source.infolist():
@@ -439,7 +439,7 @@ def _bomb(data: bytes, path: Path, member: str) -> None:
             with out.open(member, "w", force_zip64=True) as handle:
                 handle.write(source.read(info))
                 spaces = b" " * (1 << 20)
-                for _ in range(600):
+                for _ in range(80):
                     handle.write(spaces)
 
 
@@ -501,11 +501,15 @@ def hostile_cases(folder: Path) -> dict[str, tuple[Path, str]]:
     return cases
 
 
-def test_hostile_packages_are_refused_in_process(tmp_path):
-    """The same corpus without the CLI: a DocumentError naming the file, nothing written, fast."""
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    cases = hostile_cases(folder)
+@pytest.fixture(scope="module")
+def hostile_corpus(tmp_path_factory) -> tuple[Path, dict[str, tuple[Path, str]]]:
+    folder = tmp_path_factory.mktemp("office-hostile")
+    return folder, hostile_cases(folder)
+
+
+def test_hostile_packages_are_refused_in_process(hostile_corpus):
+    """Every case without the CLI: a DocumentError naming the file, nothing written, fast."""
+    folder, cases = hostile_corpus
     names = {p.name for p in folder.iterdir()}
     engine = DictionaryEngine()
     problems = []
@@ -521,10 +525,8 @@ def test_hostile_packages_are_refused_in_process(tmp_path):
     assert {p.name for p in folder.iterdir()} == names and not engine.seen
 
 
-def test_hostile_packages_exit_2_through_the_cli(tmp_path, default_gguf):
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    cases = hostile_cases(folder)
+def test_hostile_packages_exit_2_through_the_cli(hostile_corpus, tmp_path, default_gguf):
+    folder, cases = hostile_corpus
     # One of each kind through the real CLI (each run loads the model): the in-process test covers all.
     chosen = ["bomb.de.pptx", "truncated.de.xlsx", "word.de.pptx", "locked.de.odt", "entity.de.odt",
               "ole2.de.xlsx", "calc.de.odt"]
@@ -554,16 +556,10 @@ def test_hostile_packages_exit_2_through_the_cli(tmp_path, default_gguf):
 
 # --- one real-model run per format (the fast test model, through alma-translate) -----------------
 
-def run_cli(path: Path, model: Path, data_dir: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "ALMA_LOCAL_DATA": str(data_dir), "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "desktop.cli", "-m", str(model), "--from", "de", "--to", "en",
-                           "--max-new-tokens", "16", str(path)],
-                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
-
-
 @pytest.fixture(scope="module")
 def model_outputs(default_gguf, tmp_path_factory) -> dict[str, tuple[Path, Path]]:
-    """The four documents translated by the real model in one CLI run each: suffix -> (source, output)."""
+    """The four documents translated by the real model in one alma-translate run (one model load):
+    suffix -> (source, output)."""
     folder = tmp_path_factory.mktemp("office-real")
     data_dir = tmp_path_factory.mktemp("office-real-data")
     built = {}
@@ -571,10 +567,13 @@ def model_outputs(default_gguf, tmp_path_factory) -> dict[str, tuple[Path, Path]
         source = folder / f"probe.de{suffix}"
         build(source)
         built[suffix] = (source, digest(source))
+    env = {**os.environ, "ALMA_LOCAL_DATA": str(data_dir), "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-m", "desktop.cli", "-m", str(default_gguf), "--from", "de", "--to", "en",
+                             "--max-new-tokens", "16", *(str(source) for source, _ in built.values())],
+                            capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
+    assert result.returncode == 0, result.stderr
     outputs = {}
     for suffix, (source, before) in built.items():
-        result = run_cli(source, default_gguf, data_dir)
-        assert result.returncode == 0, result.stderr
         out = folder / f"probe.en{suffix}"
         assert f"{source} -> {out}" in result.stderr
         assert digest(source) == before, "the source changed"
