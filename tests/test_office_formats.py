@@ -323,6 +323,37 @@ def test_docx_runs_of_one_formatting_are_one_plain_sentence(tmp_path):
     assert [(r.text, r.italic) for r in runs] == [("The house is big.", True)]
 
 
+def test_docx_as_word_writes_it_proofing_marks_language_and_bookmarks(tmp_path):
+    """Word splits a sentence at spell-check marks and language changes; those are no formatting, so the
+    sentence stays one plain sentence. A bookmark is kept where it is and ends the sentence."""
+    import docx
+    from docx.oxml import parse_xml
+
+    source = tmp_path / "word.docx"
+    document = docx.Document()
+    document.add_paragraph()
+    document.save(str(source))
+    document = docx.Document(str(source))
+    body = document.paragraphs[0]._p
+    ns = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    for xml in (f'<w:r {ns}><w:rPr><w:lang w:val="de-DE"/></w:rPr><w:t xml:space="preserve">Das Haus </w:t></w:r>',
+                f'<w:proofErr {ns} w:type="spellStart"/>',
+                f'<w:r {ns}><w:rPr><w:noProof/></w:rPr><w:t>ist</w:t><w:lastRenderedPageBreak/></w:r>',
+                f'<w:proofErr {ns} w:type="spellEnd"/>',
+                f'<w:r {ns}><w:t xml:space="preserve"> groß.</w:t></w:r>',
+                f'<w:bookmarkStart {ns} w:id="0" w:name="Marke"/>',
+                f'<w:r {ns}><w:t xml:space="preserve"> Der Hund schläft.</w:t></w:r>',
+                f'<w:bookmarkEnd {ns} w:id="0"/>'):
+        body.append(parse_xml(xml))
+    document.save(str(source))
+    engine = DictionaryEngine({"Das Haus ist groß.": "The house is big.", " Der Hund schläft.": " The dog sleeps."})
+    out = translate_document(source, engine, "de", "en")
+    assert engine.seen == ["Das Haus ist groß.", " Der Hund schläft."]
+    paragraph = docx.Document(str(out)).paragraphs[0]._p
+    assert [child.tag.split("}")[1] for child in paragraph] == ["r", "bookmarkStart", "r", "bookmarkEnd"]
+    assert w_text(paragraph) == "The house is big. The dog sleeps."
+
+
 def test_a_translator_that_drops_the_tags_still_keeps_every_formatting(tmp_path):
     import docx
 
