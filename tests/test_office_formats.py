@@ -697,3 +697,24 @@ def test_the_documents_view_offers_the_office_formats():
     from desktop.gui.document_queue import supported_extensions
 
     assert {".pptx", ".xlsx", ".odt", ".docx"} <= set(supported_extensions())
+
+
+@pytest.mark.parametrize("build", [build_pptx, build_xlsx, build_odt], ids=["pptx", "xlsx", "odt"])
+def test_cancel_mid_document_leaves_no_output(tmp_path, build):
+    import threading
+
+    from desktop.documents import TranslationCancelled
+
+    suffix = {"build_pptx": ".pptx", "build_xlsx": ".xlsx", "build_odt": ".odt"}[build.__name__]
+    source = tmp_path / f"abbruch{suffix}"
+    build(source)
+    pressed = threading.Event()
+
+    class CancellingEngine(DictionaryEngine):
+        def translate(self, text: str, src: str, tgt: str, cancel=None) -> str:
+            pressed.set()  # the user presses Cancel while the first segment is translated
+            return super().translate(text, src, tgt)
+
+    with pytest.raises(TranslationCancelled):
+        translate_document(source, CancellingEngine(), "de", "en", cancel=pressed)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [source.name]
