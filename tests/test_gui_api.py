@@ -41,7 +41,7 @@ def translate(port: int, text: str) -> dict:
         return json.loads(response.read())
 
 
-def test_the_api_switch_is_off_by_default_and_serves_the_active_model(qtbot, default_gguf):
+def test_the_api_switch_is_off_by_default_and_serves_the_active_model(qtbot, default_gguf, app_default_gguf):
     from desktop.gui.app import MainWindow
     from desktop.gui.settings import AppSettings
 
@@ -64,6 +64,16 @@ def test_the_api_switch_is_off_by_default_and_serves_the_active_model(qtbot, def
 
     settings = AppSettings()
     assert settings.api_enabled() and settings.api_port() == port  # remembered for the next start
+
+    # Another model loaded in the app: the API follows it.
+    from desktop.gui.worker import ModelSpec
+
+    first = switch.server
+    window.load_model(ModelSpec(app_default_gguf))
+    qtbot.waitUntil(lambda: switch.status.text().startswith(f"Serving {app_default_gguf.name}"),
+                    timeout=TIMEOUT_MS)
+    assert switch.server is not first and not first.running
+    assert translate(port, "Ich habe einen Hund.")["translatedText"].strip()
 
     switch.enabled.setChecked(False)
     qtbot.waitUntil(lambda: switch.status.text() == "Off", timeout=60_000)

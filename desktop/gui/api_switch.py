@@ -76,15 +76,15 @@ class ApiSwitch(QGroupBox):
         if self._spec is None:
             self.status.setText("Waiting for the model…")
             return
-        self._stop_in_background()
+        stopping = self._stop_in_background()
         self._generation += 1
         generation, spec, port = self._generation, self._spec, self.port.value()
         self._starting = True
         self.status.setText(f"Starting on port {port}…")
-        threading.Thread(target=self._start, args=(generation, spec, port), name="alma-api-start",
+        threading.Thread(target=self._start, args=(generation, spec, port, stopping), name="alma-api-start",
                          daemon=True).start()
 
-    def _start(self, generation: int, spec: ModelSpec, port: int) -> None:
+    def _start(self, generation: int, spec: ModelSpec, port: int, stopping: threading.Thread | None) -> None:
         from desktop.api.server import ApiServer, ApiServerError, ServerOptions
 
         try:
@@ -92,6 +92,8 @@ class ApiSwitch(QGroupBox):
         except Exception as exc:  # noqa: BLE001 (shown in the status line; the app goes on)
             self._failed.emit(generation, f"the model did not load: {exc}")
             return
+        if stopping is not None:  # the server being replaced still holds the port until it has stopped
+            stopping.join()
         try:
             server = ApiServer(engine, ServerOptions(port=port))
             server.start()
@@ -117,20 +119,23 @@ class ApiSwitch(QGroupBox):
         self._starting = False
         self.status.setText(f"Not running: {message}")
 
-    def _stop_in_background(self) -> None:
+    def _stop_in_background(self) -> threading.Thread | None:
+        """Stop the server off the GUI thread; the thread doing it (None when none ran)."""
         self._generation += 1
         self._starting = False
         server, self.server, self._served = self.server, None, None
         if server is None:
             self.status.setText("Off")
-            return
+            return None
         self.status.setText("Stopping…")
 
         def stop() -> None:
             server.stop()
             self._stopped.emit()
 
-        threading.Thread(target=stop, name="alma-api-stop", daemon=True).start()
+        thread = threading.Thread(target=stop, name="alma-api-stop", daemon=True)
+        thread.start()
+        return thread
 
     @Slot()
     def _on_stopped(self) -> None:
