@@ -325,7 +325,8 @@ def test_docx_runs_of_one_formatting_are_one_plain_sentence(tmp_path):
 
 def test_docx_as_word_writes_it_proofing_marks_language_and_bookmarks(tmp_path):
     """Word splits a sentence at spell-check marks and language changes; those are no formatting, so the
-    sentence stays one plain sentence. A bookmark is kept where it is and ends the sentence."""
+    sentence stays one plain sentence. A bookmark is kept where it is and ends the sentence; a tracked
+    insertion is translated inside itself."""
     import docx
     from docx.oxml import parse_xml
 
@@ -343,15 +344,20 @@ def test_docx_as_word_writes_it_proofing_marks_language_and_bookmarks(tmp_path):
                 f'<w:r {ns}><w:t xml:space="preserve"> groß.</w:t></w:r>',
                 f'<w:bookmarkStart {ns} w:id="0" w:name="Marke"/>',
                 f'<w:r {ns}><w:t xml:space="preserve"> Der Hund schläft.</w:t></w:r>',
-                f'<w:bookmarkEnd {ns} w:id="0"/>'):
+                f'<w:bookmarkEnd {ns} w:id="0"/>',
+                f'<w:ins {ns} w:id="1" w:author="A" w:date="2024-01-01T00:00:00Z"><w:r><w:t xml:space="preserve">'
+                ' Neu eingefügt.</w:t></w:r></w:ins>'):
         body.append(parse_xml(xml))
     document.save(str(source))
-    engine = DictionaryEngine({"Das Haus ist groß.": "The house is big.", " Der Hund schläft.": " The dog sleeps."})
+    engine = DictionaryEngine({"Das Haus ist groß.": "The house is big.", " Der Hund schläft.": " The dog sleeps.",
+                               " Neu eingefügt.": " Newly inserted."})
     out = translate_document(source, engine, "de", "en")
-    assert engine.seen == ["Das Haus ist groß.", " Der Hund schläft."]
+    assert engine.seen == ["Das Haus ist groß.", " Der Hund schläft.", " Neu eingefügt."]
     paragraph = docx.Document(str(out)).paragraphs[0]._p
-    assert [child.tag.split("}")[1] for child in paragraph] == ["r", "bookmarkStart", "r", "bookmarkEnd"]
-    assert w_text(paragraph) == "The house is big. The dog sleeps."
+    assert [child.tag.split("}")[1] for child in paragraph] == ["r", "bookmarkStart", "r", "bookmarkEnd", "ins"]
+    # The tracked insertion is still one, holding its translation.
+    assert w_text(paragraph) == "The house is big. The dog sleeps. Newly inserted."
+    assert w_text(paragraph.find(W + "ins")) == " Newly inserted."
 
 
 def test_a_translator_that_drops_the_tags_still_keeps_every_formatting(tmp_path):

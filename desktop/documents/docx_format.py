@@ -63,6 +63,10 @@ def _docx_name(props, wrapper) -> str:
 WORD_RUNS = RunSchema(
     run=_W + "r", props=_W + "rPr", text=_W + "t",
     wrappers=frozenset({_W + "hyperlink"}),
+    # Their runs are translated as sentences of their own, inside them: a tracked insertion stays a
+    # tracked insertion, a content control keeps its properties. (Deleted text, w:delText, is not w:t.)
+    nested=frozenset({_W + "ins", _W + "moveTo", _W + "smartTag", _W + "customXml", _W + "sdt",
+                      _W + "sdtContent"}),
     skipped=frozenset({_W + "proofErr"}),
     cached=frozenset({_W + "lastRenderedPageBreak"}),
     # Spell-checking language and flags, and revision ids, say nothing about how the text looks.

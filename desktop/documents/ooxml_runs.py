@@ -35,6 +35,7 @@ class RunSchema:
     props: str
     text: str
     wrappers: frozenset[str] = frozenset()  # hold runs that belong to the sentence (w:hyperlink)
+    nested: frozenset[str] = frozenset()  # hold runs of their own sentences (w:ins, content controls)
     skipped: frozenset[str] = frozenset()  # paragraph children that only record state (w:proofErr): dropped
     cached: frozenset[str] = frozenset()  # run children that only cache layout (w:lastRenderedPageBreak)
     volatile: frozenset[str] = frozenset()  # property children/attributes that do not change the look
@@ -146,6 +147,12 @@ def stretches(container, schema: RunSchema) -> Iterator[RunStretch]:
                         current.runs.append(_text_run(run, child, schema))
                         current.templates.append((run, child))
                 continue
+            if has_words(current.text):
+                yield current
+            current = RunStretch(container)
+            yield from stretches(child, schema)
+            continue
+        if child.tag in schema.nested:  # a tracked insertion, a content control: translated in place
             if has_words(current.text):
                 yield current
             current = RunStretch(container)
