@@ -268,6 +268,28 @@ def test_closing_the_model_queue_cancels_the_running_translation(engine):
     assert models.pending == 0
 
 
+def test_a_client_that_hangs_up_takes_its_translation_with_it(server, engine, reference):
+    import time
+
+    sentences = 300  # each one at least a token: all of them would take at least 300 tokens
+    long_text = " ".join(f"Der Satz Nummer {n} ist nicht sehr lang." for n in range(sentences))
+    body = json.dumps({"q": long_text, "source": "de", "target": "en"}).encode()
+    before = engine.generated_tokens
+    with socket.create_connection(("127.0.0.1", server.port)) as client:
+        client.sendall(b"POST /translate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                       + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        deadline = time.monotonic() + 300
+        while engine.generated_tokens == before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert engine.generated_tokens > before  # it is translating: now hang up
+    deadline = time.monotonic() + 600
+    while server.models.pending and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert server.models.pending == 0
+    assert engine.generated_tokens - before < sentences  # stopped long before the end
+    assert LibreTranslateAPI(server.url).translate(HOUSE, "de", "en") == reference(HOUSE)
+
+
 def test_another_host_needs_an_api_key(engine, reference):
     from desktop.api.server import ApiServer, ApiServerError, ServerOptions, check_options
 

@@ -40,6 +40,8 @@ _ALIASES = {"zh-hans": "zh", "zh-cn": "zh"}
 # How much of a document's text decides its language for source "auto".
 _DETECT_CHARS = 2000
 _SAFE_NAME = re.compile(r"[^\w.\- ]+")
+# How often a request waiting on the model checks that its client is still connected.
+_DISCONNECT_POLL_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -297,20 +299,37 @@ def create_app(models: ModelQueue, options: ApiOptions) -> FastAPI:
             raise ApiError(400, f"{name} ({target}) is not available as a target language from {name} ({source})")
         return source
 
-    async def run_job(job: Callable[[Any, threading.Event], Any], scrub: tuple[str, str] | None = None) -> Any:
-        """Queue job on the model and wait for it; its failures as LibreTranslate's answers."""
+    async def run_job(request: Request, job: Callable[[Any, Callable[[], bool]], Any],
+                      scrub: tuple[str, str] | None = None) -> Any:
+        """Queue job on the model and wait for it; its failures as LibreTranslate's answers.
+
+        A client that hangs up (a timeout, a closed tab) takes its job with it: dropped while it
+        waits, stopped at the next token while it runs, so the model is not kept busy for nobody.
+        """
         from desktop.documents import DocumentError, TranslationCancelled
 
+        gone = threading.Event()
         try:
-            future: Future = models.submit(job)
+            future: Future = models.submit(job, cancel=gone)
         except QueueFull as exc:
             raise ApiError(429, f"Slowdown: {exc}; try again shortly") from None
         except ShuttingDown as exc:
             raise ApiError(503, str(exc)) from None
+        waiting = asyncio.wrap_future(future)
         try:
-            return await asyncio.wrap_future(future)
+            while not (await asyncio.wait({waiting}, timeout=_DISCONNECT_POLL_S))[0]:
+                if await request.is_disconnected():
+                    gone.set()
+                    future.cancel()
+            return await waiting
+        except asyncio.CancelledError:
+            if not gone.is_set():  # the server task itself was cancelled: let it end
+                raise
+            raise ApiError(503, "the request was cancelled: the client went away") from None
         except (ShuttingDown, TranslationCancelled):
-            raise ApiError(503, "the server is shutting down") from None
+            # The server stops, or the client left (then nobody reads this answer).
+            raise ApiError(503, "the server is shutting down" if models.stopping.is_set()
+                           else "the request was cancelled: the client went away") from None
         except DocumentError as exc:
             message = str(exc)
             if scrub:  # the client knows its file by its own name, not by the server's temporary path
@@ -394,11 +413,11 @@ def create_app(models: ModelQueue, options: ApiOptions) -> FastAPI:
                 detections.append({"confidence": 100.0, "language": source})
                 sources.append(source)
 
-        def job(engine: Any, stopping: threading.Event) -> list[str]:
-            return [text if src is None else _translate_text(engine, text, src, target, text_format, stopping)
+        def job(engine: Any, should_stop: Callable[[], bool]) -> list[str]:
+            return [text if src is None else _translate_text(engine, text, src, target, text_format, should_stop)
                     for text, src in zip(texts, sources, strict=True)]
 
-        translated = await run_job(job)
+        translated = await run_job(request, job)
         result: dict[str, Any] = {"translatedText": translated if batch else translated[0]}
         if source == "auto":
             result["detectedLanguage"] = detections if batch else detections[0]
@@ -442,7 +461,7 @@ def create_app(models: ModelQueue, options: ApiOptions) -> FastAPI:
 
         await run_in_threadpool(save)
 
-        def job(engine: Any, stopping: threading.Event) -> str:
+        def job(engine: Any, should_stop: Callable[[], bool]) -> str:
             from desktop.documents import translate_document
 
             try:
@@ -458,12 +477,12 @@ def create_app(models: ModelQueue, options: ApiOptions) -> FastAPI:
                         raise DocumentError(f"{name}: the document is in {LANGUAGES[target]} already")
                 out_name = f"{file_id}.{output_path_for(Path(name), src, target).name}"
                 translate_document(source_path, engine, src, target, output=files.folder / out_name,
-                                   cancel=stopping)
+                                   cancel=should_stop)
                 return out_name
             finally:
                 shutil.rmtree(work, ignore_errors=True)
 
-        out_name = await run_job(job, scrub=(str(source_path), name))
+        out_name = await run_job(request, job, scrub=(str(source_path), name))
         return JSONResponse({"translatedFileUrl": str(request.url_for("download_file", filename=out_name))})
 
     @app.get("/download_file/{filename}", name="download_file")
@@ -476,10 +495,11 @@ def create_app(models: ModelQueue, options: ApiOptions) -> FastAPI:
     return app
 
 
-def _translate_text(engine: Any, text: str, src: str, tgt: str, text_format: str, stopping: threading.Event) -> str:
+def _translate_text(engine: Any, text: str, src: str, tgt: str, text_format: str,
+                    should_stop: Callable[[], bool]) -> str:
     """One q item: plain text through the engine, or HTML through the documents' HTML format."""
     if text_format == "text":
-        return engine.translate(text, src, tgt, cancel=stopping)
+        return engine.translate(text, src, tgt, cancel=should_stop)
     # The HTML format of desktop.documents (tags, attributes, scripts and entities kept) on the
     # fragment, so /translate and /translate_file treat markup the same way.
     from desktop.documents import DocumentError, format_for, translate_document
@@ -491,7 +511,8 @@ def _translate_text(engine: Any, text: str, src: str, tgt: str, text_format: str
         try:
             if not any(True for _ in format_for(fragment).segments(fragment)):
                 return text  # markup only: nothing for the model
-            written = translate_document(fragment, engine, src, tgt, output=folder / "q.out.html", cancel=stopping)
+            written = translate_document(fragment, engine, src, tgt, output=folder / "q.out.html",
+                                         cancel=should_stop)
         except DocumentError as exc:
             raise DocumentError(str(exc).replace(f"{fragment}: ", "q: ")) from None
         with written.open(encoding="utf-8", newline="") as handle:

@@ -16,8 +16,9 @@ from concurrent.futures import Future, InvalidStateError
 from typing import Any, TypeVar
 
 T = TypeVar("T")
-# A job gets the engine and an Event that is set when the server shuts down (pass it as cancel=).
-Job = Callable[[Any, threading.Event], T]
+# A job gets the engine and a check that turns true when it should stop (the server shuts down, or
+# its client went away): pass it on as the engine's and translate_document's cancel=.
+Job = Callable[[Any, Callable[[], bool]], T]
 
 
 class QueueFull(Exception):
@@ -36,7 +37,7 @@ class ModelQueue:
             raise ValueError("max_jobs must be at least 1")
         self.engine = engine
         self.max_jobs = max_jobs
-        self._jobs: queue.Queue[tuple[Job, Future] | None] = queue.Queue()
+        self._jobs: queue.Queue[tuple[Job, Future, threading.Event | None] | None] = queue.Queue()
         self._lock = threading.Lock()
         self._pending = 0  # waiting + running
         self._closed = False
@@ -50,8 +51,11 @@ class ModelQueue:
         with self._lock:
             return self._pending
 
-    def submit(self, job: Job[T]) -> Future[T]:
-        """Queue job(engine, stopping); its Future has the result. QueueFull or ShuttingDown at once."""
+    def submit(self, job: Job[T], cancel: threading.Event | None = None) -> Future[T]:
+        """Queue job(engine, should_stop); its Future has the result. QueueFull or ShuttingDown at once.
+
+        Setting `cancel` stops this job alone (between tokens); Future.cancel() drops it while it waits.
+        """
         with self._lock:
             if self._closed:
                 raise ShuttingDown("the server is shutting down")
@@ -59,12 +63,16 @@ class ModelQueue:
                 raise QueueFull(f"{self._pending} requests are waiting for the model (the limit is {self.max_jobs})")
             self._pending += 1
         future: Future[T] = Future()
-        self._jobs.put((job, future))
+        self._jobs.put((job, future, cancel))
         return future
 
     def _run(self) -> None:
         while (item := self._jobs.get()) is not None:
-            job, future = item
+            job, future, cancel = item
+            should_stop = self.stopping.is_set
+            if cancel is not None:
+                def should_stop(cancel: threading.Event = cancel) -> bool:
+                    return self.stopping.is_set() or cancel.is_set()
             result: Any = None
             error: BaseException | None = None
             run = False
@@ -73,7 +81,7 @@ class ModelQueue:
                     error = ShuttingDown("the server is shutting down")
                 elif future.set_running_or_notify_cancel():  # False: the request gave up while waiting
                     run = True
-                    result = job(self.engine, self.stopping)
+                    result = job(self.engine, should_stop)
             except BaseException as exc:  # noqa: BLE001 (handed to the request, which answers 500)
                 error = exc
             # The slot is free before the answer goes out: a client that sends its next request as
