@@ -724,3 +724,27 @@ def test_cancel_mid_document_leaves_no_output(tmp_path, build):
     with pytest.raises(TranslationCancelled):
         translate_document(source, CancellingEngine(), "de", "en", cancel=pressed)
     assert sorted(p.name for p in tmp_path.iterdir()) == [source.name]
+
+
+def test_pptx_line_breaks_and_fields_stay_in_place(tmp_path):
+    from lxml import etree
+    from pptx import Presentation
+    from pptx.oxml.ns import qn
+    from pptx.util import Inches
+
+    source = tmp_path / "umbruch.pptx"
+    presentation = Presentation()
+    slide = presentation.slides.add_slide(presentation.slide_layouts[6])
+    frame = slide.shapes.add_textbox(Inches(1), Inches(1), Inches(4), Inches(2)).text_frame
+    frame.text = "Erste Zeile\vzweite Zeile"  # python-pptx writes \v as <a:br/>
+    paragraph = frame.paragraphs[0]._p
+    field = etree.SubElement(paragraph, qn("a:fld"), id="{B6F15528-21DE-4FAA-801E-634DDDAF4B2B}", type="slidenum")
+    etree.SubElement(field, qn("a:t")).text = "‹#›"
+    presentation.save(str(source))
+    engine = DictionaryEngine()
+    out = translate_document(source, engine, "de", "en")
+    assert engine.seen == ["Erste Zeile", "zweite Zeile"]
+    result = Presentation(str(out)).slides[0].shapes[0].text_frame.paragraphs[0]._p
+    children = [child.tag.split("}")[1] for child in result if child.tag != qn("a:endParaRPr")]
+    assert children == ["r", "br", "r", "fld"]
+    assert [t.text for t in result.iter(qn("a:t"))] == ["ERSTE ZEILE", "ZWEITE ZEILE", "‹#›"]
