@@ -55,6 +55,14 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def translate_checked(source: Path, engine) -> Path:
+    """translate_document with its progress followed: the count of the first pass is what was translated."""
+    calls: list[tuple[int, int]] = []
+    out = translate_document(source, engine, "de", "en", progress=lambda done, total, eta: calls.append((done, total)))
+    assert calls[0] == (0, calls[-1][1]) and calls[-1][0] == calls[-1][1] == len(engine.seen) > 0, calls
+    return out
+
+
 # --- builders ------------------------------------------------------------------------------------
 
 def build_pptx(path: Path) -> None:
@@ -289,7 +297,7 @@ def test_docx_formatting_follows_the_translated_words(tmp_path):
     build_docx(source)
     before = digest(source)
     engine = DictionaryEngine({MIXED: MOVED, "Name:": "Name:", "Wert": "Value"})
-    out = translate_document(source, engine, "de", "en")
+    out = translate_checked(source, engine)
     assert out == tmp_path / "brief.en.docx" and digest(source) == before
     assert MIXED in engine.seen  # one sentence, tags spelled as HTML, not four fragments
     result = docx.Document(str(out))
@@ -385,7 +393,7 @@ def test_pptx_keeps_slides_shapes_tables_groups_notes_and_run_formatting(tmp_pat
     build_pptx(source)
     before = digest(source)
     engine = DictionaryEngine({MIXED: MOVED})
-    out = translate_document(source, engine, "de", "en")
+    out = translate_checked(source, engine)
     assert out == tmp_path / "folien.en.pptx" and digest(source) == before
     original, result = Presentation(str(source)), Presentation(str(out))
     assert len(result.slides) == len(original.slides)
@@ -405,7 +413,7 @@ def test_xlsx_translates_string_cells_only(tmp_path):
     build_xlsx(source)
     before = digest(source)
     engine = DictionaryEngine({"Das ist <b>sehr wichtig</b>.": "This is <b>very important</b>."})
-    out = translate_document(source, engine, "de", "en")
+    out = translate_checked(source, engine)
     assert out == tmp_path / "zahlen.en.xlsx" and digest(source) == before
     original, result = xlsx_cells(source), xlsx_cells(out)
     assert result.keys() == original.keys()
@@ -434,7 +442,7 @@ def test_odt_keeps_paragraphs_tables_lists_notes_headers_and_spans(tmp_path):
     build_odt(source)
     before = digest(source)
     engine = DictionaryEngine({MIXED: MOVED})
-    out = translate_document(source, engine, "de", "en")
+    out = translate_checked(source, engine)
     assert out == tmp_path / "bericht.en.odt" and digest(source) == before
     original, result = odt_paragraphs(source), odt_paragraphs(out)
     assert [kind for kind, _ in result] == [kind for kind, _ in original]
