@@ -20,8 +20,12 @@ import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from desktop.documents.base import DocumentError
+
+if TYPE_CHECKING:  # lxml is imported where a part is parsed, not at start-up
+    from lxml.etree import _Element
 
 # Word and PowerPoint refuse files over 512 MB; a 64 MB XML part is already thousands of pages.
 MAX_UNPACKED = 512 * 1024 * 1024
@@ -188,7 +192,7 @@ def package_error(source: Path, kind: PackageKind, exc: BaseException) -> Docume
     return DocumentError(f"{source}: {kind.unreadable} ({type(exc).__name__}: {exc})")
 
 
-def parse_part(data: bytes):
+def parse_part(data: bytes) -> _Element:
     """An XML part as an lxml tree: entities are never resolved, nothing is fetched, no huge trees."""
     from lxml import etree
 
@@ -197,15 +201,15 @@ def parse_part(data: bytes):
     return etree.fromstring(data, parser)
 
 
-def serialize_part(root) -> bytes:
+def serialize_part(root: _Element) -> bytes:
     from lxml import etree
 
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
-def read_parts(source: Path, kind: PackageKind, wanted: Callable[[str], bool]) -> dict[str, object]:
+def read_parts(source: Path, kind: PackageKind, wanted: Callable[[str], bool]) -> dict[str, _Element]:
     """The parsed parts whose names `wanted` accepts, in archive order (call check_package first)."""
-    parts: dict[str, object] = {}
+    parts: dict[str, _Element] = {}
     try:
         with zipfile.ZipFile(source) as archive:
             for info in archive.infolist():

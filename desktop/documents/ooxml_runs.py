@@ -18,9 +18,13 @@ import copy
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from desktop.documents.base import Translate, has_words
 from desktop.documents.runs import Span, TextRun, segment_text, translate_runs
+
+if TYPE_CHECKING:
+    from lxml.etree import _Element
 
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 # Characters XML 1.0 cannot hold: a model may emit them, lxml would refuse them.
@@ -128,7 +132,7 @@ def _simple_wrapper(wrapper, schema: RunSchema) -> bool:
     )
 
 
-def stretches(container, schema: RunSchema) -> Iterator[RunStretch]:
+def stretches(container: _Element, schema: RunSchema) -> Iterator[RunStretch]:
     """The container's stretches that hold words, in order (a complex wrapper's own stretches in place)."""
     _split_mixed_runs(container, schema)
     current = RunStretch(container)
@@ -168,7 +172,7 @@ def stretches(container, schema: RunSchema) -> Iterator[RunStretch]:
         yield current
 
 
-def _new_run(template, text: str, schema: RunSchema):
+def _new_run(template: _Element, text: str, schema: RunSchema) -> _Element:
     from lxml import etree
 
     run = etree.Element(template.tag, attrib=dict(template.attrib))
@@ -209,7 +213,7 @@ def rebuild(stretch: RunStretch, spans: list[Span], schema: RunSchema) -> None:
         container.insert(index + offset, element)
 
 
-def translate_container(container, schema: RunSchema, translate: Translate) -> int:
+def translate_container(container: _Element, schema: RunSchema, translate: Translate) -> int:
     """Translate every stretch of the container in place; returns how many there were."""
     found = list(stretches(container, schema))
     for stretch in found:
@@ -222,7 +226,7 @@ def xml_text(text: str) -> str:
     return _XML_INVALID.sub("", text)
 
 
-def container_segments(container, schema: RunSchema) -> Iterator[str]:
+def container_segments(container: _Element, schema: RunSchema) -> Iterator[str]:
     """The texts a container's stretches send to translation (their plain text), without changing it.
 
     Works on a copy: finding stretches splits mixed runs, which must not touch the caller's tree.
