@@ -159,6 +159,7 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=40, help="tagged strings per direction")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--methods", default="html,align,fragments,numbered")
+    parser.add_argument("--directions", default="de-en,en-de", help="comma-separated, e.g. de-en")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/alma-inline-markup-bench.sqlite3"),
                         help="the benchmark's own output cache (never the user's)")
     args = parser.parse_args()
@@ -180,7 +181,7 @@ def main() -> int:
           "| model inputs per string |")
     print("|---|---|---|---|---|---|---|")
     examples: list[str] = []
-    for src, tgt in (("de", "en"), ("en", "de")):
+    for src, tgt in (tuple(direction.split("-")) for direction in args.directions.split(",")):
         items = []
         for en, de in pairs:
             source_html, ref_html = (de, en) if src == "de" else (en, de)

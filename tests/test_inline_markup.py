@@ -220,3 +220,17 @@ def test_markdown_emphasis_and_links_are_translated_with_their_sentence(recordin
     assert "`man alma`" in lines[1]
     # A lone asterisk cannot pair: that line is translated around it, as before.
     assert lines[2].count("*") == 1 and len(lines) == 3
+
+
+def test_markup_the_model_invents_is_dropped_and_literal_source_text_kept():
+    translate = dictionary({
+        "The <b>file</b> is missing.": "Die <code>Datei</code> fehlt.",
+        "The file is missing.": "Die <code>Datei</code> fehlt.",
+        "file": "Datei",
+    })
+    result = translate_tagged("The <1>file</1> is missing.", translate)
+    assert result.text == "Die <1>Datei</1> fehlt." and result.method == "align"
+    # "<Person>" is the source's own text (a Gramps filter name): it stays.
+    translate = dictionary({"People matching <b>the</b> <Person>": "Personen, die <b>der</b> <Person> entsprechen"})
+    result = translate_tagged(escape_text("People matching ") + "<1>the</1>" + escape_text(" <Person>"), translate)
+    assert strip_tags(result.text) == "Personen, die der <Person> entsprechen" and result.method == "html"

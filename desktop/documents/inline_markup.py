@@ -34,7 +34,12 @@ benchmarks/inline_markup.py, docs/inline_markup.md):
    at the proportional word position; standalone tags go to their proportional word boundary.
 
 `translate` is any str -> str callable (the engine's translate, a cache, a dictionary in tests); it is
-called with plain or HTML-tagged text, never with this module's numbered tags.
+called with plain or HTML-tagged text, never with this module's numbered tags (except method="numbered").
+
+Inside the document pipeline a format need not call translate_tagged itself: it yields and translates
+a `TaggedText(tagged, names)` segment, and translate_document sends it through translate_tagged (one
+segment for progress; the TMX gets its text without tags). `render` of the format's Translatable then
+maps the tagged result back (see html_format.py, markdown_format.py, xliff_format.py).
 """
 
 from __future__ import annotations
@@ -233,8 +238,15 @@ def to_html(tagged: str, names: Mapping[int, str] | None = None) -> tuple[str, d
     return "".join(out), back
 
 
-def from_html(translation: str, back: Mapping[str, Tag]) -> str:
-    """The model's HTML-spelled output as a tagged string; unknown tags are kept so check_tags sees them."""
+def drop_invented_markup(output: str, source_text: str) -> str:
+    """The model's output without HTML-like tags that are not in the source's own text: a small model
+    likes to add a <code> or <b> of its own, which would end up in the document as literal text."""
+    return _HTML_TAG.sub(lambda m: m.group() if m.group() in source_text else "", output)
+
+
+def from_html(translation: str, back: Mapping[str, Tag], source_text: str = "") -> str:
+    """The model's HTML-spelled output as a tagged string. Other HTML-like tags are dropped unless the
+    source's text has them literally (then they are text, as in the source)."""
     out: list[str] = []
     start = 0
     for match in _HTML_TAG.finditer(translation):
@@ -244,6 +256,10 @@ def from_html(translation: str, back: Mapping[str, Tag]) -> str:
         if tag is None and not closing and not empty:
             tag = back.get(f"<{name.lower()}/>")  # <br> written without its slash
         if tag is None:
+            if match.group() in source_text:
+                continue  # literal text of the source ("<Person>"): stays text
+            out.append(escape_text(translation[start:match.start()]))
+            start = match.end()  # invented by the model: dropped
             continue
         out.append(escape_text(translation[start:match.start()]))
         out.append(str(tag))
@@ -328,14 +344,17 @@ def translate_tagged(tagged: str, translate: TranslateText, names: Mapping[int, 
     if method != "align":
         if method == "numbered":
             shown = _show_numbered(core)
-            result = _read_numbered(translate(shown))
+            result = _read_numbered(drop_invented_markup(translate(shown), strip_tags(core)))
         else:
             shown, back = to_html(core, names)
-            result = from_html(translate(shown), back)
+            result = from_html(translate(shown), back, strip_tags(core))
         problems = check_tags(core, result)
         if not problems and _has_words(strip_tags(result)):
             return TaggedTranslation(head + result + tail, "numbered" if method == "numbered" else "html", True)
-    aligned = align_tags(core, translate(strip_tags(core)), translate)
+    # Removing a standalone tag between two spaces leaves two: the model gets one.
+    plain = strip_tags(core)
+    translation = drop_invented_markup(translate(re.sub(r"(?<=\S)[ \t]{2,}(?=\S)", " ", plain)), plain)
+    aligned = align_tags(core, translation, translate)
     return TaggedTranslation(head + aligned + tail, "align", False if method != "align" else None, problems)
 
 

@@ -105,7 +105,8 @@ class _DocumentWorker(QObject):
                 progress=lambda done, total, eta: self.progress.emit(
                     job.job_id, done, total, -1.0 if eta is None else float(eta)),
                 cancel=job.cancel_event, overwrite=job.overwrite,
-                pairs=(lambda source, translation: pairs.append((source, translation))) if memory else None,
+                # `is not None`: an empty collector is falsy (it has a length).
+                pairs=(lambda source, translation: pairs.append((source, translation))) if memory is not None else None,
             )
             if memory is not None:
                 for source, translation in pairs:
