@@ -234,3 +234,15 @@ def test_markup_the_model_invents_is_dropped_and_literal_source_text_kept():
     translate = dictionary({"People matching <b>the</b> <Person>": "Personen, die <b>der</b> <Person> entsprechen"})
     result = translate_tagged(escape_text("People matching ") + "<1>the</1>" + escape_text(" <Person>"), translate)
     assert strip_tags(result.text) == "Personen, die der <Person> entsprechen" and result.method == "html"
+
+
+def test_a_standalone_tag_between_words_is_a_space_for_the_model():
+    # A Gramps tip: title, <br>, text. Without tags the model must not read "Beziehungen berechnenUm".
+    translate = dictionary({
+        "<b>Beziehungen berechnen</b><br/>Um das zu prüfen.": "Calculate relationships To check it.",
+        "Beziehungen berechnen Um das zu prüfen.": "Calculate relationships. To check it.",
+        "Beziehungen berechnen": "Calculate relationships",
+    })
+    result = translate_tagged("<1>Beziehungen berechnen</1><2/>Um das zu prüfen.", translate)
+    assert result.method == "align"
+    assert result.text.startswith("<1>Calculate relationships</1>") and "<2/>" in result.text

@@ -352,10 +352,18 @@ def translate_tagged(tagged: str, translate: TranslateText, names: Mapping[int, 
         if not problems and _has_words(strip_tags(result)):
             return TaggedTranslation(head + result + tail, "numbered" if method == "numbered" else "html", True)
     # Removing a standalone tag between two spaces leaves two: the model gets one.
-    plain = strip_tags(core)
-    translation = drop_invented_markup(translate(re.sub(r"(?<=\S)[ \t]{2,}(?=\S)", " ", plain)), plain)
+    translation = drop_invented_markup(translate(_plain_for_model(core)), strip_tags(core))
     aligned = align_tags(core, translation, translate)
     return TaggedTranslation(head + aligned + tail, "align", False if method != "align" else None, problems)
+
+
+def _plain_for_model(tagged: str) -> str:
+    """The sentence without tags, as the model should read it: a standalone tag (a line break, a
+    placeholder) becomes a space, so "Titel<br/>Text" is not glued into "TitelText"; one space where
+    removing it left several."""
+    text = "".join(piece if isinstance(piece, str) else " " if piece.kind == "empty" else ""
+                   for piece in parse(tagged))
+    return re.sub(r"(?<=\S)[ \t]{2,}(?=\S)", " ", text)
 
 
 def _show_numbered(tagged: str) -> str:
