@@ -27,7 +27,7 @@ from desktop.documents.base import (
     Translatable,
     has_words,
 )
-from desktop.documents.inline_markup import TaggedText, close_tag, empty_tag, escape_text, open_tag, parse
+from desktop.documents.inline_markup import TaggedBuilder, TaggedText, parse
 
 _KEPT_ELEMENTS = frozenset({"script", "style", "code", "pre", "kbd", "samp", "var", "textarea", "svg", "math"})
 # Lines are fed to the parser in batches of about this many characters: html.parser rescans an
@@ -187,32 +187,20 @@ class _PieceParser(HTMLParser):
 
 def _tagged_piece(run: list[tuple[str, str, str]]) -> Translatable | None:
     """A stretch of text and inline tags as one tagged segment; None when its tags do not nest in it."""
-    raws: dict[int, str] = {}
-    names: dict[int, str] = {}
-    parts: list[str] = []
-    stack: list[tuple[str, int]] = []
+    builder = TaggedBuilder()
     for kind, raw, tag in run:
         if kind == "text":
-            parts.append(escape_text(re.sub(r"\s+", " ", html.unescape(raw))))
-            continue
-        if kind == "close":
-            if not stack or stack[-1][0] != tag:
+            builder.text(re.sub(r"\s+", " ", html.unescape(raw)))
+        elif kind == "close":
+            if not builder.close(tag, raw):
                 return None
-            _, opened = stack.pop()
-            raws[-opened] = raw
-            parts.append(close_tag(opened))
-            continue
-        number = len(names) + 1
-        raws[number] = raw
-        names[number] = tag
-        if kind == "open":
-            stack.append((tag, number))
-            parts.append(open_tag(number))
+        elif kind == "open":
+            builder.open(tag, raw, tag)
         else:
-            parts.append(empty_tag(number))
-    if stack:
+            builder.empty(raw, tag)
+    if not builder.balanced:
         return None
-    tagged = "".join(parts)
+    tagged = builder.tagged()
     body = tagged.strip()
     if not has_words(re.sub(r"<[^<>]*>", "", body)):
         return None  # nothing to translate: kept piece by piece (all of it is markup or blank)
@@ -226,14 +214,12 @@ def _tagged_piece(run: list[tuple[str, str, str]]) -> Translatable | None:
         for piece in parse(translation):
             if isinstance(piece, str):
                 out.append(html.escape(piece, quote=False))
-            elif piece.kind == "close":
-                out.append(raws[-piece.id])
             else:
-                out.append(raws[piece.id])
+                out.append(builder.markup(piece))
         out.append(trail)
         return "".join(out)
 
-    return Translatable(TaggedText(body, names), render)
+    return Translatable(TaggedText(body, builder.names), render)
 
 
 class HtmlFormat(TextDocumentFormat):

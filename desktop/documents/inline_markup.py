@@ -49,6 +49,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from desktop.documents.base import has_words
+
 TranslateText = Callable[[str], str]
 TagKind = Literal["open", "close", "empty"]
 
@@ -120,6 +122,60 @@ def parse(tagged: str) -> list[str | Tag]:
     if start < len(tagged):
         pieces.append(_unescape(tagged[start:]))
     return pieces
+
+
+class TaggedBuilder:
+    """A tagged string built while a format reads its inline markup in order (HTML, Markdown), keeping
+    each tag's original markup so that a translation's tags can be written back as that markup.
+
+    Tags are numbered 1, 2, ... as they come; `key` says what closes an open tag (an element name, a
+    Markdown delimiter), so markup that does not nest is found (`close` returns False)."""
+
+    def __init__(self) -> None:
+        self.names: dict[int, str] = {}  # tag id -> element name shown to the model
+        self._parts: list[str] = []
+        self._markup: dict[int, str] = {}  # tag id -> opening (or standalone) markup; -id -> closing markup
+        self._open: list[tuple[str, int]] = []  # (what closes it, tag id), innermost last
+
+    def text(self, text: str) -> None:
+        self._parts.append(escape_text(text))
+
+    def open(self, key: str, markup: str, name: str) -> None:
+        number = self._add(markup, name)
+        self._open.append((key, number))
+        self._parts.append(open_tag(number))
+
+    def empty(self, markup: str, name: str) -> None:
+        self._parts.append(empty_tag(self._add(markup, name)))
+
+    def close(self, key: str, markup: str) -> bool:
+        """Close the innermost open tag; False (nothing added) when `key` is not what closes it."""
+        if self.innermost() != key:
+            return False
+        _, number = self._open.pop()
+        self._markup[-number] = markup
+        self._parts.append(close_tag(number))
+        return True
+
+    def innermost(self) -> str | None:
+        return self._open[-1][0] if self._open else None
+
+    @property
+    def balanced(self) -> bool:
+        return not self._open
+
+    def tagged(self) -> str:
+        return "".join(self._parts)
+
+    def markup(self, tag: Tag) -> str:
+        """The source markup a tag of the translation stands for."""
+        return self._markup[-tag.id if tag.kind == "close" else tag.id]
+
+    def _add(self, markup: str, name: str) -> int:
+        number = len(self.names) + 1
+        self._markup[number] = markup
+        self.names[number] = name
+        return number
 
 
 def strip_tags(tagged: str) -> str:
@@ -322,11 +378,6 @@ def _join(pieces: list[str | Tag]) -> str:
     return "".join(str(p) if isinstance(p, Tag) else escape_text(p) for p in pieces)
 
 
-def _has_words(text: str) -> bool:
-    # As the engine and the formats judge it: numbers and symbols alone are not sent to the model.
-    return any(ch.isalpha() for ch in text)
-
-
 def translate_tagged(tagged: str, translate: TranslateText, names: Mapping[int, str] | None = None,
                      method: Method = "auto") -> TaggedTranslation:
     """Translate a tagged string as one sentence; the result carries all its tags (see the module doc).
@@ -336,7 +387,7 @@ def translate_tagged(tagged: str, translate: TranslateText, names: Mapping[int, 
     wrong), "html" or "numbered" (that spelling, alignment as fallback), "align" (never show tags).
     """
     head, core, tail = _peel(tagged)
-    if not _has_words(strip_tags(core)):
+    if not has_words(strip_tags(core)):
         return TaggedTranslation(tagged, "plain")  # nothing a model could translate
     if not tags_of(core):
         return TaggedTranslation(head + escape_text(translate(strip_tags(core))) + tail, "plain")
@@ -349,7 +400,7 @@ def translate_tagged(tagged: str, translate: TranslateText, names: Mapping[int, 
             shown, back = to_html(core, names)
             result = from_html(translate(shown), back, strip_tags(core))
         problems = check_tags(core, result)
-        if not problems and _has_words(strip_tags(result)):
+        if not problems and has_words(strip_tags(result)):
             return TaggedTranslation(head + result + tail, "numbered" if method == "numbered" else "html", True)
     # Removing a standalone tag between two spaces leaves two: the model gets one.
     translation = drop_invented_markup(translate(_plain_for_model(core)), strip_tags(core))
@@ -432,7 +483,7 @@ def _find(needle: str, haystack: str, low: int, high: int) -> tuple[int, int] | 
     needle = needle.strip()
     candidates = [needle, needle.rstrip(".!?:;,…")]
     for candidate in candidates:
-        if not candidate or not _has_words(candidate):
+        if not candidate or not has_words(candidate):
             continue
         pattern = re.compile(r"(?<!\w)" + re.escape(candidate) + r"(?!\w)", re.IGNORECASE)
         match = pattern.search(haystack, low, high) or re.compile(re.escape(candidate), re.IGNORECASE).search(
@@ -466,12 +517,12 @@ def align_tags(tagged_source: str, translation: str, translate: TranslateText | 
                 continue
             inner = plain[child.start:child.end]
             span = _find(inner, translation, cursor, high)
-            if span is None and translate is not None and _has_words(inner):
+            if span is None and translate is not None and has_words(inner):
                 span = _find(translate(inner), translation, cursor, high)
             if span is None:
                 start = _nearest(points, child.start * scale, cursor, high)
                 end = _nearest(points, child.end * scale, start, high)
-                if end == start and _has_words(inner):  # a tag that held words keeps at least one
+                if end == start and has_words(inner):  # a tag that held words keeps at least one
                     end = next((p for p in points if start < p <= high and translation[start:p].strip()), start)
                 span = (start, end)
             inserts.append((span[0], open_tag(child.tag_id)))  # type: ignore[arg-type]

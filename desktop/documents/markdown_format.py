@@ -26,7 +26,7 @@ from desktop.documents.base import (
     protected_pieces,
     split_line_ending,
 )
-from desktop.documents.inline_markup import TaggedText, close_tag, empty_tag, escape_text, open_tag, parse
+from desktop.documents.inline_markup import TaggedBuilder, TaggedText, parse
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _INDENTED = re.compile(r"^(?: {4}|\t)")
@@ -64,25 +64,21 @@ def _inline(text: str) -> list[Piece]:
 
 def _tagged_inline(text: str) -> list[Piece] | None:
     """The line as one tagged segment when its markup pairs up; None to translate it piece by piece."""
-    parts: list[str] = []
-    raws: dict[int, str] = {}  # tag id -> opening (or standalone) markup; -id -> closing markup
-    names: dict[int, str] = {}
-    stack: list[tuple[str, int]] = []  # (what closes it, tag id)
+    builder = TaggedBuilder()
     start = 0
     for match in _INLINE_KEPT.finditer(text):
         span = match.group()
         if not span:
             continue
-        parts.append(escape_text(text[start:match.start()]))
+        builder.text(text[start:match.start()])
         start = match.end()
-        number = len(names) + 1
         html_open, html_close = _HTML_OPEN.fullmatch(span), _HTML_CLOSE.fullmatch(span)
         if span in ("[", "!["):
             kind, key, name = "open", "link", "a"
         elif span.startswith(("](", "][")) or span == "]":
             kind, key, name = "close", "link", "a"
         elif _EMPHASIS.fullmatch(span):
-            kind = "close" if stack and stack[-1][0] == span else "open"
+            kind = "close" if builder.innermost() == span else "open"
             key, name = span, _EMPHASIS_NAMES[span]
         elif html_open and not span.endswith("/>"):
             kind, key, name = "open", "html:" + html_open.group(1).lower(), html_open.group(1).lower()
@@ -91,23 +87,16 @@ def _tagged_inline(text: str) -> list[Piece] | None:
         else:
             kind, key, name = "empty", "", "code" if span.startswith("`") else ""
         if kind == "close":
-            if not stack or stack[-1][0] != key:
+            if not builder.close(key, span):
                 return None
-            _, opened = stack.pop()
-            raws[-opened] = span
-            parts.append(close_tag(opened))
-            continue
-        raws[number] = span
-        names[number] = name
-        if kind == "open":
-            stack.append((key, number))
-            parts.append(open_tag(number))
+        elif kind == "open":
+            builder.open(key, span, name)
         else:
-            parts.append(empty_tag(number))
-    parts.append(escape_text(text[start:]))
-    if stack or not names:
+            builder.empty(span, name)
+    builder.text(text[start:])
+    if not builder.balanced or not builder.names:
         return None
-    tagged = "".join(parts)
+    tagged = builder.tagged()
     body = tagged.strip()
     if not has_words(re.sub(r"<[^<>]*>", "", body)):
         return None
@@ -115,10 +104,9 @@ def _tagged_inline(text: str) -> list[Piece] | None:
     trail = tagged[len(tagged.rstrip()):]
 
     def render(translation: str) -> str:
-        return "".join(piece if isinstance(piece, str) else raws[-piece.id if piece.kind == "close" else piece.id]
-                       for piece in parse(translation))
+        return "".join(piece if isinstance(piece, str) else builder.markup(piece) for piece in parse(translation))
 
-    return [piece for piece in (lead, Translatable(TaggedText(body, names), render), trail) if piece]
+    return [piece for piece in (lead, Translatable(TaggedText(body, builder.names), render), trail) if piece]
 
 
 def _table_row(body: str) -> list[Piece]:
