@@ -56,6 +56,7 @@ from alma_train.catalog_sources import (
     iter_catalog_pairs,
     read_source_pairs,
 )
+from alma_train.parallel_data import cap_per_group
 
 DEMO_LANGUAGES = ("de", "cs", "is", "zh", "ru")
 DEMO_MONO_LANGUAGES = ("en", "de", "cs", "ru", "zh")
@@ -180,14 +181,6 @@ def select_heldout(pairs_by_lang: dict[str, list[CatalogPair]], size: int,
     return chosen
 
 
-def _cap_per_source(pairs: list[CatalogPair], cap: int) -> list[CatalogPair]:
-    kept: set[int] = set()
-    for source in dict.fromkeys(p.source for p in pairs):
-        mine = [i for i, p in enumerate(pairs) if p.source == source]
-        kept.update(sorted(mine, key=lambda i: (_hash_order(pairs[i].en), pairs[i].xx))[:cap])
-    return [p for i, p in enumerate(pairs) if i in kept]
-
-
 def _balanced_sample(pairs: list[CatalogPair], size: int) -> list[CatalogPair]:
     """Up to `size` pairs taken round-robin over the sources (each source's in hash order), so that a
     big source (Gramps) does not make the in-source valid/test sets mostly its own; hash order out."""
@@ -241,7 +234,8 @@ def build_parallel(output_dir: Path, languages: Iterable[str] = DEMO_LANGUAGES,
             # directions can afford on a CPU (the rest of the bucket is left unused, never trained).
             by_split[split] = _balanced_sample(_one_per_english(by_split[split]), eval_pairs)
         if max_train_pairs_per_source is not None:
-            by_split["train"] = _cap_per_source(by_split["train"], max_train_pairs_per_source)
+            by_split["train"] = cap_per_group(by_split["train"], max_train_pairs_per_source, lambda p: p.source,
+                                              lambda p: (_hash_order(p.en), p.xx))
         by_split["heldout-valid"] = valid_sets.get(lang, [])
         by_split["heldout-test"] = test_sets.get(lang, [])
         pair_name = f"{lang}-en"

@@ -21,15 +21,16 @@ import csv
 import hashlib
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, TypeVar
 
 from alma_train.languages import LANGUAGES, parse_pair
 
 PARALLEL_SUFFIXES = (".jsonl", ".tsv", ".tmx", ".po")
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+T = TypeVar("T")
 
 
 class DataFormatError(ValueError):
@@ -286,16 +287,19 @@ def _stable_key(record: ParallelRecord) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def cap_per_origin(records: Iterable[ParallelRecord], cap: int) -> list[ParallelRecord]:
-    """At most `cap` records per origin, chosen by a hash of their texts (the same on every run), kept
-    in file order. Records without an origin count as one origin."""
-    records = list(records)
-    by_origin: dict[str, list[ParallelRecord]] = {}
-    for record in records:
-        by_origin.setdefault(record.origin, []).append(record)
+def cap_per_group(items: Sequence[T], cap: int, group: Callable[[T], str], order: Callable[[T], Any]) -> list[T]:
+    """At most `cap` items of each group: those first by `order` (a stable hash, so the same on every
+    run), returned in their original order."""
+    by_group: dict[str, list[int]] = {}
+    for index, item in enumerate(items):
+        by_group.setdefault(group(item), []).append(index)
     kept: set[int] = set()
-    for group in by_origin.values():
-        if len(group) > cap:
-            group = sorted(group, key=_stable_key)[:cap]
-        kept.update(id(record) for record in group)
-    return [record for record in records if id(record) in kept]
+    for indices in by_group.values():
+        kept.update(sorted(indices, key=lambda i: order(items[i]))[:cap])
+    return [item for index, item in enumerate(items) if index in kept]
+
+
+def cap_per_origin(records: Iterable[ParallelRecord], cap: int) -> list[ParallelRecord]:
+    """At most `cap` records per origin, chosen by a hash of their texts, kept in file order. Records
+    without an origin count as one origin."""
+    return cap_per_group(list(records), cap, lambda record: record.origin, _stable_key)
