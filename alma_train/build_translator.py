@@ -289,20 +289,30 @@ def build_translator(request: BuildRequest, write: Callable[[str], None] = print
 
 def _evaluate(candidate: Path, data_dir: Path, pairs: list[str], directions: list[str], limit: int,
               max_new_tokens: int, out_dir: Path, progress: BuildProgress) -> dict[str, Any]:
-    """Greedy llama.cpp translation of the first `limit` segments per direction of each test set."""
-    from alma_train.evaluate import run_evaluation
+    """Greedy llama.cpp translation of the first `limit` segments per direction of each test set.
+
+    Each test set is evaluated by `alma-train evaluate` in a child process: this process has trained
+    with torch, and torch and a CUDA build of llama.cpp in one process crashed on an H200 (segfault or
+    "free(): invalid pointer", in either import order; docs/gpu.md). The child loads llama.cpp alone.
+    """
+    import subprocess
 
     scores: dict[str, Any] = {}
     test_sets = _test_sets(data_dir, pairs)
     sentences_left = sum(len(directions) * limit for _ in test_sets)
     for label, files in test_sets.items():
         started = time.time()
-        args = argparse.Namespace(model=str(candidate), adapter=None, test=[str(f) for f in files], src_file=None,
-                                  ref_file=None, direction=None, pairs=",".join(directions),
-                                  output=str(out_dir / f"{label}.json"), beams=1, max_new_tokens=max_new_tokens,
-                                  batch_size=1, limit=limit, no_line_stop=False, comet_model=None,
-                                  comet_batch_size=16)
-        report = run_evaluation(args)
+        output = out_dir / f"{label}.json"
+        command = [sys.executable, "-m", "alma_train.cli", "evaluate", "--model", str(candidate),
+                   "--test", *[str(f) for f in files], "--pairs", ",".join(directions), "--output", str(output),
+                   "--beams", "1", "--max-new-tokens", str(max_new_tokens), "--batch-size", "1",
+                   "--limit", str(limit)]
+        # subprocess.run kills the child when an interruption (alma_train.interrupts) reaches us here.
+        done = subprocess.run(command, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"evaluation of {candidate} on the {label} test set failed "
+                               f"(alma-train evaluate exit {done.returncode}): {' '.join(command)}")
+        report = json.loads(output.read_text(encoding="utf-8"))
         segments = sum(d["n"] for d in report["directions"].values())
         sentences_left -= segments
         progress.estimate("evaluate", sentences_left * (time.time() - started) / max(1, segments))
