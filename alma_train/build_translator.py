@@ -30,6 +30,7 @@ STATE_FILE = "build-state.json"
 # stage 2 and evaluation are estimated from their own measured pace as soon as they run.
 FIRST_GUESS = {"data": 30, "base": 120, "merge": 60, "convert": 60, "install": 20}
 FIRST_GUESS_STEP_SECONDS = 2.0  # Gemma 3 270M, LoRA, batch 8 on the 2-core machine: 1.3-2.3 s
+FIRST_GUESS_STEP_SECONDS_GPU = 0.12  # the same on one H200: 0.09-0.14 s (docs/gpu.md)
 FIRST_GUESS_SENTENCE_SECONDS = 0.6
 
 
@@ -140,6 +141,12 @@ def _stage2_callback(progress: BuildProgress, max_steps: int):
     return Stage2Pace()
 
 
+def _first_guess_step_seconds() -> float:
+    import torch  # stage 2 imports it anyway
+
+    return FIRST_GUESS_STEP_SECONDS_GPU if torch.cuda.is_available() else FIRST_GUESS_STEP_SECONDS
+
+
 def _training_data_summary(config) -> dict[str, Any]:
     """Pairs per source of the stage-2 training files, and one sha256 over them (for alma.training_data)."""
     digest = hashlib.sha256()
@@ -201,7 +208,7 @@ def build_translator(request: BuildRequest, write: Callable[[str], None] = print
     progress = BuildProgress({
         **{step: FIRST_GUESS.get(step, 0) for step in STEPS if not state.is_done(step)},
         "stage2": 0 if state.is_done("stage2")
-        else (config.max_steps - _checkpointed_steps(work / "stage2")) * FIRST_GUESS_STEP_SECONDS,
+        else (config.max_steps - _checkpointed_steps(work / "stage2")) * _first_guess_step_seconds(),
         "evaluate": 0 if state.is_done("evaluate")
         else 2 * n_directions * request.eval_limit * FIRST_GUESS_SENTENCE_SECONDS,
     }, write)
