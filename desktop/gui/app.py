@@ -20,20 +20,22 @@ from desktop.gui.api_switch import ApiSwitch
 from desktop.gui.dialogs import show_error
 from desktop.gui.document_queue import DocumentQueue
 from desktop.gui.documents_view import DocumentsView
+from desktop.gui.glossary_view import GlossaryStore, GlossaryView
 from desktop.gui.models_view import ModelsView
 from desktop.gui.settings import APPLICATION, ORGANIZATION, AppSettings
 from desktop.gui.text_view import TextView
 from desktop.gui.tune_view import TuneView
 from desktop.gui.worker import ModelSpec, ModelStatus, TranslationResult, Translator
 
-TEXT_TAB, DOCUMENTS_TAB, MODELS_TAB, TUNE_TAB = range(4)
+TEXT_TAB, DOCUMENTS_TAB, MODELS_TAB, TUNE_TAB, GLOSSARIES_TAB = range(5)
 # Python runs a signal handler only when the main thread executes Python code, and Qt's event loop is
 # C++: a timer hands the interpreter control this often, so SIGTERM is acted on within this delay.
 SIGNAL_POLL_MS = 200
 
 
 class MainWindow(QMainWindow):
-    """Tabs for text, documents, models and tuning; a status bar with model, device and last-run speed."""
+    """Tabs for text, documents, models, tuning and glossaries; a status bar with model, device and
+    last-run speed."""
 
     def __init__(self, model_path: Path | None = None, settings: AppSettings | None = None,
                  parent: QWidget | None = None) -> None:
@@ -49,8 +51,9 @@ class MainWindow(QMainWindow):
         self.translator = Translator(self)
         # Documents use the model the text view has loaded; until then, the one asked for at start.
         self.document_queue = DocumentQueue(start_spec, parent=self)
-        self.text_view = TextView(self.translator, self.settings)
-        self.documents_view = DocumentsView(self.document_queue, self.settings)
+        self.glossaries = GlossaryStore().load()  # <user data dir>/glossaries
+        self.text_view = TextView(self.translator, self.settings, self.glossaries)
+        self.documents_view = DocumentsView(self.document_queue, self.settings, self.glossaries)
         self.models_view = ModelsView(self.settings)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.text_view, "Text")
@@ -61,6 +64,8 @@ class MainWindow(QMainWindow):
         self.models_view.settings_layout.insertWidget(self.models_view.settings_layout.count() - 1, self.api_switch)
         self.tune_view = TuneView(self.models_view)  # training runs in child processes
         self.tabs.addTab(self.tune_view, "Tune")
+        self.glossary_view = GlossaryView(self.glossaries, self.settings)
+        self.tabs.addTab(self.glossary_view, "Glossaries")
         self.setCentralWidget(self.tabs)
 
         self.model_label = QLabel("Model: loading…")
@@ -70,12 +75,13 @@ class MainWindow(QMainWindow):
             self.statusBar().addPermanentWidget(label)
 
         self._add_actions()
-        for view in (self.text_view, self.documents_view, self.models_view, self.tune_view):
+        for view in (self.text_view, self.documents_view, self.models_view, self.tune_view, self.glossary_view):
             view.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 5000))
         self.translator.modelLoaded.connect(self._on_model_loaded)
         self.translator.modelError.connect(self._on_model_error)
         self.translator.translationReady.connect(self._on_translation_ready)
         self.models_view.activateRequested.connect(self.load_model)
+        self.glossary_view.changed.connect(self.text_view.glossaries_changed)
         self.tabs.currentChanged.connect(self.settings.set_current_tab)
 
         self.resize(1000, 620)
@@ -85,6 +91,7 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(self.settings.current_tab())
 
         self.load_model(start_spec)
+        QTimer.singleShot(0, self.glossary_view.show_load_problems)  # a dialog once the window is up
 
     def _add_actions(self) -> None:
         def action(text: str, shortcut: QKeySequence | str, slot) -> QAction:

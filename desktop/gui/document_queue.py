@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from desktop.gui.worker import ModelSpec, load_engine
+from desktop.gui.worker import ModelSpec, accepts_terms, load_engine
 
 
 class JobState(enum.Enum):
@@ -43,6 +43,7 @@ class DocumentJob:
     error: str = ""
     tmx: Path | None = None  # add the job's segment pairs to this TMX (one memory per file and direction)
     overwrite: bool = False  # XLIFF: replace existing targets too
+    terms: object = None  # a desktop.terminology.TermBase (the glossaries on for src -> tgt), or None
     cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
 
 
@@ -100,6 +101,8 @@ class _DocumentWorker(QObject):
                 memory = self._memories.get(key) or TmxCollector(job.src, job.tgt,
                                                                  Path(self._engine.model_path).name)
                 pairs: list[tuple[str, str]] = []
+            # Terms go through only where translate_document takes them (issue 14's terminology).
+            terms = {"terms": job.terms} if job.terms is not None and accepts_terms(translate_document) else {}
             output = translate_document(
                 job.path, self._engine, job.src, job.tgt,
                 progress=lambda done, total, eta: self.progress.emit(
@@ -107,6 +110,7 @@ class _DocumentWorker(QObject):
                 cancel=job.cancel_event, overwrite=job.overwrite,
                 # `is not None`: an empty collector is falsy (it has a length).
                 pairs=(lambda source, translation: pairs.append((source, translation))) if memory is not None else None,
+                **terms,
             )
             if memory is not None:
                 for source, translation in pairs:
@@ -157,12 +161,15 @@ class DocumentQueue(QObject):
         """Jobs started from now on use spec's model (the running one finishes on its own)."""
         self.spec = spec
 
-    def add(self, path: Path, src: str, tgt: str, tmx: Path | None = None, overwrite: bool = False) -> DocumentJob:
+    def add(self, path: Path, src: str, tgt: str, tmx: Path | None = None, overwrite: bool = False,
+            terms: object = None) -> DocumentJob:
         """Queue path; a file that cannot be translated is listed as failed at once.
 
-        tmx: also add the job's segment pairs to this TMX file; overwrite: XLIFF targets replaced too."""
+        tmx: also add the job's segment pairs to this TMX file; overwrite: XLIFF targets replaced too;
+        terms: the TermBase of the glossaries to apply (as they were when the file was added)."""
         path = Path(path)
-        job = DocumentJob(self._next_id, path, src, tgt, tmx=Path(tmx) if tmx else None, overwrite=overwrite)
+        job = DocumentJob(self._next_id, path, src, tgt, tmx=Path(tmx) if tmx else None, overwrite=overwrite,
+                          terms=terms)
         self._next_id += 1
         self.jobs[job.job_id] = job
         problem = check_document(path)

@@ -54,10 +54,12 @@ def _short_error(job: DocumentJob) -> str:
 class DocumentsView(QWidget):
     statusMessage = Signal(str)
 
-    def __init__(self, queue: DocumentQueue, settings: AppSettings, parent: QWidget | None = None) -> None:
+    def __init__(self, queue: DocumentQueue, settings: AppSettings, glossaries=None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.queue = queue
         self._settings = settings
+        self._glossaries = glossaries  # a GlossaryStore (desktop.gui.glossary_view), or None
         # How outputs and folders are opened; the desktop's default application unless replaced.
         self.opener: Callable[[QUrl], object] = QDesktopServices.openUrl
         self.setAcceptDrops(True)
@@ -159,7 +161,9 @@ class DocumentsView(QWidget):
     def add_files(self, paths: Iterable[Path]) -> list[DocumentJob]:
         src, tgt = self.languages.pair()
         tmx, overwrite = self.tmx_file(), self.overwrite_check.isChecked()
-        return [self.queue.add(Path(path), src, tgt, tmx=tmx, overwrite=overwrite) for path in paths]
+        # The glossaries switched on for the pair now apply to these files.
+        terms = self._glossaries.terms_for(src, tgt) if self._glossaries is not None else None
+        return [self.queue.add(Path(path), src, tgt, tmx=tmx, overwrite=overwrite, terms=terms) for path in paths]
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt's name)
         if any(url.isLocalFile() for url in event.mimeData().urls()):

@@ -1,13 +1,15 @@
 """The text view: source and translation side by side, translated as you type.
 
 Typing restarts a short debounce timer; when it fires the text goes to the Translator, which keeps
-only the newest request. Output streams in sentence by sentence.
+only the newest request. Output streams in sentence by sentence. The glossaries switched on for the
+pair go with the text (a TermBase); sentences whose terms could not be placed are highlighted in the
+translation, with a tooltip naming the terms.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QGuiApplication, QTextCursor
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QBrush, QColor, QGuiApplication, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -15,18 +17,32 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSplitter,
+    QTextEdit,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop.gui.language_pair import LanguagePair
 from desktop.gui.settings import AppSettings
-from desktop.gui.worker import TranslationResult, Translator
+from desktop.gui.worker import MissingTerms, TranslationResult, Translator
 
 DEBOUNCE_MS = 500
 # Streamed output is painted at most this often: a long text streams thousands of tokens, and
 # re-laying out the whole target box for each one would make the window sluggish.
 STREAM_PAINT_MS = 50
+MISSING_TERMS_COLOR = QColor(255, 224, 178)  # a sentence whose glossary terms were not placed
+
+
+def describe_missing(missing: MissingTerms) -> str:
+    """The tooltip of a highlighted sentence: the terms it lacks."""
+    lines = []
+    for entry in missing.terms:
+        if getattr(entry, "keep", False):
+            lines.append(f"'{entry.source}' not kept as it is")
+        else:
+            lines.append(f"'{entry.source}' → '{entry.target}' not placed")
+    return "Terms not placed in this sentence:\n" + "\n".join(lines)
 
 
 def count_segments(text: str) -> int:
@@ -41,10 +57,13 @@ class TextView(QWidget):
 
     statusMessage = Signal(str)
 
-    def __init__(self, translator: Translator, settings: AppSettings, parent: QWidget | None = None) -> None:
+    def __init__(self, translator: Translator, settings: AppSettings, glossaries=None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._translator = translator
         self._settings = settings
+        self._glossaries = glossaries  # a GlossaryStore (desktop.gui.glossary_view), or None
+        self.missing: tuple[MissingTerms, ...] = ()  # the shown translation's sentences lacking terms
 
         self.languages = LanguagePair(*settings.languages("text"))
         self.live_box = QCheckBox("Translate as I type")
@@ -66,7 +85,9 @@ class TextView(QWidget):
         self.target.setAccessibleName("Translation")
         self.source_counts = QLabel()
         self.target_counts = QLabel()
+        self.terms_label = QLabel()  # the glossaries in use, and how many sentences lack their terms
         self.busy_label = QLabel()
+        self.target.viewport().installEventFilter(self)  # tooltips over highlighted sentences
 
         controls = QHBoxLayout()
         controls.addWidget(self.languages)
@@ -90,7 +111,10 @@ class TextView(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
         layout.addWidget(splitter, 1)
-        layout.addWidget(self.busy_label)
+        status = QHBoxLayout()
+        status.addWidget(self.busy_label, 1)
+        status.addWidget(self.terms_label)
+        layout.addLayout(status)
 
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -114,6 +138,20 @@ class TextView(QWidget):
         translator.notice.connect(self.statusMessage)
         translator.pendingChanged.connect(self._on_pending_changed)
         self._update_counts()
+        self._update_terms_label()
+
+    def terms(self):
+        """The TermBase of the glossaries switched on for the chosen pair, or None."""
+        if self._glossaries is None:
+            return None
+        return self._glossaries.terms_for(*self.languages.pair())
+
+    @Slot()
+    def glossaries_changed(self) -> None:
+        """A glossary or its switch changed: translate again (as typing would)."""
+        self._update_terms_label()
+        if self.live_box.isChecked() and self.source.toPlainText().strip():
+            self._debounce.start()
 
     @Slot()
     def translate_now(self) -> None:
@@ -123,8 +161,9 @@ class TextView(QWidget):
             self._translator.stop()
             self._paint_timer.stop()
             self.target.clear()
+            self._show_missing(())
             return
-        self._translator.translate(text, *self.languages.pair())
+        self._translator.translate(text, *self.languages.pair(), terms=self.terms())
 
     @Slot()
     def stop(self) -> None:
@@ -158,6 +197,7 @@ class TextView(QWidget):
     @Slot(str, str)
     def _on_languages_changed(self, src: str, tgt: str) -> None:
         self._settings.set_languages("text", src, tgt)
+        self._update_terms_label()
         if self.live_box.isChecked() and self.source.toPlainText().strip():
             self._debounce.start()
 
@@ -175,8 +215,11 @@ class TextView(QWidget):
     def _on_ready(self, result: TranslationResult) -> None:
         self._paint_timer.stop()
         self._show_target(result.text)
+        self._show_missing(result.missing)
 
     def _show_target(self, text: str) -> None:
+        if self.missing:
+            self._show_missing(())
         current = self.target.toPlainText()
         if text.startswith(current) and current:
             # Append the new tail: keeps the scroll position while the output grows.
@@ -186,6 +229,49 @@ class TextView(QWidget):
         else:
             self.target.setPlainText(text)
         self._update_counts()
+
+    def _show_missing(self, missing: tuple[MissingTerms, ...]) -> None:
+        """Highlight the sentences whose terms were not placed (their tooltip names the terms)."""
+        self.missing = tuple(missing)
+        selections = []
+        length = len(self.target.toPlainText())
+        for item in self.missing:
+            if item.end > length:
+                continue
+            selection = QTextEdit.ExtraSelection()
+            cursor = QTextCursor(self.target.document())
+            cursor.setPosition(item.start)
+            cursor.setPosition(item.end, QTextCursor.MoveMode.KeepAnchor)
+            char_format = QTextCharFormat()
+            char_format.setBackground(QBrush(MISSING_TERMS_COLOR))
+            char_format.setToolTip(describe_missing(item))
+            selection.cursor, selection.format = cursor, char_format
+            selections.append(selection)
+        self.target.setExtraSelections(selections)
+        self._update_terms_label()
+
+    def missing_at(self, position: int) -> MissingTerms | None:
+        """The highlighted sentence at a character position of the translation, if any."""
+        return next((item for item in self.missing if item.start <= position < item.end), None)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if watched is self.target.viewport() and event.type() == QEvent.Type.ToolTip and self.missing:
+            item = self.missing_at(self.target.cursorForPosition(event.pos()).position())  # a QHelpEvent
+            if item is not None:
+                QToolTip.showText(event.globalPos(), describe_missing(item), self.target)
+            else:
+                QToolTip.hideText()
+            return True
+        return super().eventFilter(watched, event)
+
+    def _update_terms_label(self) -> None:
+        names = self._glossaries.enabled_names(*self.languages.pair()) if self._glossaries is not None else []
+        text = f"Glossaries: {', '.join(names)}" if names else ""
+        if self.missing:
+            count = len(self.missing)
+            text += f" · terms not placed in {count} sentence{'s' if count > 1 else ''} (highlighted)"
+        self.terms_label.setText(text.lstrip(" ·"))
+        self.terms_label.setToolTip("\n\n".join(describe_missing(item) for item in self.missing))
 
     @Slot(str)
     def _on_error(self, message: str) -> None:

@@ -7,6 +7,7 @@ so fast typing never queues stale work. Results come back as signals tagged with
 
 from __future__ import annotations
 
+import inspect
 import threading
 import time
 from dataclasses import dataclass, field
@@ -31,6 +32,18 @@ class TranslationRequest:
     text: str
     src: str
     tgt: str
+    terms: object = None  # a desktop.terminology.TermBase (the glossaries on for src -> tgt), or None
+
+
+@dataclass(frozen=True)
+class MissingTerms:
+    """A sentence of the translation whose glossary or do-not-translate terms were not placed:
+    text[start:end] is its translation; terms are the TermEntry objects missing from it."""
+
+    start: int
+    end: int
+    source: str
+    terms: tuple
 
 
 @dataclass(frozen=True)
@@ -39,6 +52,7 @@ class TranslationResult:
     text: str
     seconds: float
     tokens: int  # tokens the model generated (0 when every sentence came from the cache)
+    missing: tuple[MissingTerms, ...] = ()  # sentences with terms not placed (only with terms)
 
     @property
     def tokens_per_second(self) -> float:
@@ -72,6 +86,29 @@ def describe_device(n_gpu_layers: int) -> str:
         if backend.upper() in system.upper():
             return backend
     return "GPU"
+
+
+def accepts_terms(function) -> bool:
+    """Whether an engine (or document) call takes terms= (the terminology support of issue 14)."""
+    try:
+        return "terms" in inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def locate_missing(report) -> tuple[MissingTerms, ...]:
+    """The sentences of an engine TranslationReport with missing terms, located in report.text."""
+    found: list[MissingTerms] = []
+    position = 0
+    for sentence in report.sentences:
+        start = report.text.find(sentence.translation, position) if sentence.translation else -1
+        if start < 0:
+            continue
+        end = start + len(sentence.translation)
+        position = end
+        if sentence.missing:
+            found.append(MissingTerms(start, end, sentence.source, tuple(sentence.missing)))
+    return tuple(found)
 
 
 def load_engine(spec: ModelSpec):
@@ -156,14 +193,24 @@ class _EngineWorker(QObject):
         started = time.perf_counter()
         tokens_before = self._engine.generated_tokens
         pieces: list[str] = []
+        missing: tuple[MissingTerms, ...] = ()
+        engine = self._engine
+        # Terms go to the engine only when it takes them (and there are any for this pair).
+        terms = {"terms": request.terms} if request.terms is not None and accepts_terms(engine.iter_translate) else {}
         self._running.set()
         try:
-            warning = self._engine.direction_warning(request.src, request.tgt)
+            warning = engine.direction_warning(request.src, request.tgt)
             if warning:
                 self.notice.emit(request.request_id, warning)
-            for piece in self._engine.iter_translate(request.text, request.src, request.tgt):
+            for piece in engine.iter_translate(request.text, request.src, request.tgt, **terms):
                 pieces.append(piece)
                 self.partial.emit(request.request_id, "".join(pieces))
+            if terms and hasattr(engine, "translate_report"):
+                # Which terms were not placed, per sentence: the sentences just translated come from
+                # the engine's cache (its key includes the terms), so this costs no model call.
+                report = engine.translate_report(request.text, request.src, request.tgt, **terms)
+                pieces = [report.text]
+                missing = locate_missing(report)
         except TranslationCancelled:
             self.cancelled.emit(request.request_id)
             return
@@ -174,7 +221,7 @@ class _EngineWorker(QObject):
             self._running.clear()
         self.translationReady.emit(TranslationResult(
             request.request_id, "".join(pieces), time.perf_counter() - started,
-            self._engine.generated_tokens - tokens_before))
+            engine.generated_tokens - tokens_before, missing))
 
 
 def _describe_load_error(spec: ModelSpec, exc: Exception) -> str:
@@ -233,14 +280,16 @@ class Translator(QObject):
         """Load spec's model in the worker; the current model keeps serving if the new one fails."""
         self._load.emit(spec)
 
-    def translate(self, text: str, src: str, tgt: str) -> int:
-        """Queue text for translation, replacing any request still waiting; returns its id."""
+    def translate(self, text: str, src: str, tgt: str, terms: object = None) -> int:
+        """Queue text for translation, replacing any request still waiting; returns its id.
+
+        terms: a TermBase whose terms the translation must use (glossaries, do-not-translate lists)."""
         # Cancel first, then post: whatever runs now is stale, and the new request cannot be hit by
         # this cancel because it is not in the mailbox yet.
         self._worker.cancel_running()
         self._last_id += 1
         self._requested_id = self._last_id
-        self._pending.put(TranslationRequest(self._last_id, text, src, tgt))
+        self._pending.put(TranslationRequest(self._last_id, text, src, tgt, terms))
         self._set_busy(True)
         self._wake.emit()
         return self._last_id
