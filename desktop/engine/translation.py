@@ -11,6 +11,8 @@ import os
 import threading
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,9 @@ from alma_train.languages import language_name
 from alma_train.prompts import OUTPUT_LENGTH_FACTOR, build_prompt, clean_output, output_token_limit
 from desktop.engine.model_file import ModelLoadError, read_model_info, trained_pairs
 from desktop.engine.sentences import split_segments
+from desktop.terminology.enforce import DEFAULT_STRATEGY, check_strategy, enforce_sentence
+from desktop.terminology.glossary import TermEntry
+from desktop.terminology.matching import TermBase
 
 CancelCheck = Callable[[], bool] | threading.Event | None
 
@@ -28,6 +33,31 @@ class TranslationCancelled(Exception):
 
 class UntrainedDirectionWarning(UserWarning):
     """The model's alma.language_pairs metadata does not list the requested direction."""
+
+
+@dataclass
+class SentenceReport:
+    """One translated sentence: index counts the translatable sentences of the text from 0; missing
+    lists the glossary and do-not-translate entries found in the source whose target term is not in
+    the translation."""
+
+    index: int
+    source: str
+    translation: str
+    missing: list[TermEntry] = field(default_factory=list)
+
+
+@dataclass
+class TranslationReport:
+    """translate_report's answer: the translation (what translate() returns) and its sentences."""
+
+    text: str
+    sentences: list[SentenceReport] = field(default_factory=list)
+
+    @property
+    def missing(self) -> list[SentenceReport]:
+        """The sentences with a term that was not placed."""
+        return [sentence for sentence in self.sentences if sentence.missing]
 
 
 def resolve_gpu_layers(n_gpu_layers: int | str) -> int:
@@ -201,38 +231,86 @@ class TranslationEngine:
 
     # -- translation -----------------------------------------------------------------------------
 
-    def iter_translate(self, text: str, src: str, tgt: str, cancel: CancelCheck = None) -> Iterator[str]:
-        """Yield the translation piece by piece: tokens as the model makes them, whitespace as it was.
-
-        "".join(pieces) is the translation. cancel (an Event or a callable) is checked between tokens,
-        as is cancel(); either raises TranslationCancelled.
-        """
-        self._check_direction(src, tgt)
+    @contextmanager
+    def _running_translation(self) -> Iterator[None]:
         with self._state_lock:
             if not self._running:
                 self._cancel.clear()
             self._running += 1
         try:
+            yield
+        finally:
+            with self._state_lock:
+                self._running -= 1
+
+    def iter_translate(self, text: str, src: str, tgt: str, cancel: CancelCheck = None,
+                       terms: TermBase | None = None, term_strategy: str = DEFAULT_STRATEGY) -> Iterator[str]:
+        """Yield the translation piece by piece: tokens as the model makes them, whitespace as it was.
+
+        "".join(pieces) is the translation. cancel (an Event or a callable) is checked between tokens,
+        as is cancel(); either raises TranslationCancelled. terms: glossary and do-not-translate terms
+        for src->tgt, put into the translation by term_strategy (desktop.terminology.enforce); a
+        sentence with a term comes in one piece once its terms are settled.
+        """
+        self._check_direction(src, tgt)
+        check_strategy(term_strategy)
+        with self._running_translation():
             for segment in split_segments(text):
                 if self._stopping(cancel):
                     raise TranslationCancelled("translation cancelled")
                 if not segment.translatable:
                     yield segment.text
                     continue
-                yield from self._translate_sentence(segment.text, src, tgt, cancel)
-        finally:
-            with self._state_lock:
-                self._running -= 1
+                yield from self._translate_sentence(segment.text, src, tgt, cancel, terms, term_strategy)
 
-    def translate(self, text: str, src: str, tgt: str, cancel: CancelCheck = None) -> str:
+    def translate(self, text: str, src: str, tgt: str, cancel: CancelCheck = None,
+                  terms: TermBase | None = None, term_strategy: str = DEFAULT_STRATEGY) -> str:
         """The translation of `text` from language code src to tgt, whitespace and line breaks kept."""
-        return "".join(self.iter_translate(text, src, tgt, cancel))
+        return "".join(self.iter_translate(text, src, tgt, cancel, terms, term_strategy))
 
-    def translate_sentence(self, sentence: str, src: str, tgt: str) -> str:
+    def translate_report(self, text: str, src: str, tgt: str, cancel: CancelCheck = None,
+                         terms: TermBase | None = None,
+                         term_strategy: str = DEFAULT_STRATEGY) -> TranslationReport:
+        """translate(), sentence by sentence: each sentence's source, translation and missing terms."""
+        self._check_direction(src, tgt)
+        check_strategy(term_strategy)
+        pieces: list[str] = []
+        sentences: list[SentenceReport] = []
+        with self._running_translation():
+            for segment in split_segments(text):
+                if self._stopping(cancel):
+                    raise TranslationCancelled("translation cancelled")
+                if not segment.translatable:
+                    pieces.append(segment.text)
+                    continue
+                translation = "".join(self._translate_sentence(segment.text, src, tgt, cancel, terms,
+                                                               term_strategy))
+                pieces.append(translation)
+                missing = terms.missing(segment.text, translation) if terms else []
+                sentences.append(SentenceReport(len(sentences), segment.text, translation, missing))
+        return TranslationReport("".join(pieces), sentences)
+
+    def translate_sentence(self, sentence: str, src: str, tgt: str, terms: TermBase | None = None,
+                           term_strategy: str = DEFAULT_STRATEGY) -> str:
         """One sentence through the model (and the cache), without sentence splitting."""
-        return "".join(self._translate_sentence(sentence, src, tgt, None))
+        check_strategy(term_strategy)
+        return "".join(self._translate_sentence(sentence, src, tgt, None, terms, term_strategy))
 
-    def _translate_sentence(self, sentence: str, src: str, tgt: str, cancel: CancelCheck) -> Iterator[str]:
+    def cache_key(self, terms: TermBase | None = None, term_strategy: str = DEFAULT_STRATEGY) -> str | None:
+        """The cache's model key for sentences with terms of `terms` (None without a cache): the
+        decoding settings, plus the terms' fingerprint and the strategy when they change the output."""
+        if self.cache is None:
+            return None
+        if terms is None or not len(terms) or term_strategy == "none":
+            return self._cache_model_key
+        return f"{self._cache_model_key}:terms:{terms.fingerprint()}:{term_strategy}"
+
+    def _translate_sentence(self, sentence: str, src: str, tgt: str, cancel: CancelCheck,
+                            terms: TermBase | None = None,
+                            term_strategy: str = DEFAULT_STRATEGY) -> Iterator[str]:
+        if terms is not None and term_strategy != "none" and terms.find(sentence):
+            yield self._translate_with_terms(sentence, src, tgt, cancel, terms, term_strategy)
+            return
         if self.cache is not None:
             cached = self.cache.get(self._cache_model_key, src, tgt, sentence)
             if cached is not None:
@@ -248,6 +326,24 @@ class TranslationEngine:
                 yield piece
         if self.cache is not None:
             self.cache.put(self._cache_model_key, src, tgt, sentence, "".join(pieces))
+
+    def _translate_with_terms(self, sentence: str, src: str, tgt: str, cancel: CancelCheck,
+                              terms: TermBase, term_strategy: str) -> str:
+        """A sentence with terms in it, enforced by term_strategy, cached under the terms' key."""
+        key = self.cache_key(terms, term_strategy)
+        if key is not None:
+            cached = self.cache.get(key, src, tgt, sentence)
+            if cached is not None:
+                return cached
+
+        def generate(text: str, **sampling: Any) -> str:
+            return "".join(self._generate(text, src, tgt, cancel, **sampling))
+
+        translation = " ".join(enforce_sentence(generate, self._llama, part, terms, term_strategy)
+                               for part in self._fit_to_context(sentence, src, tgt))
+        if key is not None:
+            self.cache.put(key, src, tgt, sentence, translation)
+        return translation
 
     def _fit_to_context(self, sentence: str, src: str, tgt: str) -> list[str]:
         """The sentence, cut at spaces into parts whose prompts leave room for the output in n_ctx."""
@@ -267,8 +363,11 @@ class TranslationEngine:
         source_tokens = len(self._llama.tokenize(sentence.encode("utf-8"), add_bos=False))
         return output_token_limit(source_tokens, self.max_new_tokens)
 
-    def _generate(self, sentence: str, src: str, tgt: str, cancel: CancelCheck) -> Iterator[str]:
+    def _generate(self, sentence: str, src: str, tgt: str, cancel: CancelCheck,
+                  logits_processor: Any = None, grammar: Any = None) -> Iterator[str]:
         """Stream the model's translation of one sentence, cut as clean_output cuts it.
+
+        logits_processor / grammar: llama-cpp-python's, for terminology enforcement (greedy still).
 
         clean_output keeps the first non-empty line, stripped: leading whitespace is dropped here,
         trailing whitespace is held back until more text follows, and generation stops at the first
@@ -283,6 +382,7 @@ class TranslationEngine:
             self.model_calls += 1
             stream = self._llama.create_completion(
                 prompt, max_tokens=self._token_limit(sentence), temperature=0.0, top_k=1, stream=True,
+                logits_processor=logits_processor, grammar=grammar,
             )
             try:
                 for chunk in stream:

@@ -152,6 +152,7 @@ class TermBase:
             merged.pop(key, None)
             merged[key] = entry
         self.entries: list[TermEntry] = list(merged.values())
+        self._fingerprint: str | None = None
         self._by_key: dict[str | None, list[TermEntry]] = {}
         for entry in self.entries:
             self._by_key.setdefault(_prefilter_key(entry.source, src), []).append(entry)
@@ -198,6 +199,11 @@ class TermBase:
 
     def fingerprint(self) -> str:
         """A short hash of the direction and the terms (for cache keys)."""
+        if self._fingerprint is None:
+            self._fingerprint = self._hash()
+        return self._fingerprint
+
+    def _hash(self) -> str:
         terms = sorted((entry.source, entry.target, entry.keep) for entry in self.entries)
         data = json.dumps([self.src, self.tgt, terms], ensure_ascii=False).encode("utf-8")
         return hashlib.sha256(data).hexdigest()[:16]
