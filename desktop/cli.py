@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from alma_train.languages import LANGUAGES, UnknownLanguageError, language_name
+from desktop.terminology.enforce import DEFAULT_STRATEGY, STRATEGIES
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # SIGINT; SIGTERM gives 143, SIGHUP 129 (alma_train.interrupts)
@@ -52,6 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="XLIFF: replace existing targets too (default: only empty units are filled)")
     parser.add_argument("--tmx", type=Path, metavar="FILE",
                         help="also write every translated segment pair of the run to this TMX file")
+    parser.add_argument("--glossary", action="append", type=Path, default=[], metavar="FILE",
+                        help="terms to translate a fixed way: TSV, CSV or TBX (repeatable; later files win)")
+    parser.add_argument("--do-not-translate", action="append", type=Path, default=[], metavar="FILE",
+                        help="terms to keep as they are, one a line, case-sensitive (repeatable)")
+    parser.add_argument("--term-strategy", choices=STRATEGIES, default=DEFAULT_STRATEGY,
+                        help=f"how glossary terms are put into the translation (default {DEFAULT_STRATEGY}; "
+                             "see docs/terminology.md)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no file summary")
     return parser
 
@@ -96,6 +104,28 @@ def _check_arguments(args: argparse.Namespace) -> None:
             raise UsageError(f"--tmx {args.tmx}: is one of the documents to translate")
 
 
+def _load_terms(args: argparse.Namespace):
+    """The TermBase of --glossary and --do-not-translate, or None; a bad file is a UsageError."""
+    from desktop.terminology import GlossaryError
+    from desktop.terminology.glossary import load_terms
+
+    try:
+        return load_terms(args.glossary, args.do_not_translate, args.src, args.tgt)
+    except GlossaryError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _missing_term_warner(name: str):
+    """A callback printing "NAME: sentence N: term 'Kunde' -> 'client' not placed" per missing term."""
+
+    def warn(number: int, source: str, missing) -> None:
+        for entry in missing:
+            what = f"term {entry.source!r} kept" if entry.keep else f"term {entry.source!r} -> {entry.target!r}"
+            print(f"{name}: sentence {number}: {what} not placed", file=sys.stderr)
+
+    return warn
+
+
 def _print_model(args: argparse.Namespace) -> int:
     """--print-model: the GGUF's path on stdout (how it was chosen on stderr, unless -q); exit 0, or 2."""
     from alma_train.default_model import DefaultModelMissingError, resolve_translation_model
@@ -128,18 +158,29 @@ def _load_engine(args: argparse.Namespace):
         raise UsageError(str(exc)) from None
 
 
-def _translate_stdin(engine, src: str, tgt: str) -> None:
+def _translate_stdin(engine, src: str, tgt: str, terms=None, term_strategy: str = DEFAULT_STRATEGY) -> None:
     # Line by line, so a pipe sees each line as soon as it is translated and memory stays flat.
+    warn = _missing_term_warner("stdin")
+    sentences = 0
     try:
         for line in sys.stdin:
-            for piece in engine.iter_translate(line, src, tgt):
-                sys.stdout.write(piece)
+            if terms is None:
+                for piece in engine.iter_translate(line, src, tgt):
+                    sys.stdout.write(piece)
+            else:
+                report = engine.translate_report(line, src, tgt, terms=terms, term_strategy=term_strategy)
+                sys.stdout.write(report.text)
+                sys.stdout.flush()
+                for sentence in report.sentences:
+                    if sentence.missing:
+                        warn(sentences + sentence.index + 1, sentence.source, sentence.missing)
+                sentences += len(report.sentences)
             sys.stdout.flush()
     except UnicodeDecodeError as exc:
         raise UsageError(f"stdin: not {sys.stdin.encoding} text ({exc.reason})") from None
 
 
-def _translate_file(engine, path: Path, args: argparse.Namespace, tmx=None) -> None:
+def _translate_file(engine, path: Path, args: argparse.Namespace, tmx=None, terms=None) -> None:
     from tqdm import tqdm
 
     from desktop.documents import output_path_for, translate_document
@@ -162,7 +203,9 @@ def _translate_file(engine, path: Path, args: argparse.Namespace, tmx=None) -> N
 
     try:
         written = translate_document(path, engine, args.src, args.tgt, output=target, progress=progress,
-                                     overwrite=args.overwrite, pairs=tmx)
+                                     overwrite=args.overwrite, pairs=tmx, terms=terms,
+                                     term_strategy=args.term_strategy,
+                                     missing_terms=_missing_term_warner(str(path)) if terms else None)
         bar.close()
         if to_stdout:
             with written.open("rb") as handle:
@@ -200,6 +243,7 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         _check_arguments(args)
+        terms = _load_terms(args)
         engine = _load_engine(args)
         message = engine.direction_warning(args.src, args.tgt)
         if message:
@@ -207,7 +251,7 @@ def _run(args: argparse.Namespace) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the direction warning was printed once above
             if not args.files:
-                _translate_stdin(engine, args.src, args.tgt)
+                _translate_stdin(engine, args.src, args.tgt, terms, args.term_strategy)
             tmx = None
             if args.tmx is not None:
                 from desktop.documents.tmx_out import TmxCollector
@@ -215,7 +259,7 @@ def _run(args: argparse.Namespace) -> int:
                 tmx = TmxCollector(args.src, args.tgt, model_name=Path(engine.model_path).name)
             for path in args.files:
                 try:
-                    _translate_file(engine, path, args, tmx)
+                    _translate_file(engine, path, args, tmx, terms)
                 except DocumentError as exc:  # bad input, and also a full disk or read-only output folder
                     raise UsageError(str(exc)) from None
                 except BrokenPipeError:

@@ -52,6 +52,7 @@ class ApiOptions:
     max_request_bytes: int = 20_000_000
     check_host: bool = True  # refuse Host headers that do not name this computer (DNS rebinding)
     files_kept_s: float = 3600.0  # translated files stay downloadable this long (and until shutdown)
+    terms: Any = None  # a desktop.terminology.glossary.GlossarySet applied to every request, or None
 
 
 class ApiError(Exception):
@@ -392,6 +393,7 @@ def create_app(models: ModelQueue, options: ApiOptions) -> FastAPI:
         text_format = params.get("format") or "text"
         if text_format not in ("text", "html"):
             raise ApiError(400, f"{text_format} format is not supported")
+        request_terms = _request_terms(params)
         batch = isinstance(q, list)
         texts = q if batch else [q]
         if not all(isinstance(text, str) for text in texts):
@@ -413,12 +415,23 @@ def create_app(models: ModelQueue, options: ApiOptions) -> FastAPI:
                 detections.append({"confidence": 100.0, "language": source})
                 sources.append(source)
 
+        use_terms = bool(request_terms) or bool(options.terms)
+        missing: list[list[dict[str, Any]]] = []
+
         def job(engine: Any, should_stop: Callable[[], bool]) -> list[str]:
-            return [text if src is None else _translate_text(engine, text, src, target, text_format, should_stop)
-                    for text, src in zip(texts, sources, strict=True)]
+            translated = []
+            for text, src in zip(texts, sources, strict=True):
+                terms = _term_base(options.terms, request_terms, src, target) if src is not None else None
+                found: list[dict[str, Any]] = []
+                translated.append(text if src is None else _translate_text(engine, text, src, target, text_format,
+                                                                           should_stop, terms, found))
+                missing.append(found)
+            return translated
 
         translated = await run_job(request, job)
         result: dict[str, Any] = {"translatedText": translated if batch else translated[0]}
+        if use_terms:
+            result["terms_missing"] = missing if batch else missing[0]
         if source == "auto":
             result["detectedLanguage"] = detections if batch else detections[0]
         if alternatives > 0:  # accepted, never produced: greedy decoding gives one translation
@@ -477,7 +490,7 @@ def create_app(models: ModelQueue, options: ApiOptions) -> FastAPI:
                         raise DocumentError(f"{name}: the document is in {LANGUAGES[target]} already")
                 out_name = f"{file_id}.{output_path_for(Path(name), src, target).name}"
                 translate_document(source_path, engine, src, target, output=files.folder / out_name,
-                                   cancel=should_stop)
+                                   cancel=should_stop, terms=_term_base(options.terms, [], src, target))
                 return out_name
             finally:
                 shutil.rmtree(work, ignore_errors=True)
@@ -495,9 +508,58 @@ def create_app(models: ModelQueue, options: ApiOptions) -> FastAPI:
     return app
 
 
+def _request_terms(params: dict[str, Any]) -> list[Any]:
+    """The request's own terms: glossary [{"source": ..., "target": ...}] and do_not_translate [str]."""
+    from desktop.terminology import TermEntry
+
+    glossary = params.get("glossary") or []
+    keep = params.get("do_not_translate") or []
+    if isinstance(glossary, str) or isinstance(keep, str):  # form fields: a JSON text
+        try:
+            glossary = json.loads(glossary) if isinstance(glossary, str) else glossary
+            keep = json.loads(keep) if isinstance(keep, str) else keep
+        except ValueError:
+            raise ApiError(400, "Invalid request: glossary and do_not_translate must be JSON lists") from None
+    if not isinstance(glossary, list) or not all(
+            isinstance(item, dict) and isinstance(item.get("source"), str) and isinstance(item.get("target"), str)
+            and item["source"].strip() and item["target"].strip() for item in glossary):
+        raise ApiError(400, 'Invalid request: glossary must be a list of {"source": "...", "target": "..."} '
+                            "with non-empty terms")
+    if not isinstance(keep, list) or not all(isinstance(term, str) and term.strip() for term in keep):
+        raise ApiError(400, "Invalid request: do_not_translate must be a list of non-empty strings")
+    entries = [TermEntry(item["source"].strip(), item["target"].strip(), str(item.get("note") or ""),
+                         f"request:glossary[{number}]") for number, item in enumerate(glossary)]
+    entries += [TermEntry(term.strip(), term.strip(), "", f"request:do_not_translate[{number}]", keep=True)
+                for number, term in enumerate(keep)]
+    return entries
+
+
+def _term_base(server_terms: Any, request_terms: list[Any], src: str, tgt: str) -> Any:
+    """The server's terms for src->tgt, then the request's (which win), as a TermBase; None if none."""
+    from desktop.terminology import TermBase
+
+    entries = (server_terms.entries(src, tgt) if server_terms else []) + request_terms
+    return TermBase(entries, src, tgt) if entries else None
+
+
+def _missing_item(number: int, entry: Any) -> dict[str, Any]:
+    return {"sentence": number, "source": entry.source, "target": entry.target,
+            "do_not_translate": entry.keep}
+
+
 def _translate_text(engine: Any, text: str, src: str, tgt: str, text_format: str,
-                    should_stop: Callable[[], bool]) -> str:
-    """One q item: plain text through the engine, or HTML through the documents' HTML format."""
+                    should_stop: Callable[[], bool], terms: Any = None,
+                    missing: list[dict[str, Any]] | None = None) -> str:
+    """One q item: plain text through the engine, or HTML through the documents' HTML format.
+
+    terms: a TermBase; each term not placed is appended to `missing` ({"sentence": N from 1, ...}).
+    """
+    if text_format == "text" and terms is not None:
+        report = engine.translate_report(text, src, tgt, cancel=should_stop, terms=terms)
+        if missing is not None:
+            missing.extend(_missing_item(sentence.index + 1, entry)
+                           for sentence in report.sentences for entry in sentence.missing)
+        return report.text
     if text_format == "text":
         return engine.translate(text, src, tgt, cancel=should_stop)
     # The HTML format of desktop.documents (tags, attributes, scripts and entities kept) on the
@@ -511,8 +573,12 @@ def _translate_text(engine: Any, text: str, src: str, tgt: str, text_format: str
         try:
             if not any(True for _ in format_for(fragment).segments(fragment)):
                 return text  # markup only: nothing for the model
+            def note(number: int, source: str, entries: list[Any]) -> None:
+                if missing is not None:
+                    missing.extend(_missing_item(number, entry) for entry in entries)
+
             written = translate_document(fragment, engine, src, tgt, output=folder / "q.out.html",
-                                         cancel=should_stop)
+                                         cancel=should_stop, terms=terms, missing_terms=note if terms else None)
         except DocumentError as exc:
             raise DocumentError(str(exc).replace(f"{fragment}: ", "q: ")) from None
         with written.open(encoding="utf-8", newline="") as handle:

@@ -45,6 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="layers to offload to the GPU: a number, or auto (all when llama.cpp has GPU support)")
     parser.add_argument("--max-new-tokens", type=int, default=256, help="token limit per sentence (default 256)")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the translation cache")
+    parser.add_argument("--glossary", action="append", type=Path, default=[], metavar="FILE",
+                        help="terms every request translates a fixed way: TSV, CSV or TBX (repeatable; a "
+                             "TSV/CSV whose header names a pair serves that pair only)")
+    parser.add_argument("--do-not-translate", action="append", type=Path, default=[], metavar="FILE",
+                        help="terms every request keeps as they are, one a line (repeatable)")
     return parser
 
 
@@ -72,10 +77,17 @@ def _options(args: argparse.Namespace):
         raise UsageError(f"{args.model}: no such model file")
     if not args.max_request_mb > 0:
         raise UsageError(f"--max-request-mb {args.max_request_mb:g}: must be more than 0")
+    from desktop.terminology import GlossaryError
+    from desktop.terminology.glossary import GlossarySet
+
+    try:
+        terms = GlossarySet(args.glossary, args.do_not_translate)
+    except GlossaryError as exc:
+        raise UsageError(str(exc)) from None
     options = ServerOptions(
         host=args.host, port=args.port,
         api_keys=read_api_keys(args.api_key_file) if args.api_key_file is not None else (),
-        max_queue=args.max_queue, max_request_bytes=int(args.max_request_mb * 1e6),
+        max_queue=args.max_queue, max_request_bytes=int(args.max_request_mb * 1e6), terms=terms or None,
     )
     try:
         check_options(options)  # before the model loads: a bad option costs no waiting

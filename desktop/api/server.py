@@ -36,6 +36,7 @@ class ServerOptions:
     api_keys: tuple[str, ...] = ()
     max_queue: int = DEFAULT_MAX_QUEUE  # requests waiting or running; more get 429
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES  # larger bodies get 413
+    terms: Any = None  # server-wide glossaries (desktop.terminology.glossary.GlossarySet) or None
 
 
 def resolve_host(host: str, port: int) -> list[tuple[int, tuple[Any, ...]]]:
@@ -113,7 +114,7 @@ class ApiServer:
         self.port: int = self._sockets[0].getsockname()[1]
         self.models = ModelQueue(engine, options.max_queue)
         self.app = create_app(self.models, ApiOptions(
-            api_keys=options.api_keys, max_request_bytes=options.max_request_bytes,
+            api_keys=options.api_keys, max_request_bytes=options.max_request_bytes, terms=options.terms,
         ))
         self._server = None
         self._thread: threading.Thread | None = None

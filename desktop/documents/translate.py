@@ -29,6 +29,7 @@ from desktop.documents.text_format import PlainTextFormat
 from desktop.documents.xliff_format import XliffFormat
 from desktop.documents.xlsx_format import XlsxFormat
 from desktop.engine.translation import TranslationCancelled
+from desktop.terminology import TermBase, TermEntry
 
 FORMATS: tuple[DocumentFormat, ...] = (
     PlainTextFormat(), MarkdownFormat(), DocxFormat(), SubtitleFormat(), HtmlFormat(), PoFormat(), XliffFormat(),
@@ -41,6 +42,8 @@ Progress = Callable[[int, int, float | None], None]
 # Receives every (source, translation) segment pair of a job, e.g. for a TMX (desktop.documents.tmx_out).
 PairSink = Callable[[str, str], None]
 CancelCheck = threading.Event | Callable[[], bool] | None
+# Told about each sentence whose glossary terms were not all placed: (sentence number from 1, source, entries).
+MissingTerms = Callable[[int, str, list[TermEntry]], None]
 # Progress callbacks at most this often (and always for the last segment): a 100k-segment
 # document must not flood a GUI's event queue.
 _PROGRESS_INTERVAL_S = 0.05
@@ -78,7 +81,8 @@ def _cancelled(cancel: CancelCheck) -> bool:
 def translate_document(path: Path | str, engine: SupportsTranslate, src: str, tgt: str,
                        output: Path | str | None = None, progress: Progress | None = None,
                        cancel: CancelCheck = None, overwrite: bool = False,
-                       pairs: PairSink | None = None) -> Path:
+                       pairs: PairSink | None = None, terms: TermBase | None = None,
+                       term_strategy: str | None = None, missing_terms: MissingTerms | None = None) -> Path:
     """Translate a document from src to tgt keeping its structure; returns the written file's path.
 
     output defaults to name.<tgt>.ext beside the source, and is never the source itself.
@@ -86,6 +90,9 @@ def translate_document(path: Path | str, engine: SupportsTranslate, src: str, tg
     the work with TranslationCancelled and leaves no output file. Bad input raises DocumentError.
     overwrite: bilingual formats (XLIFF) replace existing targets too. pairs(source, translation) is
     called for every translated segment (inline tags removed), e.g. to write a TMX.
+    terms: glossary and do-not-translate terms (desktop.terminology), enforced by term_strategy (the
+    engine's default when None); missing_terms(sentence number from 1, source, entries) is called for
+    every sentence whose terms were not all placed (a segment with inline markup counts as one sentence).
     """
     source = Path(path)
     fmt = format_for(source)
@@ -109,6 +116,19 @@ def translate_document(path: Path | str, engine: SupportsTranslate, src: str, tg
     if total == 0:
         raise DocumentError(f"{source}: nothing to translate (the document is empty or has no text)")
 
+    term_options: dict = {}
+    if terms is not None:
+        term_options["terms"] = terms
+        if term_strategy is not None:
+            term_options["term_strategy"] = term_strategy
+    sentence_number = 0
+
+    def note_missing(source: str, missing: list[TermEntry]) -> None:
+        nonlocal sentence_number
+        sentence_number += 1
+        if missing and missing_terms is not None:
+            missing_terms(sentence_number, source, missing)
+
     done = done_chars = 0
     started = last_report = time.monotonic()
     if progress:
@@ -119,8 +139,16 @@ def translate_document(path: Path | str, engine: SupportsTranslate, src: str, tg
         if _cancelled(cancel):
             raise TranslationCancelled("translation cancelled")
         if isinstance(text, TaggedText):  # a sentence with inline markup: translated whole, tags put back
-            translation = translate_tagged(text, lambda t: engine.translate(t, src, tgt, cancel=cancel),
+            translation = translate_tagged(text, lambda t: engine.translate(t, src, tgt, cancel=cancel,
+                                                                            **term_options),
                                            names=text.names).text
+            if terms is not None:
+                note_missing(strip_tags(text), terms.missing(strip_tags(text), strip_tags(translation)))
+        elif terms is not None:
+            report = engine.translate_report(text, src, tgt, cancel=cancel, **term_options)
+            translation = report.text
+            for sentence in report.sentences:
+                note_missing(sentence.source, sentence.missing)
         else:
             translation = engine.translate(text, src, tgt, cancel=cancel)
         if pairs is not None:

@@ -286,3 +286,46 @@ def load_terms(glossaries: Iterable[Path | str] = (), do_not_translate: Iterable
     for path in do_not_translate:
         entries.extend(read_do_not_translate(path))
     return TermBase(entries, src, tgt)
+
+
+def glossary_languages(path: Path | str) -> tuple[str, str] | None:
+    """The pair a TSV/CSV glossary's header row names (("de", "en")), or None (no header, or TBX)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        return None
+    text = _read_text(path)
+    delimiter = "\t" if suffix in (".tsv", ".txt") else _sniff_delimiter(text)
+    for _number, fields in _rows(path, text, delimiter):
+        return _header_languages([field.strip() for field in fields]) if len(fields) in (2, 3) else None
+    return None
+
+
+class GlossarySet:
+    """Glossary and do-not-translate files for every direction (a server's or an app's terms).
+
+    The files are read once here, so a bad one fails at once (GlossaryError); entries(src, tgt) then
+    gives one direction's entries: every TBX and header-less TSV/CSV, and the TSV/CSV files whose
+    header names src and tgt (either order), followed by the do-not-translate terms.
+    """
+
+    def __init__(self, glossaries: Iterable[Path | str] = (), do_not_translate: Iterable[Path | str] = ()) -> None:
+        self.glossaries = [Path(path) for path in glossaries]
+        self.do_not_translate = [Path(path) for path in do_not_translate]
+        self._languages = {path: glossary_languages(path) for path in self.glossaries}
+        for path, pair in self._languages.items():
+            read_glossary(path, *(pair or ("de", "en")))  # every line checked now
+        self._keep = [entry for path in self.do_not_translate for entry in read_do_not_translate(path)]
+        self._entries: dict[tuple[str, str], list[TermEntry]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.glossaries or self.do_not_translate)
+
+    def entries(self, src: str, tgt: str) -> list[TermEntry]:
+        if (src, tgt) not in self._entries:
+            entries: list[TermEntry] = []
+            for path, pair in self._languages.items():
+                if pair is None or set(pair) == {src, tgt}:
+                    entries.extend(read_glossary(path, src, tgt))
+            self._entries[(src, tgt)] = entries + self._keep
+        return list(self._entries[(src, tgt)])
