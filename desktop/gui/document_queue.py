@@ -8,6 +8,7 @@ view's engine or the event loop. One file failing marks that job failed and the 
 from __future__ import annotations
 
 import enum
+import inspect
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,8 @@ class DocumentJob:
     tmx: Path | None = None  # add the job's segment pairs to this TMX (one memory per file and direction)
     overwrite: bool = False  # XLIFF: replace existing targets too
     terms: object = None  # a desktop.terminology.TermBase (the glossaries on for src -> tgt), or None
+    # Sentences whose terms were not all placed: (sentence number from 1, source, TermEntry list).
+    missing_terms: list = field(default_factory=list)
     cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
 
 
@@ -70,6 +73,7 @@ class _DocumentWorker(QObject):
 
     progress = Signal(int, int, int, float)  # job id, done, total, eta seconds (-1: unknown yet)
     finished = Signal(int, str)  # job id, output path
+    termsMissing = Signal(int, object)  # job id, [(sentence number, source, entries)] (before finished)
     failed = Signal(int, str)
     cancelled = Signal(int)
 
@@ -103,6 +107,9 @@ class _DocumentWorker(QObject):
                 pairs: list[tuple[str, str]] = []
             # Terms go through only where translate_document takes them (issue 14's terminology).
             terms = {"terms": job.terms} if job.terms is not None and accepts_terms(translate_document) else {}
+            missing: list = []
+            if terms and "missing_terms" in inspect.signature(translate_document).parameters:
+                terms["missing_terms"] = lambda number, source, entries: missing.append((number, source, entries))
             output = translate_document(
                 job.path, self._engine, job.src, job.tgt,
                 progress=lambda done, total, eta: self.progress.emit(
@@ -122,6 +129,8 @@ class _DocumentWorker(QObject):
         except Exception as exc:  # a bad document fails its own job only
             self.failed.emit(job.job_id, str(exc) or type(exc).__name__)
         else:
+            if missing:
+                self.termsMissing.emit(job.job_id, missing)
             self.finished.emit(job.job_id, str(output))
 
 
@@ -148,6 +157,7 @@ class DocumentQueue(QObject):
         self._worker.moveToThread(self._thread)
         self._run.connect(self._worker.run)
         self._worker.progress.connect(self._on_progress)
+        self._worker.termsMissing.connect(self._on_terms_missing)
         self._worker.finished.connect(self._on_finished)
         self._worker.failed.connect(self._on_failed)
         self._worker.cancelled.connect(self._on_cancelled)
@@ -242,6 +252,12 @@ class DocumentQueue(QObject):
         job.done, job.total = done, total
         job.eta_seconds = None if eta < 0 else eta
         self.jobChanged.emit(job)
+
+    @Slot(int, object)
+    def _on_terms_missing(self, job_id: int, missing: list) -> None:
+        job = self.jobs.get(job_id)
+        if job is not None:
+            job.missing_terms = list(missing)
 
     @Slot(int, str)
     def _on_finished(self, job_id: int, output: str) -> None:

@@ -36,6 +36,20 @@ from desktop.gui.settings import AppSettings
 COLUMNS = ("File", "Languages", "Status", "Progress", "ETA", "Output / error")
 FILE, LANGUAGES, STATUS, PROGRESS, ETA, OUTPUT = range(len(COLUMNS))
 FAILED_COLOR = QColor(178, 34, 34)
+MISSING_TERMS_COLOR = QColor(176, 96, 0)
+MAX_MISSING_LISTED = 20
+
+
+def describe_missing_terms(missing: list) -> list[str]:
+    """Lines for a job's sentences with terms not placed: (sentence number, source, entries) each."""
+    lines = []
+    for number, _source, entries in missing[:MAX_MISSING_LISTED]:
+        terms = ", ".join(f"'{e.source}'" if getattr(e, "keep", False) else f"'{e.source}' → '{e.target}'"
+                          for e in entries)
+        lines.append(f"sentence {number}: {terms} not placed")
+    if len(missing) > MAX_MISSING_LISTED:
+        lines.append(f"… and {len(missing) - MAX_MISSING_LISTED} more sentences")
+    return lines
 
 
 def format_eta(seconds: float | None) -> str:
@@ -250,6 +264,12 @@ class DocumentsView(QWidget):
         else:
             output.setText(job.output.name if job.output else "")
             output.setToolTip(str(job.output) if job.output else "")
+            if job.missing_terms and job.state is JobState.DONE:
+                # Glossary terms the model did not place: said in the row, listed in its tooltip.
+                count = len(job.missing_terms)
+                output.setText(f"{output.text()} · terms not placed in {count} sentence{'s' if count > 1 else ''}")
+                output.setToolTip("\n".join([str(job.output), *describe_missing_terms(job.missing_terms)]))
+                output.setForeground(QBrush(MISSING_TERMS_COLOR))
         self._update_buttons()
 
     @Slot(object)

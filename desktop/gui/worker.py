@@ -202,12 +202,15 @@ class _EngineWorker(QObject):
             warning = engine.direction_warning(request.src, request.tgt)
             if warning:
                 self.notice.emit(request.request_id, warning)
-            for piece in engine.iter_translate(request.text, request.src, request.tgt, **terms):
-                pieces.append(piece)
-                self.partial.emit(request.request_id, "".join(pieces))
-            if terms and hasattr(engine, "translate_report"):
-                # Which terms were not placed, per sentence: the sentences just translated come from
-                # the engine's cache (its key includes the terms), so this costs no model call.
+            reported = bool(terms) and hasattr(engine, "translate_report")
+            if not reported or getattr(engine, "cache", None) is not None:
+                for piece in engine.iter_translate(request.text, request.src, request.tgt, **terms):
+                    pieces.append(piece)
+                    self.partial.emit(request.request_id, "".join(pieces))
+            if reported:
+                # Which terms were not placed, per sentence. With a cache, the sentences just streamed
+                # come back from it (its key includes the terms): no model call. Without one, the
+                # report is the translation (no streaming rather than translating twice).
                 report = engine.translate_report(request.text, request.src, request.tgt, **terms)
                 pieces = [report.text]
                 missing = locate_missing(report)
