@@ -382,7 +382,7 @@ class GlossaryView(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.languages)
         top.addStretch(1)
-        for button in (self.new_button, self.new_dnt_button, self.import_button, self.import_dnt_button):
+        for button in (self.new_button, self.new_dnt_button):
             top.addWidget(button)
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -393,11 +393,13 @@ class GlossaryView(QWidget):
         hint.setWordWrap(True)
         hint.setEnabled(False)
         left_layout.addWidget(hint)
-        list_buttons = QHBoxLayout()
-        list_buttons.addStretch(1)
-        list_buttons.addWidget(self.export_button)
-        list_buttons.addWidget(self.delete_button)
-        left_layout.addLayout(list_buttons)
+        # Two short rows, so the tab does not widen the window's minimum size.
+        for buttons in ((self.import_button, self.import_dnt_button), (self.export_button, self.delete_button)):
+            row = QHBoxLayout()
+            row.addStretch(1)
+            for button in buttons:
+                row.addWidget(button)
+            left_layout.addLayout(row)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
