@@ -101,6 +101,13 @@ def test_add_edit_delete_entries_are_saved_as_confirmed(qtbot, folder):
     assert cells(again.glossaries[0].entries) == [("Kunde", "client", ""), ("Rechnung", "in voice", "")]
     assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no temp files left behind
 
+    # The Delete key on the table deletes the selected terms too.
+    view.entries.setFocus()
+    view.entries.selectRow(1)
+    qtbot.keyClick(view.entries, Qt.Key.Key_Delete)
+    assert cells(glossary.entries) == [("Kunde", "client", "")]
+    assert cells(GlossaryStore(folder).load().glossaries[0].entries) == [("Kunde", "client", "")]
+
     # Rename in place; delete the list after confirming.
     view.lists.item(0, 0).setText("  Customer terms ")
     assert GlossaryStore(folder).load().glossaries[0].name == "Customer terms"

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -427,6 +427,11 @@ class GlossaryView(QWidget):
         self.delete_button.clicked.connect(self.confirm_delete)
         self.add_entry_button.clicked.connect(self.add_entry)
         self.delete_entry_button.clicked.connect(self.delete_selected_entries)
+        self.delete_entry_button.setToolTip("Delete the selected terms (Delete)")
+        # Delete on the table itself (not while a cell is being edited: the editor has the focus then).
+        delete_key = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.entries)
+        delete_key.setContext(Qt.ShortcutContext.WidgetShortcut)
+        delete_key.activated.connect(self.delete_selected_entries)
         self.lists.itemSelectionChanged.connect(self._show_selected)
         self.lists.itemChanged.connect(self._on_list_item_changed)
         self.entries.itemChanged.connect(self._on_entry_changed)
