@@ -9,6 +9,13 @@ Test data: the project's parallel files (jsonl {"de": .., "en": ..}, tsv, tmx, p
 both directions, xx->en and en->xx, unless --pairs lists the directions wanted), or plain-text
 source/reference files with one segment per line (the WMT/sacreBLEU layout).
 
+Terminology (issue 14): --glossary FILE (TSV/CSV/TBX, repeatable) and --do-not-translate FILE
+(repeatable) load the terms of each direction (desktop.terminology); a GGUF model then translates
+through the desktop engine with those terms enforced (--term-strategy, default the engine's), and
+the report gives per direction term_hits / term_total / term_hit_rate (glossary entries found in a
+source whose target term, or an inflected form, is in the translation) and dnt_kept / dnt_total /
+dnt_kept_rate (do-not-translate terms found in a source and kept exactly), rates in percent.
+
 Outputs, all written atomically next to --output: the JSON report, a Markdown table (same name, .md)
 and per direction the hypotheses and references (NAME.DIRECTION.hyp.txt / .ref.txt), so that any
 number can be recomputed with the sacrebleu command line.
@@ -171,6 +178,159 @@ def collect_tests(args: argparse.Namespace) -> dict[str, TestSet]:
     return dict(sorted(sets.items(), key=lambda kv: group(kv[1])))
 
 
+def load_direction_terms(args: argparse.Namespace, tests: dict[str, TestSet]) -> dict:
+    """direction -> desktop.terminology.TermBase of the --glossary / --do-not-translate files ({} without).
+
+    A bad file is an EvaluationInputError naming file and line (checked before any model loads)."""
+    glossaries = list(getattr(args, "glossary", None) or [])
+    keep_lists = list(getattr(args, "do_not_translate", None) or [])
+    strategy = getattr(args, "term_strategy", None)
+    if not glossaries and not keep_lists:
+        if strategy:
+            raise EvaluationInputError("--term-strategy needs --glossary or --do-not-translate")
+        return {}
+    try:
+        from desktop.terminology import GlossaryError
+        from desktop.terminology.glossary import load_terms
+    except ImportError as exc:  # pragma: no cover - the desktop package is part of this project
+        raise EvaluationInputError(f"--glossary needs the desktop package ({exc})") from None
+    for option, paths in (("--glossary", glossaries), ("--do-not-translate", keep_lists)):
+        for name in paths:
+            if not Path(name).is_file():
+                raise FileNotFoundError(f"{option} file not found: {name}")
+    if strategy:
+        check_term_strategy(strategy)
+    terms = {}
+    for name, test in tests.items():
+        try:
+            terms[name] = load_terms(glossaries, keep_lists, test.src, test.tgt)
+        except GlossaryError as exc:
+            raise EvaluationInputError(f"bad glossary: {exc}") from None
+        if not len(terms[name]):
+            print(f"alma-train evaluate: no glossary or do-not-translate term for {name}", file=sys.stderr)
+    return terms
+
+
+def check_term_strategy(name: str) -> None:
+    """An EvaluationInputError unless the engine knows the enforcement strategy `name`."""
+    try:
+        from desktop.terminology import enforce
+    except ImportError:
+        raise EvaluationInputError(f"--term-strategy {name}: this build has no term enforcement "
+                                   "(desktop.terminology.enforce)") from None
+    known = getattr(enforce, "STRATEGIES", None)
+    if known is not None and name not in known:
+        raise EvaluationInputError(f"--term-strategy {name!r}: unknown strategy (known: {', '.join(known)})")
+
+
+def term_scores(terms, sources: Sequence[str], hypotheses: Sequence[str]) -> dict:
+    """Term-hit and do-not-translate counts of one direction's translations.
+
+    Each entry the TermBase finds in a source counts once per segment: a glossary entry is a hit when
+    target_present(translation) holds (an inflected form of the target term counts), a do-not-translate
+    term is kept when it is in the translation exactly as written. Rates are percent (None: no term)."""
+    from desktop.terminology import target_present
+
+    hits = total = kept = keep_total = 0
+    for source, hypothesis in zip(sources, hypotheses, strict=True):
+        seen = []
+        for match in terms.find(source):
+            if match.entry in seen:
+                continue
+            seen.append(match.entry)
+            present = target_present(hypothesis, match.entry, terms.tgt)
+            if match.entry.keep:
+                keep_total += 1
+                kept += present
+            else:
+                total += 1
+                hits += present
+    return {
+        "term_hits": hits, "term_total": total,
+        "term_hit_rate": round(100.0 * hits / total, 2) if total else None,
+        "dnt_kept": kept, "dnt_total": keep_total,
+        "dnt_kept_rate": round(100.0 * kept / keep_total, 2) if keep_total else None,
+    }
+
+
+def term_averages(directions: dict[str, dict]) -> dict[str, dict]:
+    """Pooled term-hit / DNT-kept rates over xx->en, en->xx and all directions (counts summed)."""
+    from alma_train.report import group_of
+
+    result = {}
+    for group in ("xx-en", "en-xx", "all"):
+        members = [d for d, e in directions.items() if "term_total" in e and (group == "all" or group_of(d) == group)]
+        if not members:
+            continue
+        sums = {key: sum(directions[d][key] for d in members)
+                for key in ("term_hits", "term_total", "dnt_kept", "dnt_total")}
+        sums["term_hit_rate"] = round(100.0 * sums["term_hits"] / sums["term_total"], 2) if sums["term_total"] else None
+        sums["dnt_kept_rate"] = round(100.0 * sums["dnt_kept"] / sums["dnt_total"], 2) if sums["dnt_total"] else None
+        result[group] = {"directions": members, **sums}
+    return result
+
+
+def terminology_markdown(report: dict) -> str:
+    """The report's terminology table ("" when the evaluation had no glossary)."""
+    info = report.get("terminology")
+    if not info:
+        return ""
+
+    def rate(value: float | None) -> str:
+        return "–" if value is None else f"{value:.1f} %"
+
+    lines = ["", "## Terminology", "",
+             f"Strategy: {info['strategy']}" + ("" if info["enforced"] else " (not enforced: " + info["note"] + ")"),
+             f"Glossaries: {', '.join(info['glossaries']) or '–'}; do-not-translate: "
+             f"{', '.join(info['do_not_translate']) or '–'}", "",
+             "| direction | n | BLEU | chrF | terms placed | term-hit rate | DNT kept | DNT-kept rate |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, entry in report["directions"].items():
+        if "term_total" not in entry:
+            continue
+        lines.append(f"| {name} | {entry['n']} | {entry['bleu']:.2f} | {entry['chrf']:.2f} | "
+                     f"{entry['term_hits']}/{entry['term_total']} | {rate(entry['term_hit_rate'])} | "
+                     f"{entry['dnt_kept']}/{entry['dnt_total']} | {rate(entry['dnt_kept_rate'])} |")
+    for group, entry in info.get("averages", {}).items():
+        lines.append(f"| {group} (pooled) | | | | {entry['term_hits']}/{entry['term_total']} | "
+                     f"{rate(entry['term_hit_rate'])} | {entry['dnt_kept']}/{entry['dnt_total']} | "
+                     f"{rate(entry['dnt_kept_rate'])} |")
+    return "\n".join(lines) + "\n"
+
+
+def evaluation_markdown(report: dict) -> str:
+    from alma_train.report import report_markdown
+
+    return report_markdown(report) + terminology_markdown(report)
+
+
+class EngineTranslator:
+    """A GGUF model through the desktop engine (sentence splitting, term enforcement), one segment at a
+    time, with the direction's TermBase."""
+
+    def __init__(self, model_path: Path, max_new_tokens: int, terms: dict, strategy: str | None) -> None:
+        from desktop.engine import TranslationEngine
+
+        self.engine = TranslationEngine(model_path, max_new_tokens=max_new_tokens, cache=False)
+        self.terms = terms
+        self.strategy = strategy or _default_strategy()
+        self.description = {"kind": "gguf", "path": str(model_path), "adapter": None, "n_ctx": self.engine.n_ctx,
+                            "through": "desktop.engine.TranslationEngine (terms enforced)"}
+
+    def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
+        terms = self.terms.get(f"{src}-{tgt}")
+        return [self.engine.translate(text, src, tgt, terms=terms, term_strategy=self.strategy) for text in texts]
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+def _default_strategy() -> str:
+    from desktop.terminology.enforce import DEFAULT_STRATEGY
+
+    return DEFAULT_STRATEGY
+
+
 def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -210,7 +370,7 @@ def run_evaluation(args: argparse.Namespace) -> dict:
     from alma_train.decode import DecodingSettings, load_translator
     from alma_train.metrics import bleu_tokenizer, corpus_scores
     from alma_train.prompts import OUTPUT_LENGTH_FACTOR
-    from alma_train.report import averages, report_markdown
+    from alma_train.report import averages
 
     started = time.time()
     # 1. Check everything before loading any model.
@@ -226,6 +386,7 @@ def run_evaluation(args: argparse.Namespace) -> dict:
     check_output(output, tests)
     if args.comet_model:
         resolve_checkpoint(args.comet_model)
+    terms = load_direction_terms(args, tests)
     model_path = Path(args.model).expanduser()
     adapter = Path(args.adapter).expanduser() if args.adapter else None
     is_gguf = model_path.suffix.lower() == ".gguf"
@@ -239,8 +400,19 @@ def run_evaluation(args: argparse.Namespace) -> dict:
         print("alma-train evaluate: a GGUF model is decoded greedily with llama.cpp (--beams ignored)",
               file=sys.stderr)
 
-    # 2. Translate.
-    translator = load_translator(model_path, settings, adapter)
+    # 2. Translate (with terms: a GGUF through the desktop engine, which enforces them).
+    enforced = bool(terms) and is_gguf
+    if enforced:
+        if not model_path.is_file():
+            raise FileNotFoundError(f"model not found: {model_path}")
+        if adapter is not None:
+            raise EvaluationInputError(f"--adapter applies to HF models only, not to the GGUF {model_path}")
+        translator = EngineTranslator(model_path, args.max_new_tokens, terms, getattr(args, "term_strategy", None))
+    else:
+        translator = load_translator(model_path, settings, adapter)
+        if terms:
+            print("alma-train evaluate: terms are enforced by the desktop engine (GGUF models); this HF model "
+                  "is scored on its own output", file=sys.stderr)
     hypotheses: dict[str, list[str]] = {}
     seconds: dict[str, float] = {}
     for name, test in tests.items():
@@ -249,6 +421,7 @@ def run_evaluation(args: argparse.Namespace) -> dict:
         seconds[name] = time.time() - tick
         print(f"{name}: {len(test.sources)} segments translated in {seconds[name]:.1f} s", file=sys.stderr)
     model_description = translator.description
+    strategy = translator.strategy if enforced else "none"
     del translator  # free its memory before COMET loads
 
     # 3. Score.
@@ -276,6 +449,8 @@ def run_evaluation(args: argparse.Namespace) -> dict:
             "seconds": round(seconds[name], 2),
             "data": test.files,
         }
+        if name in terms:
+            entry.update(term_scores(terms[name], test.sources, hypotheses[name]))
         if scorer is not None:
             tick = time.time()
             entry["comet"] = scorer.score(test.sources, hypotheses[name], test.references).system
@@ -286,7 +461,11 @@ def run_evaluation(args: argparse.Namespace) -> dict:
         write_atomic(ref_path, "".join(r + "\n" for r in test.references))
         directions[name] = entry
         comet_text = f" COMET {entry['comet']:.2f}" if entry["comet"] is not None else ""
-        print(f"{name}: BLEU {entry['bleu']:.2f} chrF {entry['chrf']:.2f}{comet_text}", file=sys.stderr)
+        term_text = ""
+        if "term_total" in entry:
+            term_text = (f" terms {entry['term_hits']}/{entry['term_total']}"
+                         f" DNT {entry['dnt_kept']}/{entry['dnt_total']}")
+        print(f"{name}: BLEU {entry['bleu']:.2f} chrF {entry['chrf']:.2f}{comet_text}{term_text}", file=sys.stderr)
 
     report = {
         "model": model_description,
@@ -310,16 +489,24 @@ def run_evaluation(args: argparse.Namespace) -> dict:
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "versions": _versions(),
     }
-    write_atomic(output.with_suffix(".md"), report_markdown(report))
+    if terms:
+        report["terminology"] = {
+            "glossaries": [str(p) for p in args.glossary or []],
+            "do_not_translate": [str(p) for p in args.do_not_translate or []],
+            "strategy": strategy,
+            "enforced": enforced,
+            "note": "" if enforced else "an HF model decodes without the desktop engine's term enforcement",
+            "rates": "percent; a term counts once per segment",
+            "averages": term_averages(directions),
+        }
+    write_atomic(output.with_suffix(".md"), evaluation_markdown(report))
     write_atomic(output, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     return report
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from alma_train.report import report_markdown
-
     report = run_evaluation(args)
-    print(report_markdown(report))
+    print(evaluation_markdown(report))
     print(f"report: {args.output}")
     return 0
 
@@ -367,6 +554,14 @@ def add_evaluate_parsers(sub) -> None:
                              "once the first line (all the cut keeps) is complete")
     parser.add_argument("--comet-model", help="COMET checkpoint (.ckpt), its folder, or a hub name when online")
     parser.add_argument("--comet-batch-size", type=int, default=16)
+    parser.add_argument("--glossary", action="append", metavar="FILE",
+                        help="glossary (TSV/CSV/TBX; repeatable): report term-hit rates, and a GGUF model "
+                             "translates through the desktop engine with the terms enforced")
+    parser.add_argument("--do-not-translate", action="append", metavar="FILE",
+                        help="do-not-translate list, one term a line (repeatable): report the DNT-kept rate")
+    parser.add_argument("--term-strategy", metavar="NAME",
+                        help="term enforcement of the engine (desktop.terminology.enforce: none, substitute, "
+                             "constrained; default: the engine's)")
     parser.set_defaults(handler=_cmd_evaluate)
 
     compare = sub.add_parser("compare", help="put evaluation reports side by side, with deltas",
