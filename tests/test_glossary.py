@@ -200,3 +200,21 @@ def test_missing_and_fingerprint():
     assert same.fingerprint() == terms.fingerprint()
     assert TermBase(terms.entries, "de", "fr").fingerprint() != terms.fingerprint()
     assert TermBase([TermEntry("Kunde", "customer")], "de", "en").fingerprint() != terms.fingerprint()
+
+
+def test_a_glossary_set_serves_each_direction_its_files(tmp_path):
+    from desktop.terminology.glossary import GlossarySet, glossary_languages, load_terms
+
+    de_en = write(tmp_path, "de-en.tsv", "en\tde\nclient\tKunde\n")
+    any_pair = write(tmp_path, "any.csv", "Passwort,password\n")
+    keep = write(tmp_path, "dnt.txt", "AcmeCloud\n")
+    assert glossary_languages(de_en) == ("en", "de") and glossary_languages(any_pair) is None
+    terms = GlossarySet([de_en, any_pair], [keep])
+    assert [(e.source, e.target, e.keep) for e in terms.entries("de", "en")] == [
+        ("Kunde", "client", False), ("Passwort", "password", False), ("AcmeCloud", "AcmeCloud", True)]
+    assert [e.source for e in terms.entries("cs", "en")] == ["Passwort", "AcmeCloud"]
+    bad = write(tmp_path, "bad.tsv", "Kunde\tclient\nnur eine Spalte\n")
+    with pytest.raises(GlossaryError, match=r"bad\.tsv:2: one column"):
+        GlossarySet([any_pair, bad])
+    assert load_terms([], [], "de", "en") is None
+    assert len(load_terms([de_en], [keep], "de", "en")) == 2
