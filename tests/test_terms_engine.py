@@ -118,3 +118,15 @@ def test_an_api_request_with_a_glossary(engine):
     assert "client" in answer["translatedText"][0].lower() and "AcmeCloud" in answer["translatedText"][1]
     assert answer["terms_missing"] == [[], []]
     assert refused.value.code == 400 and "glossary must be a list" in json.loads(refused.value.read())["error"]
+
+
+def test_a_document_reports_its_sentences_without_their_terms(engine, terms, tmp_path):
+    from desktop.documents import translate_document
+
+    source = tmp_path / "note.txt"
+    source.write_text(f"Hallo.\n\n{SENTENCE}\n", encoding="utf-8")
+    told = []
+    written = translate_document(source, engine, "de", "en", terms=terms, term_strategy="none",
+                                 missing_terms=lambda number, text, missing: told.append((number, text, missing)))
+    assert told == [(2, SENTENCE, [terms.entries[0]])]
+    assert written.read_text(encoding="utf-8").count("\n") == 3
