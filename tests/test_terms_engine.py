@@ -15,7 +15,13 @@ import pytest
 from desktop.cache import TranslationCache
 from desktop.engine import TranslationEngine
 from desktop.terminology import TermBase, TermEntry
-from desktop.terminology.enforce import STRATEGIES, check_strategy, substitute, term_grammar
+from desktop.terminology.enforce import (
+    STRATEGIES,
+    check_strategy,
+    repair_kept_terms,
+    substitute,
+    term_grammar,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SENTENCE = "Der Kunde hat das Passwort geändert."
@@ -46,6 +52,14 @@ def test_substitution_and_grammar_text():
     assert check_strategy("constrained") in STRATEGIES
     with pytest.raises(ValueError, match="unknown terminology strategy 'magic'"):
         check_strategy("magic")
+
+
+def test_a_misspelt_do_not_translate_term_is_mended():
+    thonny, pypi = TermEntry("Thonny", "Thonny", keep=True), TermEntry("Python Package Index", "Python Package Index", keep=True)
+    assert repair_kept_terms("Opna í Thonnyu.", [thonny]) == "Opna í Thonny."
+    assert repair_kept_terms("Sækja af Pyhton Package Indexi", [pypi]) == "Sækja af Python Package Index"
+    # Nothing alike: left as it is (the engine then forces the term while decoding)
+    assert repair_kept_terms("Opna skrá", [thonny]) == "Opna skrá"
 
 
 def test_without_enforcement_the_missing_term_is_reported(engine, terms):

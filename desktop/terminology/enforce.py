@@ -30,6 +30,12 @@ STRATEGIES = ("none", "substitute", "constrained", "grammar")
 DEFAULT_STRATEGY = "constrained"
 # A missing term is forced where its first token is among this many best next tokens.
 FORCE_TOP_K = 8
+# Do-not-translate terms are names the small model often garbles ("Thonnyu"), so their first token
+# seldom ranks in the top 8: they are forced from further down, and as a last resort at any rank
+# (measured in docs/terminology.md: DNT kept 92.4 % with the top 8 alone).
+KEEP_FORCE_TOP_K = 64
+# A word this similar to a missing do-not-translate term is taken as its misspelling and replaced.
+KEEP_REPAIR_SIMILARITY = 0.75
 
 
 def check_strategy(name: str) -> str:
@@ -88,10 +94,13 @@ class TermForcer:
     after a non-word character (or at the very start), so a term is never glued onto a word.
     """
 
-    def __init__(self, llama: Any, entries: list[TermEntry], tgt: str, top_k: int = FORCE_TOP_K) -> None:
+    def __init__(self, llama: Any, entries: list[TermEntry], tgt: str, top_k: int | None = FORCE_TOP_K,
+                 keep_top_k: int | None = KEEP_FORCE_TOP_K) -> None:
+        # top_k / keep_top_k: the rank window for glossary / do-not-translate terms; None: any rank.
         self.llama = llama
         self.tgt = tgt
         self.top_k = top_k
+        self.keep_top_k = keep_top_k
         self.pending: list[tuple[TermEntry, list[list[int]]]] = []
         for entry in entries:
             forms = {entry.target}
@@ -134,13 +143,18 @@ class TermForcer:
             return scores
         import numpy as np
 
-        k = min(self.top_k, len(scores))
-        best = set(np.argpartition(scores, -k)[-k:].tolist())
+        def window(k: int | None) -> set[int] | None:
+            if k is None or k >= len(scores):
+                return None  # any rank
+            return set(np.argpartition(scores, -k)[-k:].tolist())
+
+        best, best_keep = window(self.top_k), window(self.keep_top_k)
         glued = bool(text) and (text[-1].isalnum() or text[-1] == "_")
         choice = None
-        for index, (_entry, spellings) in enumerate(self.pending):
+        for index, (entry, spellings) in enumerate(self.pending):
+            allowed = best_keep if entry.keep else best
             for tokens in spellings:
-                if tokens[0] not in best:
+                if allowed is not None and tokens[0] not in allowed:
                     continue
                 if glued and not self._text([tokens[0]])[:1].isspace():
                     continue
@@ -153,6 +167,29 @@ class TermForcer:
         self.queue = list(tokens[1:])
         self.forced += 1
         return self._force(scores, tokens[0])
+
+
+def repair_kept_terms(translation: str, entries: list[TermEntry]) -> str:
+    """The translation with each missing do-not-translate term restored where the model misspelt it:
+    the run of words (as many as the term has) most similar to the term, if at least
+    KEEP_REPAIR_SIMILARITY alike ("Thonnyu" -> "Thonny"), is replaced by the term."""
+    import difflib
+    import re
+
+    for entry in entries:  # each is missing as a whole word (it may be inside one: "Thonnyu")
+        size = len(entry.source.split())
+        words = list(re.finditer(r"\S+", translation))
+        best: tuple[float, int, int] | None = None
+        for first in range(len(words) - size + 1):
+            start, end = words[first].start(), words[first + size - 1].end()
+            candidate = translation[start:end].strip(".,;:!?()[]{}\"'«»„“”")
+            ratio = difflib.SequenceMatcher(None, candidate.lower(), entry.source.lower()).ratio()
+            if ratio >= KEEP_REPAIR_SIMILARITY and (best is None or ratio > best[0]):
+                offset = translation[start:end].find(candidate)
+                best = (ratio, start + offset, start + offset + len(candidate))
+        if best is not None:
+            translation = translation[:best[1]] + entry.source + translation[best[2]:]
+    return translation
 
 
 # generate(sentence, logits_processor=None, grammar=None) -> the model's (cleaned) translation
@@ -184,5 +221,24 @@ def enforce_sentence(generate: Generate, llama: Any, sentence: str, terms: TermB
 
         second = generate(prepared, grammar=LlamaGrammar.from_string(term_grammar(missing), verbose=False))
     if len(missing_entries(matches, second, terms.tgt)) < len(missing):
-        return second
+        translation, missing = second, missing_entries(matches, second, terms.tgt)
+    kept = [entry for entry in missing if entry.keep]
+    if not kept:
+        return translation
+    # Do-not-translate terms are kept always: mend a misspelt name, else force it at any rank.
+    translation = repair_kept_terms(translation, kept)
+    missing = missing_entries(matches, translation, terms.tgt)
+    kept = [entry for entry in missing if entry.keep]
+    if not kept or strategy != "constrained":
+        return translation
+    from llama_cpp import LogitsProcessorList
+
+    # Every term of the sentence, so that the glossary terms already placed are forced again where
+    # they rank in the top FORCE_TOP_K; the do-not-translate terms at any rank.
+    entries = list(dict.fromkeys(match.entry for match in matches))
+    forcer = TermForcer(llama, entries, terms.tgt, top_k=FORCE_TOP_K, keep_top_k=None)
+    third = generate(prepared, logits_processor=LogitsProcessorList([forcer]))
+    third = repair_kept_terms(third, [e for e in missing_entries(matches, third, terms.tgt) if e.keep])
+    if sum(e.keep for e in missing_entries(matches, third, terms.tgt)) < len(kept):
+        return third  # do-not-translate terms come first: they are kept always
     return translation
