@@ -57,6 +57,8 @@ def test_substitution_and_grammar_text():
 def test_a_misspelt_do_not_translate_term_is_mended():
     thonny, pypi = TermEntry("Thonny", "Thonny", keep=True), TermEntry("Python Package Index", "Python Package Index", keep=True)
     assert repair_kept_terms("Opna í Thonnyu.", [thonny]) == "Opna í Thonny."
+    assert repair_kept_terms("Thonnyuðuðuðuð", [thonny]) == "Thonny"  # a forced name that ran on
+    assert repair_kept_terms("Opna Thony", [thonny]) == "Opna Thonny"
     assert repair_kept_terms("Sækja af Pyhton Package Indexi", [pypi]) == "Sækja af Python Package Index"
     # Nothing alike: left as it is (the engine then forces the term while decoding)
     assert repair_kept_terms("Opna skrá", [thonny]) == "Opna skrá"

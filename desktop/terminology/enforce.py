@@ -177,6 +177,12 @@ def repair_kept_terms(translation: str, entries: list[TermEntry]) -> str:
     import re
 
     for entry in entries:  # each is missing as a whole word (it may be inside one: "Thonnyu")
+        # The name with an ending glued on (the model inflects it, or a forced name runs on into
+        # "Thonnyuðuðuð"): the word becomes the name.
+        glued = re.search(r"(?<!\w)" + re.escape(entry.source) + r"\w+", translation)
+        if glued:
+            translation = translation[:glued.start()] + entry.source + translation[glued.end():]
+            continue
         size = len(entry.source.split())
         words = list(re.finditer(r"\S+", translation))
         best: tuple[float, int, int] | None = None
