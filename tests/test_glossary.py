@@ -218,3 +218,15 @@ def test_a_glossary_set_serves_each_direction_its_files(tmp_path):
         GlossarySet([any_pair, bad])
     assert load_terms([], [], "de", "en") is None
     assert len(load_terms([de_en], [keep], "de", "en")) == 2
+
+
+def test_a_glossary_over_the_size_limit_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    from desktop.terminology import glossary
+
+    path = tmp_path / "big.tsv"
+    path.write_text("en\tde\n" + "file\tDatei\n" * 1000, encoding="utf-8")
+    monkeypatch.setattr(glossary, "MAX_GLOSSARY_BYTES", 1024)
+    with pytest.raises(GlossaryError, match=r"big\.tsv: 0 MB; the limit for a glossary is 0 MB"):
+        glossary.read_glossary(path, "en", "de")
+    monkeypatch.setattr(glossary, "MAX_GLOSSARY_BYTES", 1 << 20)
+    assert {(e.source, e.target) for e in glossary.read_glossary(path, "en", "de")} == {("file", "Datei")}

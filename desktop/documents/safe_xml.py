@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from desktop.documents.base import DocumentError
+from desktop.limited_read import LimitedReadError, read_limited
 
 # An XLIFF of a 1,000-page manual is a few tens of MB; 256 MB is far past any real exchange file,
 # and bounds the memory of reading the file and its tree.
@@ -25,13 +26,9 @@ def read_checked(source: Path, what: str, max_bytes: int = MAX_XML_BYTES) -> byt
     from defusedxml import DefusedXmlException
 
     try:
-        size = source.stat().st_size
-        if size > max_bytes:
-            raise DocumentError(f"{source}: {size / 2**20:,.0f} MB; the limit for an {what} is "
-                                f"{max_bytes // 2**20} MB")
-        data = source.read_bytes()
-    except OSError as exc:
-        raise DocumentError(f"{source}: cannot be read ({exc.strerror or exc})") from None
+        data = read_limited(source, max_bytes, f"an {what}")
+    except LimitedReadError as exc:
+        raise DocumentError(str(exc)) from None
     if not data.strip():
         raise DocumentError(f"{source}: an empty file, not an {what}")
     try:

@@ -21,6 +21,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from desktop.limited_read import LimitedReadError, read_limited
+
 
 @dataclass(frozen=True)
 class TermEntry:
@@ -57,13 +59,9 @@ def base_language(code: str | None) -> str:
 
 def _read_text(path: Path) -> str:
     try:
-        size = path.stat().st_size
-        if size > MAX_GLOSSARY_BYTES:
-            raise GlossaryError(f"{path}: {size / 2**20:,.0f} MB; a glossary may have at most "
-                                f"{MAX_GLOSSARY_BYTES // 2**20} MB")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise GlossaryError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        data = read_limited(path, MAX_GLOSSARY_BYTES, "a glossary")
+    except LimitedReadError as exc:
+        raise GlossaryError(str(exc)) from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
