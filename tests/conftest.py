@@ -121,3 +121,20 @@ def demo_data(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("demo-data")
     build_demo_data(root, monolingual=True, max_documents=12)
     return root
+
+
+@pytest.fixture
+def app_dirs(tmp_path, monkeypatch) -> Path:
+    """The app's QSettings (ini files) and user data dir (translation cache, glossaries, translation memory,
+    tuning runs, models) in tmp_path, fresh for the test; returns the settings folder.
+
+    GUI test modules take it for every test with `pytestmark = pytest.mark.usefixtures("app_dirs")`.
+    """
+    pytest.importorskip("PySide6")
+    from PySide6.QtCore import QSettings
+
+    settings_dir = tmp_path / "settings"
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(settings_dir))
+    monkeypatch.setenv("ALMA_LOCAL_DATA", str(tmp_path / "data"))
+    return settings_dir

@@ -14,23 +14,13 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("pytestqt")
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.usefixtures("app_dirs")]  # QSettings, cache in tmp_path
 
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QKeySequence  # noqa: E402
 from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 MODEL_TIMEOUT_MS = 60_000
-
-
-@pytest.fixture(autouse=True)
-def isolated_settings(tmp_path, monkeypatch):
-    """QSettings and the translation cache in tmp_path (fresh for every test)."""
-    settings_dir = tmp_path / "settings"
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(settings_dir))
-    monkeypatch.setenv("ALMA_LOCAL_DATA", str(tmp_path / "data"))
-    yield settings_dir
 
 
 def open_window(qtbot, model_path: Path | None = None, wait_for_model: bool = True):
@@ -231,11 +221,11 @@ def test_models_inventory_persists_and_never_deletes_files(qtbot, window, tmp_pa
     assert copy.exists()  # removed from the list, never from disk
 
 
-def test_geometry_and_tab_are_restored(qtbot, window, isolated_settings):
+def test_geometry_and_tab_are_restored(qtbot, window, app_dirs):
     window.resize(722, 511)  # inside the offscreen screen (800x600)
     window.tabs.setCurrentIndex(2)
     window.close()
-    assert list(isolated_settings.rglob("*.ini"))  # written where the test redirected QSettings
+    assert list(app_dirs.rglob("*.ini"))  # written where the test redirected QSettings
     again = open_window(qtbot)
     assert (again.width(), again.height()) == (722, 511)
     assert again.tabs.currentIndex() == 2

@@ -13,16 +13,12 @@ import pytest
 pytest.importorskip("pytestqt")
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
-from PySide6.QtCore import QSettings  # noqa: E402
 
 TIMEOUT_MS = 600_000  # a model load on a 2-core machine shared with a training run
 
 
 @pytest.fixture(autouse=True)
-def isolated_settings(tmp_path, monkeypatch):
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
-    monkeypatch.setenv("ALMA_LOCAL_DATA", str(tmp_path / "data"))
+def isolated_settings(app_dirs, monkeypatch):
     for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(name, raising=False)
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("pytestqt")
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+# app_dirs: QSettings and the user data dir in tmp_path
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300), pytest.mark.usefixtures("app_dirs")]
 docx = pytest.importorskip("docx")
 
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl  # noqa: E402
@@ -18,15 +19,6 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 TIMEOUT_MS = 90_000
-
-
-@pytest.fixture(autouse=True)
-def isolated_settings(tmp_path, monkeypatch):
-    from PySide6.QtCore import QSettings
-
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
-    monkeypatch.setenv("ALMA_LOCAL_DATA", str(tmp_path / "data"))
 
 
 @pytest.fixture

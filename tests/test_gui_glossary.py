@@ -13,20 +13,12 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("pytestqt")
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.usefixtures("app_dirs")]  # QSettings, cache, glossaries in tmp_path
 
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QLineEdit, QMessageBox  # noqa: E402
 
 MODEL_TIMEOUT_MS = 600_000  # the model load, and one sentence under constrained decoding, on a busy 2-core machine
-
-
-@pytest.fixture(autouse=True)
-def isolated_settings(tmp_path, monkeypatch):
-    """QSettings, the translation cache and the glossaries in tmp_path (fresh for every test)."""
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
-    monkeypatch.setenv("ALMA_LOCAL_DATA", str(tmp_path / "data"))
 
 
 @pytest.fixture
@@ -129,18 +121,16 @@ def test_import_with_a_bad_line_is_a_dialog_and_changes_nothing(qtbot, folder, t
     before = snapshot(folder)
     assert before
 
-    bad = _write(tmp_path / "bad.tsv", "de\ten\nVertrag\tcontract\nRechnung\n")
-    assert view.import_file(bad) is None
-    qtbot.waitUntil(lambda: len(dialogs(view)) == 1, timeout=5_000)
-    assert f"{bad}:3" in dialogs(view)[0].text()
-    dialogs(view)[0].close()
-    assert snapshot(folder) == before and len(view.store.glossaries) == 1
+    def refused(path: Path, line: int, *kind: str) -> None:
+        """Importing path fails with one dialog naming path:line, and the store is as before."""
+        assert view.import_file(path, *kind) is None
+        qtbot.waitUntil(lambda: len(dialogs(view)) == 1, timeout=5_000)
+        assert f"{path}:{line}" in dialogs(view)[0].text()
+        dialogs(view)[0].close()
+        assert snapshot(folder) == before and view.lists.rowCount() == 1 and len(view.store.glossaries) == 1
 
-    bad_list = _write(tmp_path / "keep.txt", "ACME Cloud\nfoo\tbar\n")
-    assert view.import_file(bad_list, DO_NOT_TRANSLATE) is None
-    qtbot.waitUntil(lambda: len(dialogs(view)) == 1, timeout=5_000)
-    assert f"{bad_list}:2" in dialogs(view)[0].text()
-    assert snapshot(folder) == before and view.lists.rowCount() == 1
+    refused(_write(tmp_path / "bad.tsv", "de\ten\nVertrag\tcontract\nRechnung\n"), 3)
+    refused(_write(tmp_path / "keep.txt", "ACME Cloud\nfoo\tbar\n"), 2, DO_NOT_TRANSLATE)
 
 
 def test_import_and_export_round_trip(qtbot, folder, tmp_path):

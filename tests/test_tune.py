@@ -28,14 +28,7 @@ TINY_TRAINING = {"max_steps": 2, "per_device_train_batch_size": 4, "max_source_t
                  "max_target_tokens": 32}
 
 
-@pytest.fixture(autouse=True)
-def isolated_settings(tmp_path, monkeypatch):
-    """QSettings and the user data dir (tuning runs, translation cache) in tmp_path."""
-    from PySide6.QtCore import QSettings
-
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
-    monkeypatch.setenv("ALMA_LOCAL_DATA", str(tmp_path / "data"))
+pytestmark = pytest.mark.usefixtures("app_dirs")  # QSettings and the user data dir (tuning runs, cache) in tmp_path
 
 
 @pytest.fixture(scope="module")
