@@ -1,7 +1,10 @@
 """A translation cache: SQLite in the user data dir, one row per translated sentence.
 
 Keyed by the model file's fingerprint (plus the decoding settings), the direction and the sentence,
-so translating an edited document again only sends the changed sentences to the model.
+so translating an edited document again only sends the changed sentences to the model. Each row
+also keeps the output's mean token log-probability (the engine's confidence); rows of a cache
+written before that column existed read back with None, and the engine reports their confidence
+as None rather than spending a model call on re-scoring a translation it already has.
 The data dir is platformdirs' user data dir for "alma-local", or $ALMA_LOCAL_DATA when set.
 
 Several processes (two alma-translate runs and the app) may use the file at once: WAL journal,
@@ -145,11 +148,13 @@ class TranslationCache:
                 db.execute(
                     "CREATE TABLE IF NOT EXISTS translations (model TEXT NOT NULL, src TEXT NOT NULL, "
                     "tgt TEXT NOT NULL, source TEXT NOT NULL, target TEXT NOT NULL, "
-                    "used INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (model, src, tgt, source))"
+                    "used INTEGER NOT NULL DEFAULT 0, logprob REAL, PRIMARY KEY (model, src, tgt, source))"
                 )
                 columns = {row[1] for row in db.execute("PRAGMA table_info(translations)")}
                 if "used" not in columns:  # a cache written before the size cap existed
                     db.execute("ALTER TABLE translations ADD COLUMN used INTEGER NOT NULL DEFAULT 0")
+                if "logprob" not in columns:  # written before confidence was stored: NULL for old rows
+                    db.execute("ALTER TABLE translations ADD COLUMN logprob REAL")
                 db.execute("CREATE INDEX IF NOT EXISTS translations_used ON translations (used)")
             self._evict_if_needed(db)
         except BaseException:
@@ -197,10 +202,16 @@ class TranslationCache:
 
     def get(self, model: str, src: str, tgt: str, source: str) -> str | None:
         """The cached translation, or None (also when the cache cannot be read)."""
+        entry = self.get_entry(model, src, tgt, source)
+        return None if entry is None else entry[0]
 
-        def lookup(db: sqlite3.Connection) -> str | None:
+    def get_entry(self, model: str, src: str, tgt: str, source: str) -> tuple[str, float | None] | None:
+        """(translation, mean token log-probability) or None; the log-probability is None for a row
+        written before it was stored (or by a caller that did not give one)."""
+
+        def lookup(db: sqlite3.Connection) -> tuple[str, float | None] | None:
             row = db.execute(
-                "SELECT target, used FROM translations WHERE model=? AND src=? AND tgt=? AND source=?",
+                "SELECT target, used, logprob FROM translations WHERE model=? AND src=? AND tgt=? AND source=?",
                 (model, src, tgt, source),
             ).fetchone()
             if row is None:
@@ -209,16 +220,17 @@ class TranslationCache:
             if row[1] < now - _TOUCH_GRANULARITY_S:
                 db.execute("UPDATE translations SET used=? WHERE model=? AND src=? AND tgt=? AND source=?",
                            (now, model, src, tgt, source))
-            return row[0]
+            return row[0], row[2]
 
         return self._run(lookup, "read")
 
-    def put(self, model: str, src: str, tgt: str, source: str, target: str) -> None:
-        """Store a translation (best effort: a failed write is a warning)."""
+    def put(self, model: str, src: str, tgt: str, source: str, target: str, logprob: float | None = None) -> None:
+        """Store a translation and its mean token log-probability (best effort: a failed write is a warning)."""
 
         def store(db: sqlite3.Connection) -> None:
-            db.execute("INSERT OR REPLACE INTO translations (model, src, tgt, source, target, used) "
-                       "VALUES (?, ?, ?, ?, ?, ?)", (model, src, tgt, source, target, int(time.time())))
+            db.execute("INSERT OR REPLACE INTO translations (model, src, tgt, source, target, used, logprob) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (model, src, tgt, source, target, int(time.time()), logprob))
             self._writes += 1
             if self._writes % _CHECK_EVERY == 0:
                 self._evict_if_needed(db)

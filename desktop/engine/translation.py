@@ -8,6 +8,7 @@ and the translations are put back between the original whitespace and line break
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import warnings
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from typing import Any
 
 from alma_train.languages import language_name
 from alma_train.prompts import OUTPUT_LENGTH_FACTOR, build_prompt, clean_output, output_token_limit
+from desktop.engine.confidence import LogprobRecorder, calibrated_confidence, calibration_for, mean_logprob
 from desktop.engine.model_file import ModelLoadError, read_model_info, trained_pairs
 from desktop.engine.sentences import split_segments
 from desktop.terminology.enforce import DEFAULT_STRATEGY, check_strategy, enforce_sentence
@@ -35,16 +37,43 @@ class UntrainedDirectionWarning(UserWarning):
     """The model's alma.language_pairs metadata does not list the requested direction."""
 
 
+ORIGINS = ("model", "cache", "memory")
+
+
 @dataclass
 class SentenceReport:
     """One translated sentence: index counts the translatable sentences of the text from 0; missing
     lists the glossary and do-not-translate entries found in the source whose target term is not in
-    the translation."""
+    the translation.
+
+    confidence: 0..1 (desktop.engine.confidence; 1.0 for a translation-memory match; None when not
+    known, e.g. a cache row written before confidence was stored). alternatives: other translations,
+    best first, distinct, without `translation` (only when asked for). The spans map the sentence
+    exactly: text[source_start:source_end] == source in the input text and
+    report.text[target_start:target_end] == translation. origin: "model", "cache" or "memory".
+    """
 
     index: int
     source: str
     translation: str
     missing: list[TermEntry] = field(default_factory=list)
+    confidence: float | None = None
+    alternatives: list[str] = field(default_factory=list)
+    source_start: int = 0
+    source_end: int = 0
+    target_start: int = 0
+    target_end: int = 0
+    origin: str = "model"
+
+
+@dataclass
+class _Outcome:
+    """Where one sentence's translation came from, filled in by _translate_sentence."""
+
+    origin: str = "model"
+    # Mean log-probability per token of the greedy output (None: not known); 1.0 confidence for memory.
+    logprob: float | None = None
+    confidence: float | None = None
 
 
 @dataclass
@@ -132,12 +161,15 @@ class TranslationEngine:
     else the best installed base, zero-shot), kept in .choice. The file is checked before llama.cpp
     loads it; a bad one (or no model at all) raises ModelLoadError. n_gpu_layers: a number or "auto".
     cache: True for the shared cache in the user data dir, a TranslationCache, or False/None for none.
-    Counters: model_calls (sentences sent to the model) and generated_tokens.
+    memory: a translation memory (desktop.memory.TranslationMemory or anything with
+    lookup(src, tgt, source) -> str | None), settable later as .memory; an exact match is served
+    before the cache and the model. Counters: model_calls (sentences sent to the model) and
+    generated_tokens.
     """
 
     def __init__(self, model_path: Path | str | None = None, n_threads: int | None = None,
                  n_ctx: int = 2048, n_gpu_layers: int | str = "auto", max_new_tokens: int = 256,
-                 cache: Any = True) -> None:
+                 cache: Any = True, memory: Any = None) -> None:
         # How the model was chosen: None when model_path was given, else resolve_translation_model()'s
         # ModelChoice (environment, the translator `make model` built, the bundle's, or a base).
         self.choice = None
@@ -151,6 +183,8 @@ class TranslationEngine:
             model_path = self.choice.path
         self.model_path = Path(model_path)
         self.info: dict[str, Any] = read_model_info(self.model_path)
+        # How mean token log-probabilities become 0..1 confidences for this model (None: exp fallback).
+        self.calibration = calibration_for(self.info)
         fingerprint = None
         if cache is not None and cache is not False:
             from desktop.cache import model_fingerprint
@@ -167,6 +201,7 @@ class TranslationEngine:
         self.max_new_tokens = max_new_tokens
         self.model_calls = 0
         self.generated_tokens = 0
+        self.memory = memory
 
         from llama_cpp import Llama
 
@@ -269,25 +304,41 @@ class TranslationEngine:
         return "".join(self.iter_translate(text, src, tgt, cancel, terms, term_strategy))
 
     def translate_report(self, text: str, src: str, tgt: str, cancel: CancelCheck = None,
-                         terms: TermBase | None = None,
-                         term_strategy: str = DEFAULT_STRATEGY) -> TranslationReport:
-        """translate(), sentence by sentence: each sentence's source, translation and missing terms."""
+                         terms: TermBase | None = None, term_strategy: str = DEFAULT_STRATEGY,
+                         alternatives: int = 0) -> TranslationReport:
+        """translate(), sentence by sentence: each sentence's source, translation, missing terms,
+        confidence, origin and exact spans in `text` and in the translation; alternatives > 0 adds
+        up to that many other translations per model-translated sentence (beam search, slower)."""
         self._check_direction(src, tgt)
         check_strategy(term_strategy)
+        if alternatives < 0:
+            raise ValueError(f"alternatives must be 0 or more, not {alternatives}")
         pieces: list[str] = []
         sentences: list[SentenceReport] = []
+        source_at = target_at = 0
         with self._running_translation():
             for segment in split_segments(text):
                 if self._stopping(cancel):
                     raise TranslationCancelled("translation cancelled")
+                source_start, source_at = source_at, source_at + len(segment.text)
                 if not segment.translatable:
                     pieces.append(segment.text)
+                    target_at += len(segment.text)
                     continue
+                outcome = _Outcome()
                 translation = "".join(self._translate_sentence(segment.text, src, tgt, cancel, terms,
-                                                               term_strategy))
+                                                               term_strategy, outcome))
                 pieces.append(translation)
+                target_start, target_at = target_at, target_at + len(translation)
                 missing = terms.missing(segment.text, translation) if terms else []
-                sentences.append(SentenceReport(len(sentences), segment.text, translation, missing))
+                others: list[str] = []
+                if alternatives and outcome.origin != "memory":
+                    others = self._alternatives(segment.text, src, tgt, alternatives + 1, cancel,
+                                                translation)[1:]
+                sentences.append(SentenceReport(
+                    len(sentences), segment.text, translation, missing, confidence=outcome.confidence,
+                    alternatives=others, source_start=source_start, source_end=source_at,
+                    target_start=target_start, target_end=target_at, origin=outcome.origin))
         return TranslationReport("".join(pieces), sentences)
 
     def translate_sentence(self, sentence: str, src: str, tgt: str, terms: TermBase | None = None,
@@ -295,6 +346,10 @@ class TranslationEngine:
         """One sentence through the model (and the cache), without sentence splitting."""
         check_strategy(term_strategy)
         return "".join(self._translate_sentence(sentence, src, tgt, None, terms, term_strategy))
+
+    def _alternatives(self, sentence: str, src: str, tgt: str, n: int, cancel: CancelCheck,
+                      greedy: str) -> list[str]:
+        raise NotImplementedError("alternatives: beam search lands in the next commit")
 
     def cache_key(self, terms: TermBase | None = None, term_strategy: str = DEFAULT_STRATEGY) -> str | None:
         """The cache's model key for sentences with terms of `terms` (None without a cache): the
@@ -305,44 +360,83 @@ class TranslationEngine:
             return self._cache_model_key
         return f"{self._cache_model_key}:terms:{terms.fingerprint()}:{term_strategy}"
 
+    def _memory_lookup(self, src: str, tgt: str, sentence: str) -> str | None:
+        """The translation memory's exact match for the sentence, or None (also when it cannot be read:
+        a broken memory must not stop translation)."""
+        memory = self.memory
+        if memory is None:
+            return None
+        try:
+            return memory.lookup(src, tgt, sentence)
+        except (OSError, sqlite3.Error) as exc:
+            warnings.warn(f"translation memory skipped: {exc}", RuntimeWarning, stacklevel=2)
+            return None
+
+    def _set_logprob(self, outcome: _Outcome, logprob: float | None) -> None:
+        outcome.logprob = logprob
+        outcome.confidence = None if logprob is None else calibrated_confidence(logprob, self.calibration)
+
     def _translate_sentence(self, sentence: str, src: str, tgt: str, cancel: CancelCheck,
-                            terms: TermBase | None = None,
-                            term_strategy: str = DEFAULT_STRATEGY) -> Iterator[str]:
+                            terms: TermBase | None = None, term_strategy: str = DEFAULT_STRATEGY,
+                            outcome: _Outcome | None = None) -> Iterator[str]:
+        outcome = outcome if outcome is not None else _Outcome()
+        remembered = self._memory_lookup(src, tgt, sentence)
+        if remembered is not None:  # the user's own translation wins over the cache and the model
+            outcome.origin, outcome.confidence = "memory", 1.0
+            yield remembered
+            return
         if terms is not None and term_strategy != "none" and terms.find(sentence):
-            yield self._translate_with_terms(sentence, src, tgt, cancel, terms, term_strategy)
+            yield self._translate_with_terms(sentence, src, tgt, cancel, terms, term_strategy, outcome)
             return
         if self.cache is not None:
-            cached = self.cache.get(self._cache_model_key, src, tgt, sentence)
+            cached = self.cache.get_entry(self._cache_model_key, src, tgt, sentence)
             if cached is not None:
-                yield cached
+                outcome.origin = "cache"
+                self._set_logprob(outcome, cached[1])
+                yield cached[0]
                 return
         pieces: list[str] = []
+        logprobs: list[float] = []
         for index, part in enumerate(self._fit_to_context(sentence, src, tgt)):
             if index:
                 pieces.append(" ")
                 yield " "
-            for piece in self._generate(part, src, tgt, cancel):
+            for piece in self._generate(part, src, tgt, cancel, token_logprobs=logprobs):
                 pieces.append(piece)
                 yield piece
+        self._set_logprob(outcome, mean_logprob(logprobs))
         if self.cache is not None:
-            self.cache.put(self._cache_model_key, src, tgt, sentence, "".join(pieces))
+            self.cache.put(self._cache_model_key, src, tgt, sentence, "".join(pieces), logprob=outcome.logprob)
 
     def _translate_with_terms(self, sentence: str, src: str, tgt: str, cancel: CancelCheck,
-                              terms: TermBase, term_strategy: str) -> str:
+                              terms: TermBase, term_strategy: str, outcome: _Outcome | None = None) -> str:
         """A sentence with terms in it, enforced by term_strategy, cached under the terms' key."""
+        outcome = outcome if outcome is not None else _Outcome()
         key = self.cache_key(terms, term_strategy)
         if key is not None:
-            cached = self.cache.get(key, src, tgt, sentence)
+            cached = self.cache.get_entry(key, src, tgt, sentence)
             if cached is not None:
-                return cached
+                outcome.origin = "cache"
+                self._set_logprob(outcome, cached[1])
+                return cached[0]
+        # The strategy may decode a part up to three times and keep any one of the outputs: each
+        # output's token log-probabilities, so the kept one's can be found by its text.
+        scored: dict[str, list[float]] = {}
 
         def generate(text: str, **sampling: Any) -> str:
-            return "".join(self._generate(text, src, tgt, cancel, **sampling))
+            logprobs: list[float] = []
+            output = "".join(self._generate(text, src, tgt, cancel, token_logprobs=logprobs, **sampling))
+            scored[output] = logprobs
+            return output
 
-        translation = " ".join(enforce_sentence(generate, self._llama, part, terms, term_strategy)
-                               for part in self._fit_to_context(sentence, src, tgt))
+        parts = [enforce_sentence(generate, self._llama, part, terms, term_strategy)
+                 for part in self._fit_to_context(sentence, src, tgt)]
+        translation = " ".join(parts)
+        # A do-not-translate name mended after decoding has no decoded log-probabilities: unknown.
+        known = all(part in scored for part in parts)
+        self._set_logprob(outcome, mean_logprob([lp for part in parts for lp in scored[part]]) if known else None)
         if key is not None:
-            self.cache.put(key, src, tgt, sentence, translation)
+            self.cache.put(key, src, tgt, sentence, translation, logprob=outcome.logprob)
         return translation
 
     def _fit_to_context(self, sentence: str, src: str, tgt: str) -> list[str]:
@@ -364,10 +458,12 @@ class TranslationEngine:
         return output_token_limit(source_tokens, self.max_new_tokens)
 
     def _generate(self, sentence: str, src: str, tgt: str, cancel: CancelCheck,
-                  logits_processor: Any = None, grammar: Any = None) -> Iterator[str]:
+                  logits_processor: Any = None, grammar: Any = None,
+                  token_logprobs: list[float] | None = None) -> Iterator[str]:
         """Stream the model's translation of one sentence, cut as clean_output cuts it.
 
         logits_processor / grammar: llama-cpp-python's, for terminology enforcement (greedy still).
+        token_logprobs: extended with the model's log-probability of each token chosen (confidence).
 
         clean_output keeps the first non-empty line, stripped: leading whitespace is dropped here,
         trailing whitespace is held back until more text follows, and generation stops at the first
@@ -378,6 +474,11 @@ class TranslationEngine:
         streamed: list[str] = []
         pending = ""
         started = False
+        if token_logprobs is not None:
+            from llama_cpp import LogitsProcessorList
+
+            recorder = LogprobRecorder(logits_processor)
+            logits_processor = LogitsProcessorList([recorder])
         with self._generate_lock:
             self.model_calls += 1
             stream = self._llama.create_completion(
@@ -408,6 +509,8 @@ class TranslationEngine:
                         break
             finally:
                 stream.close()
+                if token_logprobs is not None:
+                    token_logprobs.extend(recorder.logprobs)
         # The streamed cut and the shared cut agree; the shared one is the reference.
         cleaned = clean_output("".join(raw), tgt)
         if cleaned != "".join(streamed) and cleaned.startswith("".join(streamed)):
