@@ -346,7 +346,14 @@ def run_training(config: TrainConfig, callbacks: list | None = None) -> dict[str
     else:
         data = build_stage1_data(config, tokenizer)
 
-    # 3. Model.
+    # 3. Model. Seeded first: peft draws the LoRA A matrices (kaiming-uniform) from torch's global RNG
+    # when get_peft_model builds the adapter, before the Trainer seeds anything, so without this two
+    # runs of the same config started from different adapters (issue 15: different weights per run).
+    # The Trainer seeds again in its __init__, which keeps dropout and the length-grouped batch order
+    # (drawn from the global RNG too) the same from run to run.
+    from transformers import set_seed
+
+    set_seed(config.seed)
     precision = precision_of(config)
     model = load_model(config, model_dir, precision)
     params = count_parameters(model)
