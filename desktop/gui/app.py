@@ -49,8 +49,12 @@ class MainWindow(QMainWindow):
         start_spec = ModelSpec(path, self.settings.model_options(path))
 
         self.translator = Translator(self)
-        # Documents use the model the text view has loaded; until then, the one asked for at start.
-        self.document_queue = DocumentQueue(start_spec, parent=self)
+        # The user's translation memory (<user data dir>/memory.sqlite): corrections confirmed in the
+        # Text view go in, and the engine serves its exact matches before the model.
+        self.memory = open_memory()
+        self.translator.set_memory(self.memory)
+        # Documents translate on the Translator's engine: one model in memory for the whole app.
+        self.document_queue = DocumentQueue(start_spec, parent=self, translator=self.translator)
         self.glossaries = GlossaryStore().load()  # <user data dir>/glossaries
         self.text_view = TextView(self.translator, self.settings, self.glossaries)
         self.documents_view = DocumentsView(self.document_queue, self.settings, self.glossaries)
@@ -62,7 +66,10 @@ class MainWindow(QMainWindow):
         # The local API switch sits with the run options, above the stretch of the Models view.
         self.api_switch = ApiSwitch(self.settings)
         self.models_view.settings_layout.insertWidget(self.models_view.settings_layout.count() - 1, self.api_switch)
-        self.tune_view = TuneView(self.models_view)  # training runs in child processes
+        # Training runs in child processes; "Tune on my corrections" reads the translation memory.
+        self.tune_view = TuneView(self.models_view, memory=getattr(self, "memory", None))
+        self.tune_view.set_direction(*self.text_view.languages.pair())
+        self.text_view.languages.changed.connect(self.tune_view.set_direction)
         self.tabs.addTab(self.tune_view, "Tune")
         self.glossary_view = GlossaryView(self.glossaries, self.settings)
         self.tabs.addTab(self.glossary_view, "Glossaries")
@@ -106,11 +113,17 @@ class MainWindow(QMainWindow):
         self.open_action = action("Open document…", QKeySequence.StandardKey.Open, self._open_shortcut)
         self.quit_action = action("Quit", "Ctrl+Q", self.close)  # StandardKey.Quit is empty on Windows
         self.stop_action = action("Stop", "Escape", self.text_view.stop)
+        self.confirm_action = action("Confirm corrections", "Ctrl+Shift+Return", self._confirm_shortcut)
 
     @Slot()
     def _translate_shortcut(self) -> None:
         self.tabs.setCurrentIndex(TEXT_TAB)
         self.text_view.translate_now()
+
+    @Slot()
+    def _confirm_shortcut(self) -> None:
+        self.tabs.setCurrentIndex(TEXT_TAB)
+        self.text_view.confirm_corrections()
 
     @Slot()
     def _swap_shortcut(self) -> None:
@@ -156,10 +169,22 @@ class MainWindow(QMainWindow):
         self.settings.set_geometry(self.saveGeometry())
         self.settings.sync()
         self.translator.shutdown()
+        if self.memory is not None:  # after the engine thread stopped: no lookup runs any more
+            self.memory.close()
         self.document_queue.shutdown()
         self.tune_view.shutdown()
         self.api_switch.shutdown()
         super().closeEvent(event)
+
+
+def open_memory():
+    """The user's TranslationMemory (desktop.memory), or None where it cannot be opened at all
+    (TranslationMemory itself copes with a corrupt or read-only file, with a warning)."""
+    try:
+        from desktop.memory import TranslationMemory
+    except ImportError:  # an install from before the translation memory
+        return None
+    return TranslationMemory()
 
 
 def build_parser() -> argparse.ArgumentParser:

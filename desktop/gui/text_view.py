@@ -4,16 +4,28 @@ Typing restarts a short debounce timer; when it fires the text goes to the Trans
 only the newest request. Output streams in sentence by sentence. The glossaries switched on for the
 pair go with the text (a TermBase); sentences whose terms could not be placed are highlighted in the
 translation, with a tooltip naming the terms.
+
+Post-editing (issue 15): once a translation is shown, the translation box is editable. Sentences the
+model was unsure of are shaded (confidence below LOW_CONFIDENCE), sentences served from the user's
+translation memory are marked, the cursor in a sentence of either box highlights its counterpart, and
+a translation sentence's context menu offers the model's alternatives. Corrected sentences are saved
+to the translation memory by "Confirm corrections"; from then on the engine serves them before the
+model. Unconfirmed corrections are never thrown away silently: live translation pauses while there
+are any, and an explicit Translate asks whether to confirm or discard them first.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
+import sqlite3
+
+from PySide6.QtCore import QEvent, QEventLoop, QObject, QPoint, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QGuiApplication, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
     QLabel,
+    QMenu,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -23,15 +35,28 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.gui.dialogs import show_error
 from desktop.gui.language_pair import LanguagePair
+from desktop.gui.sentence_map import SentenceMap, qt_position
 from desktop.gui.settings import AppSettings
-from desktop.gui.worker import MissingTerms, TranslationResult, Translator
+from desktop.gui.worker import AlternativesResult, MissingTerms, TranslationResult, Translator
 
 DEBOUNCE_MS = 500
 # Streamed output is painted at most this often: a long text streams thousands of tokens, and
 # re-laying out the whole target box for each one would make the window sluggish.
 STREAM_PAINT_MS = 50
 MISSING_TERMS_COLOR = QColor(255, 224, 178)  # a sentence whose glossary terms were not placed
+# Sentences whose calibrated confidence (0..1) is below this are shaded: about the point under which
+# the translations were judged wrong more often than right (docs/post_editing.md).
+LOW_CONFIDENCE = 0.5
+LOW_CONFIDENCE_COLOR = QColor(255, 205, 210)
+LOW_CONFIDENCE_UNDERLINE = QColor(198, 40, 40)  # still seen under another sentence mark
+MEMORY_COLOR = QColor(200, 230, 201)  # served from (or saved to) the user's translation memory
+EDITED_COLOR = QColor(255, 249, 196)  # corrected by the user, not confirmed yet
+PAIR_COLOR = QColor(187, 222, 251)  # the sentence under the cursor and its counterpart
+ALTERNATIVES = 4  # n-best asked of the engine (the greedy translation among them)
+ALTERNATIVES_TIMEOUT_MS = 300_000  # show_alternatives() waits at most this long for the engine
+MEMORY_TOOLTIP = "from your translation memory"
 
 
 def describe_missing(missing: MissingTerms) -> str:
@@ -43,6 +68,10 @@ def describe_missing(missing: MissingTerms) -> str:
         else:
             lines.append(f"'{entry.source}' → '{entry.target}' not placed")
     return "Terms not placed in this sentence:\n" + "\n".join(lines)
+
+
+def describe_confidence(confidence: float) -> str:
+    return f"confidence {confidence:.2f}"
 
 
 def count_segments(text: str) -> int:
@@ -64,6 +93,17 @@ class TextView(QWidget):
         self._settings = settings
         self._glossaries = glossaries  # a GlossaryStore (desktop.gui.glossary_view), or None
         self.missing: tuple[MissingTerms, ...] = ()  # the shown translation's sentences lacking terms
+        self.sentences: list = []  # the shown translation's SentenceReports (spans, confidence, origin)
+        self.confidence_threshold = LOW_CONFIDENCE
+        self._map: SentenceMap | None = None  # sentences tracked in both boxes while the user edits
+        self._missing_cursors: list[tuple[QTextCursor, MissingTerms]] = []
+        self._shown_pair: tuple[str, str] | None = None  # the pair the shown translation is in
+        self._translated_source: str | None = None  # the source text the shown translation is of
+        self._pair_index: int | None = None  # the sentence highlighted in both boxes
+        self._alternatives: dict[int, list[str]] = {}  # sentence index -> alternatives (this translation)
+        self._alternatives_request: tuple[int, int, QPoint | None] | None = None  # id, sentence, where
+        self.alternatives_menu: QMenu | None = None  # the last alternatives menu shown
+        self.question: QMessageBox | None = None  # "confirm or discard corrections?" while open
 
         self.languages = LanguagePair(*settings.languages("text"))
         self.live_box = QCheckBox("Translate as I type")
@@ -80,9 +120,14 @@ class TextView(QWidget):
         self.source.setPlaceholderText("Type or paste text to translate")
         self.source.setAccessibleName("Source text")
         self.target = QPlainTextEdit()
-        self.target.setReadOnly(True)
+        self.target.setReadOnly(True)  # editable once a translation is shown (not while one streams in)
         self.target.setPlaceholderText("Translation")
         self.target.setAccessibleName("Translation")
+        self.target.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.confirm_button = QPushButton("Confirm corrections")
+        self.confirm_button.setToolTip("Save your corrected sentences to the translation memory (Ctrl+Shift+Return)")
+        self.confirm_button.setEnabled(False)
+        self.review_label = QLabel()  # corrections waiting, live translation paused
         self.source_counts = QLabel()
         self.target_counts = QLabel()
         self.terms_label = QLabel()  # the glossaries in use, and how many sentences lack their terms
@@ -96,15 +141,15 @@ class TextView(QWidget):
         controls.addWidget(self.translate_button)
         controls.addWidget(self.stop_button)
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        for editor, counts, extra in ((self.source, self.source_counts, None),
-                                      (self.target, self.target_counts, self.copy_button)):
+        for editor, counts, extras in ((self.source, self.source_counts, ()),
+                                       (self.target, self.target_counts, (self.confirm_button, self.copy_button))):
             pane = QWidget()
             pane_layout = QVBoxLayout(pane)
             pane_layout.setContentsMargins(0, 0, 0, 0)
             pane_layout.addWidget(editor)
             footer = QHBoxLayout()
             footer.addWidget(counts, 1)
-            if extra is not None:
+            for extra in extras:
                 footer.addWidget(extra)
             pane_layout.addLayout(footer)
             splitter.addWidget(pane)
@@ -113,6 +158,7 @@ class TextView(QWidget):
         layout.addWidget(splitter, 1)
         status = QHBoxLayout()
         status.addWidget(self.busy_label, 1)
+        status.addWidget(self.review_label)
         status.addWidget(self.terms_label)
         layout.addLayout(status)
 
@@ -132,6 +178,12 @@ class TextView(QWidget):
         self.translate_button.clicked.connect(self.translate_now)
         self.stop_button.clicked.connect(self.stop)
         self.copy_button.clicked.connect(self.copy_translation)
+        self.confirm_button.clicked.connect(self.confirm_corrections)
+        self.target.textChanged.connect(self._on_target_changed)
+        self.target.cursorPositionChanged.connect(self._on_target_cursor)
+        self.source.cursorPositionChanged.connect(self._on_source_cursor)
+        self.target.customContextMenuRequested.connect(self._on_context_menu)
+        translator.alternativesReady.connect(self._on_alternatives)
         translator.partial.connect(self._on_partial)
         translator.translationReady.connect(self._on_ready)
         translator.error.connect(self._on_error)
@@ -150,20 +202,67 @@ class TextView(QWidget):
     def glossaries_changed(self) -> None:
         """A glossary or its switch changed: translate again (as typing would)."""
         self._update_terms_label()
-        if self.live_box.isChecked() and self.source.toPlainText().strip():
-            self._debounce.start()
+        self._retranslate_live()
+
+    def _retranslate_live(self) -> None:
+        """Translate again after the debounce, unless that would replace unconfirmed corrections."""
+        if not self.live_box.isChecked() or not self.source.toPlainText().strip():
+            return
+        if self.has_unconfirmed_corrections():
+            self._update_review_label()  # says live translation is paused
+            return
+        self._debounce.start()
 
     @Slot()
     def translate_now(self) -> None:
         self._debounce.stop()
+        if self.has_unconfirmed_corrections():
+            self._ask_about_corrections()
+            return
+        self._translate()
+
+    def _translate(self) -> None:
         text = self.source.toPlainText()
         if not text.strip():
             self._translator.stop()
             self._paint_timer.stop()
+            self._clear_sentences()
             self.target.clear()
             self._show_missing(())
             return
         self._translator.translate(text, *self.languages.pair(), terms=self.terms())
+
+    def _ask_about_corrections(self) -> None:
+        """A new translation would replace corrected sentences: confirm them, discard them, or cancel.
+        Non-blocking (desktop.gui.dialogs' reason); the answer comes back to _on_question_answered."""
+        if self.question is not None:
+            self.question.raise_()
+            return
+        count = len(self.corrections())
+        box = QMessageBox(QMessageBox.Icon.Question, "Unconfirmed corrections",
+                          f"You corrected {count} sentence{'s' if count != 1 else ''} of this translation. "
+                          "A new translation replaces them.", QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("correctionsQuestion")
+        box.setInformativeText("Save them to your translation memory first?")
+        box.confirm = box.addButton("Confirm and translate", QMessageBox.ButtonRole.AcceptRole)
+        box.discard = box.addButton("Discard and translate", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(box.confirm)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda _result, box=box: self._on_question_answered(box))
+        self.question = box
+        box.open()
+
+    def _on_question_answered(self, box: QMessageBox) -> None:
+        self.question = None
+        clicked = box.clickedButton()
+        if clicked is box.confirm:
+            self.confirm_corrections()
+            if self.has_unconfirmed_corrections():  # not saved (a dialog said why): keep them
+                return
+        elif clicked is not box.discard:
+            return
+        self._translate()
 
     @Slot()
     def stop(self) -> None:
@@ -174,6 +273,7 @@ class TextView(QWidget):
         if self._paint_timer.isActive():  # show what was produced up to the stop, then nothing more
             self._paint_timer.stop()
             self._paint_streamed()
+        self.target.setReadOnly(False)  # what came so far can be edited (no sentence map: not saved)
 
     @Slot()
     def swap(self) -> None:
@@ -191,15 +291,13 @@ class TextView(QWidget):
     @Slot()
     def _on_source_changed(self) -> None:
         self._update_counts()
-        if self.live_box.isChecked():
-            self._debounce.start()
+        self._retranslate_live()
 
     @Slot(str, str)
     def _on_languages_changed(self, src: str, tgt: str) -> None:
         self._settings.set_languages("text", src, tgt)
         self._update_terms_label()
-        if self.live_box.isChecked() and self.source.toPlainText().strip():
-            self._debounce.start()
+        self._retranslate_live()
 
     @Slot(str)
     def _on_partial(self, text: str) -> None:
@@ -209,17 +307,21 @@ class TextView(QWidget):
 
     @Slot()
     def _paint_streamed(self) -> None:
+        self._clear_sentences()  # a new translation streams in: the shown one's sentences are gone
         self._show_target(self._streamed)
 
     @Slot(object)
     def _on_ready(self, result: TranslationResult) -> None:
         self._paint_timer.stop()
+        self._clear_sentences()
         self._show_target(result.text)
         self._show_missing(result.missing)
+        self._show_sentences(result)
 
     def _show_target(self, text: str) -> None:
         if self.missing:
             self._show_missing(())
+        self.target.setReadOnly(True)  # streaming: edits would be overwritten
         current = self.target.toPlainText()
         if text.startswith(current) and current:
             # Append the new tail: keeps the scroll position while the output grows.
@@ -230,35 +332,352 @@ class TextView(QWidget):
             self.target.setPlainText(text)
         self._update_counts()
 
+    # -- sentences: shading, highlighting, corrections ---------------------------------------------
+
+    def _show_sentences(self, result: TranslationResult) -> None:
+        """The finished translation's sentences: tracked for edits, shaded, and the box made editable."""
+        self.sentences = list(result.sentences)
+        self._shown_pair = (result.src, result.tgt) if result.src else self.languages.pair()
+        self._translated_source = result.source_text or self.source.toPlainText()
+        if self.sentences and self.target.toPlainText() == result.text:
+            # Source spans are mapped where the source box still holds them (SentenceMap checks).
+            self._map = SentenceMap(self.sentences, self.source.document(), self.source.toPlainText(),
+                                    self.target.document(), result.text)
+        self.target.setReadOnly(False)
+        self._refresh_selections()
+        self._update_review_label()
+
+    def _clear_sentences(self) -> None:
+        self.sentences = []
+        self._map = None
+        self._pair_index = None
+        self._alternatives = {}
+        self._alternatives_request = None
+        self.missing = ()
+        self._missing_cursors = []
+        self._refresh_selections()
+        self._update_terms_label()
+        self._update_review_label()
+
     def _show_missing(self, missing: tuple[MissingTerms, ...]) -> None:
         """Highlight the sentences whose terms were not placed (their tooltip names the terms)."""
         self.missing = tuple(missing)
-        selections = []
-        length = len(self.target.toPlainText())
+        self._missing_cursors = []
+        text = self.target.toPlainText()
         for item in self.missing:
-            if item.end > length:
+            if item.end > len(text):
                 continue
+            cursor = QTextCursor(self.target.document())  # moves with the user's edits
+            cursor.setPosition(qt_position(text, item.start))
+            cursor.setPosition(qt_position(text, item.end), QTextCursor.MoveMode.KeepAnchor)
+            self._missing_cursors.append((cursor, item))
+        self._refresh_selections()
+        self._update_terms_label()
+
+    def _refresh_selections(self) -> None:
+        """Every mark on the two boxes: sentence shades (low confidence, translation memory, edited),
+        missing terms, and the sentence under the cursor with its counterpart (drawn last: on top)."""
+        selections = []
+        if self._map is not None:
+            for index in range(len(self._map)):
+                marked = self._sentence_format(index)
+                if marked is not None:
+                    selections.append(self._selection(self.target, self._map.target_range(index), marked))
+        for cursor, item in self._missing_cursors:
             selection = QTextEdit.ExtraSelection()
-            cursor = QTextCursor(self.target.document())
-            cursor.setPosition(item.start)
-            cursor.setPosition(item.end, QTextCursor.MoveMode.KeepAnchor)
             char_format = QTextCharFormat()
             char_format.setBackground(QBrush(MISSING_TERMS_COLOR))
             char_format.setToolTip(describe_missing(item))
             selection.cursor, selection.format = cursor, char_format
             selections.append(selection)
+        source_selections = []
+        if self._map is not None and self._pair_index is not None and self._pair_index < len(self._map):
+            pair_format = QTextCharFormat()
+            pair_format.setBackground(QBrush(PAIR_COLOR))
+            selections.append(self._selection(self.target, self._map.target_range(self._pair_index), pair_format))
+            source_range = self._map.source_range(self._pair_index)
+            if source_range is not None:
+                source_selections.append(self._selection(self.source, source_range, pair_format))
         self.target.setExtraSelections(selections)
-        self._update_terms_label()
+        self.source.setExtraSelections(source_selections)
+
+    @staticmethod
+    def _selection(editor: QPlainTextEdit, span: tuple[int, int], char_format: QTextCharFormat):
+        selection = QTextEdit.ExtraSelection()
+        cursor = QTextCursor(editor.document())
+        cursor.setPosition(span[0])
+        cursor.setPosition(span[1], QTextCursor.MoveMode.KeepAnchor)
+        selection.cursor, selection.format = cursor, char_format
+        return selection
+
+    def _sentence_format(self, index: int) -> QTextCharFormat | None:
+        """Sentence index's shade, or None: edited (unconfirmed), else from the memory, else unsure."""
+        tooltip = self.sentence_tooltip(index)
+        char_format = QTextCharFormat()
+        char_format.setToolTip(tooltip)
+        if self._map.edited(index):
+            char_format.setBackground(QBrush(EDITED_COLOR))
+        elif self._map.origins[index] == "memory":
+            char_format.setBackground(QBrush(MEMORY_COLOR))
+        elif self.low_confidence(index):
+            char_format.setBackground(QBrush(LOW_CONFIDENCE_COLOR))
+            char_format.setUnderlineStyle(QTextCharFormat.UnderlineStyle.DotLine)
+            char_format.setUnderlineColor(LOW_CONFIDENCE_UNDERLINE)
+        else:
+            return None
+        return char_format
+
+    def set_confidence_threshold(self, threshold: float) -> None:
+        """Shade sentences whose confidence is below threshold (0..1) from now on."""
+        self.confidence_threshold = threshold
+        self._refresh_selections()
+
+    def low_confidence(self, index: int) -> bool:
+        """Whether sentence index is shaded as unsure (its confidence is below the threshold)."""
+        confidence = getattr(self.sentences[index], "confidence", None)
+        return confidence is not None and confidence < self.confidence_threshold
+
+    def sentence_tooltip(self, index: int) -> str:
+        """What the tooltip over translation sentence index says (its marks), or ""."""
+        lines = []
+        if self._map is not None and self._map.edited(index):
+            lines.append("your correction (not confirmed yet)")
+        elif self._map is not None and index in self._map.confirmed:
+            lines.append("your correction (saved to your translation memory)")
+        elif self._map is not None and self._map.origins[index] == "memory":
+            lines.append(MEMORY_TOOLTIP)
+        else:
+            confidence = getattr(self.sentences[index], "confidence", None)
+            if confidence is not None:
+                lines.append(describe_confidence(confidence))
+        return "\n".join(lines)
+
+    def marked_sentences(self) -> dict[int, str]:
+        """Sentence index -> its tooltip, for every shaded sentence of the translation box."""
+        if self._map is None:
+            return {}
+        return {index: self.sentence_tooltip(index) for index in range(len(self._map))
+                if self._sentence_format(index) is not None}
+
+    def highlighted(self) -> tuple[str, str] | None:
+        """The (source, translation) text highlighted as the sentence under the cursor, or None."""
+        if self._map is None or self._pair_index is None:
+            return None
+        source = [s.cursor.selectedText() for s in self.source.extraSelections()]
+        target = [s.cursor.selectedText() for s in self.target.extraSelections()
+                  if s.format.background().color() == PAIR_COLOR]
+        return (source[0] if source else "", target[0] if target else "")
+
+    @Slot()
+    def _on_target_cursor(self) -> None:
+        if self._map is not None:
+            self._set_pair(self._map.at_target(self.target.textCursor().position()))
+
+    @Slot()
+    def _on_source_cursor(self) -> None:
+        if self._map is not None:
+            self._set_pair(self._map.at_source(self.source.textCursor().position()))
+
+    def _set_pair(self, index: int | None) -> None:
+        if index != self._pair_index:
+            self._pair_index = index
+            self._refresh_selections()
+
+    @Slot()
+    def _on_target_changed(self) -> None:
+        self._update_counts()
+        if self._map is not None and not self.target.isReadOnly():
+            self._refresh_selections()  # edited sentences change shade
+            self._update_review_label()
+
+    def edit_target_sentence(self, index: int, new_text: str) -> None:
+        """Replace translation sentence index in the target box, as the user's typing would."""
+        self._require_map(index)
+        self._map.replace(index, new_text)
+
+    def corrections(self) -> list[tuple[str, str]]:
+        """(source sentence, corrected translation) of the sentences changed since they were shown
+        (or last confirmed); a sentence emptied is no correction."""
+        if self._map is None:
+            return []
+        return [(source, text) for _index, source, text in self._map.corrections()]
+
+    def has_unconfirmed_corrections(self) -> bool:
+        return self._map is not None and bool(self._map.corrections())
+
+    @Slot()
+    def confirm_corrections(self) -> int:
+        """Save the corrections to the app's translation memory (origin "correction", the model in use
+        named); returns how many were saved. A failed save is a dialog; the corrections stay."""
+        if self._map is None or not (found := self._map.corrections()):
+            self.statusMessage.emit("No corrections to confirm")
+            return 0
+        memory = self._translator.memory
+        if memory is None:
+            show_error(self, "Corrections not saved", "There is no translation memory to save them to.")
+            return 0
+        src, tgt = self._shown_pair
+        model = self._translator.model.path.name if self._translator.model is not None else None
+        saved = 0
+        try:
+            for index, source, text in found:
+                memory.add(src, tgt, source, text, origin="correction", model=model)
+                self._map.confirm(index, text)
+                saved += 1
+        except (sqlite3.Error, OSError) as exc:
+            where = getattr(memory, "path", "the translation memory")
+            show_error(self, "Corrections not saved", f"{where}: {exc}")
+        self._refresh_selections()
+        self._update_review_label()
+        if saved:
+            self.statusMessage.emit(f"Saved {saved} correction{'s' if saved != 1 else ''} to the "
+                                    f"translation memory ({src}→{tgt})")
+            if self._translated_source != self.source.toPlainText():
+                self._retranslate_live()  # the source changed while live translation was paused
+        return saved
+
+    def _update_review_label(self) -> None:
+        count = len(self._map.corrections()) if self._map is not None else 0
+        self.confirm_button.setEnabled(count > 0)
+        if not count:
+            self.review_label.setText("")
+            return
+        text = f"{count} correction{'s' if count != 1 else ''} to confirm"
+        if self.live_box.isChecked() and self._translated_source != self.source.toPlainText():
+            text += " · live translation paused"
+        self.review_label.setText(text)
+
+    def _require_map(self, index: int) -> None:
+        if self._map is None:
+            raise IndexError("no translation with sentences is shown")
+        if not 0 <= index < len(self._map):
+            raise IndexError(f"sentence {index} out of range (the translation has {len(self._map)})")
+
+    # -- alternatives ------------------------------------------------------------------------------
+
+    @Slot(QPoint)
+    def _on_context_menu(self, position: QPoint) -> None:
+        menu = self.context_menu(position)
+        menu.popup(self.target.viewport().mapToGlobal(position))
+
+    def context_menu(self, position: QPoint) -> QMenu:
+        """The translation box's menu at a viewport position: the usual edit actions, and for a
+        sentence "Alternatives…" (the model's n-best; picking one replaces the sentence)."""
+        menu = self.target.createStandardContextMenu(position)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        index = self._map.at_target(self.target.cursorForPosition(position).position()) if self._map else None
+        if index is not None:
+            menu.addSeparator()
+            action = menu.addAction("Alternatives…")
+            action.setObjectName("alternativesAction")
+            where = self.target.viewport().mapToGlobal(position)
+            action.triggered.connect(lambda _checked=False, i=index: self.request_alternatives(i, where))
+        return menu
+
+    def request_alternatives(self, index: int, where: QPoint | None = None) -> None:
+        """Ask the engine for sentence index's alternatives; a menu of them pops up at `where` (the
+        sentence's place when None) once they come."""
+        self._require_map(index)
+        if index in self._alternatives:
+            self._popup_alternatives(index, where)
+            return
+        src, tgt = self._shown_pair
+        request_id = self._translator.alternatives(self.sentences[index].source, src, tgt, n=ALTERNATIVES)
+        self._alternatives_request = (request_id, index, where)
+        self.statusMessage.emit("Finding alternatives…")
+
+    @Slot(object)
+    def _on_alternatives(self, result: AlternativesResult) -> None:
+        request, self._alternatives_request = self._alternatives_request, None
+        if request is None or request[0] != result.request_id or self._map is None:
+            return  # asked for a translation no longer shown
+        _request_id, index, where = request
+        if result.error:
+            self.statusMessage.emit(f"No alternatives: {result.error}")
+            return
+        self._alternatives[index] = list(dict.fromkeys(a.strip() for a in result.alternatives if a.strip()))
+        self._popup_alternatives(index, where)
+
+    def _alternatives_for(self, index: int) -> list[str]:
+        """Sentence index's alternatives other than its current text (distinct, best first)."""
+        current = self._map.text(index).strip()
+        return [text for text in self._alternatives.get(index, []) if text != current]
+
+    def _popup_alternatives(self, index: int, where: QPoint | None) -> None:
+        if self.alternatives_menu is not None:
+            self.alternatives_menu.close()
+        menu = QMenu(self.target)
+        menu.setObjectName("alternativesMenu")
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.destroyed.connect(lambda _=None, menu=menu: self._forget_menu(menu))
+        choices = self._alternatives_for(index)
+        for text in choices:
+            action = menu.addAction(text.replace("&", "&&"))  # & would be read as a shortcut mark
+            action.setData(text)
+            action.triggered.connect(lambda _checked=False, i=index, t=text: self.use_alternative(i, t))
+        if not choices:
+            menu.addAction("No other translation found").setEnabled(False)
+        if where is None:
+            start, _end = self._map.target_range(index)
+            cursor = QTextCursor(self.target.document())
+            cursor.setPosition(start)
+            where = self.target.viewport().mapToGlobal(self.target.cursorRect(cursor).bottomLeft())
+        self.alternatives_menu = menu
+        menu.popup(where)
+
+    def _forget_menu(self, menu: QMenu) -> None:
+        if self.alternatives_menu is menu:
+            self.alternatives_menu = None
+
+    def show_alternatives(self, index: int) -> list[str]:
+        """Sentence index's alternatives (distinct, best first, the current text left out), shown as a
+        menu under the sentence; waits for the engine (the window stays live) when not fetched yet."""
+        self._require_map(index)
+        if index not in self._alternatives:
+            loop = QEventLoop()
+            timer = QTimer()
+            timer.setSingleShot(True)
+            timer.timeout.connect(loop.quit)
+            self._translator.alternativesReady.connect(loop.quit, Qt.ConnectionType.QueuedConnection)
+            try:
+                self.request_alternatives(index)
+                timer.start(ALTERNATIVES_TIMEOUT_MS)
+                loop.exec()
+            finally:
+                self._translator.alternativesReady.disconnect(loop.quit)
+        else:
+            self._popup_alternatives(index, None)
+        return self._alternatives_for(index) if self._map is not None else []
+
+    def use_alternative(self, index: int, text: str) -> None:
+        """Put an alternative in place of sentence index (an edit to confirm like any other)."""
+        self.edit_target_sentence(index, text)
+        self.statusMessage.emit("Alternative used: confirm your corrections to keep it")
+
+    # -- tooltips and labels -------------------------------------------------------------------------
 
     def missing_at(self, position: int) -> MissingTerms | None:
         """The highlighted sentence at a character position of the translation, if any."""
-        return next((item for item in self.missing if item.start <= position < item.end), None)
+        for cursor, item in self._missing_cursors:
+            if cursor.selectionStart() <= position < cursor.selectionEnd():
+                return item
+        return None
+
+    def tooltip_at(self, position: int) -> str:
+        """The tooltip at a position of the translation box: the sentence's marks, its missing terms."""
+        parts = []
+        if self._map is not None and (index := self._map.at_target(position)) is not None:
+            parts.append(self.sentence_tooltip(index))
+        item = self.missing_at(position)
+        if item is not None:
+            parts.append(describe_missing(item))
+        return "\n".join(part for part in parts if part)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
-        if watched is self.target.viewport() and event.type() == QEvent.Type.ToolTip and self.missing:
-            item = self.missing_at(self.target.cursorForPosition(event.pos()).position())  # a QHelpEvent
-            if item is not None:
-                QToolTip.showText(event.globalPos(), describe_missing(item), self.target)
+        if watched is self.target.viewport() and event.type() == QEvent.Type.ToolTip:
+            text = self.tooltip_at(self.target.cursorForPosition(event.pos()).position())  # a QHelpEvent
+            if text:
+                QToolTip.showText(event.globalPos(), text, self.target)
             else:
                 QToolTip.hideText()
             return True
@@ -281,6 +700,8 @@ class TextView(QWidget):
     def _on_pending_changed(self, busy: bool) -> None:
         self.stop_button.setEnabled(busy)
         self.busy_label.setText("Translating…" if busy else "")
+        if not busy:
+            self.target.setReadOnly(False)  # finished, failed or stopped: nothing streams in any more
 
     def _update_counts(self) -> None:
         source = self.source.toPlainText()

@@ -53,10 +53,35 @@ class TranslationResult:
     seconds: float
     tokens: int  # tokens the model generated (0 when every sentence came from the cache)
     missing: tuple[MissingTerms, ...] = ()  # sentences with terms not placed (only with terms)
+    # The engine's SentenceReports (spans in text and in the request's source, confidence, origin);
+    # empty when the engine gives no report.
+    sentences: tuple = ()
+    src: str = ""  # the request's pair and text (the view's may have changed since)
+    tgt: str = ""
+    source_text: str = ""
 
     @property
     def tokens_per_second(self) -> float:
         return self.tokens / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class AlternativesRequest:
+    request_id: int
+    sentence: str
+    src: str
+    tgt: str
+    n: int
+
+
+@dataclass(frozen=True)
+class AlternativesResult:
+    """The n-best translations of one sentence (best first, distinct), or the error that stopped them."""
+
+    request_id: int
+    sentence: str
+    alternatives: tuple[str, ...] = ()
+    error: str = ""
 
 
 @dataclass(frozen=True)
@@ -111,6 +136,41 @@ def locate_missing(report) -> tuple[MissingTerms, ...]:
     return tuple(found)
 
 
+def locate_sentences(report, source_text: str) -> tuple:
+    """report.sentences with their spans checked: text[source_start:source_end] is the sentence's source
+    and report.text[target_start:target_end] its translation. An engine that does not fill the spans
+    (or fills them wrongly) gets them from the segments: the translation is the source's segments with
+    each sentence replaced by its translation, so walking both gives the exact map."""
+    from desktop.engine import split_segments
+
+    sentences = list(report.sentences)
+    if all(_spans_hold(sentence, source_text, report.text) for sentence in sentences):
+        return tuple(sentences)
+    source_at = target_at = 0
+    queue = iter(sentences)
+    for segment in split_segments(source_text):
+        if not segment.translatable:
+            source_at += len(segment.text)
+            target_at += len(segment.text)
+            continue
+        sentence = next(queue, None)
+        if sentence is None:
+            break
+        sentence.source_start, sentence.source_end = source_at, source_at + len(segment.text)
+        sentence.target_start, sentence.target_end = target_at, target_at + len(sentence.translation)
+        source_at, target_at = sentence.source_end, sentence.target_end
+    return tuple(sentences)
+
+
+def _spans_hold(sentence, source_text: str, target_text: str) -> bool:
+    try:
+        return (source_text[sentence.source_start:sentence.source_end] == sentence.source
+                and target_text[sentence.target_start:sentence.target_end] == sentence.translation
+                and sentence.source_end > sentence.source_start)
+    except AttributeError:  # an engine from before the spans
+        return False
+
+
 def load_engine(spec: ModelSpec):
     """Build a TranslationEngine for spec (raises the engine's ModelLoadError for a bad file)."""
     from desktop.engine import TranslationEngine
@@ -150,18 +210,28 @@ class _EngineWorker(QObject):
     notice = Signal(int, str)  # e.g. the model was not trained for this direction
     idle = Signal(int)  # id of the last request taken
 
+    alternativesReady = Signal(object)  # AlternativesResult
+
     def __init__(self, pending: _PendingRequest) -> None:
         super().__init__()
         self._pending = pending
         self._engine = None
+        self.memory = None  # the app's TranslationMemory, handed to every engine loaded here
         self._running = threading.Event()
+        # The running request's own cancel event: engine.cancel() would also stop a document the
+        # Documents queue is translating on this same engine (helper D, issue 15 item 7).
+        self._cancel_event = threading.Event()
         self._last_taken = 0
 
+    @property
+    def engine(self):
+        """The loaded TranslationEngine (None until one is), shared with the Documents queue."""
+        return self._engine
+
     def cancel_running(self) -> None:
-        """Thread-safe: stop the translation now running, if any."""
-        engine = self._engine
-        if engine is not None and self._running.is_set():
-            engine.cancel()
+        """Thread-safe: stop the translation now running, if any (only this worker's request)."""
+        if self._running.is_set():
+            self._cancel_event.set()
 
     @Slot(object)
     def load(self, spec: ModelSpec) -> None:
@@ -171,11 +241,40 @@ class _EngineWorker(QObject):
         except Exception as exc:  # any load failure is shown in a dialog; the old model stays usable
             self.modelError.emit(_describe_load_error(spec, exc))
             return
+        engine.memory = self.memory  # exact matches of the user's confirmed corrections come first
         self._engine = engine
         self.modelLoaded.emit(ModelStatus(
             spec=spec, path=Path(engine.model_path), info=dict(getattr(engine, "info", {}) or {}),
             device=describe_device(engine.n_gpu_layers), seconds=time.perf_counter() - started,
         ))
+
+    def set_memory(self, memory) -> None:
+        """Thread-safe (one attribute store): the memory the engine looks sentences up in first."""
+        self.memory = memory
+        if self._engine is not None:
+            self._engine.memory = memory
+
+    @Slot(object)
+    def alternatives(self, request: AlternativesRequest) -> None:
+        """The n-best of one sentence; queued on this thread, so it runs between translations."""
+        engine = self._engine
+        if engine is None:
+            self.alternativesReady.emit(AlternativesResult(request.request_id, request.sentence,
+                                                           error="no model is loaded"))
+            return
+        if not hasattr(engine, "alternatives"):
+            self.alternativesReady.emit(AlternativesResult(request.request_id, request.sentence,
+                                                           error="this engine gives no alternatives"))
+            return
+        # Not marked running: typing in the source does not cancel it (one sentence is quick), and
+        # the translation it asks for runs right after.
+        try:
+            found = engine.alternatives(request.sentence, request.src, request.tgt, n=request.n)
+        except Exception as exc:  # reported to the window; the worker thread keeps serving
+            self.alternativesReady.emit(AlternativesResult(request.request_id, request.sentence,
+                                                           error=str(exc) or type(exc).__name__))
+            return
+        self.alternativesReady.emit(AlternativesResult(request.request_id, request.sentence, tuple(found)))
 
     @Slot()
     def work(self) -> None:
@@ -194,26 +293,31 @@ class _EngineWorker(QObject):
         tokens_before = self._engine.generated_tokens
         pieces: list[str] = []
         missing: tuple[MissingTerms, ...] = ()
+        sentences: tuple = ()
         engine = self._engine
         # Terms go to the engine only when it takes them (and there are any for this pair).
         terms = {"terms": request.terms} if request.terms is not None and accepts_terms(engine.iter_translate) else {}
+        cancel = threading.Event()  # this request's: a cancel meant for it never reaches a document
+        self._cancel_event = cancel
         self._running.set()
         try:
             warning = engine.direction_warning(request.src, request.tgt)
             if warning:
                 self.notice.emit(request.request_id, warning)
-            reported = bool(terms) and hasattr(engine, "translate_report")
+            reported = hasattr(engine, "translate_report")
             if not reported or getattr(engine, "cache", None) is not None:
-                for piece in engine.iter_translate(request.text, request.src, request.tgt, **terms):
+                for piece in engine.iter_translate(request.text, request.src, request.tgt, cancel=cancel,
+                                                     **terms):
                     pieces.append(piece)
                     self.partial.emit(request.request_id, "".join(pieces))
             if reported:
-                # Which terms were not placed, per sentence. With a cache, the sentences just streamed
-                # come back from it (its key includes the terms): no model call. Without one, the
-                # report is the translation (no streaming rather than translating twice).
-                report = engine.translate_report(request.text, request.src, request.tgt, **terms)
+                # The sentences (spans, confidence, origin, terms not placed). With a cache, the
+                # sentences just streamed come back from it, confidence included: no model call.
+                # Without one, the report is the translation (no streaming rather than translating twice).
+                report = engine.translate_report(request.text, request.src, request.tgt, cancel=cancel, **terms)
                 pieces = [report.text]
-                missing = locate_missing(report)
+                missing = locate_missing(report) if terms else ()
+                sentences = locate_sentences(report, request.text)
         except TranslationCancelled:
             self.cancelled.emit(request.request_id)
             return
@@ -224,7 +328,8 @@ class _EngineWorker(QObject):
             self._running.clear()
         self.translationReady.emit(TranslationResult(
             request.request_id, "".join(pieces), time.perf_counter() - started,
-            engine.generated_tokens - tokens_before, missing))
+            engine.generated_tokens - tokens_before, missing, sentences,
+            request.src, request.tgt, request.text))
 
 
 def _describe_load_error(spec: ModelSpec, exc: Exception) -> str:
@@ -248,9 +353,11 @@ class Translator(QObject):
     cancelled = Signal()
     modelLoaded = Signal(object)  # ModelStatus
     modelError = Signal(str)
+    alternativesReady = Signal(object)  # AlternativesResult of the newest alternatives() request
 
     _wake = Signal()
     _load = Signal(object)
+    _alternatives = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -273,11 +380,20 @@ class Translator(QObject):
         self._worker.idle.connect(self._on_idle)
         self._worker.modelLoaded.connect(self._on_model_loaded)
         self._worker.modelError.connect(self._on_model_error)
+        self._alternatives.connect(self._worker.alternatives)
+        self._worker.alternativesReady.connect(self._on_alternatives)
+        self._alternatives_id = 0
         self._thread.start()
 
     @property
     def busy(self) -> bool:
         return self._busy
+
+    @property
+    def engine(self):
+        """The app's one TranslationEngine (None until a model is loaded): the Documents queue
+        translates on it too, with its own cancel events (engine.cancel() would stop both)."""
+        return self._worker.engine
 
     def load_model(self, spec: ModelSpec) -> None:
         """Load spec's model in the worker; the current model keeps serving if the new one fails."""
@@ -296,6 +412,22 @@ class Translator(QObject):
         self._set_busy(True)
         self._wake.emit()
         return self._last_id
+
+    def set_memory(self, memory) -> None:
+        """The translation memory (desktop.memory.TranslationMemory, or None) the engine serves exact
+        matches from before the model: the one loaded now and every one loaded later."""
+        self._worker.set_memory(memory)
+
+    @property
+    def memory(self):
+        return self._worker.memory
+
+    def alternatives(self, sentence: str, src: str, tgt: str, n: int = 4) -> int:
+        """Ask for the n-best translations of one sentence; the answer comes as alternativesReady
+        (run on the engine thread after the translation now running, if any). Returns the request id."""
+        self._alternatives_id += 1
+        self._alternatives.emit(AlternativesRequest(self._alternatives_id, sentence, src, tgt, n))
+        return self._alternatives_id
 
     def stop(self) -> None:
         """Drop the waiting request and cancel the running one."""
@@ -346,6 +478,11 @@ class Translator(QObject):
         # An idle notice can be overtaken by a newer request: only the newest one's end counts.
         if self._requested_id is None or last_taken == self._requested_id:
             self._set_busy(False)
+
+    @Slot(object)
+    def _on_alternatives(self, result: AlternativesResult) -> None:
+        if result.request_id == self._alternatives_id:  # an older request's answer is stale
+            self.alternativesReady.emit(result)
 
     @Slot(object)
     def _on_model_loaded(self, status: ModelStatus) -> None:

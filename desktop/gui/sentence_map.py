@@ -1,0 +1,146 @@
+"""Which source sentence goes with which translation sentence, kept right while the user edits.
+
+The engine translates sentence by sentence and reports each sentence's spans in the source and in the
+translation (desktop.engine SentenceReport). Here each span becomes a pair of QTextCursors in the
+editor's document: Qt moves cursors with every edit, so after the user corrects a sentence its current
+text is still known exactly, and so is the sentence under the text cursor in either box.
+
+In the translation, a sentence's start cursor keeps its position when text is typed right at it (the
+typed text belongs to the sentence, not to the whitespace before it) and its end cursor moves along
+(text typed at the end belongs to the sentence too). In the source, text typed at a sentence's edges
+stays outside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtGui import QTextCursor, QTextDocument
+
+PARAGRAPH_SEPARATOR = "\u2029"  # QTextCursor.selectedText()'s line break
+
+
+def qt_position(text: str, index: int) -> int:
+    """The Qt document position (UTF-16 code units) of Python string index `index` in `text`."""
+    head = text[:index]
+    return index + sum(1 for ch in head if ord(ch) > 0xFFFF)
+
+
+def _cursor(document: QTextDocument, position: int, keep_on_insert: bool) -> QTextCursor:
+    cursor = QTextCursor(document)
+    cursor.setPosition(min(position, max(0, document.characterCount() - 1)))
+    cursor.setKeepPositionOnInsert(keep_on_insert)
+    return cursor
+
+
+def _text_between(document: QTextDocument, start: int, end: int) -> str:
+    if end <= start:
+        return ""
+    cursor = QTextCursor(document)
+    cursor.setPosition(start)
+    cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+    return cursor.selectedText().replace(PARAGRAPH_SEPARATOR, "\n")
+
+
+@dataclass
+class _Span:
+    start: QTextCursor
+    end: QTextCursor
+
+    def range(self) -> tuple[int, int]:
+        start, end = self.start.position(), self.end.position()
+        return start, max(start, end)
+
+
+class SentenceMap:
+    """The shown translation's sentences (engine SentenceReports) tracked in both editors' documents.
+
+    shown[i] is the translation of sentence i as shown (or as last confirmed); text(i) is what the
+    target box holds for it now; edited(i) says whether the user changed it since.
+    """
+
+    def __init__(self, sentences: list, source: QTextDocument, source_text: str,
+                 target: QTextDocument, target_text: str) -> None:
+        self.sentences = list(sentences)
+        self._target_document = target
+        self.shown = [sentence.translation for sentence in self.sentences]
+        self.origins = [getattr(sentence, "origin", "model") or "model" for sentence in self.sentences]
+        self.confirmed: set[int] = set()
+        self._targets: list[_Span] = []
+        self._sources: list[_Span | None] = []
+        for sentence in self.sentences:
+            start = qt_position(target_text, sentence.target_start)
+            end = qt_position(target_text, sentence.target_end)
+            self._targets.append(_Span(_cursor(target, start, True), _cursor(target, end, False)))
+            # The source box may have changed since the request was sent: map only sentences still there.
+            if source_text[sentence.source_start:sentence.source_end] == sentence.source:
+                start = qt_position(source_text, sentence.source_start)
+                end = qt_position(source_text, sentence.source_end)
+                # Typing at either edge of a source sentence stays outside it (a new sentence or line,
+                # translated with the next request); only its translation is tracked for edits.
+                self._sources.append(_Span(_cursor(source, start, False), _cursor(source, end, True)))
+            else:
+                self._sources.append(None)
+
+    def __len__(self) -> int:
+        return len(self.sentences)
+
+    def target_range(self, index: int) -> tuple[int, int]:
+        return self._targets[index].range()
+
+    def source_range(self, index: int) -> tuple[int, int] | None:
+        span = self._sources[index]
+        return span.range() if span is not None else None
+
+    def text(self, index: int) -> str:
+        """Sentence index's translation as the target box holds it now."""
+        return _text_between(self._target_document, *self.target_range(index))
+
+    def edited(self, index: int) -> bool:
+        return self.text(index).strip() != self.shown[index].strip()
+
+    def at_target(self, position: int) -> int | None:
+        """The sentence at a target box position (its end counts: the cursor right after its last
+        character is still in it)."""
+        return self._find(position, [span.range() for span in self._targets])
+
+    def at_source(self, position: int) -> int | None:
+        return self._find(position, [span.range() if span else None for span in self._sources])
+
+    @staticmethod
+    def _find(position: int, ranges: list[tuple[int, int] | None]) -> int | None:
+        for index, span in enumerate(ranges):
+            if span is not None and span[0] <= position <= span[1]:
+                return index
+        return None
+
+    def replace(self, index: int, text: str) -> None:
+        """Replace sentence index's text in the target document as typing would (undoable)."""
+        start, end = self.target_range(index)
+        cursor = QTextCursor(self._target_document)
+        cursor.setPosition(start)
+        cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+        cursor.insertText(text)
+        new_end = cursor.position()
+        span = self._targets[index]
+        span.start.setPosition(start)
+        span.end.setPosition(new_end)
+        # With no whitespace between two sentences, the next one's start stayed at `start`.
+        for later in self._targets[index + 1:]:
+            if later.start.position() < new_end:
+                later.start.setPosition(new_end)
+                later.end.setPosition(max(later.end.position(), new_end))
+
+    def corrections(self) -> list[tuple[int, str, str]]:
+        """(index, source sentence, current translation) of every edited sentence not emptied."""
+        found = []
+        for index, sentence in enumerate(self.sentences):
+            if self.edited(index) and self.text(index).strip():
+                found.append((index, sentence.source, self.text(index).strip()))
+        return found
+
+    def confirm(self, index: int, text: str) -> None:
+        """Sentence index's correction is saved: it is the shown text now, from the memory."""
+        self.shown[index] = text
+        self.origins[index] = "memory"
+        self.confirmed.add(index)
