@@ -166,13 +166,25 @@ class TranslationMemory:
         _warn(self.problem)
         if not self.path.is_file():
             return
-        try:
-            db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S,
-                                 check_same_thread=False, isolation_level=None)
-            db.execute("SELECT COUNT(*) FROM units").fetchone()
+        failure: sqlite3.Error | None = None
+        # A WAL database in a folder we cannot write may refuse mode=ro (no -shm file can be made);
+        # immutable=1 then reads the file as it is (the last writer checkpointed it when it closed).
+        for query in ("mode=ro", "mode=ro&immutable=1"):
+            try:
+                db = sqlite3.connect(f"{self.path.resolve().as_uri()}?{query}", uri=True, timeout=BUSY_TIMEOUT_S,
+                                     check_same_thread=False, isolation_level=None)
+            except sqlite3.Error as again:
+                failure = again
+                continue
+            try:
+                db.execute("SELECT COUNT(*) FROM units").fetchone()
+            except sqlite3.Error as again:
+                db.close()
+                failure = again
+                continue
             self._db = db
-        except sqlite3.Error as again:
-            _warn(f"the translation memory {self.path} cannot be read either ({again}); it is off")
+            return
+        _warn(f"the translation memory {self.path} cannot be read either ({failure}); it is off")
 
     def _move_aside(self, exc: sqlite3.Error) -> None:
         """Keep the damaged file (the user's work: someone may rescue rows from it) and start afresh."""
