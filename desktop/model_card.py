@@ -16,6 +16,7 @@ from typing import Any
 
 from alma_train.bases import BASES, Base
 from alma_train.default_model import DEFAULT_TRANSLATOR_FILE, ModelChoice
+from desktop.lineage import read_lineage
 
 GEMMA_BASE = "gemma3-270m"
 # Inside a bundle the licence files of the carried model live here (beside models/).
@@ -58,6 +59,12 @@ class ModelCard:
     scores: dict[str, dict[str, Any]] = field(default_factory=dict)  # test set -> chrf, bleu, segments
     scores_raw: str | None = None  # alma.scores when it is not the expected JSON
     recipe: str | None = None
+    # Tuning lineage (desktop.lineage): the model this one was tuned from and its ancestors, nearest first.
+    parent: str | None = None
+    parent_sha256: str | None = None
+    parent_path: str | None = None
+    lineage: list[dict[str, Any]] = field(default_factory=list)
+    training_origin: str | None = None  # "corrections" or the data file's name
 
 
 def _json_object(value: Any) -> dict | None:
@@ -114,6 +121,11 @@ def read_model_card(path: Path | str, info: dict[str, Any]) -> ModelCard:
         scores=scores,
         scores_raw=None if scores_obj is not None or scores_value in (None, "") else str(scores_value),
         recipe=str(info["alma.recipe"]) if info.get("alma.recipe") not in (None, "") else None,
+        parent=str(info["alma.parent"]) if info.get("alma.parent") not in (None, "") else None,
+        parent_sha256=str(info["alma.parent_sha256"]) if info.get("alma.parent_sha256") not in (None, "") else None,
+        parent_path=str(info["alma.parent_path"]) if info.get("alma.parent_path") not in (None, "") else None,
+        lineage=read_lineage(info),
+        training_origin=str(data["origin"]) if data is not None and data.get("origin") else None,
     )
 
 
@@ -170,6 +182,9 @@ def describe_scores(card: ModelCard) -> str:
         segments, limit = _int(score.get("segments")), _int(score.get("limit_per_direction"))
         if segments is not None:
             line += f" ({segments:,} segments" + (f", the first {limit} per direction)" if limit else ")")
+        before = score.get("before")
+        if isinstance(before, dict):  # a tuning run's held-out slice: the parent's scores too
+            line += f" (before tuning: chrF {_number(before.get('chrf'))}, BLEU {_number(before.get('bleu'))})"
         lines.append(line)
     return "\n".join(lines)
 
@@ -187,6 +202,56 @@ def describe_scores_detail(card: ModelCard) -> str:
         if isinstance(signatures, dict):
             lines += [f"  {metric}: {signature}" for metric, signature in signatures.items()]
     return "\n".join(lines)
+
+
+def describe_entry(entry: dict[str, Any]) -> str:
+    """One ancestor of a lineage, e.g. "tune-1.q8_0.gguf: 2 steps on 36 pairs (corrections), chrF 20.1 -> 22.3"."""
+    training = []
+    if entry.get("steps") is not None:
+        training.append(f"{entry['steps']} steps")
+    if entry.get("pairs") is not None:
+        training.append(f"on {entry['pairs']} pairs" + (f" ({entry['origin']})" if entry.get("origin") else ""))
+    parts = [" ".join(training)] if training else []
+    if entry.get("chrf_after") is not None:
+        parts.append(f"chrF {_number(entry.get('chrf_before'))} -> {_number(entry['chrf_after'])}")
+    if not parts:
+        parts.append(f"base {entry['base']}" if entry.get("base") else "not tuned here")
+    return f"{entry['name']}: {', '.join(parts)}"
+
+
+def describe_lineage(card: ModelCard) -> str:
+    """The parent chain, nearest first, one ancestor a line; "none" for a model not tuned by alma-local."""
+    if not card.lineage:
+        return "none (not tuned from another model here)" if card.parent is None else f"parent {card.parent}"
+    return "\n".join(("← " if i else "parent: ") + describe_entry(entry) for i, entry in enumerate(card.lineage))
+
+
+def model_card_markdown(path: Path | str, info: dict[str, Any]) -> str:
+    """The model card written beside a tuned GGUF: base, licence, data, steps, scores and lineage."""
+    card = read_model_card(path, info)
+    lines = [f"# {Path(path).name}", ""]
+    if info.get("alma.recipe"):
+        lines += [str(info["alma.recipe"]), ""]
+    lines += [
+        f"- Base: {describe_base(card)}",
+        f"- Licence: {card.licence}" + ("; derived from Gemma 3, so the Gemma Terms of Use apply "
+                                        "(https://ai.google.dev/gemma/terms)" if card.gemma_derived
+                                        and "gemma" not in card.licence.lower() else ""),
+        f"- Parent: {card.parent or 'none'}" + (f" (sha256 {card.parent_sha256})" if card.parent_sha256 else ""),
+        f"- Training data: {describe_training_data(card)}".replace("\n", "; "),
+        f"- Training steps: {describe_steps(card)}",
+        "", "## Scores", "", describe_scores(card), "",
+    ]
+    detail = describe_scores_detail(card)
+    if detail:
+        lines += ["```", detail, "```", ""]
+    lines += ["## Lineage (nearest first)", ""]
+    if card.lineage:
+        lines += [f"{i}. {describe_entry(entry)}" + (f" — sha256 {entry['sha256']}" if entry.get("sha256") else "")
+                  for i, entry in enumerate(card.lineage, 1)]
+    else:
+        lines.append("No ancestors recorded.")
+    return "\n".join(lines) + "\n"
 
 
 # --- licence files ------------------------------------------------------------------------------------

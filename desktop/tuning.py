@@ -13,8 +13,18 @@ Run folder (under <user data dir>/tuning/<run id>/):
     logs/<step>.log        each step's output
     work/                  intermediate artifacts (adapter, merged model, candidate GGUF)
     report/                base.json, tuned.json (evaluate reports), compare.md, report.json, report.md
-    <run id>.<quant>.gguf  the new model: moved here from work/ only when every step succeeded
-    status.json            running / done / failed / cancelled
+    <run id>.<quant>.gguf  the new model: written here (with its lineage) only when every step succeeded
+    <run id>.<quant>.md    its model card
+    status.json            running / done / failed / cancelled, and the steps done so far
+
+Lineage: the new GGUF records the model it was tuned from (alma.parent, alma.parent_sha256, the
+parent's own ancestors in alma.lineage, nearest first), its base, the data (pairs, sha256, origin),
+the steps and the before/after scores. Tuning a tuned model imports its GGUF (import-gguf) like any
+GGUF and extends the chain.
+
+Resume: a cancelled run keeps its folder; resume_run() rebuilds the plan from config.yaml and the
+steps already done are skipped. Stage 2 saves checkpoints (save_steps) and runs with resume on, so it
+continues from its last complete checkpoint (alma_train.trainer.last_complete_checkpoint).
 """
 
 from __future__ import annotations
@@ -42,9 +52,11 @@ QUANT_TYPES = ("q8_0", "q4_k_m")
 PRESETS = ("quick", "workstation")
 FINETUNE_MODES = ("lora", "full")
 # Preset -> (alma-train preset name per finetune mode, overrides). "quick" is a CPU demo of minutes.
+# The quick preset checkpoints every 10 steps (one kept), so a cancelled run resumes near where it stopped.
 TRAIN_PRESETS = {
     "quick": ({"lora": "demo-stage2", "full": "demo-stage2-full"},
-              {"max_steps": 30, "logging_steps": 1, "save_steps": 1000, "eval_steps": 1000}),
+              {"max_steps": 30, "logging_steps": 1, "save_steps": 10, "eval_steps": 1000,
+               "save_total_limit": 1}),
     "workstation": ({"lora": "alma-7b-stage2-lora", "full": "alma-7b-stage2-full"},
                     {"logging_steps": 10}),
 }
@@ -159,6 +171,7 @@ class TuningRequest:
     eval_limit: int = 20  # held-out segments per direction
     eval_max_new_tokens: int = 64
     heldout_fraction: float = 0.1
+    origin: str | None = None  # where the data came from, for the lineage: None = the data file's name
 
 
 @dataclass
@@ -176,6 +189,7 @@ class TuningPlan:
     final_gguf: Path
     base_gguf: Path
     base_description: str = ""  # where the base came from, e.g. "default: built by make model"
+    done_steps: list[str] = field(default_factory=list)  # steps that succeeded (skipped on resume)
 
     @property
     def run_id(self) -> str:
@@ -296,7 +310,7 @@ def build_plan(request: TuningRequest, run_dir: Path) -> TuningPlan:
         "load_best_model_at_end": False,
         "pairs": pairs,
         "output_dir": str(work / "train"),
-        "resume": False,
+        "resume": True,  # only a resumed run finds checkpoints in its own fresh work folder
         **request.train_overrides,
     }
     train_args = ["-m", "alma_train.cli", "stage2", "--config", preset_names[request.finetune]]
@@ -327,13 +341,15 @@ def build_plan(request: TuningRequest, run_dir: Path) -> TuningPlan:
     return TuningPlan(request, run_dir, steps, candidate, final, base_gguf, base_description)
 
 
-def prepare_run(request: TuningRequest, root: Path | None = None) -> TuningPlan:
-    """Check the request, make the run folder with its data split and config.yaml; return the plan."""
+def prepare_run(request: TuningRequest, root: Path | None = None, run_dir: Path | None = None) -> TuningPlan:
+    """Check the request, make the run folder with its data split and config.yaml; return the plan.
+
+    run_dir: a folder already made by new_run_dir (tuning on corrections exports its data there first)."""
     check_request(request)
     pairs = parse_pairs(request.pairs)
     records = read_data(request.data_file)
     train, heldout = split_heldout(records, pairs, request.heldout_fraction)
-    run_dir = new_run_dir(root)
+    run_dir = Path(run_dir) if run_dir is not None else new_run_dir(root)
     plan = build_plan(request, run_dir)
     write_jsonl(run_dir / "data" / "train.jsonl", train)
     write_jsonl(run_dir / "data" / "heldout.jsonl", heldout)
@@ -345,11 +361,40 @@ def prepare_run(request: TuningRequest, root: Path | None = None) -> TuningPlan:
         "base_gguf": str(plan.base_gguf),
         "base": plan.base_description,
         "model": str(plan.final_gguf),
+        "candidate": str(plan.candidate_gguf),
         "steps": [{"name": step.name, "command": plan.command(step)} for step in plan.steps],
     }
     _write_text(run_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
     set_status(plan, "running")
     return plan
+
+
+def prepare_corrections_run(memory, src: str, tgt: str, base_model: str, root: Path | None = None,
+                            **settings) -> TuningPlan:
+    """A run on the translation memory's pairs for src -> tgt (desktop.memory.TranslationMemory),
+    continuing from base_model (the model in use); the pairs are exported into the run folder.
+
+    settings: other TuningRequest fields (finetune, preset, quant, train_overrides, eval_limit, ...).
+    """
+    from desktop.memory import MEMORY_MIN_PAIRS
+
+    count = memory.count(src, tgt)
+    if count < MEMORY_MIN_PAIRS:
+        raise TuningError(f"{src}-{tgt}: {count} corrections in the translation memory, "
+                          f"tuning needs at least {MEMORY_MIN_PAIRS}")
+    run_dir = new_run_dir(root)
+    data_file = run_dir / "data" / "corrections.jsonl"
+    data_file.parent.mkdir(parents=True, exist_ok=True)
+    memory.export_jsonl(data_file, src, tgt)
+    request = TuningRequest(data_file=data_file, pairs=[f"{src}-{tgt}"], base_model=str(base_model),
+                            origin="corrections", **settings)
+    try:
+        return prepare_run(request, run_dir=run_dir)
+    except ValueError:
+        import shutil
+
+        shutil.rmtree(run_dir, ignore_errors=True)  # nothing started: no half-made run left to resume
+        raise
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -360,7 +405,69 @@ def _write_text(path: Path, text: str) -> None:
 
 def set_status(plan: TuningPlan, state: str, message: str = "", step: str | None = None) -> None:
     _write_text(plan.run_dir / "status.json",
-                json.dumps({"state": state, "step": step, "message": message, "time": time.time()}) + "\n")
+                json.dumps({"state": state, "step": step, "message": message, "time": time.time(),
+                            "done_steps": plan.done_steps}) + "\n")
+
+
+def read_status(run_dir: Path) -> dict:
+    """A run's status.json ({} when missing or unreadable)."""
+    try:
+        status = json.loads((Path(run_dir) / "status.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return status if isinstance(status, dict) else {}
+
+
+RESUMABLE_STATES = ("cancelled", "failed")
+
+
+def resumable_runs(root: Path | None = None) -> list[Path]:
+    """Run folders that stopped before the end (cancelled or failed), newest first."""
+    root = Path(root) if root else runs_root()
+    if not root.is_dir():
+        return []
+    runs = [path for path in root.iterdir()
+            if (path / "config.yaml").is_file() and read_status(path).get("state") in RESUMABLE_STATES]
+    return sorted(runs, key=lambda path: path.name, reverse=True)
+
+
+def resume_run(run_dir: Path) -> TuningPlan:
+    """The plan of an earlier run, from its config.yaml, with the steps it finished marked done.
+
+    The commands are the ones written when the run started (not rebuilt from the request: "default"
+    may resolve to another model by now). Raises TuningError naming the file when it cannot resume.
+    """
+    run_dir = Path(run_dir)
+    config_path = run_dir / "config.yaml"
+    try:
+        config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+        request_fields = dict(config["request"])
+        request_fields["data_file"] = Path(request_fields["data_file"])
+        request = TuningRequest(**request_fields)
+        steps = [Step(entry["name"], list(entry["command"][1:])) for entry in config["steps"]]
+        final = Path(config["model"])
+        candidate = Path(config.get("candidate") or run_dir / "work" / final.name)
+        base_gguf = Path(config["base_gguf"])
+    except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
+        raise TuningError(f"{config_path}: cannot resume this run ({exc})") from None
+    status = read_status(run_dir)
+    if status.get("state") == "done" or final.is_file():
+        raise TuningError(f"{run_dir}: this run already finished ({final.name})")
+    names = [step.name for step in steps]
+    done = [name for name in status.get("done_steps") or [] if name in names]
+    plan = TuningPlan(request, run_dir, steps, candidate, final, base_gguf, str(config.get("base", "")),
+                      done_steps=done)
+    (run_dir / "logs").mkdir(exist_ok=True)
+    set_status(plan, "running", "resumed")
+    return plan
+
+
+def next_step_index(plan: TuningPlan, start: int = 0) -> int:
+    """The first step from start on that is not done yet (len(steps) when all are)."""
+    index = start
+    while index < len(plan.steps) and plan.steps[index].name in plan.done_steps:
+        index += 1
+    return index
 
 
 def finish_run(plan: TuningPlan) -> dict:
@@ -383,7 +490,10 @@ def finish_run(plan: TuningPlan) -> dict:
               "chrf_signature": _first(tuned, "chrf_signature")}
     _write_text(plan.report_dir / "report.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     _write_text(plan.report_dir / "report.md", report_markdown(report))
-    os.replace(plan.candidate_gguf, plan.final_gguf)  # last: the model exists only for complete runs
+    from desktop.lineage import write_tuned_model
+
+    # Last: the model (with its lineage) exists under its final name only for complete runs.
+    write_tuned_model(plan, report)
     set_status(plan, "done")
     return report
 

@@ -1,8 +1,12 @@
 """The document queue: files translated one after another in a worker thread, each with its progress.
 
 The queue (GUI thread) keeps the jobs and their state; a worker QObject in its own QThread runs
-desktop.documents.translate_document with its own engine, so a long document never blocks the text
-view's engine or the event loop. One file failing marks that job failed and the queue moves on.
+desktop.documents.translate_document, so a long document never blocks the event loop. In the app
+the queue translates on the Translator's engine (the app's one model in memory, not a second copy):
+the engine's generate lock takes the Text view's sentences and the document's in turn, and each job
+stops only on its own cancel event (engine.cancel() would stop the Text view's translation too, and
+the Text view's cancels never reach a document). Without a translator the worker loads its own engine
+per model spec. One file failing marks that job failed and the queue moves on.
 """
 
 from __future__ import annotations
@@ -84,7 +88,8 @@ class _DocumentWorker(QObject):
         self._memories: dict[tuple[Path, str, str], object] = {}  # TMX collectors, kept for the session
 
     @Slot(object, object)
-    def run(self, job: DocumentJob, spec: ModelSpec) -> None:
+    def run(self, job: DocumentJob, source: object) -> None:
+        """Translate job on source: the shared engine itself, or a ModelSpec to load (and keep)."""
         from desktop.documents import translate_document
         from desktop.engine import TranslationCancelled
 
@@ -92,9 +97,13 @@ class _DocumentWorker(QObject):
             self.cancelled.emit(job.job_id)
             return
         try:
-            if self._engine is None or spec != self._spec:
-                self._engine, self._spec = None, None  # free the old model before loading the next
-                self._engine, self._spec = load_engine(spec), spec
+            if not isinstance(source, ModelSpec):
+                engine = source  # the app's engine: not kept here, so a model switch frees the old one
+            else:
+                if self._engine is None or source != self._spec:
+                    self._engine, self._spec = None, None  # free the old model before loading the next
+                    self._engine, self._spec = load_engine(source), source
+                engine = self._engine
             memory = None
             if job.tmx is not None:
                 from desktop.documents.tmx_out import TmxCollector
@@ -103,7 +112,7 @@ class _DocumentWorker(QObject):
                 # pairs are added only once it succeeded, so a cancelled file leaves nothing behind.
                 key = (job.tmx, job.src, job.tgt)
                 memory = self._memories.get(key) or TmxCollector(job.src, job.tgt,
-                                                                 Path(self._engine.model_path).name)
+                                                                 Path(engine.model_path).name)
                 pairs: list[tuple[str, str]] = []
             # Terms go through only where translate_document takes them (issue 14's terminology).
             terms = {"terms": job.terms} if job.terms is not None and accepts_terms(translate_document) else {}
@@ -111,7 +120,7 @@ class _DocumentWorker(QObject):
             if terms and "missing_terms" in inspect.signature(translate_document).parameters:
                 terms["missing_terms"] = lambda number, source, entries: missing.append((number, source, entries))
             output = translate_document(
-                job.path, self._engine, job.src, job.tgt,
+                job.path, engine, job.src, job.tgt,
                 progress=lambda done, total, eta: self.progress.emit(
                     job.job_id, done, total, -1.0 if eta is None else float(eta)),
                 cancel=job.cancel_event, overwrite=job.overwrite,
@@ -145,10 +154,13 @@ class DocumentQueue(QObject):
 
     _run = Signal(object, object)
 
-    def __init__(self, spec: ModelSpec | None = None, parent: QObject | None = None) -> None:
+    def __init__(self, spec: ModelSpec | None = None, parent: QObject | None = None, translator=None) -> None:
+        """translator: the app's Translator, whose engine the jobs use (jobs wait until a model is
+        loaded); None: the queue loads its own engine from spec."""
         super().__init__(parent)
         self.jobs: dict[int, DocumentJob] = {}
         self.spec = spec or ModelSpec()
+        self.translator = translator
         self._next_id = 1
         self._running: DocumentJob | None = None
         self._thread = QThread(self)
@@ -161,7 +173,15 @@ class DocumentQueue(QObject):
         self._worker.finished.connect(self._on_finished)
         self._worker.failed.connect(self._on_failed)
         self._worker.cancelled.connect(self._on_cancelled)
+        if translator is not None:
+            # Jobs added before the model is loaded start once it is.
+            translator.modelLoaded.connect(self._on_model_loaded)
         self._thread.start()
+
+    @property
+    def engine(self):
+        """The engine the next job runs on: the Translator's, or the one this queue loaded (or None)."""
+        return self.translator.engine if self.translator is not None else self._worker._engine
 
     @property
     def running(self) -> DocumentJob | None:
@@ -224,11 +244,16 @@ class DocumentQueue(QObject):
         if job is None:
             self.idleChanged.emit(True)
             return
+        source: object = self.spec
+        if self.translator is not None:
+            source = self.translator.engine
+            if source is None:
+                return  # no model loaded yet: modelLoaded starts the job
         job.state = JobState.RUNNING
         self._running = job
         self.jobChanged.emit(job)
         self.idleChanged.emit(False)
-        self._run.emit(job, self.spec)
+        self._run.emit(job, source)
 
     def _finish(self, job_id: int, state: JobState, **changes) -> None:
         job = self.jobs.get(job_id)
@@ -242,6 +267,10 @@ class DocumentQueue(QObject):
             self.jobChanged.emit(job)
             if state is JobState.FAILED:
                 self.jobFailed.emit(job)
+        self._start_next()
+
+    @Slot(object)
+    def _on_model_loaded(self, _status: object) -> None:
         self._start_next()
 
     @Slot(int, int, int, float)

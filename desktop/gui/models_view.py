@@ -5,13 +5,18 @@ else the best installed base, zero-shot), labelled with where it came from. For 
 shows its base, licence, training data, steps and scores from the alma.* keys (desktop.model_card);
 where a model derives from Gemma 3 the Gemma Terms of Use are one click away.
 
-Removing a model only takes it off the list; files are never deleted. Each model keeps its own GPU
-layers and threads; "Use this model" loads it in the worker thread and makes it the active one
-(persisted, loaded again at the next start).
+"Remove from list" only takes a model off the list. "Delete…" deletes a model file (and its card)
+after a confirmation, never the default model or a base's own GGUF; the model in use is switched away
+(to its parent, else the default) first. A tuned model shows its lineage (desktop.lineage: parent
+chain with steps, data and scores) and "Use parent" goes back to the model it was tuned from.
+Each model keeps its own GPU layers and threads; "Use this model" loads it in the worker thread and
+makes it the active one (persisted, loaded again at the next start).
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl, Signal, Slot
@@ -25,6 +30,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -94,6 +100,11 @@ class ModelsView(QWidget):
         self.add_button = QPushButton("Add GGUF…")
         self.remove_button = QPushButton("Remove from list")
         self.remove_button.setToolTip("Takes the model off this list; the file stays on disk")
+        self.delete_button = QPushButton("Delete…")
+        self.delete_button.setToolTip("Deletes the model file (and its model card) from the disk, after asking; "
+                                      "never the default model or a base model")
+        # Asks before a file is deleted: (title, text) -> yes. Tests answer it without a modal dialog.
+        self.confirm: Callable[[str, str], bool] = self._ask
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
@@ -102,6 +113,7 @@ class ModelsView(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_button)
         buttons.addWidget(self.remove_button)
+        buttons.addWidget(self.delete_button)
         left_layout.addLayout(buttons)
 
         self.fields: dict[str, QLabel] = {}
@@ -113,7 +125,7 @@ class ModelsView(QWidget):
         self.terms_button.setVisible(False)
         for key, label in (("name", "Name"), ("file", "File"), ("base", "Base"), ("licence", "Licence"),
                            ("data", "Training data"), ("steps", "Training steps"), ("scores", "Scores"),
-                           ("architecture", "Architecture"), ("quantization", "Quantization"),
+                           ("lineage", "Lineage"), ("architecture", "Architecture"), ("quantization", "Quantization"),
                            ("parameters", "Parameters"), ("size", "Size on disk"), ("context", "Context length"),
                            ("layers", "Layers"), ("pairs", "Trained language pairs"), ("alma", "ALMA metadata")):
             value = QLabel()
@@ -149,6 +161,8 @@ class ModelsView(QWidget):
             note.setEnabled(False)
             run_form.addRow(note)
         self.use_button = QPushButton("Use this model")
+        self.parent_button = QPushButton("Use parent")
+        self.parent_button.setToolTip("Go back to the model this one was tuned from")
         self.state_label = QLabel()
 
         right = QWidget()
@@ -158,6 +172,7 @@ class ModelsView(QWidget):
         right_layout.addWidget(run)
         action = QHBoxLayout()
         action.addWidget(self.state_label, 1)
+        action.addWidget(self.parent_button)
         action.addWidget(self.use_button)
         right_layout.addLayout(action)
         right_layout.addStretch(1)
@@ -178,6 +193,8 @@ class ModelsView(QWidget):
 
         self.add_button.clicked.connect(self.choose_model)
         self.remove_button.clicked.connect(self.remove_selected)
+        self.delete_button.clicked.connect(self.delete_selected)
+        self.parent_button.clicked.connect(self.use_parent)
         self.use_button.clicked.connect(self.use_selected)
         self.terms_button.clicked.connect(self.open_terms)
         self.list.currentItemChanged.connect(self._show_selected)
@@ -264,6 +281,153 @@ class ModelsView(QWidget):
         self._fill_list()
         self.statusMessage.emit(f"Removed {path.name} from the list (the file stays on disk)")
 
+    def _ask(self, title: str, text: str) -> bool:
+        answer = QMessageBox.question(self, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def protected_reason(self, path: Path) -> str | None:
+        """Why path must not be deleted (the default model, a base's own GGUF, a bundled file), else None."""
+        from desktop.engine import ModelLoadError, read_model_info
+        from desktop.model_card import base_of_gguf
+
+        path = Path(path)
+        if self._is_default(path):
+            return f"{path.name} is the default model"
+        bundle_root = getattr(sys, "_MEIPASS", None)
+        if bundle_root is not None and path.resolve().is_relative_to(Path(bundle_root).resolve()):
+            return f"{path.name} is carried by this package"
+        try:
+            info = read_model_info(path)
+        except ModelLoadError:
+            return None  # a damaged file may go
+        if base_of_gguf(path, info) is not None and not info.get("alma.parent"):
+            return f"{path.name} is a base model"
+        return None
+
+    @Slot()
+    def delete_selected(self) -> bool:
+        """Delete the selected model's file and card after a confirmation; True when deleted."""
+        from desktop.lineage import model_card_path
+
+        path = self.selected_path()
+        if path is None:
+            return False
+        reason = self.protected_reason(path)
+        if reason is not None:
+            show_error(self, "Model not deleted", f"{reason}: it cannot be deleted here.")
+            return False
+        in_use = self._active is not None and path == self._active
+        replacement = self.find_parent(path) if in_use else None
+        if in_use and replacement is None:
+            replacement = self.default_path()
+        note = ""
+        if in_use:
+            note = (f"\n\nIt is the model in use: the app switches to {replacement.name} first." if replacement
+                    else "\n\nIt is the model in use and there is no other model to switch to.")
+        if not self.confirm("Delete model", f"Delete {path.name} from the disk?\n{path}{note}"):
+            return False
+        if in_use and replacement is None:
+            show_error(self, "Model not deleted", f"{path.name} is in use and no other model can replace it.")
+            return False
+        if in_use:
+            if replacement != self.default_path() and replacement not in self.model_paths():
+                self.add_model(replacement)
+            self.activateRequested.emit(self.spec_for(replacement))
+            self._active = None  # until the worker reports the replacement loaded
+        try:
+            path.unlink(missing_ok=True)
+            model_card_path(path).unlink(missing_ok=True)
+        except OSError as exc:
+            show_error(self, "Model not deleted", f"{path}: {exc.strerror or exc}")
+            return False
+        self._settings.set_added_models([p for p in self._settings.added_models() if p != path])
+        self._fill_list(select=replacement)
+        self.statusMessage.emit(f"Deleted {path.name}")
+        return True
+
+    def find_parent(self, path: Path) -> Path | None:
+        """The file of the model path was tuned from, checked by its sha256 where recorded, or None.
+
+        Looked for where the run found it (alma.parent_path), then by name among the listed models,
+        the tuning runs and the installed bases."""
+        from desktop import model_card
+        from desktop.engine import ModelLoadError, read_model_info
+        from desktop.lineage import file_sha256
+
+        try:
+            card = model_card.read_model_card(path, read_model_info(path))
+        except ModelLoadError:
+            return None
+        if card.parent is None:
+            return None
+        candidates: list[Path] = []
+        if card.parent_path:
+            candidates.append(Path(card.parent_path))
+        candidates += [p for p in self.model_paths() if p.name == card.parent]
+        candidates += self._runs_models(card.parent) + self._base_models(card.parent)
+        seen: set[Path] = set()
+        for candidate in candidates:
+            if candidate in seen or candidate == Path(path) or not candidate.is_file():
+                continue
+            seen.add(candidate)
+            if card.parent_sha256 is None or file_sha256(candidate) == card.parent_sha256:
+                return candidate
+        return None
+
+    @staticmethod
+    def _runs_models(name: str) -> list[Path]:
+        from desktop.tuning import runs_root
+
+        root = runs_root()
+        return sorted(root.glob(f"*/{name}")) if root.is_dir() else []
+
+    @staticmethod
+    def _base_models(name: str) -> list[Path]:
+        from alma_train.bases import BASES
+
+        found = []
+        for base in BASES.values():
+            if base.gguf_name == name:
+                try:
+                    found.append(base.gguf_path())
+                except FileNotFoundError:
+                    continue
+        return found
+
+    @Slot()
+    def use_parent(self) -> bool:
+        """Load the model the selected one was tuned from (added to the list when needed)."""
+        path = self.selected_path()
+        if path is None:
+            return False
+        parent = self.find_parent(path)
+        if parent is None:
+            from desktop import model_card
+            from desktop.engine import ModelLoadError, read_model_info
+
+            try:
+                card = model_card.read_model_card(path, read_model_info(path))
+            except ModelLoadError as exc:
+                show_error(self, "Parent not found", str(exc))
+                return False
+            what = (f"{card.parent} (sha256 {card.parent_sha256[:16]}…)" if card.parent and card.parent_sha256
+                    else card.parent)
+            show_error(self, "Parent not found",
+                       f"{path.name} records no parent model." if card.parent is None else
+                       f"The model {path.name} was tuned from, {what}, is not at {card.parent_path} nor among "
+                       "your models, tuning runs or installed bases (moved, changed or deleted).")
+            return False
+        if not self._is_default(parent) and parent not in self.model_paths():
+            self.add_model(parent)
+        self.select_model(parent)
+        self.use_selected()
+        return True
+
+    def active_path(self) -> Path | None:
+        """The file of the model the app translates with (None until one is loaded)."""
+        return self._active
+
     def selected_path(self) -> Path | None:
         item = self.list.currentItem()
         return Path(item.data(PATH_ROLE)) if item else None
@@ -303,7 +467,9 @@ class ModelsView(QWidget):
 
         path = self.selected_path()
         self.remove_button.setEnabled(path is not None and not self._is_default(path))
+        self.delete_button.setEnabled(path is not None and not self._is_default(path))
         self.use_button.setEnabled(path is not None)
+        self.parent_button.setEnabled(False)
         self._terms_path = None
         self.terms_button.setVisible(False)
         if path is None:
@@ -327,7 +493,9 @@ class ModelsView(QWidget):
         pairs = trained_pairs(info)
         card = model_card.read_model_card(path, info)
         shown = {"alma.language_pairs", "alma.base", "alma.licence", "alma.training_data", "alma.training_steps",
-                 "alma.scores", "alma.recipe"}
+                 "alma.scores", "alma.recipe", "alma.parent", "alma.parent_sha256", "alma.parent_path",
+                 "alma.lineage"}
+        self.parent_button.setEnabled(card.parent is not None)
         alma = {k: v for k, v in info.items() if k.startswith("alma.") and k not in shown}
         licence = card.licence
         if card.gemma_derived:
@@ -345,6 +513,7 @@ class ModelsView(QWidget):
             "data": model_card.describe_training_data(card),
             "steps": model_card.describe_steps(card),
             "scores": model_card.describe_scores(card),
+            "lineage": model_card.describe_lineage(card),
             "architecture": info.get("architecture") or "unknown",
             "quantization": info.get("quantization") or "unknown",
             "parameters": format_count(int(info.get("parameters") or 0)),

@@ -4,8 +4,12 @@ The steps of a run (desktop.tuning builds them) run one after another as QProces
 event loop never waits on training and the desktop never imports torch. Output goes to the log pane
 and to logs/<step>.log in the run folder; stage 2's progress bar and train_log.jsonl give the step,
 loss and ETA. Cancel stops the running step (SIGTERM, so it removes its temporary files; killed if it
-has not ended after STOP_GRACE_MS); the new model is moved to its final name, and added to
-the Models view, only when every step succeeded.
+has not ended after STOP_GRACE_MS); the new model is written under its final name (with its lineage,
+desktop.lineage), and added to the Models view, only when every step succeeded.
+
+A cancelled (or failed) run can be resumed: the steps it finished are skipped and stage 2 continues
+from its last checkpoint. With a translation memory (MainWindow.memory) holding MEMORY_MIN_PAIRS
+corrections for the Text view's language pair, "Tune on my corrections" tunes the model in use on them.
 """
 
 from __future__ import annotations
@@ -48,9 +52,11 @@ class TuneView(QWidget):
     statusMessage = Signal(str)
     runFinished = Signal(str)  # "done", "failed" or "cancelled"
 
-    def __init__(self, models_view=None, parent: QWidget | None = None) -> None:
+    def __init__(self, models_view=None, parent: QWidget | None = None, memory=None) -> None:
         super().__init__(parent)
         self.models_view = models_view
+        self.memory = memory  # the app's TranslationMemory (desktop.memory), or None
+        self.direction: tuple[str, str] | None = None  # the Text view's language pair
         # Settings no widget shows; tests and power users set them (alma-train settings by name).
         self.train_overrides: dict = {}
         self.eval_limit = 20
@@ -112,7 +118,21 @@ class TuneView(QWidget):
         form.addRow("Preset", self.preset_combo)
         form.addRow("Quantization", self.quant_combo)
 
+        self.corrections_label = QLabel()
+        self.corrections_label.setWordWrap(True)
+        self.corrections_button = QPushButton("Tune on my corrections")
+        self.corrections_button.setToolTip("Tune the model in use on the corrections saved in the Text view "
+                                           "(the translation memory) for the current language pair")
+        corrections_box = QGroupBox("Your corrections")
+        corrections_row = QHBoxLayout(corrections_box)
+        corrections_row.addWidget(self.corrections_label, 1)
+        corrections_row.addWidget(self.corrections_button)
+        self.corrections_box = corrections_box
+
         self.start_button = QPushButton("Start")
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setToolTip("Continue the last cancelled or failed run: finished steps are skipped, "
+                                      "training continues from its last checkpoint")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.step_label = QLabel("Idle")
@@ -132,9 +152,11 @@ class TuneView(QWidget):
         actions.addWidget(self.step_label, 1)
         actions.addWidget(self.progress_label)
         actions.addWidget(self.start_button)
+        actions.addWidget(self.resume_button)
         actions.addWidget(self.cancel_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.install_label)
+        layout.addWidget(corrections_box)
         layout.addWidget(form_box)
         layout.addLayout(actions)
         layout.addWidget(self.progress_bar)
@@ -146,8 +168,18 @@ class TuneView(QWidget):
         self.base_hf_button.clicked.connect(self.choose_base_hf)
         self.data_edit.editingFinished.connect(lambda: self.set_data_file(Path(self.data_edit.text())))
         self.start_button.clicked.connect(self.start)
+        self.resume_button.clicked.connect(lambda: self.resume())
+        self.corrections_button.clicked.connect(self.tune_on_corrections)
         self.cancel_button.clicked.connect(self.cancel)
         self.start_button.setEnabled(not self.missing)
+        self.refresh_corrections()
+        self.refresh_resumable()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        # Corrections are saved in the Text view: the count is fresh whenever the tab is shown.
+        self.refresh_corrections()
+        self.refresh_resumable()
+        super().showEvent(event)
 
     def _describe_default_base(self) -> None:
         """Say which model "default" tunes: the app's default (built translator, else a base)."""
@@ -208,6 +240,104 @@ class TuneView(QWidget):
             eval_max_new_tokens=self.eval_max_new_tokens,
         )
 
+    # --- corrections (the translation memory) --------------------------------------------------------
+    @Slot(str, str)
+    def set_direction(self, src: str, tgt: str) -> None:
+        """The language pair whose corrections "Tune on my corrections" uses (the Text view's)."""
+        self.direction = (src, tgt)
+        self.refresh_corrections()
+
+    def corrections_count(self) -> int:
+        if self.memory is None or self.direction is None:
+            return 0
+        return self.memory.count(*self.direction)
+
+    def refresh_corrections(self) -> None:
+        """Show how many corrections the memory holds for the pair; the button once there are enough."""
+        if self.memory is None:
+            self.corrections_box.setVisible(False)
+            return
+        from desktop.memory import MEMORY_MIN_PAIRS
+
+        self.corrections_box.setVisible(True)
+        count = self.corrections_count()
+        pair = "-".join(self.direction) if self.direction else "no language pair"
+        if count >= MEMORY_MIN_PAIRS:
+            self.corrections_label.setText(f"{count} corrections for {pair} in your translation memory: "
+                                           "tune the model in use on them.")
+        else:
+            self.corrections_label.setText(f"{count} corrections for {pair} in your translation memory; "
+                                           f"tuning on them needs at least {MEMORY_MIN_PAIRS}.")
+        self.corrections_button.setEnabled(count >= MEMORY_MIN_PAIRS and not self.missing
+                                           and not self.is_running())
+
+    def model_in_use(self) -> Path | None:
+        """The GGUF the app translates with (the Models view's active model), else None."""
+        if self.models_view is None:
+            return None
+        return self.models_view.active_path()
+
+    @Slot()
+    def tune_on_corrections(self) -> None:
+        """Tune the model in use on the memory's pairs for the current language pair."""
+        if self.is_running():
+            return
+        if self.missing:
+            show_error(self, "Training extra missing", self.install_label.text())
+            return
+        if self.memory is None or self.direction is None:
+            show_error(self, "Cannot tune on corrections", "No translation memory or language pair is set.")
+            return
+        model = self.model_in_use()
+        if model is None:
+            show_error(self, "Cannot tune on corrections",
+                       "No model is loaded: pick one in the Models view, then tune it on your corrections.")
+            return
+        request = self.request_settings()
+        try:
+            plan = tuning.prepare_corrections_run(self.memory, *self.direction, base_model=str(model),
+                                                  root=self.runs_root, **request)
+        except (ValueError, OSError) as exc:
+            show_error(self, "Cannot tune on corrections", str(exc))
+            return
+        self.data_edit.setText(str(plan.request.data_file))
+        self.pairs_edit.setText(", ".join(plan.request.pairs))
+        self.base_edit.setText(str(model))
+        self._run(plan, f"Tuning {model.name} on {self.corrections_count()} corrections")
+
+    def request_settings(self) -> dict:
+        """The TuningRequest fields the form sets besides data, pairs and base."""
+        return {"finetune": self.finetune_combo.currentText(), "preset": self.preset_combo.currentData(),
+                "quant": self.quant_combo.currentText(), "train_overrides": dict(self.train_overrides),
+                "eval_limit": self.eval_limit, "eval_max_new_tokens": self.eval_max_new_tokens}
+
+    # --- resume ----------------------------------------------------------------------------------------
+    def resumable_runs(self) -> list[Path]:
+        return tuning.resumable_runs(self.runs_root)
+
+    def refresh_resumable(self) -> None:
+        runs = [] if self.missing else self.resumable_runs()
+        self.resume_button.setEnabled(bool(runs) and not self.is_running())
+        self.resume_button.setToolTip(f"Continue {runs[0].name}: finished steps are skipped, training continues "
+                                      "from its last checkpoint" if runs else "No cancelled run to resume")
+
+    def resume(self, run_dir: Path | None = None) -> bool:
+        """Resume run_dir (default: the newest cancelled or failed run); False with a dialog if it cannot."""
+        if self.is_running():
+            return False
+        runs = self.resumable_runs()
+        if run_dir is None and not runs:
+            show_error(self, "Nothing to resume", "No cancelled or failed tuning run was found.")
+            return False
+        try:
+            plan = tuning.resume_run(Path(run_dir) if run_dir is not None else runs[0])
+        except ValueError as exc:
+            show_error(self, "Cannot resume tuning", str(exc))
+            return False
+        done = ", ".join(plan.done_steps) or "none"
+        self._run(plan, f"Resuming {plan.run_id} (steps done: {done})", clear=False)
+        return True
+
     # --- running -------------------------------------------------------------------------------------
     def is_running(self) -> bool:
         return self.state == "running"
@@ -220,26 +350,38 @@ class TuneView(QWidget):
             show_error(self, "Training extra missing", self.install_label.text())
             return
         try:
-            self.plan = tuning.prepare_run(self.request(), self.runs_root)
+            plan = tuning.prepare_run(self.request(), self.runs_root)
         except ValueError as exc:
             show_error(self, "Cannot start tuning", str(exc))
             return
+        self._run(plan, "")
+
+    def _run(self, plan: tuning.TuningPlan, note: str, clear: bool = True) -> None:
+        self.plan = plan
         self.state = "running"
         self.last_report = None
         self._cancelled = False
         self._step_index = -1
-        self.log_pane.clear()
+        if clear:
+            self.log_pane.clear()
         self.report_view.clear()
         self.progress_bar.setRange(0, len(self.plan.steps))
         self.progress_bar.setValue(0)
         self.start_button.setEnabled(False)
+        self.resume_button.setEnabled(False)
+        self.corrections_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
+        if note:
+            self._append(note + "\n")
         self._append(f"Run folder: {self.plan.run_dir}\n")
         self._next_step()
 
     def _next_step(self) -> None:
         assert self.plan is not None
-        self._step_index += 1
+        start = self._step_index + 1
+        self._step_index = tuning.next_step_index(self.plan, start)
+        for skipped in self.plan.steps[start:self._step_index]:
+            self._append(f"\n$ {skipped.name}: done in an earlier attempt, skipped\n")
         self.progress_bar.setValue(self._step_index)
         if self._step_index >= len(self.plan.steps):
             self._finish()
@@ -306,6 +448,8 @@ class TuneView(QWidget):
         elif exit_code != 0:
             self._stop("failed", f"{step.name} failed (exit code {exit_code}); see {self.plan.log_path(step)}")
         else:
+            self.plan.done_steps.append(step.name)
+            tuning.set_status(self.plan, "running", step=step.name)  # a resume skips it from now on
             self._next_step()
 
     @Slot()
@@ -342,6 +486,10 @@ class TuneView(QWidget):
         self._append(f"\n{state}: {message}\n")
         self.start_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
+        self.refresh_resumable()
+        self.refresh_corrections()
+        if state == "cancelled":
+            self._append("The run can be resumed (Resume): finished steps are kept.\n")
         self.statusMessage.emit(f"Tuning {state}: {message}")
         if state == "failed":
             show_error(self, "Tuning failed", message)
