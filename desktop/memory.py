@@ -6,10 +6,11 @@ model. The memory exports as TMX 1.4 (for CAT tools) and as the JSON Lines tunin
 desktop.tuning and alma-train read, so that "tune on my corrections" trains on exactly these pairs.
 
 Unlike the translation cache this is the user's own work, so it is never evicted and a damaged file
-is kept under a new name (memory.sqlite.corrupt-<time>, never overwriting an older one). Problems of
-the file itself (damaged, read-only folder, locked too long, disk full) are warnings on stderr and
-`problem`, never a crash: the GUI reads `writable`/`problem` to tell the user their corrections
-cannot be saved. The app's engine thread reads while the GUI thread writes: one connection shared
+is kept under a new name (memory.sqlite.corrupt-<time>, never overwriting an older one). Opening and
+reading never fail: a damaged file, a read-only folder, a lock held too long are warnings on stderr
+(and `problem`), and a lookup is then a miss. Writing is the user's explicit action, so a write that
+cannot be made raises MemoryWriteError (an OSError; the app shows it in a dialog) instead of losing the
+correction silently. The app's engine thread reads while the GUI thread writes: one connection shared
 under a lock; another process (alma-translate memory import) may write at the same time (WAL, a busy
 timeout).
 """
@@ -38,11 +39,15 @@ ORIGINS = ("correction", "import")
 # SQLite primary result codes that mean the file is damaged (not "busy" or "disk full").
 _SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
 
-__all__ = ["MEMORY_MIN_PAIRS", "MemoryFileError", "MemoryUnit", "TranslationMemory", "default_memory_path"]
+__all__ = ["MEMORY_MIN_PAIRS", "MemoryFileError", "MemoryUnit", "MemoryWriteError", "TranslationMemory", "default_memory_path"]
 
 
 class MemoryFileError(ValueError):
     """A TMX or JSON Lines file that cannot be read or written; the message names the file."""
+
+
+class MemoryWriteError(OSError):
+    """The memory itself cannot store a change (read-only folder, disk full, locked); names the file."""
 
 
 @dataclass(frozen=True)
@@ -109,7 +114,7 @@ class TranslationMemory:
     path: the SQLite file (default: default_memory_path()). A file that is not a database or is damaged
     is moved aside with a warning and an empty memory started; a folder or file that cannot be written
     leaves the memory read-only (lookups still work when the file can be read) or off, with a warning;
-    `writable` and `problem` say which.
+    `writable` and `problem` say which, and add()/remove() raise MemoryWriteError.
     """
 
     def __init__(self, path: Path | str | None = None) -> None:
@@ -216,6 +221,22 @@ class TranslationMemory:
                 self._recover(exc)
                 return default
 
+    def _write(self, action: Callable[[sqlite3.Connection], Any], what: str) -> Any:
+        """action(db) under the lock, or MemoryWriteError naming the file. A file found damaged is moved
+        aside and the action made once more on the fresh memory, so the change is not lost."""
+        with self._lock:
+            for attempt in (1, 2):
+                if self._db is None or not self.writable:
+                    raise MemoryWriteError(self.problem or f"the translation memory {self.path} cannot be written")
+                try:
+                    return action(self._db)
+                except sqlite3.DatabaseError as exc:
+                    if not _is_corruption(exc) or attempt == 2:
+                        raise MemoryWriteError(f"the translation memory {self.path}: could not {what} ({exc})") \
+                            from None
+                    self._recover(exc)
+        raise AssertionError("unreachable")
+
     def _recover(self, exc: sqlite3.Error) -> None:
         db, self._db = self._db, None
         if db is not None:
@@ -232,10 +253,8 @@ class TranslationMemory:
 
     def add(self, src: str, tgt: str, source: str, target: str, origin: str = "correction",
             model: str | None = None) -> None:
-        """Store (or replace) the translation of `source`; ValueError for an empty sentence or code.
-
-        A memory that cannot be written warns (and sets `problem`) instead of raising.
-        """
+        """Store (or replace) the translation of `source`. ValueError for an empty sentence or code,
+        MemoryWriteError (naming the file) when the memory cannot be written."""
         self.add_many([(source, target)], src, tgt, origin, model)
 
     def add_many(self, pairs: Iterable[tuple[str, str]], src: str, tgt: str, origin: str = "correction",
@@ -249,9 +268,6 @@ class TranslationMemory:
                 raise ValueError(f"an empty {'source' if not source else 'target'} sentence cannot be stored "
                                  f"in the translation memory ({src}-{tgt})")
             rows.append((src, tgt, source, target, origin, model))
-        if not self.writable:
-            _warn(self.problem or f"the translation memory {self.path} cannot be written")
-            return 0
 
         def store(db: sqlite3.Connection) -> int:
             now = time.time()
@@ -265,7 +281,7 @@ class TranslationMemory:
                     [(*row, now, now) for row in rows])
             return len(rows)
 
-        return self._run(store, "save a correction", 0)
+        return self._write(store, "save a correction")
 
     def lookup(self, src: str, tgt: str, source: str) -> str | None:
         """The stored translation of exactly this sentence (ends' whitespace ignored), or None."""
@@ -295,13 +311,10 @@ class TranslationMemory:
         return {(src, tgt): n for src, tgt, n in rows}
 
     def remove(self, src: str, tgt: str, source: str) -> bool:
-        """Forget one sentence's stored translation; whether there was one."""
+        """Forget one sentence's stored translation; whether there was one. MemoryWriteError as add()."""
         source = (source or "").strip()
-        if not self.writable:
-            _warn(self.problem or f"the translation memory {self.path} cannot be written")
-            return False
-        return self._run(lambda db: db.execute("DELETE FROM units WHERE src=? AND tgt=? AND source=?",
-                                               (_code(src), _code(tgt), source)).rowcount > 0, "remove", False)
+        return self._write(lambda db: db.execute("DELETE FROM units WHERE src=? AND tgt=? AND source=?",
+                                                 (_code(src), _code(tgt), source)).rowcount > 0, "remove a unit")
 
     def __len__(self) -> int:
         return self.count()
@@ -328,17 +341,13 @@ class TranslationMemory:
     def import_tmx(self, path: Path | str, src: str, tgt: str) -> int:
         """Add the units of a TMX that have both languages (origin "import"); the number stored.
 
-        MemoryFileError naming the file (and line) when it cannot be read or has no unit of src-tgt.
+        MemoryFileError naming the file (and line) when it cannot be read or has no unit of src-tgt;
+        MemoryWriteError when the memory cannot be written (then nothing is added: one transaction).
         """
         from desktop.memory_files import read_tmx_pairs
 
         pairs = read_tmx_pairs(path, _code(src), _code(tgt))
-        if not self.writable:
-            raise MemoryFileError(self.problem or f"the translation memory {self.path} cannot be written")
-        stored = self.add_many(pairs, src, tgt, origin="import")
-        if stored != len(pairs):
-            raise MemoryFileError(self.problem or f"the translation memory {self.path}: the import was not saved")
-        return stored
+        return self.add_many(pairs, src, tgt, origin="import")
 
     def close(self) -> None:
         with self._lock:

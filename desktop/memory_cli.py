@@ -5,7 +5,8 @@
   alma-translate memory import FILE.tmx --from xx --to yy
   alma-translate memory remove --from xx --to yy SENTENCE
 
-Exit codes: 0 done; 1 `remove` found no such sentence; 2 bad input (the message names the file or option).
+Exit codes: 0 done; 1 `remove` found no such sentence; 2 bad input or a memory that cannot be written
+(the message names the file or option).
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from desktop.memory import MEMORY_MIN_PAIRS, MemoryFileError, TranslationMemory, default_memory_path
+from desktop.memory import (
+    MEMORY_MIN_PAIRS,
+    MemoryFileError,
+    MemoryWriteError,
+    TranslationMemory,
+    default_memory_path,
+)
 
 PROG = "alma-translate memory"
 EXIT_USAGE = 2
@@ -98,8 +105,6 @@ def _import(memory: TranslationMemory, path: Path, src: str, tgt: str) -> int:
 
 
 def _remove(memory: TranslationMemory, src: str, tgt: str, sentence: str) -> int:
-    if not memory.writable:
-        raise UsageError(memory.problem or f"{memory.path}: the translation memory cannot be written")
     if memory.remove(src, tgt, sentence):
         print(f"removed ({src}-{tgt}): {sentence.strip()}", file=sys.stderr)
         return 0
@@ -123,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.command == "import":
                 return _import(memory, args.file, src, tgt)
             return _remove(memory, src, tgt, args.sentence)
-    except (UsageError, MemoryFileError) as exc:
+    except (UsageError, MemoryFileError, MemoryWriteError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except SystemExit as exc:  # --help

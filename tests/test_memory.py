@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from desktop.memory import MEMORY_MIN_PAIRS, MemoryFileError, MemoryUnit, TranslationMemory
+from desktop.memory import MEMORY_MIN_PAIRS, MemoryFileError, MemoryUnit, MemoryWriteError, TranslationMemory
 from desktop.memory_cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -194,15 +194,39 @@ def test_a_damaged_file_is_kept_aside_and_a_new_memory_started(tmp_path, capsys)
     assert "not a database" in capsys.readouterr().err
 
 
+def test_a_file_damaged_while_open_loses_no_new_correction(tmp_path, capsys):
+    path = tmp_path / "memory.sqlite"
+    memory = TranslationMemory(path)
+    memory.add_many([(f"Satz Nummer {i} ist ziemlich lang.", f"Sentence {i}.") for i in range(2000)], "de", "en")
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with path.open("r+b") as handle:  # the pages after the first two overwritten while the app runs
+        handle.seek(8192)
+        handle.write(os.urandom(path.stat().st_size - 8192))
+    for i in range(0, 2000, 97):  # lookups answer (a miss at worst)
+        assert memory.lookup("de", "en", f"Satz Nummer {i} ist ziemlich lang.") in (f"Sentence {i}.", None)
+    memory.add("de", "en", "Hallo.", "Hello.")  # saved in the fresh memory, not dropped
+    assert memory.lookup("de", "en", "Hallo.") == "Hello."
+    memory.close()
+    assert capsys.readouterr().err.count(" is damaged ") == 1
+    assert len(list(tmp_path.glob("memory.sqlite.corrupt-*"))) == 1
+
+
 def test_a_folder_that_cannot_be_created_is_a_warning(tmp_path, capsys):
     blocker = tmp_path / "data"
     blocker.write_text("a file where the data folder should be")
-    memory = TranslationMemory(blocker / "memory.sqlite")
+    memory = TranslationMemory(blocker / "memory.sqlite")  # a warning, not a crash
     assert not memory.writable and "cannot be written" in memory.problem
-    memory.add("de", "en", "Hallo.", "Hello.")  # no crash
     assert memory.lookup("de", "en", "Hallo.") is None and memory.count() == 0 and memory.pairs() == []
-    assert not memory.remove("de", "en", "Hallo.")
     assert f"{blocker / 'memory.sqlite'}" in capsys.readouterr().err
+    # Saving is the user's action: an error that names the file (the app shows it), not a silent loss.
+    with pytest.raises(MemoryWriteError, match="memory.sqlite cannot be written"):
+        memory.add("de", "en", "Hallo.", "Hello.")
+    with pytest.raises(OSError):
+        memory.remove("de", "en", "Hallo.")
+    assert main(["--memory", str(blocker / "memory.sqlite"), "stats"]) == 0
+    assert main(["--memory", str(blocker / "memory.sqlite"), "remove", "--from", "de", "--to", "en", "Hallo."]) == 2
+    assert "cannot be written" in capsys.readouterr().err
 
 
 def test_a_file_that_cannot_be_written_still_serves_lookups(tmp_path, capsys, monkeypatch):
@@ -221,8 +245,9 @@ def test_a_file_that_cannot_be_written_still_serves_lookups(tmp_path, capsys, mo
         with TranslationMemory(path) as memory:
             assert not memory.writable and "corrections will not be saved" in memory.problem
             assert memory.lookup("de", "en", "Hallo.") == "Hello." and memory.count() == 1
-            memory.add("de", "en", "Tschüss.", "Bye.")
-            assert memory.lookup("de", "en", "Tschüss.") is None
+            with pytest.raises(MemoryWriteError, match="corrections will not be saved"):
+                memory.add("de", "en", "Tschüss.", "Bye.")
+            assert memory.lookup("de", "en", "Tschüss.") is None and memory.count() == 1
     finally:
         tmp_path.chmod(0o755)
     assert "cannot be written" in capsys.readouterr().err
