@@ -285,11 +285,11 @@ class TranslationMemory:
 
     def lookup(self, src: str, tgt: str, source: str) -> str | None:
         """The stored translation of exactly this sentence (ends' whitespace ignored), or None."""
-        source = (source or "").strip()
-        if not source:
+        source, src, tgt = (source or "").strip(), (src or "").strip().lower(), (tgt or "").strip().lower()
+        if not (source and src and tgt):  # the engine's lookup path never raises
             return None
         row = self._run(lambda db: db.execute("SELECT target FROM units WHERE src=? AND tgt=? AND source=?",
-                                              (_code(src), _code(tgt), source)).fetchone(), "read")
+                                              (src, tgt, source)).fetchone(), "read")
         return row[0] if row else None
 
     def pairs(self, src: str | None = None, tgt: str | None = None) -> list[MemoryUnit]:
