@@ -3,6 +3,7 @@
     alma-convert MODEL_DIR --output OUT.gguf --type q8_0 [--language-pairs de-en,en-de] [--force]
     alma-convert verify MODEL_DIR OUT.gguf
     alma-convert import-gguf IN.gguf --output DIR [--force]
+    alma-convert trim-vocab IN.gguf --data DATA_DIR --output OUT.gguf [--languages de,en] [--keep-top N]
 
 Bad input (unsupported architecture, missing tokenizer files, an already-quantized or corrupt
 checkpoint, an existing output without --force) prints one line naming the file at fault and exits
@@ -26,7 +27,7 @@ from convert.quantize import QUANTIZED_TYPES
 EXIT_USAGE = 2
 EXIT_VERIFY_FAILED = 1
 ALL_TYPES = [*DIRECT_TYPES, *QUANTIZED_TYPES]
-SUBCOMMANDS = ("verify", "import-gguf")
+SUBCOMMANDS = ("verify", "import-gguf", "trim-vocab")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,6 +77,28 @@ def build_import_parser() -> argparse.ArgumentParser:
     parser.add_argument("gguf", type=Path)
     parser.add_argument("--output", "-o", type=Path, required=True, help="output HF model directory")
     parser.add_argument("--force", action="store_true", help="replace an existing output directory")
+    return parser
+
+
+def build_trim_parser() -> argparse.ArgumentParser:
+    from convert.trim_vocab import DEFAULT_KEEP_TOP
+
+    parser = argparse.ArgumentParser(
+        prog="alma-convert trim-vocab",
+        description="Write a GGUF that keeps only the tokens its languages use (a smaller, faster output "
+        "layer); byte-fallback and special tokens stay, so any text still tokenizes. docs/translate.md",
+    )
+    parser.add_argument("gguf", type=Path)
+    parser.add_argument("--data", type=Path, action="append", required=True, metavar="PATH",
+                        help="jsonl file or folder of them (training/monolingual data) to measure token use "
+                             "on (repeatable)")
+    parser.add_argument("--output", "-o", type=Path, required=True, help="output .gguf file")
+    parser.add_argument("--languages", default="",
+                        help="language codes whose prompts must stay tokens (default: those of the "
+                             "model's alma.language_pairs, else those of the data's parallel/ folders)")
+    parser.add_argument("--keep-top", type=int, default=DEFAULT_KEEP_TOP,
+                        help=f"also keep the N most frequent ordinary tokens (default {DEFAULT_KEEP_TOP})")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing output")
     return parser
 
 
@@ -138,12 +161,29 @@ def import_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def trim_command(args: argparse.Namespace) -> int:
+    from convert.output_file import check_output_free
+    from convert.trim_vocab import trim_languages, trim_model
+
+    if args.keep_top < 0:
+        raise ConversionError(f"--keep-top {args.keep_top}: must be 0 or more")
+    if not args.gguf.is_file():
+        raise ConversionError(f"{args.gguf}: no such model file")
+    check_output_free(args.output, args.force)
+    languages = trim_languages(args.gguf, args.data, args.languages)
+    result = trim_model(args.gguf, args.output, args.data, languages, keep_top=args.keep_top, force=args.force)
+    print(result.summary())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "verify":
         args, handler = build_verify_parser().parse_args(argv[1:]), verify_command
     elif argv and argv[0] == "import-gguf":
         args, handler = build_import_parser().parse_args(argv[1:]), import_command
+    elif argv and argv[0] == "trim-vocab":
+        args, handler = build_trim_parser().parse_args(argv[1:]), trim_command
     else:
         args, handler = build_parser().parse_args(argv), convert_model
     from alma_train.interrupts import run_interruptible
