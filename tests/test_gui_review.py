@@ -189,29 +189,36 @@ def test_alternatives_menu_lists_distinct_strings_and_picking_one_replaces_the_s
     translate(qtbot, window, TEXT)
     sentence = view.sentences[1]
 
-    # The context menu of a translation sentence offers its alternatives.
+    # show_alternatives waits for the engine (beam search on the engine thread) and shows the menu.
+    choices = view.show_alternatives(1)
+    assert choices, "the model gave no alternative"
+    assert len(set(choices)) == len(choices) and sentence.translation not in choices
+    assert all(choice == choice.strip() and choice for choice in choices)
+    assert view.alternatives_menu is not None and view.alternatives_menu.isVisible()
+    assert [a.data() for a in view.alternatives_menu.actions()] == choices
+    view.alternatives_menu.close()
+
+    # The context menu of a translation sentence offers the same alternatives (fetched once).
     position = QPoint(view.target.cursorRect(_cursor_at(view, sentence.target_start + 2)).center())
     menu = view.context_menu(position)
     (action,) = [a for a in menu.actions() if a.objectName() == "alternativesAction"]
     menu.close()
     action.trigger()
     qtbot.waitUntil(lambda: view.alternatives_menu is not None and view.alternatives_menu.isVisible(),
-                    timeout=MODEL_TIMEOUT_MS)
-    choices = [a.data() for a in view.alternatives_menu.actions() if a.data()]
-    assert choices, "the model gave no alternative"
-    assert len(set(choices)) == len(choices) and sentence.translation not in choices
-    assert view.show_alternatives(1) == choices  # fetched once: the same list
+                    timeout=5_000)
+    assert [a.data() for a in view.alternatives_menu.actions()] == choices
 
+    # Picking one replaces the sentence (only it) and makes it a correction to confirm.
+    before = view.target.toPlainText()
     view.alternatives_menu.actions()[0].trigger()
     assert view._map.text(1) == choices[0]
-    assert view.target.toPlainText() == (view.target.toPlainText()[:sentence.target_start] + choices[0]
-                                         + view.target.toPlainText()[sentence.target_start + len(choices[0]):])
+    assert view.target.toPlainText() == (before[:sentence.target_start] + choices[0]
+                                         + before[sentence.target_end:])
     assert view.corrections() == [(sentence.source, choices[0])]
-    # show_alternatives on a sentence not asked yet waits for the engine and gives distinct strings.
-    others = view.show_alternatives(0)
-    assert len(set(others)) == len(others) and view.sentences[0].translation not in others
-    view.use_alternative(0, others[0]) if others else None
-    assert len(view.corrections()) == (2 if others else 1)
+    assert view.confirm_button.isEnabled()
+    # The menu now leaves out the text the sentence has (the alternative picked) and offers the
+    # model's first translation back (the engine's n-best starts with it).
+    assert view.show_alternatives(1) == [sentence.translation, *choices[1:]]
 
 
 def _cursor_at(view, position: int) -> QTextCursor:

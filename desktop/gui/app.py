@@ -26,6 +26,7 @@ from desktop.gui.settings import APPLICATION, ORGANIZATION, AppSettings
 from desktop.gui.text_view import TextView
 from desktop.gui.tune_view import TuneView
 from desktop.gui.worker import ModelSpec, ModelStatus, TranslationResult, Translator
+from desktop.memory import TranslationMemory
 
 TEXT_TAB, DOCUMENTS_TAB, MODELS_TAB, TUNE_TAB, GLOSSARIES_TAB = range(5)
 # Python runs a signal handler only when the main thread executes Python code, and Qt's event loop is
@@ -51,7 +52,7 @@ class MainWindow(QMainWindow):
         self.translator = Translator(self)
         # The user's translation memory (<user data dir>/memory.sqlite): corrections confirmed in the
         # Text view go in, and the engine serves its exact matches before the model.
-        self.memory = open_memory()
+        self.memory = TranslationMemory()  # copes with a damaged or read-only file (a warning)
         self.translator.set_memory(self.memory)
         # Documents translate on the Translator's engine: one model in memory for the whole app.
         self.document_queue = DocumentQueue(start_spec, parent=self, translator=self.translator)
@@ -67,7 +68,7 @@ class MainWindow(QMainWindow):
         self.api_switch = ApiSwitch(self.settings)
         self.models_view.settings_layout.insertWidget(self.models_view.settings_layout.count() - 1, self.api_switch)
         # Training runs in child processes; "Tune on my corrections" reads the translation memory.
-        self.tune_view = TuneView(self.models_view, memory=getattr(self, "memory", None))
+        self.tune_view = TuneView(self.models_view, memory=self.memory)
         self.tune_view.set_direction(*self.text_view.languages.pair())
         self.text_view.languages.changed.connect(self.tune_view.set_direction)
         self.tabs.addTab(self.tune_view, "Tune")
@@ -169,22 +170,11 @@ class MainWindow(QMainWindow):
         self.settings.set_geometry(self.saveGeometry())
         self.settings.sync()
         self.translator.shutdown()
-        if self.memory is not None:  # after the engine thread stopped: no lookup runs any more
-            self.memory.close()
+        self.memory.close()  # after the engine thread stopped: no lookup runs any more
         self.document_queue.shutdown()
         self.tune_view.shutdown()
         self.api_switch.shutdown()
         super().closeEvent(event)
-
-
-def open_memory():
-    """The user's TranslationMemory (desktop.memory), or None where it cannot be opened at all
-    (TranslationMemory itself copes with a corrupt or read-only file, with a warning)."""
-    try:
-        from desktop.memory import TranslationMemory
-    except ImportError:  # an install from before the translation memory
-        return None
-    return TranslationMemory()
 
 
 def build_parser() -> argparse.ArgumentParser:
