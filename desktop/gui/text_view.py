@@ -46,8 +46,9 @@ DEBOUNCE_MS = 500
 # re-laying out the whole target box for each one would make the window sluggish.
 STREAM_PAINT_MS = 50
 MISSING_TERMS_COLOR = QColor(255, 224, 178)  # a sentence whose glossary terms were not placed
-# Sentences whose calibrated confidence (0..1) is below this are shaded: about the point under which
-# the translations were judged wrong more often than right (docs/post_editing.md).
+# Sentences whose confidence (0..1, desktop.engine.confidence) is below this are shaded. Calibrated,
+# a confidence is the fitted chance that the sentence reaches the calibration's chrF threshold: under
+# 0.5 it more likely does not. TextView.set_confidence_threshold changes it.
 LOW_CONFIDENCE = 0.5
 LOW_CONFIDENCE_COLOR = QColor(255, 205, 210)
 LOW_CONFIDENCE_UNDERLINE = QColor(198, 40, 40)  # still seen under another sentence mark
