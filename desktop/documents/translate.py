@@ -28,8 +28,11 @@ from desktop.documents.subtitle_format import SubtitleFormat
 from desktop.documents.text_format import PlainTextFormat
 from desktop.documents.xliff_format import XliffFormat
 from desktop.documents.xlsx_format import XlsxFormat
+from desktop.engine.batch_decode import DEFAULT_SEQUENCES as DEFAULT_BATCH
+from desktop.engine.batch_translate import forget, prepare, supports_batches
 from desktop.engine.translation import TranslationCancelled
 from desktop.terminology import TermBase, TermEntry
+from desktop.terminology.enforce import DEFAULT_STRATEGY
 
 FORMATS: tuple[DocumentFormat, ...] = (
     PlainTextFormat(), MarkdownFormat(), DocxFormat(), SubtitleFormat(), HtmlFormat(), PoFormat(), XliffFormat(),
@@ -82,7 +85,8 @@ def translate_document(path: Path | str, engine: SupportsTranslate, src: str, tg
                        output: Path | str | None = None, progress: Progress | None = None,
                        cancel: CancelCheck = None, overwrite: bool = False,
                        pairs: PairSink | None = None, terms: TermBase | None = None,
-                       term_strategy: str | None = None, missing_terms: MissingTerms | None = None) -> Path:
+                       term_strategy: str | None = None, missing_terms: MissingTerms | None = None,
+                       batch: int = DEFAULT_BATCH) -> Path:
     """Translate a document from src to tgt keeping its structure; returns the written file's path.
 
     output defaults to name.<tgt>.ext beside the source, and is never the source itself.
@@ -93,6 +97,8 @@ def translate_document(path: Path | str, engine: SupportsTranslate, src: str, tg
     terms: glossary and do-not-translate terms (desktop.terminology), enforced by term_strategy (the
     engine's default when None); missing_terms(sentence number from 1, source, entries) is called for
     every sentence whose terms were not all placed (a segment with inline markup counts as one sentence).
+    batch: sentences decoded together before writing (desktop.engine.batch_translate); 1 or less: one
+    at a time as the document is written.
     """
     source = Path(path)
     fmt = format_for(source)
@@ -108,9 +114,12 @@ def translate_document(path: Path | str, engine: SupportsTranslate, src: str, tg
         raise DocumentError(f"{target}: the output folder does not exist")
 
     total = total_chars = 0
+    plain: list[str] = []  # the segments without inline markup: what a batch can decode ahead
     for text in fmt.segments(source):
         total += 1
         total_chars += len(text)
+        if not isinstance(text, TaggedText):
+            plain.append(text)
         if total % 4096 == 0 and _cancelled(cancel):
             raise TranslationCancelled("translation cancelled")
     if total == 0:
@@ -133,6 +142,17 @@ def translate_document(path: Path | str, engine: SupportsTranslate, src: str, tg
     started = last_report = time.monotonic()
     if progress:
         progress(0, total, None)
+    batched = batch > 1 and supports_batches(engine)
+    ready = 0  # segments whose sentences the batch pass has translated: progress counts them as done
+
+    def on_ready(_: int) -> None:
+        nonlocal ready, last_report
+        ready += 1
+        now = time.monotonic()
+        if progress and now - last_report >= _PROGRESS_INTERVAL_S:
+            last_report = now
+            progress(min(ready, total), total, (now - started) / ready * (total - ready))
+
 
     def translate_segment(text: str) -> str:
         nonlocal done, done_chars, last_report
@@ -157,7 +177,7 @@ def translate_document(path: Path | str, engine: SupportsTranslate, src: str, tg
         done += 1
         done_chars += len(text)
         now = time.monotonic()
-        if progress and (done == total or now - last_report >= _PROGRESS_INTERVAL_S):
+        if progress and (done == total or now - last_report >= _PROGRESS_INTERVAL_S) and done >= ready:
             last_report = now
             # Time per character so far predicts the rest better than time per segment.
             eta = (now - started) / done_chars * (total_chars - done_chars) if done_chars else None
@@ -171,6 +191,10 @@ def translate_document(path: Path | str, engine: SupportsTranslate, src: str, tg
     os.close(fd)
     tmp = Path(tmp_name)
     try:
+        if batched:  # every sentence the model must translate, decoded together before the writing pass
+            prepare(engine, plain, src, tgt, cancel=(lambda: _cancelled(cancel)), on_text=on_ready,
+                    terms=terms, term_strategy=term_strategy or ("none" if terms is None else DEFAULT_STRATEGY),
+                    max_sequences=batch)
         fmt.write(source, tmp, translate_segment)
         shutil.copymode(source, tmp)  # mkstemp made it private; the output is as readable as its source
         os.replace(tmp, target)
@@ -179,6 +203,9 @@ def translate_document(path: Path | str, engine: SupportsTranslate, src: str, tg
         if isinstance(exc, OSError) and not _is_about(exc, source):
             raise DocumentError(_write_error(source, target, exc)) from exc
         raise
+    finally:
+        if batched:
+            forget(engine)
     return target
 
 

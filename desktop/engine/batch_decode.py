@@ -1,0 +1,246 @@
+"""Greedy translation of many sentences at once: one llama.cpp context, one sequence per sentence.
+
+One sentence at a time, every decoding step multiplies the whole model by a single token's vector; on a
+CPU that is bound by reading the weights, on a GPU it leaves the device idle. Here up to
+`max_sequences` sentences decode together: each step is one llama_decode call with one token per
+running sentence (a matrix product instead of many vector products). Slots are refilled as soon as a
+sentence ends (continuous batching), and a new sentence's prompt is decoded in the same call as the
+other sentences' next tokens.
+
+The context is a second one on the loaded weights (like desktop.engine.beam's), made on first use:
+`n_ctx` cells shared by all sequences (kv_unified); a sentence starts only when its prompt plus its
+output limit fit in the cells left.
+
+Outputs are the same greedy argmax as Llama.create_completion's, but llama.cpp sums a batch's matrix
+products in another order than a single token's, so in rare near-ties a batched output differs from
+the one-at-a-time output (docs/translate.md says how often, and what that means for the cache).
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from alma_train.decode import has_complete_line
+
+DEFAULT_SEQUENCES = 16
+DEFAULT_CELLS = 4096
+
+
+class BatchDecodeError(RuntimeError):
+    """llama.cpp refused a decode (e.g. out of KV cache cells)."""
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """One prompt's raw output and the mean log-probability of its tokens (None: no token)."""
+
+    text: str
+    logprob: float | None
+    tokens: int = 0
+
+
+@dataclass
+class _Slot:
+    index: int  # which prompt
+    pending: list[int]  # prompt tokens not yet decoded
+    position: int = 0  # next position in the sequence
+    limit: int = 0  # new tokens allowed
+    reserved: int = 0  # cells this sentence may use
+    output: list[int] = field(default_factory=list)
+    logprobs: list[float] = field(default_factory=list)  # log P of each token chosen (the confidence)
+    batch_row: int = -1  # row of the last decode whose logits are this slot's
+
+
+class BatchDecoder:
+    """Greedy decoding of many prompts with the weights of a loaded llama_cpp.Llama."""
+
+    def __init__(self, llama: Any, max_sequences: int = DEFAULT_SEQUENCES, n_ctx: int = DEFAULT_CELLS,
+                 n_threads: int | None = None, n_batch: int = 512) -> None:
+        import llama_cpp
+        from llama_cpp import _internals
+
+        self.llama = llama
+        self.max_sequences = max_sequences
+        params = llama_cpp.llama_context_params.from_buffer_copy(llama.context_params)
+        params.n_ctx = n_ctx
+        params.n_batch = n_batch
+        params.n_ubatch = n_batch
+        params.n_seq_max = max_sequences + 1  # the last one holds the prompts' shared beginning
+        params.kv_unified = True  # one pool of cells for all sequences: short sentences leave room for long ones
+        params.swa_full = True  # sliding-window models (Gemma 3) keep every cell, so the shared prefix stays valid
+        if n_threads:
+            params.n_threads = n_threads
+            params.n_threads_batch = n_threads
+        self.n_ctx = n_ctx
+        self.n_batch = n_batch
+        self._ctx = _internals.LlamaContext(model=llama._model, params=params, verbose=False)
+        self._memory = llama_cpp.llama_get_memory(self._ctx.ctx)
+        self._batch = llama_cpp.llama_batch_init(n_batch, 0, 1)
+        self._vocab = llama_cpp.llama_model_get_vocab(llama._model.model)
+        self.n_vocab = llama.n_vocab()
+
+    def close(self) -> None:
+        import llama_cpp
+
+        if self._batch is not None:
+            llama_cpp.llama_batch_free(self._batch)
+            self._batch = None
+        self._ctx.close()
+
+    def prompt_tokens(self, prompt: str) -> list[int]:
+        """The prompt's tokens exactly as Llama.create_completion makes them (BOS where the model adds one)."""
+        bos = self.llama.token_bos()
+        head = [bos] if bos != -1 and self.llama._model.add_bos_token() else []
+        return head + self.llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+
+    def fits(self, prompt_tokens: int, limit: int) -> bool:
+        """Whether one sentence of this size can be decoded here at all."""
+        return prompt_tokens + limit <= self.n_ctx
+
+    def decode(self, prompts: Sequence[str], limits: Sequence[int],
+               stop: Callable[[], bool] | None = None,
+               on_done: Callable[[int, Decoded], None] | None = None) -> list[Decoded]:
+        """The raw greedy output of every prompt (up to its first complete line, an end token or its limit).
+
+        on_done(index, decoded) is called as each prompt finishes (in finishing order); stop() is checked
+        before every step and raises InterruptedError when true. Prompts that do not fit (fits()) raise
+        ValueError: the caller decodes those one at a time.
+        """
+        import llama_cpp
+
+        tokens = [self.prompt_tokens(prompt) for prompt in prompts]
+        for index, (prompt, limit) in enumerate(zip(tokens, limits, strict=True)):
+            if not self.fits(len(prompt), limit):
+                raise ValueError(f"prompt {index}: {len(prompt)} tokens + {limit} do not fit in {self.n_ctx} cells")
+        results: list[Decoded | None] = [None] * len(tokens)
+        waiting = list(range(len(tokens)))
+        waiting.reverse()  # pop() takes them in order
+        slots: dict[int, _Slot] = {}  # sequence id -> running sentence
+        free = list(range(self.max_sequences - 1, -1, -1))
+        llama_cpp.llama_memory_clear(self._memory, True)
+        try:
+            # The ALMA prompt's words before the sentence are the same for every sentence of a direction:
+            # read once into their own sequence, then shared by every sentence (a copy only tags cells).
+            prefix = self._shared_prefix(tokens)
+            used_cells = len(prefix)
+            while waiting or slots:
+                if stop is not None and stop():
+                    raise InterruptedError
+                # Admit new sentences while there is a sequence, room in the cells and in this batch.
+                while waiting and free:
+                    index = waiting[-1]
+                    need = len(tokens[index]) + limits[index]
+                    if used_cells + need > self.n_ctx and slots:
+                        break
+                    waiting.pop()
+                    seq = free.pop()
+                    shared = len(prefix)
+                    if shared:
+                        llama_cpp.llama_memory_seq_cp(self._memory, self.max_sequences, seq, 0, shared)
+                    slots[seq] = _Slot(index, list(tokens[index][shared:]), position=shared,
+                                       limit=limits[index], reserved=need - shared)
+                    used_cells += need - shared
+                items = self._fill_batch(slots)
+                self._decode(items)
+                for seq, slot in list(slots.items()):
+                    if slot.pending or slot.batch_row < 0:
+                        continue  # its prompt is still being read
+                    token, logprob = self._greedy(slot.batch_row)
+                    slot.batch_row = -1
+                    if llama_cpp.llama_vocab_is_eog(self._vocab, token):
+                        finished = True
+                    else:
+                        slot.output.append(token)
+                        slot.logprobs.append(logprob)
+                        finished = len(slot.output) >= slot.limit or has_complete_line(self._text(slot.output))
+                    if finished:
+                        text = Decoded(self._text(slot.output),
+                                       sum(slot.logprobs) / len(slot.logprobs) if slot.logprobs else None,
+                                       len(slot.output))
+                        results[slot.index] = text
+                        llama_cpp.llama_memory_seq_rm(self._memory, seq, -1, -1)
+                        used_cells -= slot.reserved
+                        del slots[seq]
+                        free.append(seq)
+                        if on_done is not None:
+                            on_done(slot.index, text)
+        finally:
+            llama_cpp.llama_memory_clear(self._memory, True)
+        return [decoded or Decoded("", None) for decoded in results]
+
+    def _shared_prefix(self, tokens: list[list[int]]) -> list[int]:
+        """Decode the tokens every prompt begins with (all but each prompt's last) into the prefix
+        sequence; returns them ([] when there are none worth sharing)."""
+        if len(tokens) < 2:
+            return []
+        prefix = tokens[0][:-1]
+        for other in tokens[1:]:
+            common = 0
+            for a, b in zip(prefix, other[:-1], strict=False):
+                if a != b:
+                    break
+                common += 1
+            prefix = prefix[:common]
+        if len(prefix) < 2:
+            return []
+        for start in range(0, len(prefix), self.n_batch):
+            chunk = prefix[start:start + self.n_batch]
+            self._decode([(token, start + i, self.max_sequences, False) for i, token in enumerate(chunk)])
+        return prefix
+
+    def _fill_batch(self, slots: dict[int, _Slot]) -> list[tuple[int, int, int, bool]]:
+        """This step's (token, position, sequence, wants logits) items: the next token of every sentence
+        that is generating, then as much prompt as the batch holds (a long prompt over several steps)."""
+        items: list[tuple[int, int, int, bool]] = []
+        owners: list[_Slot] = []
+        for seq, slot in slots.items():
+            if not slot.pending and slot.output:
+                items.append((slot.output[-1], slot.position, seq, True))
+                owners.append(slot)
+                slot.position += 1
+        for seq, slot in slots.items():
+            room = self.n_batch - len(items)
+            if not slot.pending or room <= 0:
+                continue
+            chunk, slot.pending = slot.pending[:room], slot.pending[room:]
+            for i, token in enumerate(chunk):
+                last = not slot.pending and i == len(chunk) - 1
+                items.append((token, slot.position, seq, last))
+                owners.append(slot if last else None)
+                slot.position += 1
+        for row, owner in enumerate(owners):
+            if owner is not None:
+                owner.batch_row = row
+        return items
+
+    def _decode(self, items: list[tuple[int, int, int, bool]]) -> None:
+        import llama_cpp
+
+        batch = self._batch
+        batch.n_tokens = len(items)
+        for i, (token, pos, seq, logits) in enumerate(items):
+            batch.token[i] = token
+            batch.pos[i] = pos
+            batch.n_seq_id[i] = 1
+            batch.seq_id[i][0] = seq
+            batch.logits[i] = 1 if logits else 0
+        code = llama_cpp.llama_decode(self._ctx.ctx, batch)
+        if code != 0:
+            raise BatchDecodeError(f"llama_decode failed ({code}) with {len(items)} tokens")
+
+    def _greedy(self, row: int) -> tuple[int, float]:
+        """The argmax token of a batch row's logits and its log-probability."""
+        import llama_cpp
+        import numpy as np
+
+        pointer = llama_cpp.llama_get_logits_ith(self._ctx.ctx, row)
+        logits = np.ctypeslib.as_array(ctypes.cast(pointer, ctypes.POINTER(ctypes.c_float)), shape=(self.n_vocab,))
+        token = int(np.argmax(logits))
+        top = float(logits[token])
+        return token, -float(np.log(np.sum(np.exp(logits.astype(np.float64) - top))))
+
+    def _text(self, output: list[int]) -> str:
+        return self.llama.detokenize(output).decode("utf-8", errors="ignore")
