@@ -7,8 +7,10 @@ stdin to stdout when no file is given; each FILE is written beside itself as nam
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
+import sqlite3
 import sys
 import tempfile
 import warnings
@@ -19,6 +21,8 @@ from alma_train.languages import LANGUAGES, UnknownLanguageError, language_name
 from desktop.terminology.enforce import DEFAULT_STRATEGY, STRATEGIES
 
 EXIT_USAGE = 2
+# --alternatives N: at most this many (each takes a beam; beams share one extra KV cache).
+MAX_ALTERNATIVES = 16
 EXIT_INTERRUPTED = 130  # SIGINT; SIGTERM gives 143, SIGHUP 129 (alma_train.interrupts)
 
 
@@ -32,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="alma-translate", description=__doc__.split("\n\n")[0],
         epilog=f"document types: {' '.join(SUPPORTED_EXTENSIONS)}. "
-               "alma-translate serve: the local LibreTranslate-compatible API (serve --help)",
+               "alma-translate serve: the local LibreTranslate-compatible API (serve --help). "
+               "alma-translate memory: the translation memory (memory --help)",
     )
     parser.add_argument("files", nargs="*", type=Path, help="documents to translate (default: stdin)")
     parser.add_argument("-m", "--model", type=Path,
@@ -60,6 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--term-strategy", choices=STRATEGIES, default=DEFAULT_STRATEGY,
                         help=f"how glossary terms are put into the translation (default {DEFAULT_STRATEGY}; "
                              "see docs/terminology.md)")
+    parser.add_argument("--details", action="store_true",
+                        help="stdin only: print one JSON object per sentence (JSON Lines): source, "
+                             "translation, confidence (0..1), alternatives, origin (model, cache or memory)")
+    parser.add_argument("--alternatives", type=int, metavar="N",
+                        help=f"stdin only: also up to N other translations per sentence (beam search n-best, "
+                             f"best first, 1..{MAX_ALTERNATIVES}); implies --details")
+    parser.add_argument("--no-memory", action="store_true",
+                        help="do not serve sentences from the translation memory (alma-translate memory)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no file summary")
     return parser
 
@@ -80,6 +93,13 @@ def _check_arguments(args: argparse.Namespace) -> None:
         raise UsageError(f"--gpu-layers {args.gpu_layers!r}: a number or auto")
     if args.max_new_tokens is not None and args.max_new_tokens < 1:
         raise UsageError("--max-new-tokens must be at least 1")
+    if args.alternatives is not None:
+        if not 1 <= args.alternatives <= MAX_ALTERNATIVES:
+            raise UsageError(f"--alternatives {args.alternatives}: give a number from 1 to {MAX_ALTERNATIVES}")
+        args.details = True
+    if args.details and args.files:
+        raise UsageError("--details and --alternatives work on text from stdin, not on documents "
+                         f"(given: {args.files[0]})")
     if args.model is not None and not args.model.is_file():
         raise UsageError(f"{args.model}: no such model file")
     for path in args.files:
@@ -147,15 +167,57 @@ def _print_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_memory(args: argparse.Namespace):
+    """The user's translation memory, or None with --no-memory (or where this install has none)."""
+    if args.no_memory:
+        return None
+    try:
+        from desktop.memory import TranslationMemory
+    except ImportError:
+        return None
+    try:
+        return TranslationMemory()
+    except (OSError, sqlite3.Error) as exc:  # an unusable memory never stops a translation
+        print(f"alma-translate: warning: translation memory not used: {exc}", file=sys.stderr)
+        return None
+
+
 def _load_engine(args: argparse.Namespace):
     from desktop.engine import ModelLoadError, TranslationEngine
 
     gpu_layers = args.gpu_layers if args.gpu_layers == "auto" else int(args.gpu_layers)
     try:
         return TranslationEngine(args.model, n_threads=args.threads, n_gpu_layers=gpu_layers,
-                                 max_new_tokens=args.max_new_tokens, cache=not args.no_cache)
+                                 max_new_tokens=args.max_new_tokens, cache=not args.no_cache,
+                                 memory=_load_memory(args))
     except ModelLoadError as exc:
         raise UsageError(str(exc)) from None
+
+
+def sentence_details(sentence) -> dict:
+    """--details' JSON object for one SentenceReport."""
+    confidence = None if sentence.confidence is None else round(sentence.confidence, 4)
+    return {"source": sentence.source, "translation": sentence.translation, "confidence": confidence,
+            "alternatives": list(sentence.alternatives), "origin": sentence.origin}
+
+
+def _details_stdin(engine, src: str, tgt: str, alternatives: int, terms=None,
+                   term_strategy: str = DEFAULT_STRATEGY) -> None:
+    """--details: a JSON object a sentence, a line each, as soon as each input line is done."""
+    warn = _missing_term_warner("stdin")
+    sentences = 0
+    try:
+        for line in sys.stdin:
+            report = engine.translate_report(line, src, tgt, terms=terms, term_strategy=term_strategy,
+                                             alternatives=alternatives)
+            for sentence in report.sentences:
+                sys.stdout.write(json.dumps(sentence_details(sentence), ensure_ascii=False) + "\n")
+                if sentence.missing:
+                    warn(sentences + sentence.index + 1, sentence.source, sentence.missing)
+            sentences += len(report.sentences)
+            sys.stdout.flush()
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"stdin: not {sys.stdin.encoding} text ({exc.reason})") from None
 
 
 def _translate_stdin(engine, src: str, tgt: str, terms=None, term_strategy: str = DEFAULT_STRATEGY) -> None:
@@ -225,6 +287,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from desktop.api.cli import main as serve_main
 
         return serve_main(argv[1:])
+    if argv[:1] == ["memory"]:  # the translation memory: stats, export, import, remove
+        from desktop.memory_cli import main as memory_main
+
+        return memory_main(argv[1:])
     args = build_parser().parse_args(argv)
     from alma_train.interrupts import run_interruptible
 
@@ -250,7 +316,9 @@ def _run(args: argparse.Namespace) -> int:
             print(f"alma-translate: warning: {message}", file=sys.stderr)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the direction warning was printed once above
-            if not args.files:
+            if not args.files and args.details:
+                _details_stdin(engine, args.src, args.tgt, args.alternatives or 0, terms, args.term_strategy)
+            elif not args.files:
                 _translate_stdin(engine, args.src, args.tgt, terms, args.term_strategy)
             tmx = None
             if args.tmx is not None:

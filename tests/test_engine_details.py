@@ -91,3 +91,81 @@ def test_memory_match_is_served_without_a_model_call(uncached):
     calls = uncached.model_calls
     assert uncached.translate("Das Haus ist alt.", "de", "en") != "The house is old."
     assert uncached.model_calls == calls + 1
+
+
+def test_real_translation_memory_is_served_first(uncached, tmp_path):
+    from desktop.memory import TranslationMemory
+
+    with TranslationMemory(tmp_path / "memory.sqlite") as memory:
+        memory.add("de", "en", "Der Hund schläft!", "The dog is asleep!")
+        uncached.memory = memory
+        try:
+            calls = uncached.model_calls
+            report = uncached.translate_report("  Der Hund schläft!", "de", "en")
+        finally:
+            uncached.memory = None
+    assert uncached.model_calls == calls
+    (sentence,) = report.sentences
+    assert (report.text, sentence.origin, sentence.confidence) == ("  The dog is asleep!", "memory", 1.0)
+    assert report.text[sentence.target_start:sentence.target_end] == "The dog is asleep!"
+
+
+SENTENCE = "Der Hund schläft im Garten, weil es heute warm ist."
+
+
+def test_alternatives_are_distinct_best_first_greedy_first(uncached):
+    greedy = uncached.translate(SENTENCE, "de", "en")
+    alternatives = uncached.alternatives(SENTENCE, "de", "en", n=4)
+    assert alternatives[0] == greedy
+    assert 2 <= len(alternatives) <= 4
+    assert len(set(alternatives)) == len(alternatives) and all(alternatives)
+    assert uncached.alternatives(SENTENCE, "de", "en", n=4) == alternatives  # deterministic
+    # n-best lists are prefixes of each other: the order is the beam ranking, not chance.
+    assert uncached.alternatives(SENTENCE, "de", "en", n=2) == alternatives[:2]
+    report = uncached.translate_report(SENTENCE, "de", "en", alternatives=3)
+    (sentence,) = report.sentences
+    assert sentence.translation == greedy
+    assert sentence.alternatives == alternatives[1:4]
+
+
+def test_beam_ranking_is_by_length_normalized_log_probability(uncached):
+    searcher = uncached._beam_searcher(5)
+    from alma_train.prompts import build_prompt
+
+    hypotheses = searcher.search(build_prompt("de", "en", SENTENCE), 40)
+    scores = [h.normalized for h in hypotheses]
+    assert scores == sorted(scores, reverse=True) and len(hypotheses) >= 5
+    assert all(score < 0 for score in scores)
+
+
+def test_cancel_during_beam_search(uncached):
+    from desktop.engine import TranslationCancelled
+
+    def counter(stop_after: int | None = None):
+        checks: list[int] = []
+
+        def cancel() -> bool:
+            checks.append(1)
+            return stop_after is not None and len(checks) > stop_after
+
+        return checks, cancel
+
+    greedy_checks, cancel = counter()
+    uncached.translate(SENTENCE, "de", "en", cancel=cancel)
+    all_checks, cancel = counter()
+    uncached.alternatives(SENTENCE, "de", "en", n=4, cancel=cancel)
+    beam_steps = len(all_checks) - len(greedy_checks)
+    assert beam_steps > 4  # the search checks before every step
+    checks, cancel = counter(stop_after=len(greedy_checks) + 3)  # the greedy pass, then 3 beam steps
+    with pytest.raises(TranslationCancelled):
+        uncached.alternatives(SENTENCE, "de", "en", n=4, cancel=cancel)
+    assert len(checks) == len(greedy_checks) + 4 < len(all_checks)
+    # The engine is usable afterwards and gives the same list again.
+    assert uncached.alternatives(SENTENCE, "de", "en", n=4)[0] == uncached.translate(SENTENCE, "de", "en")
+
+
+def test_bad_alternative_counts_are_refused(uncached):
+    with pytest.raises(ValueError, match="n must be at least 1"):
+        uncached.alternatives(SENTENCE, "de", "en", n=0)
+    with pytest.raises(ValueError, match="alternatives must be 0 or more"):
+        uncached.translate_report(SENTENCE, "de", "en", alternatives=-1)

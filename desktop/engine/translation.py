@@ -29,6 +29,10 @@ from desktop.terminology.matching import TermBase
 CancelCheck = Callable[[], bool] | threading.Event | None
 
 
+# Beams searched for alternatives at least (n-best lists of 2 or 3 from 5 beams are more varied).
+MIN_BEAMS = 5
+
+
 class TranslationCancelled(Exception):
     """Raised inside a running translation after cancel() (or its cancel check) asked it to stop."""
 
@@ -233,6 +237,7 @@ class TranslationEngine:
         self._running = 0
         self._cancel = threading.Event()
         self._warned: set[tuple[str, str]] = set()
+        self._searcher: Any = None  # desktop.engine.beam.BeamSearcher, made by the first alternatives()
 
     # -- directions ------------------------------------------------------------------------------
 
@@ -347,9 +352,57 @@ class TranslationEngine:
         check_strategy(term_strategy)
         return "".join(self._translate_sentence(sentence, src, tgt, None, terms, term_strategy))
 
+    def alternatives(self, sentence: str, src: str, tgt: str, n: int = 4, cancel: CancelCheck = None) -> list[str]:
+        """Up to n translations of one sentence, best first, distinct: the engine's own translation
+        (what translate() gives: greedy, or the translation memory's) first, then beam search's n-best
+        (beams = max(n + 1, MIN_BEAMS), cut by clean_output). Fewer than n when the beams agree.
+        cancel (or cancel()) stops the search between steps with TranslationCancelled."""
+        if n < 1:
+            raise ValueError(f"n must be at least 1, not {n}")
+        self._check_direction(src, tgt)
+        with self._running_translation():
+            translation = "".join(self._translate_sentence(sentence, src, tgt, cancel))
+            return self._alternatives(sentence, src, tgt, n, cancel, translation)
+
     def _alternatives(self, sentence: str, src: str, tgt: str, n: int, cancel: CancelCheck,
-                      greedy: str) -> list[str]:
-        raise NotImplementedError("alternatives: beam search lands in the next commit")
+                      first: str) -> list[str]:
+        results = [first]
+        if n < 2:
+            return results
+        parts = self._fit_to_context(sentence, src, tgt)
+        if len(parts) > 1:  # a sentence cut to fit the context: its parts' n-bests do not combine
+            return results
+        beams = max(n + 1, MIN_BEAMS)
+        with self._generate_lock:
+            searcher = self._beam_searcher(beams)
+            self.model_calls += 1
+            try:
+                hypotheses = searcher.search(build_prompt(src, tgt, sentence), self._token_limit(sentence),
+                                             stop=lambda: self._stopping(cancel))
+            except InterruptedError:
+                raise TranslationCancelled("translation cancelled") from None
+            self.generated_tokens += sum(len(h.tokens) for h in hypotheses)
+            for text in searcher.texts(hypotheses):
+                cleaned = clean_output(text, tgt)
+                if cleaned and cleaned not in results:
+                    results.append(cleaned)
+                if len(results) == n:
+                    break
+        return results
+
+    def _beam_searcher(self, beams: int) -> Any:
+        """The beam-search context, made on first use (and again for more beams); it has its own KV
+        cache, room for the longest prompt plus `beams` outputs."""
+        from desktop.engine.beam import BeamSearcher
+
+        searcher = self._searcher
+        if searcher is None or searcher.beams < beams:
+            if searcher is not None:
+                searcher.close()
+            self._searcher = None
+            n_ctx = self.n_ctx + (beams - 1) * self.max_new_tokens
+            self._searcher = BeamSearcher(self._llama, beams, -(-n_ctx // 256) * 256, self.n_threads)
+        return self._searcher
 
     def cache_key(self, terms: TermBase | None = None, term_strategy: str = DEFAULT_STRATEGY) -> str | None:
         """The cache's model key for sentences with terms of `terms` (None without a cache): the
@@ -519,4 +572,7 @@ class TranslationEngine:
     def close(self) -> None:
         """Free the model now rather than at garbage collection."""
         with self._generate_lock:
+            if self._searcher is not None:
+                self._searcher.close()
+                self._searcher = None
             self._llama.close()
