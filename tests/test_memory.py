@@ -339,10 +339,6 @@ def test_cli_commands_and_exit_codes(memory, tmp_path, capsys):
 
 
 def test_alma_translate_memory_runs_the_memory_cli(memory, tmp_path):
-    from desktop import cli
-
-    if "memory" not in Path(cli.__file__).read_text(encoding="utf-8").split("def main", 1)[-1]:
-        pytest.skip("alma-translate does not dispatch `memory` yet (desktop/cli.py)")
     env = {**os.environ, "ALMA_LOCAL_DATA": str(tmp_path / "data"), "PYTHONPATH": str(ROOT)}
     run = subprocess.run([sys.executable, "-m", "desktop.cli", "memory", "--memory", str(memory.path), "stats"],
                          capture_output=True, text=True, env=env, timeout=120)
