@@ -1,6 +1,7 @@
 """`alma-train build-translator` (`make model`): the default translator, built on this machine.
 
-base -> stage 2 on the bundled human translations -> merge -> convert -> evaluate -> install, with the
+base -> stage 2 on the bundled human translations -> merge -> convert -> trim the vocabulary to the
+languages' tokens (alma-convert trim-vocab; SentencePiece bases) -> evaluate -> install, with the
 recipe of a shipped preset (`translator-<base>`, chosen by measurement: docs/results.md). Every step
 writes into a work folder and records itself in build-state.json when it is complete, so a killed
 build started again skips what is done and stage 2 resumes from its last checkpoint. The finished
@@ -24,11 +25,11 @@ from typing import Any
 from alma_train.atomic_files import write_text_atomic
 from alma_train.user_dirs import user_cache_dir
 
-STEPS = ("data", "base", "stage2", "merge", "convert", "evaluate", "install")
+STEPS = ("data", "base", "stage2", "merge", "convert", "trim", "evaluate", "install")
 STATE_FILE = "build-state.json"
 # Rough durations of the short steps on the 2-core reference machine (seconds), for the first ETA;
 # stage 2 and evaluation are estimated from their own measured pace as soon as they run.
-FIRST_GUESS = {"data": 30, "base": 120, "merge": 60, "convert": 60, "install": 20}
+FIRST_GUESS = {"data": 30, "base": 120, "merge": 60, "convert": 60, "trim": 120, "install": 20}
 FIRST_GUESS_STEP_SECONDS = 2.0  # Gemma 3 270M, LoRA, batch 8 on the 2-core machine: 1.3-2.3 s
 FIRST_GUESS_STEP_SECONDS_GPU = 0.12  # the same on one H200: 0.09-0.14 s (docs/gpu.md)
 FIRST_GUESS_SENTENCE_SECONDS = 0.6
@@ -47,6 +48,8 @@ class BuildRequest:
     eval_limit: int = 40  # segments per direction and test set in the build's own evaluation
     eval_max_new_tokens: int = 256
     overrides: dict[str, Any] = field(default_factory=dict)  # stage-2 settings, e.g. max_steps
+    # Keep only the tokens the training data and prompts use (a smaller output layer: docs/translate.md).
+    trim_vocab: bool = True
 
 
 @dataclass(frozen=True)
@@ -201,7 +204,7 @@ def build_translator(request: BuildRequest, write: Callable[[str], None] = print
         raise ValueError(f"recipe {recipe}: set max_steps, so that the build's length is known")
     request.output.parent.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True, exist_ok=True)
-    identity = {"recipe": recipe, "base": base.model, "quant": request.quant,
+    identity = {"recipe": recipe, "base": base.model, "quant": request.quant, "trim_vocab": request.trim_vocab,
                 "settings": {k: v for k, v in sorted(config.to_dict().items()) if k not in ("resume",)}}
     state = BuildState(work / STATE_FILE, identity)
     n_directions = 2 * len(config.pairs)
@@ -270,6 +273,11 @@ def build_translator(request: BuildRequest, write: Callable[[str], None] = print
         if rc != 0:
             raise RuntimeError(f"alma-convert failed on {model_dir} (exit {rc})")
         finish("convert", str(candidate))
+    if step("trim"):
+        finish("trim", _trim(candidate, work / f"candidate.{request.quant}.trimmed.gguf", data_dir, directions,
+                             request.trim_vocab, progress))
+    if state.done["trim"].get("output"):
+        candidate = Path(state.done["trim"]["output"])
     if step("evaluate"):
         finish("evaluate", _evaluate(candidate, data_dir, config.pairs, directions, request.eval_limit,
                                      request.eval_max_new_tokens, work / "eval", progress))
@@ -292,6 +300,23 @@ def build_translator(request: BuildRequest, write: Callable[[str], None] = print
     progress.say("finished: " + ", ".join(f"{label} chrF {s['chrf']:.1f} BLEU {s['bleu']:.1f}"
                                            for label, s in scores.items()))
     return request.output
+
+
+def _trim(candidate: Path, output: Path, data_dir: Path, directions: list[str], wanted: bool,
+          progress: BuildProgress) -> dict[str, Any]:
+    """Trim the candidate's vocabulary to the training data's tokens (when asked and possible)."""
+    from convert.trim_vocab import can_trim, trim_model
+
+    if not wanted:
+        return {"output": None, "why": "--no-trim-vocab"}
+    if not can_trim(candidate):
+        progress.say("vocabulary kept: trimming handles SentencePiece vocabularies (Gemma), not this base's")
+        return {"output": None, "why": "not a SentencePiece vocabulary"}
+    languages = sorted({code for direction in directions for code in direction.split("-")})
+    result = trim_model(candidate, output, [data_dir / "parallel"], languages, force=True)
+    progress.say(result.summary())
+    return {"output": str(output), "kept": result.kept, "of": result.total,
+            "bytes_before": result.bytes_before, "bytes_after": result.bytes_after}
 
 
 def _evaluate(candidate: Path, data_dir: Path, pairs: list[str], directions: list[str], limit: int,
@@ -357,6 +382,9 @@ def add_build_parser(sub) -> None:
                         help="segments per direction in the build's evaluation (default 40)")
     parser.add_argument("--eval-max-new-tokens", type=int, default=256, help="token limit per segment (256)")
     parser.add_argument("--max-steps", type=int, help="override the recipe's stage-2 steps")
+    parser.add_argument("--no-trim-vocab", dest="trim_vocab", action="store_false",
+                        help="keep the base's whole vocabulary (default: keep the tokens the data and prompts "
+                             "use, a smaller and faster model; SentencePiece bases only)")
     parser.set_defaults(handler=_cmd_build)
 
 
@@ -369,7 +397,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     request = BuildRequest(output=args.output or default_translator_path(), base=args.base, recipe=args.recipe,
                            work_dir=args.work_dir, data_dir=args.data_dir, quant=args.quant,
                            eval_limit=args.eval_limit, eval_max_new_tokens=args.eval_max_new_tokens,
-                           overrides=overrides)
+                           overrides=overrides, trim_vocab=args.trim_vocab)
     from tqdm import tqdm
 
     # tqdm.write keeps these lines whole while the trainer's progress bar is on screen.

@@ -61,6 +61,24 @@ class TrimResult:
                 f"{self.bytes_after / 1e6:.1f} MB")
 
 
+def tokenizer_model(path: Path) -> str | None:
+    """The GGUF's tokenizer.ggml.model ("llama" is SentencePiece, "gpt2" byte-level BPE), None if absent."""
+    import gguf
+
+    try:
+        field = gguf.GGUFReader(path).get_field("tokenizer.ggml.model")
+    except (OSError, ValueError) as error:
+        raise ConversionError(f"{path}: not a readable GGUF file ({error})") from error
+    return None if field is None else str(field.contents())
+
+
+def can_trim(path: Path) -> bool:
+    """Whether trim-vocab handles this model's vocabulary: SentencePiece (Gemma, LLaMA-2) only. A
+    byte-level BPE vocabulary (SmolLM2, GPT-2 style) also needs its merge list cut consistently, which
+    is not done."""
+    return tokenizer_model(path) == "llama"
+
+
 def read_vocabulary(path: Path) -> Vocabulary:
     import gguf
 
@@ -217,6 +235,9 @@ def trim_gguf(source: Path, output: Path, keep: Sequence[int], force: bool = Fal
 def trim_model(source: Path, output: Path, data: Sequence[Path], languages: Sequence[str],
                keep_top: int = DEFAULT_KEEP_TOP, force: bool = False) -> TrimResult:
     """Measure token use on `data` (+ the prompts of `languages`) and write the trimmed model."""
+    if not can_trim(source):
+        raise ConversionError(f"{source}: trim-vocab handles SentencePiece vocabularies (tokenizer.ggml.model "
+                              f"'llama', e.g. Gemma 3); this one is {tokenizer_model(source)!r}")
     vocabulary = read_vocabulary(source)
     texts = [*prompt_texts(languages), *data_texts(data)]
     digest = hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()[:16]

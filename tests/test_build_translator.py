@@ -56,7 +56,8 @@ def test_build_installs_a_gguf_with_its_metadata_then_resumes(tiny_base, demo_da
     rc, stdout, stderr = _build(tiny_base, demo_data, work, out, capsys)
     assert rc == 0, stderr
     assert stdout.strip().splitlines()[-1] == str(out)  # the path is the last line printed
-    for step in ("step 1/7 data", "step 3/7 stage2", "stage 2: step 4/4", "step 7/7 install", "about"):
+    for step in ("step 1/8 data", "step 3/8 stage2", "stage 2: step 4/4", "step 8/8 install", "about",
+                 "step 6/8 trim", "vocabulary kept: trimming handles SentencePiece vocabularies"):
         assert step in stderr
     info = read_model_info(out)
     assert info["alma.base"] == "tiny-base" and info["alma.training_steps"] == 4
@@ -84,14 +85,14 @@ def test_build_installs_a_gguf_with_its_metadata_then_resumes(tiny_base, demo_da
     out.unlink()
     rc, stdout, stderr = _build(tiny_base, demo_data, work, out, capsys)
     assert rc == 0, stderr
-    for step in ("data", "base", "stage2", "merge", "convert"):
+    for step in ("data", "base", "stage2", "merge", "convert", "trim"):
         assert f"{step}: done in an earlier run" in stderr
     assert "evaluate: done in an earlier run" not in stderr
     assert json.loads(read_model_info(out)["alma.scores"]) == scores
 
     # Killed during stage 2: the rerun continues from the last checkpoint, not from step 0.
     state = json.loads(state_path.read_text())
-    for step in ("stage2", "merge", "convert", "evaluate", "install"):
+    for step in ("stage2", "merge", "convert", "trim", "evaluate", "install"):
         del state["done"][step]
     state_path.write_text(json.dumps(state))
     rc, stdout, stderr = _build(tiny_base, demo_data, work, out, capsys)
