@@ -58,6 +58,7 @@ PAIR_COLOR = QColor(187, 222, 251)  # the sentence under the cursor and its coun
 ALTERNATIVES = 4  # n-best asked of the engine (the greedy translation among them)
 ALTERNATIVES_TIMEOUT_MS = 300_000  # show_alternatives() waits at most this long for the engine
 MEMORY_TOOLTIP = "from your translation memory"
+CONFIRM_TOOLTIP = "Save your corrected sentences to the translation memory (Ctrl+Shift+Return)"
 
 
 def describe_missing(missing: MissingTerms) -> str:
@@ -126,7 +127,7 @@ class TextView(QWidget):
         self.target.setAccessibleName("Translation")
         self.target.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.confirm_button = QPushButton("Confirm corrections")
-        self.confirm_button.setToolTip("Save your corrected sentences to the translation memory (Ctrl+Shift+Return)")
+        self.confirm_button.setToolTip(CONFIRM_TOOLTIP)
         self.confirm_button.setEnabled(False)
         self.review_label = QLabel()  # corrections waiting, live translation paused
         self.source_counts = QLabel()
@@ -540,6 +541,10 @@ class TextView(QWidget):
     def _update_review_label(self) -> None:
         count = len(self._map.corrections()) if self._map is not None else 0
         self.confirm_button.setEnabled(count > 0)
+        # Said before the user confirms: a memory that cannot be written (desktop.memory's problem).
+        memory = self._translator.memory
+        problem = "no translation memory" if memory is None else getattr(memory, "problem", None)
+        self.confirm_button.setToolTip(CONFIRM_TOOLTIP + (f"\nCannot save: {problem}" if problem else ""))
         if not count:
             self.review_label.setText("")
             return
