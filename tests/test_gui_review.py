@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("pytestqt")
 pytestmark = [pytest.mark.timeout(900), pytest.mark.usefixtures("app_dirs")]  # QSettings, data in tmp_path
 
-from PySide6.QtCore import QPoint  # noqa: E402
+from PySide6.QtCore import QPoint, Qt  # noqa: E402
 from PySide6.QtGui import QTextCursor  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
@@ -219,6 +219,16 @@ def test_alternatives_menu_lists_distinct_strings_and_picking_one_replaces_the_s
     # The menu now leaves out the text the sentence has (the alternative picked) and offers the
     # model's first translation back (the engine's n-best starts with it).
     assert view.show_alternatives(1) == [sentence.translation, *choices[1:]]
+    view.alternatives_menu.close()
+    # From the keyboard: Alt+Down in a translation sentence opens its menu.
+    put_cursor(view.target, sentence.target_start + 1)
+    window.activateWindow()
+    view.target.setFocus()
+    qtbot.waitUntil(view.target.hasFocus, timeout=5_000)
+    qtbot.keyClick(view.target, Qt.Key.Key_Down, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(lambda: view.alternatives_menu is not None and view.alternatives_menu.isVisible(),
+                    timeout=5_000)
+    assert [a.data() for a in view.alternatives_menu.actions()] == [sentence.translation, *choices[1:]]
 
 
 def _cursor_at(view, position: int) -> QTextCursor:

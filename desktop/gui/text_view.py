@@ -19,7 +19,7 @@ from __future__ import annotations
 import sqlite3
 
 from PySide6.QtCore import QEvent, QEventLoop, QObject, QPoint, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QBrush, QColor, QGuiApplication, QTextCharFormat, QTextCursor
+from PySide6.QtGui import QAction, QBrush, QColor, QGuiApplication, QKeySequence, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -185,6 +185,12 @@ class TextView(QWidget):
         self.target.cursorPositionChanged.connect(self._on_target_cursor)
         self.source.cursorPositionChanged.connect(self._on_source_cursor)
         self.target.customContextMenuRequested.connect(self._on_context_menu)
+        # The keyboard way to the alternatives of the sentence at the cursor (a combo box's key).
+        self.alternatives_action = QAction("Alternatives…", self.target)
+        self.alternatives_action.setShortcut(QKeySequence("Alt+Down"))
+        self.alternatives_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.alternatives_action.triggered.connect(self.alternatives_at_cursor)
+        self.target.addAction(self.alternatives_action)
         translator.alternativesReady.connect(self._on_alternatives)
         translator.partial.connect(self._on_partial)
         translator.translationReady.connect(self._on_ready)
@@ -579,6 +585,14 @@ class TextView(QWidget):
             where = self.target.viewport().mapToGlobal(position)
             action.triggered.connect(lambda _checked=False, i=index: self.request_alternatives(i, where))
         return menu
+
+    @Slot()
+    def alternatives_at_cursor(self) -> None:
+        """The alternatives menu of the translation sentence the text cursor is in, if any."""
+        index = self._map.at_target(self.target.textCursor().position()) if self._map is not None else None
+        if index is not None:
+            where = self.target.viewport().mapToGlobal(self.target.cursorRect().bottomLeft())
+            self.request_alternatives(index, where)
 
     def request_alternatives(self, index: int, where: QPoint | None = None) -> None:
         """Ask the engine for sentence index's alternatives; a menu of them pops up at `where` (the
