@@ -194,10 +194,16 @@ def write_tuned_model(plan, report: dict) -> Path:
     copy_with_metadata writes the final file atomically; the candidate is removed only after that, so
     a failure leaves the run's work folder as it was (the run can be finished again).
     """
+    from convert.errors import ConversionError
     from convert.gguf_metadata import copy_with_metadata
+    from desktop.engine import ModelLoadError
+    from desktop.tuning import TuningError
 
-    metadata = lineage_metadata(plan, report)
-    copy_with_metadata(plan.candidate_gguf, plan.final_gguf, metadata)
-    plan.candidate_gguf.unlink(missing_ok=True)
-    write_model_card(plan.final_gguf)
+    try:
+        metadata = lineage_metadata(plan, report)
+        copy_with_metadata(plan.candidate_gguf, plan.final_gguf, metadata)
+        plan.candidate_gguf.unlink(missing_ok=True)
+        write_model_card(plan.final_gguf)
+    except (ConversionError, ModelLoadError) as exc:  # the Tune view shows a TuningError in a dialog
+        raise TuningError(f"writing {plan.final_gguf.name} with its lineage: {exc}") from exc
     return plan.final_gguf
