@@ -13,6 +13,7 @@ stays outside it.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 from PySide6.QtGui import QTextCursor, QTextDocument
@@ -20,15 +21,20 @@ from PySide6.QtGui import QTextCursor, QTextDocument
 PARAGRAPH_SEPARATOR = "\u2029"  # QTextCursor.selectedText()'s line break
 
 
-def qt_position(text: str, index: int) -> int:
-    """The Qt document position (UTF-16 code units) of Python string index `index` in `text`."""
-    head = text[:index]
-    return index + sum(1 for ch in head if ord(ch) > 0xFFFF)
+class Utf16Positions:
+    """Python string indices of `text` -> Qt document positions (UTF-16 code units: a character
+    beyond the BMP, an emoji, counts two). Built once per text; each lookup is a bisection."""
+
+    def __init__(self, text: str) -> None:
+        self._astral = [i for i, ch in enumerate(text) if ord(ch) > 0xFFFF] if not text.isascii() else []
+
+    def __call__(self, index: int) -> int:
+        return index + bisect.bisect_left(self._astral, index)
 
 
-def _cursor(document: QTextDocument, position: int, keep_on_insert: bool) -> QTextCursor:
+def _cursor(document: QTextDocument, position: int, keep_on_insert: bool, last: int) -> QTextCursor:
     cursor = QTextCursor(document)
-    cursor.setPosition(min(position, max(0, document.characterCount() - 1)))
+    cursor.setPosition(min(position, last))
     cursor.setKeepPositionOnInsert(keep_on_insert)
     return cursor
 
@@ -66,19 +72,20 @@ class SentenceMap:
         self.shown = [sentence.translation for sentence in self.sentences]
         self.origins = [getattr(sentence, "origin", "model") or "model" for sentence in self.sentences]
         self.confirmed: set[int] = set()
+        self._edited: set[int] = set()  # kept up to date by changed(): a keystroke re-reads one sentence
         self._targets: list[_Span] = []
         self._sources: list[_Span | None] = []
+        target_position, source_position = Utf16Positions(target_text), Utf16Positions(source_text)
+        target_last, source_last = max(0, target.characterCount() - 1), max(0, source.characterCount() - 1)
         for sentence in self.sentences:
-            start = qt_position(target_text, sentence.target_start)
-            end = qt_position(target_text, sentence.target_end)
-            self._targets.append(_Span(_cursor(target, start, True), _cursor(target, end, False)))
+            start, end = target_position(sentence.target_start), target_position(sentence.target_end)
+            self._targets.append(_Span(_cursor(target, start, True, target_last), _cursor(target, end, False, target_last)))
             # The source box may have changed since the request was sent: map only sentences still there.
             if source_text[sentence.source_start:sentence.source_end] == sentence.source:
-                start = qt_position(source_text, sentence.source_start)
-                end = qt_position(source_text, sentence.source_end)
+                start, end = source_position(sentence.source_start), source_position(sentence.source_end)
                 # Typing at either edge of a source sentence stays outside it (a new sentence or line,
                 # translated with the next request); only its translation is tracked for edits.
-                self._sources.append(_Span(_cursor(source, start, False), _cursor(source, end, True)))
+                self._sources.append(_Span(_cursor(source, start, False, source_last), _cursor(source, end, True, source_last)))
             else:
                 self._sources.append(None)
 
@@ -97,7 +104,29 @@ class SentenceMap:
         return _text_between(self._target_document, *self.target_range(index))
 
     def edited(self, index: int) -> bool:
-        return self.text(index).strip() != self.shown[index].strip()
+        return index in self._edited
+
+    def changed(self, position: int, added: int) -> list[int]:
+        """The target document changed at position (added characters now there): re-read the
+        sentences that touch it; returns those whose edited state changed."""
+        flipped = []
+        for index in self.touching(position, position + added):
+            now = self.text(index).strip() != self.shown[index].strip()
+            if now != (index in self._edited):
+                flipped.append(index)
+                (self._edited.add if now else self._edited.discard)(index)
+        return flipped
+
+    def touching(self, start: int, end: int) -> list[int]:
+        """Sentences whose target range meets [start, end]."""
+        found = []
+        for index, span in enumerate(self._targets):
+            first, last = span.range()
+            if first > end:
+                break  # ranges follow each other in the document
+            if last >= start:
+                found.append(index)
+        return found
 
     def at_target(self, position: int) -> int | None:
         """The sentence at a target box position (its end counts: the cursor right after its last
@@ -120,23 +149,26 @@ class SentenceMap:
         cursor = QTextCursor(self._target_document)
         cursor.setPosition(start)
         cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
-        cursor.insertText(text)
+        cursor.insertText(text)  # the document's contentsChange calls changed() before this returns
         new_end = cursor.position()
         span = self._targets[index]
         span.start.setPosition(start)
         span.end.setPosition(new_end)
         # With no whitespace between two sentences, the next one's start stayed at `start`.
         for later in self._targets[index + 1:]:
-            if later.start.position() < new_end:
-                later.start.setPosition(new_end)
-                later.end.setPosition(max(later.end.position(), new_end))
+            if later.start.position() >= new_end:
+                break
+            later.start.setPosition(new_end)
+            later.end.setPosition(max(later.end.position(), new_end))
+        self.changed(start, new_end - start)
 
     def corrections(self) -> list[tuple[int, str, str]]:
         """(index, source sentence, current translation) of every edited sentence not emptied."""
         found = []
-        for index, sentence in enumerate(self.sentences):
-            if self.edited(index) and self.text(index).strip():
-                found.append((index, sentence.source, self.text(index).strip()))
+        for index in sorted(self._edited):
+            text = self.text(index).strip()
+            if text:
+                found.append((index, self.sentences[index].source, text))
         return found
 
     def confirm(self, index: int, text: str) -> None:
@@ -144,3 +176,4 @@ class SentenceMap:
         self.shown[index] = text
         self.origins[index] = "memory"
         self.confirmed.add(index)
+        self._edited.discard(index)

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 
 from desktop.gui.dialogs import show_error
 from desktop.gui.language_pair import LanguagePair
-from desktop.gui.sentence_map import SentenceMap, qt_position
+from desktop.gui.sentence_map import SentenceMap, Utf16Positions
 from desktop.gui.settings import AppSettings
 from desktop.gui.worker import AlternativesResult, MissingTerms, TranslationResult, Translator
 
@@ -98,6 +98,7 @@ class TextView(QWidget):
         self.sentences: list = []  # the shown translation's SentenceReports (spans, confidence, origin)
         self.confidence_threshold = LOW_CONFIDENCE
         self._map: SentenceMap | None = None  # sentences tracked in both boxes while the user edits
+        self._shades: dict[int, QTextEdit.ExtraSelection] = {}  # sentence index -> its shade
         self._missing_cursors: list[tuple[QTextCursor, MissingTerms]] = []
         self._shown_pair: tuple[str, str] | None = None  # the pair the shown translation is in
         self._translated_source: str | None = None  # the source text the shown translation is of
@@ -181,7 +182,8 @@ class TextView(QWidget):
         self.stop_button.clicked.connect(self.stop)
         self.copy_button.clicked.connect(self.copy_translation)
         self.confirm_button.clicked.connect(self.confirm_corrections)
-        self.target.textChanged.connect(self._on_target_changed)
+        self.target.textChanged.connect(self._update_target_counts)
+        self.target.document().contentsChange.connect(self._on_target_changed)
         self.target.cursorPositionChanged.connect(self._on_target_cursor)
         self.source.cursorPositionChanged.connect(self._on_source_cursor)
         self.target.customContextMenuRequested.connect(self._on_context_menu)
@@ -338,7 +340,6 @@ class TextView(QWidget):
             cursor.insertText(text[len(current):])
         else:
             self.target.setPlainText(text)
-        self._update_counts()
 
     # -- sentences: shading, highlighting, corrections ---------------------------------------------
 
@@ -372,25 +373,33 @@ class TextView(QWidget):
         self.missing = tuple(missing)
         self._missing_cursors = []
         text = self.target.toPlainText()
+        position = Utf16Positions(text)
         for item in self.missing:
             if item.end > len(text):
                 continue
             cursor = QTextCursor(self.target.document())  # moves with the user's edits
-            cursor.setPosition(qt_position(text, item.start))
-            cursor.setPosition(qt_position(text, item.end), QTextCursor.MoveMode.KeepAnchor)
+            cursor.setPosition(position(item.start))
+            cursor.setPosition(position(item.end), QTextCursor.MoveMode.KeepAnchor)
             self._missing_cursors.append((cursor, item))
-        self._refresh_selections()
+        self._refresh_selections(changed=[])
         self._update_terms_label()
 
-    def _refresh_selections(self) -> None:
+    def _refresh_selections(self, changed: list[int] | None = None) -> None:
         """Every mark on the two boxes: sentence shades (low confidence, translation memory, edited),
-        missing terms, and the sentence under the cursor with its counterpart (drawn last: on top)."""
-        selections = []
-        if self._map is not None:
-            for index in range(len(self._map)):
+        missing terms, and the sentence under the cursor with its counterpart (drawn last: on top).
+
+        changed: the sentences whose shade may have changed (None: all). The others keep their
+        selection, whose cursor Qt has moved with the edits."""
+        if self._map is None:
+            self._shades = {}
+        else:
+            for index in range(len(self._map)) if changed is None else changed:
                 marked = self._sentence_format(index)
-                if marked is not None:
-                    selections.append(self._selection(self.target, self._map.target_range(index), marked))
+                if marked is None:
+                    self._shades.pop(index, None)
+                else:
+                    self._shades[index] = self._selection(self.target, self._map.target_range(index), marked)
+        selections = list(self._shades.values())
         for cursor, item in self._missing_cursors:
             selection = QTextEdit.ExtraSelection()
             char_format = QTextCharFormat()
@@ -489,13 +498,18 @@ class TextView(QWidget):
     def _set_pair(self, index: int | None) -> None:
         if index != self._pair_index:
             self._pair_index = index
-            self._refresh_selections()
+            self._refresh_selections(changed=[])
 
-    @Slot()
-    def _on_target_changed(self) -> None:
-        self._update_counts()
-        if self._map is not None and not self.target.isReadOnly():
-            self._refresh_selections()  # edited sentences change shade
+    @Slot(int, int, int)
+    def _on_target_changed(self, position: int, _removed: int, added: int) -> None:
+        """A change to the target document: the sentences it touched may now be (or no longer be)
+        corrections. Only those are re-read, so typing stays quick in a long text."""
+        if self._map is None:
+            return
+        touched = self._map.touching(position, position + added)
+        flipped = self._map.changed(position, added)
+        self._refresh_selections(touched)  # tooltips and shades of the sentences typed in
+        if flipped:
             self._update_review_label()
 
     def edit_target_sentence(self, index: int, new_text: str) -> None:
@@ -727,6 +741,12 @@ class TextView(QWidget):
         source = self.source.toPlainText()
         segments = count_segments(source) if source.strip() else 0
         self.source_counts.setText(f"{len(source)} characters · {segments} segments")
+        self._update_target_counts()
+
+    @Slot()
+    def _update_target_counts(self) -> None:
+        # Apart from the source's: cutting a long source into sentences on every keystroke in the
+        # translation box would make typing there slow.
         target = self.target.toPlainText()
         self.target_counts.setText(f"{len(target)} characters")
         self.copy_button.setEnabled(bool(target))
