@@ -237,6 +237,9 @@ class TranslationEngine:
         self._running = 0
         self._cancel = threading.Event()
         self._warned: set[tuple[str, str]] = set()
+        # Sentences of the document being written, decoded ahead in batches (desktop.engine.batch_translate):
+        # (src, tgt, sentence) -> (translation, mean token log-probability).
+        self._prepared: dict[tuple[str, str, str], tuple[str, float | None]] = {}
         self._searcher: Any = None  # desktop.engine.beam.BeamSearcher, made by the first alternatives()
 
     # -- directions ------------------------------------------------------------------------------
@@ -440,6 +443,12 @@ class TranslationEngine:
             return
         if terms is not None and term_strategy != "none" and terms.find(sentence):
             yield self._translate_with_terms(sentence, src, tgt, cancel, terms, term_strategy, outcome)
+            return
+        prepared = self._prepared.get((src, tgt, sentence))
+        if prepared is not None:  # decoded a moment ago in the document's batch
+            outcome.origin = "model"
+            self._set_logprob(outcome, prepared[1])
+            yield prepared[0]
             return
         if self.cache is not None:
             cached = self.cache.get_entry(self._cache_model_key, src, tgt, sentence)
