@@ -128,6 +128,36 @@ def trimmed_model(model: Path, data: Path) -> Path:
     return output
 
 
+def tokenization_check(model: Path, trimmed: Path, data: Path) -> dict:
+    """Every line of every test split through both tokenizers: lines whose trimmed tokens hold the unknown
+    token where the untrimmed ones did not (must be 0), lines that do not detokenize back to themselves,
+    and lines split into other pieces (allowed: a word whose tokens were cut splits smaller)."""
+    import gguf
+    from llama_cpp import Llama
+
+    full = Llama(str(model), vocab_only=True, verbose=False)
+    small = Llama(str(trimmed), vocab_only=True, verbose=False)
+    unknown = {}
+    for name, path in (("full", model), ("small", trimmed)):
+        field = gguf.GGUFReader(path).get_field("tokenizer.ggml.unknown_token_id")
+        unknown[name] = int(field.contents()) if field is not None else -1
+    lines = new_unknown = not_round_trip = other_pieces = 0
+    for split in sorted((data / "parallel").glob("*-en/*test*.jsonl")):
+        for row in split.read_text(encoding="utf-8").splitlines():
+            for text in json.loads(row).values():
+                if not isinstance(text, str) or not text:
+                    continue
+                lines += 1
+                a = full.tokenize(text.encode(), add_bos=False)
+                b = small.tokenize(text.encode(), add_bos=False)
+                new_unknown += unknown["small"] in b and unknown["full"] not in a
+                not_round_trip += small.detokenize(b).decode("utf-8", "replace") != full.detokenize(a).decode(
+                    "utf-8", "replace")
+                other_pieces += [full.detokenize([t]) for t in a] != [small.detokenize([t]) for t in b]
+    return {"lines": lines, "new_unknown": new_unknown, "not_round_trip": not_round_trip,
+            "other_pieces": other_pieces}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, help="build data folder (parallel/<xx>-en/test.jsonl)")
@@ -184,6 +214,8 @@ def main() -> None:
     def vocab_size(path: Path) -> int:
         return len(gguf.GGUFReader(path).get_field("tokenizer.ggml.tokens").data)
 
+    tokens = tokenization_check(args.model, trimmed, args.data)
+    print(f"test splits through both tokenizers: {tokens}", flush=True)
     summary = {
         "speedup": round(results["baseline"]["seconds"] / results["fast"]["seconds"], 2),
         "chrf_delta": round(chrf["fast"] - chrf["baseline"], 2),
@@ -195,6 +227,7 @@ def main() -> None:
         "model_mb": {"baseline": round(args.model.stat().st_size / 1e6, 1),
                      "fast": round(trimmed.stat().st_size / 1e6, 1)},
         "vocabulary": {"baseline": vocab_size(args.model), "fast": vocab_size(trimmed)},
+        "test_split_tokenization": tokens,
         "threads": args.threads, "batch": args.batch, "machine": f"{platform.machine()} {platform.node()}",
     }
     print(json.dumps(summary))
