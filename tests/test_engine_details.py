@@ -169,3 +169,47 @@ def test_bad_alternative_counts_are_refused(uncached):
         uncached.alternatives(SENTENCE, "de", "en", n=0)
     with pytest.raises(ValueError, match="alternatives must be 0 or more"):
         uncached.translate_report(SENTENCE, "de", "en", alternatives=-1)
+
+
+def test_calibration_is_chosen_by_base_then_architecture():
+    from desktop.engine.confidence import (
+        Calibration,
+        calibrated_confidence,
+        calibration_for,
+        load_calibrations,
+    )
+
+    shipped = load_calibrations()
+    assert any(c.base == "gemma3-270m" and c.architecture == "gemma3" and c.slope > 0 for c in shipped)
+    fits = [Calibration("gemma3-270m", "gemma3", 3.0, 1.5), Calibration("other", "llama", 1.0, 0.0)]
+    assert calibration_for({"alma.base": "gemma3-270m", "architecture": "gemma3"}, fits) is fits[0]
+    assert calibration_for({"architecture": "llama"}, fits) is fits[1]  # a base without alma.* keys
+    assert calibration_for({"alma.base": "qwen", "architecture": "qwen2"}, fits) is None
+    # Calibrated or not, the mapping is monotone and within 0..1.
+    for calibration in (fits[0], None):
+        values = [calibrated_confidence(lp, calibration) for lp in (-50.0, -3.0, -1.0, -0.1, 0.0)]
+        assert values == sorted(values) and all(0.0 <= v <= 1.0 for v in values)
+    assert calibrated_confidence(-1.0, None) == pytest.approx(0.36788, abs=1e-4)  # exp() fallback
+
+
+def test_old_cache_rows_keep_working_without_confidence(tmp_path, default_gguf):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)  # the schema before confidence was stored
+    db.execute("CREATE TABLE translations (model TEXT NOT NULL, src TEXT NOT NULL, tgt TEXT NOT NULL, "
+               "source TEXT NOT NULL, target TEXT NOT NULL, used INTEGER NOT NULL DEFAULT 0, "
+               "PRIMARY KEY (model, src, tgt, source))")
+    db.commit()
+    db.close()
+    cache = TranslationCache(path)
+    engine = TranslationEngine(default_gguf, n_threads=2, max_new_tokens=MAX_NEW_TOKENS, cache=cache)
+    key = engine.cache_key()
+    cache._db.execute("INSERT INTO translations (model, src, tgt, source, target) VALUES (?, 'de', 'en', ?, ?)",
+                      (key, "Das ist alt.", "That is old."))
+    report = engine.translate_report("Das ist alt. Das ist neu.", "de", "en")
+    old, new = report.sentences
+    assert (old.translation, old.origin, old.confidence) == ("That is old.", "cache", None)
+    assert new.origin == "model" and 0.0 <= new.confidence <= 1.0
+    assert cache.get_entry(key, "de", "en", "Das ist neu.")[1] is not None
+    engine.close()
