@@ -285,3 +285,36 @@ def test_typed_corrections_stay_with_their_sentence(qtbot):
         assert [b for b in view.findChildren(QMessageBox) if b.isVisible()]
     finally:
         translator.shutdown()
+
+
+def test_replacing_a_sentence_with_no_space_before_the_next(qtbot):
+    """Without a model: CJK sentences follow each other with no space; replacing the first leaves the
+    second as it was (its start is moved past the new text, not left inside it)."""
+    from desktop.engine.translation import SentenceReport
+    from desktop.gui.settings import AppSettings
+    from desktop.gui.text_view import EDITED_COLOR, TextView
+    from desktop.gui.worker import TranslationResult, Translator
+
+    source, text = "Eins. Zwei.", "一。二。"
+    sentences = [SentenceReport(0, "Eins.", "一。", confidence=0.9, source_start=0, source_end=5,
+                                target_start=0, target_end=2),
+                 SentenceReport(1, "Zwei.", "二。", confidence=0.9, source_start=6, source_end=11,
+                                target_start=2, target_end=4)]
+    translator = Translator()
+    view = TextView(translator, AppSettings())
+    qtbot.addWidget(view)
+    try:
+        view.live_box.setChecked(False)
+        view.source.setPlainText(source)
+        view._on_ready(TranslationResult(1, text, 0.1, 2, (), tuple(sentences), "de", "ja", source))
+        assert view.marked_sentences() == {}  # confident, from the model: no shade
+        view.use_alternative(0, "第一。")
+        assert view.target.toPlainText() == "第一。二。"
+        assert [view._map.text(i) for i in range(2)] == ["第一。", "二。"]
+        assert view.corrections() == [("Eins.", "第一。")]
+        assert view.marked_sentences() == {0: "your correction (not confirmed yet)"}
+        assert shaded(view) == {"第一。": "your correction (not confirmed yet)"}
+        shade = next(s for s in view.target.extraSelections() if s.cursor.selectedText() == "第一。")
+        assert shade.format.background().color() == EDITED_COLOR
+    finally:
+        translator.shutdown()

@@ -516,6 +516,10 @@ class TextView(QWidget):
         """Replace translation sentence index in the target box, as the user's typing would."""
         self._require_map(index)
         self._map.replace(index, new_text)
+        # Shades again after replace() set the sentence bounds (a neighbour with no space between
+        # them was re-read then, after the edit's own change notice).
+        self._refresh_selections()
+        self._update_review_label()
 
     def corrections(self) -> list[tuple[str, str]]:
         """(source sentence, corrected translation) of the sentences changed since they were shown
