@@ -123,11 +123,15 @@ class TuneView(QWidget):
         self.corrections_button = QPushButton("Tune on my corrections")
         self.corrections_button.setToolTip("Tune the model in use on the corrections saved in the Text view "
                                            "(the translation memory) for the current language pair")
-        corrections_box = QGroupBox("Your corrections")
+        # A row of the form, not a box of its own: the tab keeps the window's minimum height.
+        corrections_box = QWidget()
         corrections_row = QHBoxLayout(corrections_box)
+        corrections_row.setContentsMargins(0, 0, 0, 0)
         corrections_row.addWidget(self.corrections_label, 1)
         corrections_row.addWidget(self.corrections_button)
         self.corrections_box = corrections_box
+        form.insertRow(0, "Your corrections", corrections_box)
+        self._form = form
 
         self.start_button = QPushButton("Start")
         self.resume_button = QPushButton("Resume")
@@ -147,6 +151,9 @@ class TuneView(QWidget):
         self.log_pane.setAccessibleName("Tuning log")
         self.report_view = QTextBrowser()
         self.report_view.setAccessibleName("Tuning report")
+        # Below their default 70 px minimum, so the tab (with its corrections row) fits a small window.
+        self.log_pane.setMinimumHeight(48)
+        self.report_view.setMinimumHeight(40)
 
         actions = QHBoxLayout()
         actions.addWidget(self.step_label, 1)
@@ -156,7 +163,6 @@ class TuneView(QWidget):
         actions.addWidget(self.cancel_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.install_label)
-        layout.addWidget(corrections_box)
         layout.addWidget(form_box)
         layout.addLayout(actions)
         layout.addWidget(self.progress_bar)
@@ -254,12 +260,11 @@ class TuneView(QWidget):
 
     def refresh_corrections(self) -> None:
         """Show how many corrections the memory holds for the pair; the button once there are enough."""
+        self._form.setRowVisible(self.corrections_box, self.memory is not None)
         if self.memory is None:
-            self.corrections_box.setVisible(False)
             return
         from desktop.memory import MEMORY_MIN_PAIRS
 
-        self.corrections_box.setVisible(True)
         count = self.corrections_count()
         pair = "-".join(self.direction) if self.direction else "no language pair"
         if count >= MEMORY_MIN_PAIRS:
