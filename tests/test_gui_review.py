@@ -318,3 +318,20 @@ def test_replacing_a_sentence_with_no_space_before_the_next(qtbot):
         assert shade.format.background().color() == EDITED_COLOR
     finally:
         translator.shutdown()
+
+
+def test_sentence_spans_are_checked_and_found_from_the_segments():
+    """The worker keeps an engine's spans when they hold and finds them from the segments when not
+    (line breaks and spaces copied between the translations)."""
+    from desktop.engine.translation import SentenceReport, TranslationReport
+    from desktop.gui.worker import locate_sentences
+
+    source = "Eins.  Zwei!\n\nDrei?"
+    report = TranslationReport("One.  Two!\n\nThree?", [SentenceReport(0, "Eins.", "One."),
+                                                         SentenceReport(1, "Zwei!", "Two!"),
+                                                         SentenceReport(2, "Drei?", "Three?")])
+    found = locate_sentences(report, source)
+    assert [(source[s.source_start:s.source_end], report.text[s.target_start:s.target_end]) for s in found] == [
+        ("Eins.", "One."), ("Zwei!", "Two!"), ("Drei?", "Three?")]
+    assert [(s.target_start, s.target_end) for s in found] == [(0, 4), (6, 10), (12, 18)]
+    assert locate_sentences(report, source) == found  # spans that hold are kept as they are
