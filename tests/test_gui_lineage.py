@@ -163,3 +163,49 @@ def test_deleting_the_model_in_use_switches_to_its_parent_first(qtbot, family):
     assert loaded.args[0].path == child and view.active_path() == child
     assert not grandchild.exists() and window.settings.active_model() == child
     assert window.translator.engine.model_path == child
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_a_cancelled_tuning_run_is_resumed_from_the_tune_view(qtbot, tmp_path, default_gguf):
+    """Cancel during evaluation, then Resume: the steps done are skipped, the run ends with its model."""
+    import json
+
+    from alma_train.demo_data import read_django_pairs
+    from desktop.gui.tune_view import TuneView
+
+    data = tmp_path / "pairs.jsonl"
+    data.write_text("".join(json.dumps({"de": p.xx, "en": p.en}, ensure_ascii=False) + "\n"
+                            for p in read_django_pairs("de")[:24]), encoding="utf-8")
+    view = TuneView()
+    qtbot.addWidget(view)
+    view.runs_root = tmp_path / "runs"
+    assert not view.resume_button.isEnabled()
+    assert view.set_data_file(data)
+    view.base_edit.setText(str(default_gguf))
+    view.train_overrides = {"max_steps": 2, "per_device_train_batch_size": 4, "max_source_tokens": 32,
+                            "max_target_tokens": 32}
+    view.eval_limit, view.eval_max_new_tokens = 2, 8
+    view.start()
+    qtbot.waitUntil(lambda: view._step_index >= 0 and view.plan.steps[view._step_index].name == "evaluate-base"
+                    or not view.is_running(), timeout=600_000)
+    with qtbot.waitSignal(view.runFinished, timeout=60_000) as finished:
+        view.cancel_button.click()
+    assert finished.args == ["cancelled"]
+    run = view.plan.run_dir
+    status = json.loads((run / "status.json").read_text())
+    assert status["state"] == "cancelled" and status["done_steps"] == ["stage2", "merge", "convert"]
+    assert view.resume_button.isEnabled() and view.start_button.isEnabled()
+    assert "can be resumed" in view.log_pane.toPlainText()
+    stage2_log = (run / "logs" / "stage2.log").read_text(encoding="utf-8")
+
+    with qtbot.waitSignal(view.runFinished, timeout=600_000) as finished:
+        view.resume_button.click()
+    assert finished.args == ["done"], view.log_pane.toPlainText()[-3000:]
+    assert view.plan.run_dir == run
+    log = view.log_pane.toPlainText()
+    for name in ("stage2", "merge", "convert"):
+        assert f"$ {name}: done in an earlier attempt, skipped" in log
+    assert (run / "logs" / "stage2.log").read_text(encoding="utf-8") == stage2_log  # not run again
+    assert view.plan.final_gguf.is_file() and not view.resume_button.isEnabled()
+    assert json.loads((run / "status.json").read_text())["state"] == "done"
