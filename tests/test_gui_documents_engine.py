@@ -15,7 +15,9 @@ pytest.importorskip("pytestqt")
 pytestmark = [pytest.mark.usefixtures("app_dirs"), pytest.mark.slow, pytest.mark.timeout(600)]
 
 TIMEOUT_MS = 240_000
-SENTENCES = [f"Im Jahr {1900 + n} baute die Stadt eine neue Brücke." for n in range(8)]
+# Long enough that the document (decoded in batches) is still running while the Text view translates.
+SENTENCES = [f"Im Jahr {1700 + n} baute die Stadt eine neue Brücke." for n in range(160)]
+LONGER = [f"Im Jahr {1700 + n} eröffnete die Stadt eine neue Schule." for n in range(320)]
 
 
 def llama_models() -> int:
@@ -70,7 +72,7 @@ def test_a_document_uses_the_apps_engine_and_typing_does_not_cancel_it(qtbot, wi
 def test_cancelling_a_document_leaves_the_text_view_translating(qtbot, window, tmp_path):
     queue, translator, text_view = window.document_queue, window.translator, window.text_view
     document = tmp_path / "lang.txt"
-    document.write_text("\n\n".join(SENTENCES * 3) + "\n", encoding="utf-8")
+    document.write_text("\n\n".join(LONGER) + "\n", encoding="utf-8")
     job = queue.add(document, "de", "en")
     qtbot.waitUntil(lambda: job.done >= 1, timeout=TIMEOUT_MS)
 
@@ -86,5 +88,5 @@ def test_cancelling_a_document_leaves_the_text_view_translating(qtbot, window, t
     # The whole text came back: the document's cancel did not cut the Text view's translation off.
     assert results[0].text.strip()
     qtbot.waitUntil(lambda: job.state.finished, timeout=TIMEOUT_MS)
-    assert job.state.value == "Cancelled" and job.done < len(SENTENCES) * 3
+    assert job.state.value == "Cancelled" and job.done < len(LONGER)
     assert not (tmp_path / "lang.en.txt").exists() and queue.running is None
