@@ -314,7 +314,12 @@ def test_text_view_places_an_enabled_glossarys_term(qtbot):
     output = window.text_view.target.toPlainText()
     entry = window.glossaries.glossaries[0].entries[0]
     assert target_present(output, entry, "en"), output
-    assert results[-1].missing == () and window.text_view.target.extraSelections() == []
+    # No sentence is highlighted for missing terms (a low-confidence shade may be there: issue 15).
+    from desktop.gui.text_view import MISSING_TERMS_COLOR
+
+    assert results[-1].missing == () and window.text_view.missing == ()
+    assert not [s for s in window.text_view.target.extraSelections()
+                if s.format.background().color() == MISSING_TERMS_COLOR]
 
 
 def _write(path: Path, text: str) -> Path:
