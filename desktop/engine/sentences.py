@@ -40,10 +40,14 @@ def _is_false_end(line: str, end: re.Match[str]) -> bool:
         return True
     if punct != ".":
         return False
-    word_match = re.search(r"(\S+)$", line[:end.start()])
-    if word_match is None:
+    # The word before the stop, found by walking back from it: a regex on line[:end] would rescan the
+    # whole head of the line at every sentence end (quadratic on a long one-line paragraph).
+    stop = first = end.start()
+    while first > 0 and not line[first - 1].isspace():
+        first -= 1
+    if first == stop:
         return False
-    word = word_match.group(1).lstrip("\"'“„‚‘«»([").lower()
+    word = line[first:stop].lstrip("\"'“„‚‘«»([").lower()
     if word in ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
         return True
     return word.isdigit() and len(word) <= 2  # "am 1. Mai": a German ordinal, not a sentence end
