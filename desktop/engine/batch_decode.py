@@ -7,7 +7,7 @@ running sentence (a matrix product instead of many vector products). Slots are r
 sentence ends (continuous batching), and a new sentence's prompt is decoded in the same call as the
 other sentences' next tokens.
 
-The context is a second one on the loaded weights (like desktop.engine.beam's), made on first use:
+The context is a second one on the loaded weights (desktop.engine.side_context), made per call:
 `n_ctx` cells shared by all sequences (kv_unified); a sentence starts only when its prompt plus its
 output limit fit in the cells left.
 
@@ -18,19 +18,18 @@ the one-at-a-time output (docs/translate.md says how often, and what that means 
 
 from __future__ import annotations
 
-import ctypes
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from alma_train.decode import has_complete_line
+from desktop.engine.side_context import DecodeError, SideContext
 
 DEFAULT_SEQUENCES = 16
 DEFAULT_CELLS = 4096
 
 
-class BatchDecodeError(RuntimeError):
-    """llama.cpp refused a decode (e.g. out of KV cache cells)."""
+BatchDecodeError = DecodeError
 
 
 @dataclass(frozen=True)
@@ -59,42 +58,18 @@ class BatchDecoder:
 
     def __init__(self, llama: Any, max_sequences: int = DEFAULT_SEQUENCES, n_ctx: int = DEFAULT_CELLS,
                  n_threads: int | None = None, n_batch: int = 512) -> None:
-        import llama_cpp
-        from llama_cpp import _internals
-
-        self.llama = llama
         self.max_sequences = max_sequences
-        params = llama_cpp.llama_context_params.from_buffer_copy(llama.context_params)
-        params.n_ctx = n_ctx
-        params.n_batch = n_batch
-        params.n_ubatch = n_batch
-        params.n_seq_max = max_sequences + 1  # the last one holds the prompts' shared beginning
-        params.kv_unified = True  # one pool of cells for all sequences: short sentences leave room for long ones
-        params.swa_full = True  # sliding-window models (Gemma 3) keep every cell, so the shared prefix stays valid
-        if n_threads:
-            params.n_threads = n_threads
-            params.n_threads_batch = n_threads
+        # One sequence more than sentences: the last holds the prompts' shared beginning.
+        self._side = SideContext(llama, n_ctx, max_sequences + 1, n_threads, n_batch)
         self.n_ctx = n_ctx
         self.n_batch = n_batch
-        self._ctx = _internals.LlamaContext(model=llama._model, params=params, verbose=False)
-        self._memory = llama_cpp.llama_get_memory(self._ctx.ctx)
-        self._batch = llama_cpp.llama_batch_init(n_batch, 0, 1)
-        self._vocab = llama_cpp.llama_model_get_vocab(llama._model.model)
-        self.n_vocab = llama.n_vocab()
 
     def close(self) -> None:
-        import llama_cpp
-
-        if self._batch is not None:
-            llama_cpp.llama_batch_free(self._batch)
-            self._batch = None
-        self._ctx.close()
+        self._side.close()
 
     def prompt_tokens(self, prompt: str) -> list[int]:
-        """The prompt's tokens exactly as Llama.create_completion makes them (BOS where the model adds one)."""
-        bos = self.llama.token_bos()
-        head = [bos] if bos != -1 and self.llama._model.add_bos_token() else []
-        return head + self.llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        """The prompt's tokens exactly as Llama.create_completion makes them."""
+        return self._side.prompt_tokens(prompt)
 
     def fits(self, prompt_tokens: int, limit: int) -> bool:
         """Whether one sentence of this size can be decoded here at all."""
@@ -109,9 +84,8 @@ class BatchDecoder:
         before every step and raises InterruptedError when true. Prompts that do not fit (fits()) raise
         ValueError: the caller decodes those one at a time.
         """
-        import llama_cpp
-
-        tokens = [self.prompt_tokens(prompt) for prompt in prompts]
+        side = self._side
+        tokens = [side.prompt_tokens(prompt) for prompt in prompts]
         for index, (prompt, limit) in enumerate(zip(tokens, limits, strict=True)):
             if not self.fits(len(prompt), limit):
                 raise ValueError(f"prompt {index}: {len(prompt)} tokens + {limit} do not fit in {self.n_ctx} cells")
@@ -120,7 +94,7 @@ class BatchDecoder:
         waiting.reverse()  # pop() takes them in order
         slots: dict[int, _Slot] = {}  # sequence id -> running sentence
         free = list(range(self.max_sequences - 1, -1, -1))
-        llama_cpp.llama_memory_clear(self._memory, True)
+        side.clear()
         try:
             # The ALMA prompt's words before the sentence are the same for every sentence of a direction:
             # read once into their own sequence, then shared by every sentence (a copy only tags cells).
@@ -139,36 +113,36 @@ class BatchDecoder:
                     seq = free.pop()
                     shared = len(prefix)
                     if shared:
-                        llama_cpp.llama_memory_seq_cp(self._memory, self.max_sequences, seq, 0, shared)
+                        side.copy(self.max_sequences, seq, shared)
                     slots[seq] = _Slot(index, list(tokens[index][shared:]), position=shared,
                                        limit=limits[index], reserved=need - shared)
                     used_cells += need - shared
                 items = self._fill_batch(slots)
-                self._decode(items)
+                side.decode(items)
                 for seq, slot in list(slots.items()):
                     if slot.pending or slot.batch_row < 0:
                         continue  # its prompt is still being read
                     token, logprob = self._greedy(slot.batch_row)
                     slot.batch_row = -1
-                    if llama_cpp.llama_vocab_is_eog(self._vocab, token):
+                    if side.is_end(token):
                         finished = True
                     else:
                         slot.output.append(token)
                         slot.logprobs.append(logprob)
-                        finished = len(slot.output) >= slot.limit or has_complete_line(self._text(slot.output))
+                        finished = len(slot.output) >= slot.limit or has_complete_line(side.text(slot.output))
                     if finished:
-                        text = Decoded(self._text(slot.output),
+                        text = Decoded(side.text(slot.output),
                                        sum(slot.logprobs) / len(slot.logprobs) if slot.logprobs else None,
                                        len(slot.output))
                         results[slot.index] = text
-                        llama_cpp.llama_memory_seq_rm(self._memory, seq, -1, -1)
+                        side.drop(seq)
                         used_cells -= slot.reserved
                         del slots[seq]
                         free.append(seq)
                         if on_done is not None:
                             on_done(slot.index, text)
         finally:
-            llama_cpp.llama_memory_clear(self._memory, True)
+            side.clear()
         return [decoded or Decoded("", None) for decoded in results]
 
     def _shared_prefix(self, tokens: list[list[int]]) -> list[int]:
@@ -188,7 +162,7 @@ class BatchDecoder:
             return []
         for start in range(0, len(prefix), self.n_batch):
             chunk = prefix[start:start + self.n_batch]
-            self._decode([(token, start + i, self.max_sequences, False) for i, token in enumerate(chunk)])
+            self._side.decode([(token, start + i, self.max_sequences, False) for i, token in enumerate(chunk)])
         return prefix
 
     def _fill_batch(self, slots: dict[int, _Slot]) -> list[tuple[int, int, int, bool]]:
@@ -216,31 +190,11 @@ class BatchDecoder:
                 owner.batch_row = row
         return items
 
-    def _decode(self, items: list[tuple[int, int, int, bool]]) -> None:
-        import llama_cpp
-
-        batch = self._batch
-        batch.n_tokens = len(items)
-        for i, (token, pos, seq, logits) in enumerate(items):
-            batch.token[i] = token
-            batch.pos[i] = pos
-            batch.n_seq_id[i] = 1
-            batch.seq_id[i][0] = seq
-            batch.logits[i] = 1 if logits else 0
-        code = llama_cpp.llama_decode(self._ctx.ctx, batch)
-        if code != 0:
-            raise BatchDecodeError(f"llama_decode failed ({code}) with {len(items)} tokens")
-
     def _greedy(self, row: int) -> tuple[int, float]:
         """The argmax token of a batch row's logits and its log-probability."""
-        import llama_cpp
         import numpy as np
 
-        pointer = llama_cpp.llama_get_logits_ith(self._ctx.ctx, row)
-        logits = np.ctypeslib.as_array(ctypes.cast(pointer, ctypes.POINTER(ctypes.c_float)), shape=(self.n_vocab,))
+        logits = self._side.logits(row)
         token = int(np.argmax(logits))
         top = float(logits[token])
         return token, -float(np.log(np.sum(np.exp(logits.astype(np.float64) - top))))
-
-    def _text(self, output: list[int]) -> str:
-        return self.llama.detokenize(output).decode("utf-8", errors="ignore")

@@ -14,21 +14,20 @@ complete first line (what clean_output keeps), like alma_train.decode's line sto
 
 from __future__ import annotations
 
-import ctypes
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from alma_train.decode import has_complete_line
 from desktop.engine.confidence import log_softmax
+from desktop.engine.side_context import DecodeError, SideContext
 
 # Candidates taken per beam at each step: 2 x beams, as transformers does, so that beams ending in
 # an end token do not leave too few running ones.
 _CANDIDATES_PER_BEAM = 2
 
 
-class BeamSearchError(RuntimeError):
-    """llama.cpp refused a decode (e.g. out of KV cache cells)."""
+BeamSearchError = DecodeError
 
 
 @dataclass
@@ -49,69 +48,20 @@ class BeamSearcher:
     """
 
     def __init__(self, llama: Any, beams: int, n_ctx: int, n_threads: int) -> None:
-        import llama_cpp
-        from llama_cpp import _internals
-
         self.llama = llama
         self.beams = beams
-        # The engine's own settings (threads, attention kernel, RoPE scaling) with room for the beams:
-        # llama.cpp's defaults differ (automatic flash attention was 10x slower on a CPU).
-        params = llama_cpp.llama_context_params.from_buffer_copy(llama.context_params)
-        params.n_ctx = n_ctx
-        params.n_batch = min(n_ctx, 512)
-        params.n_ubatch = params.n_batch
-        params.n_seq_max = 2 * beams
-        params.kv_unified = True  # one cache shared by all sequences: the prompt's cells are shared
-        params.swa_full = True  # sliding-window models (Gemma 3) keep every cell, so copies stay valid
-        params.n_threads = n_threads
-        params.n_threads_batch = n_threads
-        self.n_batch = params.n_batch
-        self._ctx = _internals.LlamaContext(model=llama._model, params=params, verbose=False)
-        self._memory = llama_cpp.llama_get_memory(self._ctx.ctx)
-        self._batch = llama_cpp.llama_batch_init(max(self.n_batch, 2 * beams), 0, 1)
-        self._vocab = llama_cpp.llama_model_get_vocab(llama._model.model)
-        self.n_vocab = llama.n_vocab()
+        # Beams live in sequences [0, beams) and [beams, 2 x beams) in turn.
+        self._side = SideContext(llama, n_ctx, 2 * beams, n_threads, n_batch=min(n_ctx, 512),
+                                 batch_capacity=2 * beams)
+        self.n_batch = self._side.n_batch
+        self.n_vocab = self._side.n_vocab
         self.n_ctx = n_ctx
 
     def close(self) -> None:
-        import llama_cpp
-
-        if self._batch is not None:
-            llama_cpp.llama_batch_free(self._batch)
-            self._batch = None
-        self._ctx.close()
-
-    # -- llama.cpp ---------------------------------------------------------------------------------
-
-    def _decode(self, items: list[tuple[int, int, int, bool]]) -> None:
-        """Decode (token, position, sequence, wants logits) items as one batch."""
-        import llama_cpp
-
-        batch = self._batch
-        batch.n_tokens = len(items)
-        for i, (token, pos, seq, logits) in enumerate(items):
-            batch.token[i] = token
-            batch.pos[i] = pos
-            batch.n_seq_id[i] = 1
-            batch.seq_id[i][0] = seq
-            batch.logits[i] = 1 if logits else 0
-        code = llama_cpp.llama_decode(self._ctx.ctx, batch)
-        if code != 0:
-            raise BeamSearchError(f"llama_decode failed ({code}) with {len(items)} tokens")
+        self._side.close()
 
     def _logprobs(self, index: int) -> Any:
-        import llama_cpp
-        import numpy as np
-
-        pointer = llama_cpp.llama_get_logits_ith(self._ctx.ctx, index)
-        logits = np.ctypeslib.as_array(ctypes.cast(pointer, ctypes.POINTER(ctypes.c_float)), shape=(self.n_vocab,))
-        return log_softmax(logits)
-
-    def _prompt_tokens(self, prompt: str) -> list[int]:
-        """The prompt's tokens exactly as Llama.create_completion makes them (BOS where the model adds one)."""
-        bos = self.llama.token_bos()
-        head = [bos] if bos != -1 and self.llama._model.add_bos_token() else []
-        return head + self.llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        return log_softmax(self._side.logits(index))
 
     # -- search ------------------------------------------------------------------------------------
 
@@ -120,11 +70,11 @@ class BeamSearcher:
 
         stop: checked before every step; when true the search raises InterruptedError.
         """
-        import llama_cpp
         import numpy as np
 
-        llama_cpp.llama_memory_clear(self._memory, True)
-        prompt_tokens = self._prompt_tokens(prompt)
+        side = self._side
+        side.clear()
+        prompt_tokens = side.prompt_tokens(prompt)
         if len(prompt_tokens) + self.beams * max_new_tokens > self.n_ctx:
             max_new_tokens = max(1, (self.n_ctx - len(prompt_tokens)) // self.beams)
         for start in range(0, len(prompt_tokens), self.n_batch):
@@ -132,7 +82,7 @@ class BeamSearcher:
                 raise InterruptedError
             chunk = prompt_tokens[start:start + self.n_batch]
             last = start + len(chunk) == len(prompt_tokens)
-            self._decode([(token, start + i, 0, last and i == len(chunk) - 1) for i, token in enumerate(chunk)])
+            side.decode([(token, start + i, 0, last and i == len(chunk) - 1) for i, token in enumerate(chunk)])
         n_prompt = len(prompt_tokens)
         running = [Hypothesis([], 0.0)]
         running_logprobs = [self._logprobs(-1)]  # the prompt's last token
@@ -152,7 +102,7 @@ class BeamSearcher:
             survivors: list[tuple[int, Hypothesis]] = []
             for score, parent, token in candidates:
                 hypothesis = Hypothesis([*running[parent].tokens, token], score)
-                if llama_cpp.llama_vocab_is_eog(self._vocab, token) or has_complete_line(self._text(hypothesis)):
+                if side.is_end(token) or has_complete_line(self._text(hypothesis)):
                     finished.append(hypothesis)
                 else:
                     survivors.append((parent, hypothesis))
@@ -162,11 +112,11 @@ class BeamSearcher:
                 break
             other = self.beams - base
             for j, (parent, _) in enumerate(survivors):
-                llama_cpp.llama_memory_seq_rm(self._memory, other + j, -1, -1)
-                llama_cpp.llama_memory_seq_cp(self._memory, base + parent, other + j, -1, -1)
+                side.drop(other + j)
+                side.copy(base + parent, other + j)
             for j in range(len(running)):
-                llama_cpp.llama_memory_seq_rm(self._memory, base + j, -1, -1)
-            self._decode([(hyp.tokens[-1], n_prompt + len(hyp.tokens) - 1, other + j, True)
+                side.drop(base + j)
+            side.decode([(hyp.tokens[-1], n_prompt + len(hyp.tokens) - 1, other + j, True)
                           for j, (_, hyp) in enumerate(survivors)])
             running = [hyp for _, hyp in survivors]
             running_logprobs = [self._logprobs(j) for j in range(len(running))]
@@ -175,7 +125,7 @@ class BeamSearcher:
             finished.extend(running)  # the output limit: what runs is as finished as it gets
         if not finished:
             finished = running
-        llama_cpp.llama_memory_clear(self._memory, True)
+        side.clear()
         return sorted(finished, key=lambda h: -h.normalized)
 
     def _done(self, finished: list[Hypothesis], running: list[tuple[int, Hypothesis]]) -> bool:
@@ -187,7 +137,7 @@ class BeamSearcher:
         return max(h.normalized for _, h in running) <= worst
 
     def _text(self, hypothesis: Hypothesis) -> str:
-        return self.llama.detokenize(hypothesis.tokens).decode("utf-8", errors="ignore")
+        return self._side.text(hypothesis.tokens)
 
     def texts(self, hypotheses: list[Hypothesis]) -> list[str]:
         """The decoded outputs of the hypotheses, in order."""
