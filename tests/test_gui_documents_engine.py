@@ -43,8 +43,11 @@ def test_a_document_uses_the_apps_engine_and_typing_does_not_cancel_it(qtbot, wi
     models_before = llama_models()
     assert queue.engine is translator.engine  # one model in memory for text and documents
 
-    document = tmp_path / "chronik.txt"
-    document.write_text("\n\n".join(SENTENCES) + "\n", encoding="utf-8")
+    # Inline markup in every sentence: each goes through the engine's sentence path (not a batch decoded
+    # ahead), where engine.cancel() — what the Text view used to call — would stop it.
+    document = tmp_path / "chronik.html"
+    body = "".join(f"<p>Im Jahr <b>{1700 + n}</b> baute die Stadt eine neue Brücke.</p>\n" for n in range(40))
+    document.write_text(f"<html><body>\n{body}</body></html>\n", encoding="utf-8")
     job = queue.add(document, "de", "en")
     qtbot.waitUntil(lambda: job.done >= 1, timeout=TIMEOUT_MS)
 
@@ -61,9 +64,9 @@ def test_a_document_uses_the_apps_engine_and_typing_does_not_cancel_it(qtbot, wi
     assert ready.args[0].text.strip()
     qtbot.waitUntil(lambda: job.state.finished, timeout=TIMEOUT_MS)
     assert job.state.value == "Done", job.error
-    assert job.done == len(SENTENCES)
-    lines = [line for line in (tmp_path / "chronik.en.txt").read_text(encoding="utf-8").splitlines() if line]
-    assert len(lines) == len(SENTENCES)
+    assert job.done == 40
+    output = (tmp_path / "chronik.en.html").read_text(encoding="utf-8")
+    assert output.count("<p>") == 40 and output.count("<b>") == 40  # every sentence, its markup kept
     # No second model was loaded for the document, and the queue keeps none of its own.
     assert llama_models() == models_before
     assert queue._worker._engine is None
