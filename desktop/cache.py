@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from alma_train.user_dirs import DATA_DIR_ENV, user_data_dir
+from desktop.sqlite_trouble import is_corruption, warn_once
 
 _CHUNK = 1 << 20
 _fingerprints: dict[tuple[str, int, int], str] = {}
@@ -42,8 +42,6 @@ _TOUCH_GRANULARITY_S = 3600
 # so it does not run again on the very next write.
 _CHECK_EVERY = 256
 _EVICT_TO = 0.9
-# SQLite primary result codes that mean the file is damaged (not "busy" or "disk full").
-_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
 
 __all__ = ["DATA_DIR_ENV", "MAX_ROWS_ENV", "TranslationCache", "data_dir", "max_rows_setting",
            "model_fingerprint"]
@@ -85,29 +83,9 @@ def max_rows_setting() -> int:
     except ValueError:
         value = 0
     if value < 1:
-        _warn(f"{MAX_ROWS_ENV}={raw!r} is not a positive number; using {DEFAULT_MAX_ROWS}")
+        warn_once(f"{MAX_ROWS_ENV}={raw!r} is not a positive number; using {DEFAULT_MAX_ROWS}")
         return DEFAULT_MAX_ROWS
     return value
-
-
-_warned: set[str] = set()
-
-
-def _warn(message: str) -> None:
-    """One line on stderr, once per message per process: a cache problem never stops translation,
-    and a problem that repeats for every sentence must not flood the terminal."""
-    if message in _warned:
-        return
-    _warned.add(message)
-    print(f"alma-local: warning: {message}", file=sys.stderr, flush=True)
-
-
-def _is_corruption(exc: sqlite3.Error) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
-    text = str(exc).lower()
-    return "malformed" in text or "not a database" in text
 
 
 class TranslationCache:
@@ -128,7 +106,7 @@ class TranslationCache:
         try:
             self._db = self._open()
         except sqlite3.DatabaseError as exc:
-            if not _is_corruption(exc):
+            if not is_corruption(exc):
                 raise
             self._move_aside(exc)
             self._db = self._open()
@@ -165,7 +143,7 @@ class TranslationCache:
     def _move_aside(self, exc: sqlite3.Error) -> None:
         """Keep the damaged file as name.corrupt (one, the latest) for a bug report; start afresh."""
         aside = self.path.with_name(self.path.name + ".corrupt")
-        _warn(f"the translation cache {self.path} is damaged ({exc}); moved it to {aside.name} "
+        warn_once(f"the translation cache {self.path} is damaged ({exc}); moved it to {aside.name} "
               "and started an empty one")
         os.replace(self.path, aside)
         # The old WAL and shared-memory files belong to the damaged database: never replay them.
@@ -180,9 +158,9 @@ class TranslationCache:
             try:
                 return action(self._db)
             except sqlite3.DatabaseError as exc:
-                if not _is_corruption(exc):
+                if not is_corruption(exc):
                     # Locked past the busy timeout, disk full, read-only: skip this entry only.
-                    _warn(f"translation cache {self.path}: could not {what} ({exc}); continuing without it")
+                    warn_once(f"translation cache {self.path}: could not {what} ({exc}); continuing without it")
                     return None
                 self._recover(exc)
                 return None
@@ -196,7 +174,7 @@ class TranslationCache:
             self._move_aside(exc)
             self._db = self._open()
         except (sqlite3.Error, OSError) as again:
-            _warn(f"translation cache {self.path} disabled: {again}")
+            warn_once(f"translation cache {self.path} disabled: {again}")
 
     # -- the cache -------------------------------------------------------------------------------
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.cache import data_dir
+from desktop.sqlite_trouble import is_corruption, warn_once
 
 # Confirmed pairs of one direction needed before the Tune tab offers "tune on my corrections": fewer
 # give desktop.tuning too small a held-out slice to say whether tuning helped.
@@ -36,8 +36,6 @@ MEMORY_FILE = "memory.sqlite"
 BUSY_TIMEOUT_S = 30.0
 SCHEMA_VERSION = 1
 ORIGINS = ("correction", "import")
-# SQLite primary result codes that mean the file is damaged (not "busy" or "disk full").
-_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
 
 __all__ = ["MEMORY_MIN_PAIRS", "MemoryFileError", "MemoryUnit", "MemoryWriteError", "TranslationMemory", "default_memory_path"]
 
@@ -67,24 +65,6 @@ class MemoryUnit:
 def default_memory_path() -> Path:
     """<user data dir>/memory.sqlite ($ALMA_LOCAL_DATA when set)."""
     return data_dir() / MEMORY_FILE
-
-
-_warned: set[str] = set()
-
-
-def _warn(message: str) -> None:
-    # Once per message: a memory that cannot be written would otherwise warn for every sentence.
-    if message not in _warned:
-        _warned.add(message)
-        print(f"alma-local: warning: {message}", file=sys.stderr, flush=True)
-
-
-def _is_corruption(exc: sqlite3.Error) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
-    text = str(exc).lower()
-    return "malformed" in text or "not a database" in text
 
 
 def _code(lang: str) -> str:
@@ -136,7 +116,7 @@ class TranslationMemory:
         try:
             return self._open()
         except sqlite3.DatabaseError as exc:
-            if not _is_corruption(exc):
+            if not is_corruption(exc):
                 raise
             self._move_aside(exc)
             return self._open()
@@ -168,7 +148,7 @@ class TranslationMemory:
     def _open_read_only(self, exc: BaseException) -> None:
         """The file or its folder cannot be written: serve lookups from it if it can be read."""
         self.problem = f"the translation memory {self.path} cannot be written ({exc}); corrections will not be saved"
-        _warn(self.problem)
+        warn_once(self.problem)
         if not self.path.is_file():
             return
         failure: sqlite3.Error | None = None
@@ -189,7 +169,7 @@ class TranslationMemory:
                 continue
             self._db = db
             return
-        _warn(f"the translation memory {self.path} cannot be read either ({failure}); it is off")
+        warn_once(f"the translation memory {self.path} cannot be read either ({failure}); it is off")
 
     def _move_aside(self, exc: sqlite3.Error) -> None:
         """Keep the damaged file (the user's work: someone may rescue rows from it) and start afresh."""
@@ -198,7 +178,7 @@ class TranslationMemory:
         while aside.exists():
             number += 1
             aside = aside.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}-{number}")
-        _warn(f"the translation memory {self.path} is damaged ({exc}); moved it to {aside.name} "
+        warn_once(f"the translation memory {self.path} is damaged ({exc}); moved it to {aside.name} "
               "and started an empty one")
         os.replace(self.path, aside)
         # The old WAL and shared-memory files belong to the damaged database: never replay them.
@@ -213,10 +193,10 @@ class TranslationMemory:
             try:
                 return action(self._db)
             except sqlite3.DatabaseError as exc:
-                if not _is_corruption(exc):
+                if not is_corruption(exc):
                     # Locked past the busy timeout, disk full, read-only: this operation only.
                     self.problem = f"translation memory {self.path}: could not {what} ({exc})"
-                    _warn(self.problem)
+                    warn_once(self.problem)
                     return default
                 self._recover(exc)
                 return default
@@ -231,7 +211,7 @@ class TranslationMemory:
                 try:
                     return action(self._db)
                 except sqlite3.DatabaseError as exc:
-                    if not _is_corruption(exc) or attempt == 2:
+                    if not is_corruption(exc) or attempt == 2:
                         raise MemoryWriteError(f"the translation memory {self.path}: could not {what} ({exc})") \
                             from None
                     self._recover(exc)
@@ -247,7 +227,7 @@ class TranslationMemory:
         except (sqlite3.Error, OSError) as again:
             self.writable = False
             self.problem = f"translation memory {self.path} is off: {again}"
-            _warn(self.problem)
+            warn_once(self.problem)
 
     # -- the memory ------------------------------------------------------------------------------
 
