@@ -124,11 +124,11 @@ class BatchDecoder:
                         continue  # its prompt is still being read
                     token, logprob = self._greedy(slot.batch_row)
                     slot.batch_row = -1
+                    slot.logprobs.append(logprob)  # the stop token counts too, as in the engine's confidence
                     if side.is_end(token):
                         finished = True
                     else:
                         slot.output.append(token)
-                        slot.logprobs.append(logprob)
                         finished = len(slot.output) >= slot.limit or has_complete_line(side.text(slot.output))
                     if finished:
                         text = Decoded(side.text(slot.output),
