@@ -21,6 +21,8 @@ from alma_train.languages import LANGUAGES, UnknownLanguageError, language_name
 from desktop.terminology.enforce import DEFAULT_STRATEGY, STRATEGIES
 
 EXIT_USAGE = 2
+DEFAULT_BATCH = 16  # desktop.engine.batch_decode.DEFAULT_SEQUENCES (not imported: --help stays light)
+MAX_BATCH = 64
 # --alternatives N: at most this many (each takes a beam; beams share one extra KV cache).
 MAX_ALTERNATIVES = 16
 EXIT_INTERRUPTED = 130  # SIGINT; SIGTERM gives 143, SIGHUP 129 (alma_train.interrupts)
@@ -53,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--gpu-layers", default="auto",
                         help="layers to offload to the GPU: a number, or auto (all when llama.cpp has GPU support)")
     parser.add_argument("--max-new-tokens", type=int, default=256, help="token limit per sentence (default 256)")
+    parser.add_argument("--batch", type=int, default=DEFAULT_BATCH, metavar="N",
+                        help=f"documents: sentences decoded together (default {DEFAULT_BATCH}; 1: one at a time)")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the translation cache")
     parser.add_argument("--overwrite", action="store_true",
                         help="XLIFF: replace existing targets too (default: only empty units are filled)")
@@ -93,6 +97,8 @@ def _check_arguments(args: argparse.Namespace) -> None:
         raise UsageError(f"--gpu-layers {args.gpu_layers!r}: a number or auto")
     if args.max_new_tokens is not None and args.max_new_tokens < 1:
         raise UsageError("--max-new-tokens must be at least 1")
+    if not 1 <= args.batch <= MAX_BATCH:
+        raise UsageError(f"--batch {args.batch}: must be 1 to {MAX_BATCH}")
     if args.alternatives is not None:
         if not 1 <= args.alternatives <= MAX_ALTERNATIVES:
             raise UsageError(f"--alternatives {args.alternatives}: give a number from 1 to {MAX_ALTERNATIVES}")
@@ -267,7 +273,8 @@ def _translate_file(engine, path: Path, args: argparse.Namespace, tmx=None, term
         written = translate_document(path, engine, args.src, args.tgt, output=target, progress=progress,
                                      overwrite=args.overwrite, pairs=tmx, terms=terms,
                                      term_strategy=args.term_strategy,
-                                     missing_terms=_missing_term_warner(str(path)) if terms else None)
+                                     missing_terms=_missing_term_warner(str(path)) if terms else None,
+                                     batch=args.batch)
         bar.close()
         if to_stdout:
             with written.open("rb") as handle:

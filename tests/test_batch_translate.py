@@ -106,3 +106,21 @@ def test_cancel_in_the_middle_of_a_batch_leaves_no_output(default_gguf, tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ui.de.txt"]
     assert not engine._prepared
     assert engine.model_calls < len(SENTENCES)
+
+
+def test_cli_batch_option(default_gguf, tmp_path):
+    import subprocess
+    import sys
+
+    from desktop.cli import DEFAULT_BATCH
+    from desktop.engine.batch_decode import DEFAULT_SEQUENCES
+
+    assert DEFAULT_BATCH == DEFAULT_SEQUENCES
+    source = write_text_document(tmp_path / "ui.de.txt", SENTENCES[:3])
+    command = [sys.executable, "-m", "desktop.cli", "-m", str(default_gguf), "--from", "de", "--to", "en",
+               "--no-cache", "--max-new-tokens", "16", "-q", str(source)]
+    done = subprocess.run([*command, "--batch", "4"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert len((tmp_path / "ui.en.txt").read_text(encoding="utf-8").split("\n\n")) == 4
+    bad = subprocess.run([*command, "--batch", "0"], capture_output=True, text=True, timeout=600)
+    assert bad.returncode == 2 and "--batch 0: must be 1 to 64" in bad.stderr
