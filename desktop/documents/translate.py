@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -96,7 +98,11 @@ def translate_document(path: Path | str, engine: SupportsTranslate, src: str, tg
     called for every translated segment (inline tags removed), e.g. to write a TMX.
     terms: glossary and do-not-translate terms (desktop.terminology), enforced by term_strategy (the
     engine's default when None); missing_terms(sentence number from 1, source, entries) is called for
-    every sentence whose terms were not all placed (a segment with inline markup counts as one sentence).
+    every sentence whose terms were not all placed (a segment with inline markup, or one served whole
+from the translation memory, counts as one sentence).
+An engine with a translation memory (`engine.memory`, desktop.memory.TranslationMemory) serves a plain
+segment found there whole before splitting it into sentences, so a corrected multi-sentence segment
+(the Documents view's review table) comes out as corrected.
     batch: sentences decoded together before writing (desktop.engine.batch_translate); 1 or less: one
     at a time as the document is written.
     """
@@ -158,7 +164,14 @@ def translate_document(path: Path | str, engine: SupportsTranslate, src: str, tg
         nonlocal done, done_chars, last_report
         if _cancelled(cancel):
             raise TranslationCancelled("translation cancelled")
-        if isinstance(text, TaggedText):  # a sentence with inline markup: translated whole, tags put back
+        # The user's correction of the whole segment first: the engine looks up sentence by sentence,
+        # so a multi-sentence segment corrected in the review table would never match there.
+        remembered = _segment_from_memory(engine, text, src, tgt) if not isinstance(text, TaggedText) else None
+        if remembered is not None:
+            translation = remembered
+            if terms is not None:
+                note_missing(text.strip(), terms.missing(text.strip(), translation.strip()))
+        elif isinstance(text, TaggedText):  # a sentence with inline markup: translated whole, tags put back
             translation = translate_tagged(text, lambda t: engine.translate(t, src, tgt, cancel=cancel,
                                                                             **term_options),
                                            names=text.names).text
@@ -207,6 +220,26 @@ def translate_document(path: Path | str, engine: SupportsTranslate, src: str, tg
         if batched:
             forget(engine)
     return target
+
+
+def _segment_from_memory(engine: SupportsTranslate, text: str, src: str, tgt: str) -> str | None:
+    """The memory's translation of the whole segment, with the segment's leading and trailing whitespace
+    kept (the memory stores stripped text), or None: no memory, no match, or a memory that cannot be
+    read (like the engine's own lookup, a broken memory must not stop the document)."""
+    memory = getattr(engine, "memory", None)
+    stripped = text.strip()
+    if memory is None or not stripped:
+        return None
+    try:
+        found = memory.lookup(src, tgt, stripped)
+    except (OSError, sqlite3.Error) as exc:
+        warnings.warn(f"translation memory skipped: {exc}", RuntimeWarning, stacklevel=2)
+        return None
+    if found is None:
+        return None
+    lead = text[: len(text) - len(text.lstrip())]
+    trail = text[len(text.rstrip()):]
+    return f"{lead}{found}{trail}"
 
 
 def _is_about(exc: OSError, path: Path) -> bool:

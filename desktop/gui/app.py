@@ -58,7 +58,7 @@ class MainWindow(QMainWindow):
         self.document_queue = DocumentQueue(start_spec, parent=self, translator=self.translator)
         self.glossaries = GlossaryStore().load()  # <user data dir>/glossaries
         self.text_view = TextView(self.translator, self.settings, self.glossaries)
-        self.documents_view = DocumentsView(self.document_queue, self.settings, self.glossaries)
+        self.documents_view = DocumentsView(self.document_queue, self.settings, self.glossaries, memory=self.memory)
         self.models_view = ModelsView(self.settings)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.text_view, "Text")

@@ -7,6 +7,10 @@ the engine's generate lock takes the Text view's sentences and the document's in
 stops only on its own cancel event (engine.cancel() would stop the Text view's translation too, and
 the Text view's cancels never reach a document). Without a translator the worker loads its own engine
 per model spec. One file failing marks that job failed and the queue moves on.
+
+Every job that succeeds keeps its (source, translation) segment pairs and the model's file name, so
+the Documents view can show them for review (desktop.gui.review_dialog); rerun() translates a finished
+job again to the same output, e.g. once its corrections are in the translation memory.
 """
 
 from __future__ import annotations
@@ -51,6 +55,10 @@ class DocumentJob:
     terms: object = None  # a desktop.terminology.TermBase (the glossaries on for src -> tgt), or None
     # Sentences whose terms were not all placed: (sentence number from 1, source, TermEntry list).
     missing_terms: list = field(default_factory=list)
+    # The job's (source, translation) segment pairs (inline tags removed), set only once it succeeded:
+    # a failed or cancelled job has nothing to review. model: the file name of the model that made them.
+    pairs: list[tuple[str, str]] | None = None
+    model: str | None = None
     cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
 
 
@@ -78,6 +86,7 @@ class _DocumentWorker(QObject):
     progress = Signal(int, int, int, float)  # job id, done, total, eta seconds (-1: unknown yet)
     finished = Signal(int, str)  # job id, output path
     termsMissing = Signal(int, object)  # job id, [(sentence number, source, entries)] (before finished)
+    pairsReady = Signal(int, object, str)  # job id, [(source, translation)], model file name (before finished)
     failed = Signal(int, str)
     cancelled = Signal(int)
 
@@ -104,6 +113,9 @@ class _DocumentWorker(QObject):
                     self._engine, self._spec = None, None  # free the old model before loading the next
                     self._engine, self._spec = load_engine(source), source
                 engine = self._engine
+            model_name = Path(engine.model_path).name
+            # Collected for every job (the review table shows them), handed on only once it succeeded.
+            pairs: list[tuple[str, str]] = []
             memory = None
             if job.tmx is not None:
                 from desktop.documents.tmx_out import TmxCollector
@@ -111,9 +123,7 @@ class _DocumentWorker(QObject):
                 # One memory per file and direction, growing with every job of the session; a job's
                 # pairs are added only once it succeeded, so a cancelled file leaves nothing behind.
                 key = (job.tmx, job.src, job.tgt)
-                memory = self._memories.get(key) or TmxCollector(job.src, job.tgt,
-                                                                 Path(engine.model_path).name)
-                pairs: list[tuple[str, str]] = []
+                memory = self._memories.get(key) or TmxCollector(job.src, job.tgt, model_name)
             # Terms go through only where translate_document takes them (issue 14's terminology).
             terms = {"terms": job.terms} if job.terms is not None and accepts_terms(translate_document) else {}
             missing: list = []
@@ -124,8 +134,7 @@ class _DocumentWorker(QObject):
                 progress=lambda done, total, eta: self.progress.emit(
                     job.job_id, done, total, -1.0 if eta is None else float(eta)),
                 cancel=job.cancel_event, overwrite=job.overwrite,
-                # `is not None`: an empty collector is falsy (it has a length).
-                pairs=(lambda source, translation: pairs.append((source, translation))) if memory is not None else None,
+                pairs=lambda source, translation: pairs.append((source, translation)),
                 **terms,
             )
             if memory is not None:
@@ -140,6 +149,7 @@ class _DocumentWorker(QObject):
         else:
             if missing:
                 self.termsMissing.emit(job.job_id, missing)
+            self.pairsReady.emit(job.job_id, pairs, model_name)  # queued before finished: same order there
             self.finished.emit(job.job_id, str(output))
 
 
@@ -170,6 +180,7 @@ class DocumentQueue(QObject):
         self._run.connect(self._worker.run)
         self._worker.progress.connect(self._on_progress)
         self._worker.termsMissing.connect(self._on_terms_missing)
+        self._worker.pairsReady.connect(self._on_pairs_ready)
         self._worker.finished.connect(self._on_finished)
         self._worker.failed.connect(self._on_failed)
         self._worker.cancelled.connect(self._on_cancelled)
@@ -208,6 +219,20 @@ class DocumentQueue(QObject):
         self.jobAdded.emit(job)
         if problem:
             self.jobFailed.emit(job)
+        self._start_next()
+        return job
+
+    def rerun(self, job_id: int) -> DocumentJob | None:
+        """Queue a finished job again, as it was added (same file, languages, options, so the same
+        output path, replaced once the new translation is complete); None when there is no such
+        finished job. Its pairs and results are cleared until the new run succeeds."""
+        job = self.jobs.get(job_id)
+        if job is None or not job.state.finished:
+            return None
+        job.state, job.done, job.total, job.eta_seconds = JobState.QUEUED, 0, 0, None
+        job.output, job.error, job.missing_terms, job.pairs, job.model = None, "", [], None, None
+        job.cancel_event = threading.Event()  # a cancel of the earlier run must not stop this one
+        self.jobChanged.emit(job)
         self._start_next()
         return job
 
@@ -287,6 +312,12 @@ class DocumentQueue(QObject):
         job = self.jobs.get(job_id)
         if job is not None:
             job.missing_terms = list(missing)
+
+    @Slot(int, object, str)
+    def _on_pairs_ready(self, job_id: int, pairs: list, model: str) -> None:
+        job = self.jobs.get(job_id)
+        if job is not None:
+            job.pairs, job.model = list(pairs), model
 
     @Slot(int, str)
     def _on_finished(self, job_id: int, output: str) -> None:

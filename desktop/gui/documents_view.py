@@ -2,7 +2,8 @@
 
 Files come by the Add dialog or by drag and drop; they are translated one after another by the
 DocumentQueue's worker thread. A failing file shows its error in its row and in a dialog, and the
-queue goes on with the next one.
+queue goes on with the next one. "Review…" shows a finished file's segment pairs for correction
+(desktop.gui.review_dialog); confirmed corrections go to the app's translation memory.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from PySide6.QtCore import QUrl, Signal, Slot
+from PySide6.QtCore import Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QDesktopServices, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
 from desktop.gui.dialogs import show_error
 from desktop.gui.document_queue import DocumentJob, DocumentQueue, JobState, supported_extensions
 from desktop.gui.language_pair import LanguagePair
+from desktop.gui.review_dialog import ReviewDialog
 from desktop.gui.settings import AppSettings
 
 COLUMNS = ("File", "Languages", "Status", "Progress", "ETA", "Output / error")
@@ -69,9 +71,12 @@ class DocumentsView(QWidget):
     statusMessage = Signal(str)
 
     def __init__(self, queue: DocumentQueue, settings: AppSettings, glossaries=None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, memory=None) -> None:
+        """memory: the app's TranslationMemory, where corrections made in the review table go."""
         super().__init__(parent)
         self.queue = queue
+        self.memory = memory
+        self.review_dialog: ReviewDialog | None = None  # the one open (or last opened)
         self._settings = settings
         self._glossaries = glossaries  # a GlossaryStore (desktop.gui.glossary_view), or None
         # How outputs and folders are opened; the desktop's default application unless replaced.
@@ -86,6 +91,9 @@ class DocumentsView(QWidget):
         self.open_button = QPushButton("Open output")
         self.folder_button = QPushButton("Open folder")
         self.clear_button = QPushButton("Clear finished")
+        self.review_button = QPushButton("Review…")
+        self.review_button.setToolTip("Review and correct a translated file's segments; corrections go to "
+                                      "your translation memory")
         hint = QLabel(f"Drop files here · {' '.join(supported_extensions())}")
         hint.setEnabled(False)
         # Options for the files added from now on: a TMX of the translated segments (for a CAT tool's
@@ -123,8 +131,8 @@ class DocumentsView(QWidget):
         options.addWidget(self.overwrite_check)
         bottom = QHBoxLayout()
         bottom.addStretch(1)
-        for button in (self.cancel_button, self.cancel_all_button, self.open_button, self.folder_button,
-                       self.clear_button):
+        for button in (self.review_button, self.cancel_button, self.cancel_all_button, self.open_button,
+                       self.folder_button, self.clear_button):
             bottom.addWidget(button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -142,6 +150,7 @@ class DocumentsView(QWidget):
         self.open_button.clicked.connect(self.open_output)
         self.folder_button.clicked.connect(self.open_folder)
         self.clear_button.clicked.connect(self.clear_finished)
+        self.review_button.clicked.connect(self.review_selected)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         queue.jobAdded.connect(self._on_job_added)
         queue.jobChanged.connect(self._on_job_changed)
@@ -216,6 +225,32 @@ class DocumentsView(QWidget):
             target = job.output or job.path
             self.opener(QUrl.fromLocalFile(str(target.parent)))
 
+    def reviewable_job(self) -> DocumentJob | None:
+        """The one selected job when it finished with segment pairs to review, else None."""
+        selected = self.selected_jobs()
+        if len(selected) != 1 or selected[0].state is not JobState.DONE or not selected[0].pairs:
+            return None
+        return selected[0]
+
+    @Slot()
+    def review_selected(self) -> ReviewDialog | None:
+        """Open the review table of the selected finished job (window-modal, not blocking the event loop)."""
+        job = self.reviewable_job()
+        if job is None:
+            return None
+        if self.review_dialog is not None:
+            self.review_dialog.deleteLater()
+        self.review_dialog = ReviewDialog(job, self.memory, self.queue, self)
+        self.review_dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.review_dialog.destroyed.connect(self._forget_review_dialog)
+        self.review_dialog.open()
+        return self.review_dialog
+
+    @Slot(object)
+    def _forget_review_dialog(self, dialog: object) -> None:
+        if dialog is self.review_dialog:
+            self.review_dialog = None
+
     @Slot()
     def clear_finished(self) -> None:
         for job in list(self.queue.jobs.values()):
@@ -249,8 +284,8 @@ class DocumentsView(QWidget):
         status = self.table.item(row, STATUS)
         status.setText(job.state.value)
         status.setToolTip(job.error)
-        if failed:
-            status.setForeground(QBrush(FAILED_COLOR))
+        # QBrush(): the default colour again for a failed job queued once more (rerun).
+        status.setForeground(QBrush(FAILED_COLOR) if failed else QBrush())
         bar = self.progress_bar(job.job_id)
         bar.setRange(0, max(job.total, 1))
         bar.setValue(job.done if job.total else (1 if job.state is JobState.DONE else 0))
@@ -264,6 +299,7 @@ class DocumentsView(QWidget):
         else:
             output.setText(job.output.name if job.output else "")
             output.setToolTip(str(job.output) if job.output else "")
+            output.setForeground(QBrush())
             if job.missing_terms and job.state is JobState.DONE:
                 # Glossary terms the model did not place: said in the row, listed in its tooltip.
                 count = len(job.missing_terms)
@@ -302,3 +338,4 @@ class DocumentsView(QWidget):
         self.open_button.setEnabled(any(job.output for job in selected))
         self.folder_button.setEnabled(bool(selected))
         self.clear_button.setEnabled(any(job.state.finished for job in self.queue.jobs.values()))
+        self.review_button.setEnabled(self.reviewable_job() is not None)
