@@ -124,8 +124,8 @@ segment found there whole before splitting it into sentences, so a corrected mul
     for text in fmt.segments(source):
         total += 1
         total_chars += len(text)
-        if not isinstance(text, TaggedText):
-            plain.append(text)
+        if not isinstance(text, TaggedText) and _segment_from_memory(engine, text, src, tgt) is None:
+            plain.append(text)  # (a segment the memory holds whole is not decoded ahead)
         if total % 4096 == 0 and _cancelled(cancel):
             raise TranslationCancelled("translation cancelled")
     if total == 0:
