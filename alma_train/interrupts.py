@@ -42,9 +42,39 @@ class _State:
 _state = _State()
 
 
+# Code of Python functions that C code calls back (llama.cpp's log callback): an exception raised in one
+# is printed and dropped by ctypes, so a signal that lands there must be raised again outside it.
+_callback_codes: set[object] = set()
+_REDELIVER_S = 0.02
+
+
+def called_from_c(function: Callable) -> Callable:
+    """Mark a ctypes callback: a signal handled while it runs is delivered again a moment later (when
+    Python is back in ordinary code) instead of being raised inside it, where ctypes would swallow it."""
+    _callback_codes.add(getattr(function, "__code__", None))
+    return function
+
+
+def _inside_callback(frame: object) -> bool:
+    while frame is not None:
+        if getattr(frame, "f_code", None) in _callback_codes:
+            return True
+        frame = getattr(frame, "f_back", None)
+    return False
+
+
+def _redeliver(signum: int) -> None:
+    timer = threading.Timer(_REDELIVER_S, signal.pthread_kill, (threading.main_thread().ident, signum))
+    timer.daemon = True
+    timer.start()
+
+
 def _handler(signum: int, frame: object) -> None:
     if _state.fired:
         return  # a second Ctrl-C or SIGTERM while the first one's cleanups run: let them finish
+    if _inside_callback(frame):
+        _redeliver(signum)  # raised here, ctypes would print and drop it and the command would go on
+        return
     if _state.critical:
         _state.pending = _state.pending or signum
         return

@@ -222,6 +222,34 @@ def test_critical_section_holds_the_signal_until_it_ends():
     assert issubclass(Interrupted, KeyboardInterrupt)  # so every `finally` and `except BaseException` runs
 
 
+def test_a_signal_inside_a_c_callback_is_not_lost():
+    """llama.cpp calls Python back (its log) while it loads and decodes; a signal handled in there would
+    raise inside a ctypes callback, where ctypes prints and drops the exception, and the command would run
+    on (seen: "Exception ignored on calling ctypes callback function ... Interrupted: SIGHUP", and the
+    document went on). A callback marked called_from_c has the signal delivered again once Python is back
+    outside it."""
+    import ctypes
+
+    from alma_train.interrupts import called_from_c, run_interruptible
+
+    def log(text: bytes) -> None:
+        os.kill(os.getpid(), signal.SIGHUP)
+        time.sleep(0.05)  # the handler runs in here
+
+    callback = ctypes.CFUNCTYPE(None, ctypes.c_char_p)(called_from_c(log))
+    steps = []
+
+    def body() -> int:
+        callback(b"llama_context: n_ctx = 4096")  # through C, as llama.cpp's log calls come
+        for _ in range(50):  # the command's own work goes on; the signal must stop it here
+            time.sleep(0.01)
+        steps.append("finished")
+        return 0
+
+    assert run_interruptible("prog", body) == 129
+    assert steps == []
+
+
 # --- the desktop app: a signal closes the window as its close button does ----------------------
 
 

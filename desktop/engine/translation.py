@@ -126,7 +126,10 @@ def _filter_llama_log() -> None:
     import llama_cpp
     from llama_cpp import _logger
 
+    from alma_train.interrupts import called_from_c
+
     @llama_cpp.llama_log_callback
+    @called_from_c  # a signal landing in here is delivered again outside it (alma_train.interrupts)
     def log_filter(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
         if not any(line in text for line in _HARMLESS_LLAMA_LOG_LINES):
             _logger.llama_log_callback(level, text, user_data)
