@@ -305,15 +305,16 @@ def build_translator(request: BuildRequest, write: Callable[[str], None] = print
 def _trim(candidate: Path, output: Path, data_dir: Path, directions: list[str], wanted: bool,
           progress: BuildProgress) -> dict[str, Any]:
     """Trim the candidate's vocabulary to the training data's tokens (when asked and possible)."""
-    from convert.trim_vocab import can_trim, trim_model
+    from convert.trim_vocab import can_trim, open_gguf, trim_model
 
     if not wanted:
         return {"output": None, "why": "--no-trim-vocab"}
-    if not can_trim(candidate):
+    reader = open_gguf(candidate)
+    if not can_trim(reader):
         progress.say("vocabulary kept: trimming handles SentencePiece vocabularies (Gemma), not this base's")
         return {"output": None, "why": "not a SentencePiece vocabulary"}
     languages = sorted({code for direction in directions for code in direction.split("-")})
-    result = trim_model(candidate, output, [data_dir / "parallel"], languages, force=True)
+    result = trim_model(candidate, output, [data_dir / "parallel"], languages, force=True, reader=reader)
     progress.say(result.summary())
     return {"output": str(output), "kept": result.kept, "of": result.total,
             "bytes_before": result.bytes_before, "bytes_after": result.bytes_after}

@@ -163,15 +163,22 @@ def import_command(args: argparse.Namespace) -> int:
 
 def trim_command(args: argparse.Namespace) -> int:
     from convert.output_file import check_output_free
-    from convert.trim_vocab import trim_languages, trim_model
+    from convert.trim_vocab import data_texts, open_gguf, trim_languages, trim_model
 
     if args.keep_top < 0:
         raise ConversionError(f"--keep-top {args.keep_top}: must be 0 or more")
     if not args.gguf.is_file():
         raise ConversionError(f"{args.gguf}: no such model file")
     check_output_free(args.output, args.force)
-    languages = trim_languages(args.gguf, args.data, args.languages)
-    result = trim_model(args.gguf, args.output, args.data, languages, keep_top=args.keep_top, force=args.force)
+    for _ in data_texts(args.data):  # a bad data file or line is named before the model's slow reading
+        pass
+    if args.languages:
+        languages = trim_languages(args.gguf, args.data, args.languages)
+    reader = open_gguf(args.gguf)
+    if not args.languages:
+        languages = trim_languages(args.gguf, args.data, reader=reader)
+    result = trim_model(args.gguf, args.output, args.data, languages, keep_top=args.keep_top, force=args.force,
+                        reader=reader)
     print(result.summary())
     return 0
 

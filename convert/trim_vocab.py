@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from convert.errors import ConversionError
 from convert.output_file import atomic_file
@@ -61,31 +62,32 @@ class TrimResult:
                 f"{self.bytes_after / 1e6:.1f} MB")
 
 
-def tokenizer_model(path: Path) -> str | None:
-    """The GGUF's tokenizer.ggml.model ("llama" is SentencePiece, "gpt2" byte-level BPE), None if absent."""
+def open_gguf(path: Path) -> Any:
+    """gguf-py's reader of the file (it parses every array up front: ~20 s for Gemma's vocabulary on the
+    2-core machine, so one reader serves the whole trim)."""
     import gguf
 
     try:
-        field = gguf.GGUFReader(path).get_field("tokenizer.ggml.model")
+        return gguf.GGUFReader(path)
     except (OSError, ValueError) as error:
         raise ConversionError(f"{path}: not a readable GGUF file ({error})") from error
+
+
+def tokenizer_model(reader: Any) -> str | None:
+    """The GGUF's tokenizer.ggml.model ("llama" is SentencePiece, "gpt2" byte-level BPE), None if absent."""
+    field = reader.get_field("tokenizer.ggml.model")
     return None if field is None else str(field.contents())
 
 
-def can_trim(path: Path) -> bool:
+def can_trim(path: Path | Any) -> bool:
     """Whether trim-vocab handles this model's vocabulary: SentencePiece (Gemma, LLaMA-2) only. A
     byte-level BPE vocabulary (SmolLM2, GPT-2 style) also needs its merge list cut consistently, which
-    is not done."""
-    return tokenizer_model(path) == "llama"
+    is not done. path: a GGUF file or an open reader."""
+    reader = open_gguf(path) if isinstance(path, (str, Path)) else path
+    return tokenizer_model(reader) == "llama"
 
 
-def read_vocabulary(path: Path) -> Vocabulary:
-    import gguf
-
-    try:
-        reader = gguf.GGUFReader(path)
-    except (OSError, ValueError) as error:
-        raise ConversionError(f"{path}: not a readable GGUF file ({error})") from error
+def read_vocabulary(reader: Any, path: Path) -> Vocabulary:
     tokens_field = reader.get_field("tokenizer.ggml.tokens")
     types_field = reader.get_field("tokenizer.ggml.token_type")
     if tokens_field is None or types_field is None:
@@ -177,15 +179,16 @@ def data_texts(paths: Sequence[Path]) -> Iterable[str]:
 
 
 def trim_gguf(source: Path, output: Path, keep: Sequence[int], force: bool = False,
-              note: dict | None = None) -> TrimResult:
-    """Write `source` with only the `keep` token ids (ascending) to `output`, atomically."""
+              note: dict | None = None, reader: Any = None) -> TrimResult:
+    """Write `source` with only the `keep` token ids (ascending) to `output`, atomically (reader: the
+    source's open reader, if there is one)."""
     import gguf
     import numpy as np
 
     source, output = Path(source), Path(output)
     if source.resolve() == output.resolve():
         raise ConversionError(f"{output}: the trimmed model must not replace its own source")
-    reader = gguf.GGUFReader(source)
+    reader = reader if reader is not None else open_gguf(source)
     total = len(reader.get_field("tokenizer.ggml.tokens").data)
     ids = np.asarray(sorted(set(keep)), dtype=np.int64)
     if len(ids) == 0 or ids[0] < 0 or ids[-1] >= total:
@@ -233,29 +236,28 @@ def trim_gguf(source: Path, output: Path, keep: Sequence[int], force: bool = Fal
 
 
 def trim_model(source: Path, output: Path, data: Sequence[Path], languages: Sequence[str],
-               keep_top: int = DEFAULT_KEEP_TOP, force: bool = False) -> TrimResult:
+               keep_top: int = DEFAULT_KEEP_TOP, force: bool = False, reader: Any = None) -> TrimResult:
     """Measure token use on `data` (+ the prompts of `languages`) and write the trimmed model."""
-    if not can_trim(source):
+    texts = [*prompt_texts(languages), *data_texts(data)]  # bad data is named before the slow reading
+    reader = reader if reader is not None else open_gguf(source)
+    if not can_trim(reader):
         raise ConversionError(f"{source}: trim-vocab handles SentencePiece vocabularies (tokenizer.ggml.model "
-                              f"'llama', e.g. Gemma 3); this one is {tokenizer_model(source)!r}")
-    vocabulary = read_vocabulary(source)
-    texts = [*prompt_texts(languages), *data_texts(data)]
+                              f"'llama', e.g. Gemma 3); this one is {tokenizer_model(reader)!r}")
+    vocabulary = read_vocabulary(reader, source)
     digest = hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()[:16]
     keep = choose_tokens(vocabulary, tokens_used(source, texts), keep_top)
-    return trim_gguf(source, output, keep, force=force,
+    return trim_gguf(source, output, keep, force=force, reader=reader,
                      note={"keep_top": keep_top, "data_sha256": digest, "texts": len(texts)})
 
 
-def trim_languages(model: Path, data: Sequence[Path], languages: str = "") -> list[str]:
+def trim_languages(model: Path, data: Sequence[Path], languages: str = "", reader: Any = None) -> list[str]:
     """The languages whose prompts are kept: `languages` (comma-separated codes), else those of the
     model's alma.language_pairs, else those named by the data's xx-yy folders."""
     from alma_train.languages import UnknownLanguageError, language_name
 
     codes = [code.strip() for code in languages.split(",") if code.strip()]
     if not codes:
-        import gguf
-
-        field = gguf.GGUFReader(model).get_field("alma.language_pairs")
+        field = (reader if reader is not None else open_gguf(model)).get_field("alma.language_pairs")
         pairs = field.contents() if field is not None else []
         pairs = pairs.split(",") if isinstance(pairs, str) else list(pairs)
         if not pairs:

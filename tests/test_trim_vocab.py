@@ -93,25 +93,32 @@ def test_the_kept_logits_are_the_untrimmed_models(gemma_gguf, trimmed, data):
     import gguf
 
     from alma_train.prompts import build_prompt
+    from desktop.engine.side_context import SideContext
 
     prompt = build_prompt("de", "en", rows(data / "parallel" / "de-en" / "train.jsonl")[40])
-    full = llama_cpp.Llama(str(gemma_gguf), n_ctx=256, n_threads=2, verbose=False)
-    small = llama_cpp.Llama(str(trimmed), n_ctx=256, n_threads=2, verbose=False)
-    ids_full = full.tokenize(prompt.encode())
-    ids_small = small.tokenize(prompt.encode())
-    assert [full.detokenize([t]) for t in ids_full] == [small.detokenize([t]) for t in ids_small]
-    full.eval(ids_full)
-    small.eval(ids_small)
-    logits_full = np.array(full.scores[len(ids_full) - 1])
-    logits_small = np.array(small.scores[len(ids_small) - 1])
+
+    def last_logits(path: Path):
+        """The logits after the prompt, read through llama.cpp's batch API (desktop's own path)."""
+        llama = llama_cpp.Llama(str(path), n_ctx=256, n_threads=2, verbose=False)
+        side = SideContext(llama, n_ctx=256, n_seq_max=1, n_threads=2)
+        try:
+            ids = side.prompt_tokens(prompt)
+            side.decode([(token, i, 0, i == len(ids) - 1) for i, token in enumerate(ids)])
+            return [llama.detokenize([t]) for t in ids], np.array(side.logits(len(ids) - 1))
+        finally:
+            side.close()
+            llama.close()
+
+    pieces_full, logits_full = last_logits(gemma_gguf)
+    pieces_small, logits_small = last_logits(trimmed)
+    assert pieces_full == pieces_small
+    assert np.abs(logits_full).max() > 1  # real logits, not an empty buffer
     tokens_full = [bytes(p).decode("utf-8", "replace") for p in
                    _strings(gguf.GGUFReader(gemma_gguf), "tokenizer.ggml.tokens")]
     tokens_small = _strings(gguf.GGUFReader(trimmed), "tokenizer.ggml.tokens")
     index = {text: i for i, text in enumerate(tokens_full)}
     kept = np.array([index[bytes(text).decode("utf-8", "replace")] for text in tokens_small])
     np.testing.assert_allclose(logits_small, logits_full[kept], rtol=1e-3, atol=1e-2)
-    full.close()
-    small.close()
 
 
 def _strings(reader, key: str) -> list:
