@@ -75,7 +75,7 @@ format: venv
 
 test: venv system-deps
 	$(BIN)/ruff check .
-	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest
+	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest --durations=15
 
 package: venv
 	bash packaging/build.sh $(BIN)/python
