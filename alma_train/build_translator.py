@@ -30,8 +30,8 @@ STATE_FILE = "build-state.json"
 # Rough durations of the short steps on the 2-core reference machine (seconds), for the first ETA;
 # stage 2 and evaluation are estimated from their own measured pace as soon as they run.
 FIRST_GUESS = {"data": 30, "base": 120, "merge": 60, "convert": 60, "trim": 120, "install": 20}
-FIRST_GUESS_STEP_SECONDS = 2.0  # Gemma 3 270M, LoRA, batch 8 on the 2-core machine: 1.3-2.3 s
-FIRST_GUESS_STEP_SECONDS_GPU = 0.12  # the same on one H200: 0.09-0.14 s (docs/gpu.md)
+FIRST_GUESS_STEP_SECONDS = 2.9  # Gemma 3 270M, LoRA on all linear layers, batch 8, 2-core machine: 1.9-4.3 s
+FIRST_GUESS_STEP_SECONDS_GPU = 0.12  # down_proj-only LoRA on one H200: 0.09-0.14 s (docs/gpu.md)
 FIRST_GUESS_SENTENCE_SECONDS = 0.6
 
 

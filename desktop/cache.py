@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from alma_train.user_dirs import DATA_DIR_ENV, user_data_dir
-from desktop.sqlite_trouble import is_corruption, warn_once
+from desktop.sqlite_trouble import is_corruption, move_aside, warn_once
 
 _CHUNK = 1 << 20
 _fingerprints: dict[tuple[str, int, int], str] = {}
@@ -142,13 +142,7 @@ class TranslationCache:
 
     def _move_aside(self, exc: sqlite3.Error) -> None:
         """Keep the damaged file as name.corrupt (one, the latest) for a bug report; start afresh."""
-        aside = self.path.with_name(self.path.name + ".corrupt")
-        warn_once(f"the translation cache {self.path} is damaged ({exc}); moved it to {aside.name} "
-              "and started an empty one")
-        os.replace(self.path, aside)
-        # The old WAL and shared-memory files belong to the damaged database: never replay them.
-        for suffix in ("-wal", "-shm"):
-            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        move_aside(self.path, self.path.with_name(self.path.name + ".corrupt"), "translation cache", exc)
 
     def _run(self, action: Callable[[sqlite3.Connection], Any], what: str) -> Any:
         """action(db) under the lock; a cache failure warns once and returns None instead of raising."""

@@ -207,45 +207,50 @@ def sentence_details(sentence) -> dict:
             "alternatives": list(sentence.alternatives), "origin": sentence.origin}
 
 
+def _stdin_lines():
+    """stdin's lines; text that is not in stdin's encoding is a usage error naming stdin."""
+    try:
+        yield from sys.stdin
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"stdin: not {sys.stdin.encoding} text ({exc.reason})") from None
+
+
+def _stdin_reports(engine, src: str, tgt: str, terms=None, term_strategy: str = DEFAULT_STRATEGY,
+                   alternatives: int = 0):
+    """Each stdin line's TranslationReport as soon as the line is done (so a pipe sees it at once and
+    memory stays flat); glossary terms a sentence misses are warned with the sentence's number."""
+    warn = _missing_term_warner("stdin")
+    sentences = 0
+    for line in _stdin_lines():
+        report = engine.translate_report(line, src, tgt, terms=terms, term_strategy=term_strategy,
+                                         alternatives=alternatives)
+        yield report
+        for sentence in report.sentences:
+            if sentence.missing:
+                warn(sentences + sentence.index + 1, sentence.source, sentence.missing)
+        sentences += len(report.sentences)
+
+
 def _details_stdin(engine, src: str, tgt: str, alternatives: int, terms=None,
                    term_strategy: str = DEFAULT_STRATEGY) -> None:
     """--details: a JSON object a sentence, a line each, as soon as each input line is done."""
-    warn = _missing_term_warner("stdin")
-    sentences = 0
-    try:
-        for line in sys.stdin:
-            report = engine.translate_report(line, src, tgt, terms=terms, term_strategy=term_strategy,
-                                             alternatives=alternatives)
-            for sentence in report.sentences:
-                sys.stdout.write(json.dumps(sentence_details(sentence), ensure_ascii=False) + "\n")
-                if sentence.missing:
-                    warn(sentences + sentence.index + 1, sentence.source, sentence.missing)
-            sentences += len(report.sentences)
-            sys.stdout.flush()
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"stdin: not {sys.stdin.encoding} text ({exc.reason})") from None
+    for report in _stdin_reports(engine, src, tgt, terms, term_strategy, alternatives):
+        for sentence in report.sentences:
+            sys.stdout.write(json.dumps(sentence_details(sentence), ensure_ascii=False) + "\n")
+        sys.stdout.flush()
 
 
 def _translate_stdin(engine, src: str, tgt: str, terms=None, term_strategy: str = DEFAULT_STRATEGY) -> None:
-    # Line by line, so a pipe sees each line as soon as it is translated and memory stays flat.
-    warn = _missing_term_warner("stdin")
-    sentences = 0
-    try:
-        for line in sys.stdin:
-            if terms is None:
-                for piece in engine.iter_translate(line, src, tgt):
-                    sys.stdout.write(piece)
-            else:
-                report = engine.translate_report(line, src, tgt, terms=terms, term_strategy=term_strategy)
-                sys.stdout.write(report.text)
-                sys.stdout.flush()
-                for sentence in report.sentences:
-                    if sentence.missing:
-                        warn(sentences + sentence.index + 1, sentence.source, sentence.missing)
-                sentences += len(report.sentences)
+    if terms is not None:
+        for report in _stdin_reports(engine, src, tgt, terms, term_strategy):
+            sys.stdout.write(report.text)
             sys.stdout.flush()
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"stdin: not {sys.stdin.encoding} text ({exc.reason})") from None
+        return
+    # Without a glossary the translation streams piece by piece, as the model writes it.
+    for line in _stdin_lines():
+        for piece in engine.iter_translate(line, src, tgt):
+            sys.stdout.write(piece)
+        sys.stdout.flush()
 
 
 def _translate_file(engine, path: Path, args: argparse.Namespace, tmx=None, terms=None) -> None:

@@ -17,7 +17,6 @@ timeout).
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 import time
@@ -27,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.cache import data_dir
-from desktop.sqlite_trouble import is_corruption, warn_once
+from desktop.sqlite_trouble import is_corruption, move_aside, warn_once
 
 # Confirmed pairs of one direction needed before the Tune tab offers "tune on my corrections": fewer
 # give desktop.tuning too small a held-out slice to say whether tuning helped.
@@ -178,12 +177,7 @@ class TranslationMemory:
         while aside.exists():
             number += 1
             aside = aside.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}-{number}")
-        warn_once(f"the translation memory {self.path} is damaged ({exc}); moved it to {aside.name} "
-              "and started an empty one")
-        os.replace(self.path, aside)
-        # The old WAL and shared-memory files belong to the damaged database: never replay them.
-        for suffix in ("-wal", "-shm"):
-            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        move_aside(self.path, aside, "translation memory", exc)
 
     def _run(self, action: Callable[[sqlite3.Connection], Any], what: str, default: Any = None) -> Any:
         """action(db) under the lock; a failure of the file warns and gives `default` instead of raising."""

@@ -7,8 +7,10 @@ and print each warning once per process.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
+from pathlib import Path
 
 # SQLite's primary result codes for "the file is damaged" and "the file is not a database".
 SQLITE_CORRUPT, SQLITE_NOTADB = 11, 26
@@ -32,3 +34,13 @@ def is_corruption(exc: sqlite3.Error) -> bool:
         return code & 0xFF in (SQLITE_CORRUPT, SQLITE_NOTADB)
     text = str(exc).lower()
     return "malformed" in text or "not a database" in text
+
+
+def move_aside(path: Path, aside: Path, what: str, exc: sqlite3.Error) -> None:
+    """Move the damaged database `path` to `aside` (kept for a rescue or a bug report) with a warning
+    naming `what` it is; the caller then starts an empty one at `path`."""
+    warn_once(f"the {what} {path} is damaged ({exc}); moved it to {aside.name} and started an empty one")
+    os.replace(path, aside)
+    # The old WAL and shared-memory files belong to the damaged database: never replay them.
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)

@@ -83,3 +83,15 @@ def test_bad_input_exits_2_with_a_clear_message(data_dir, tmp_path, args, messag
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "empty.txt", "fake.gguf", "table.numbers"]
+
+
+@pytest.mark.parametrize("extra", [[], ["--details"]])
+def test_stdin_that_is_not_utf8_exits_2_naming_stdin(data_dir, extra):
+    # "Grüße" in Latin-1 is not UTF-8: a usage error naming stdin, not a traceback.
+    env = {**os.environ, "ALMA_LOCAL_DATA": str(data_dir), "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "utf-8"}
+    result = subprocess.run(
+        [sys.executable, "-m", "desktop.cli", "--max-new-tokens", "8", "--from", "de", "--to", "en", *extra],
+        input=b"Guten Morgen.\n" + "Grüße\n".encode("latin-1"), capture_output=True, env=env, cwd=ROOT,
+        timeout=300)
+    assert result.returncode == 2, result.stderr
+    assert b"stdin: not utf-8 text" in result.stderr and b"Traceback" not in result.stderr
