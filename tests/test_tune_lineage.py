@@ -206,3 +206,19 @@ def test_resume_refuses_a_finished_or_unreadable_run(generations, tmp_path):
     (broken / "config.yaml").write_text("request: [not, a, mapping\n", encoding="utf-8")
     with pytest.raises(tuning.TuningError, match=r"tune-broken/config\.yaml: cannot resume"):
         tuning.resume_run(broken)
+
+
+def test_file_sha256_is_remembered_until_the_file_changes(tmp_path, monkeypatch):
+    import hashlib
+
+    real_sha256 = hashlib.sha256
+    hashed = []
+    monkeypatch.setattr(hashlib, "sha256", lambda *args: hashed.append(1) or real_sha256(*args))
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"first")
+    assert lineage.file_sha256(model) == real_sha256(b"first").hexdigest()
+    assert lineage.file_sha256(model) == real_sha256(b"first").hexdigest() and len(hashed) == 1
+    # Same size, new content and a new modification time: hashed again, not the remembered value.
+    model.write_bytes(b"secnd")
+    os.utime(model, ns=(time.time_ns(), model.stat().st_mtime_ns + 1_000_000_000))
+    assert lineage.file_sha256(model) == real_sha256(b"secnd").hexdigest() and len(hashed) == 2
