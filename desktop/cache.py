@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from alma_train.user_dirs import DATA_DIR_ENV, user_data_dir
+from desktop.file_memo import per_file_version
 from desktop.sqlite_trouble import is_corruption, move_aside, warn_once
 
 _CHUNK = 1 << 20
-_fingerprints: dict[tuple[str, int, int], str] = {}
 
 MAX_ROWS_ENV = "ALMA_LOCAL_CACHE_MAX_ROWS"
 # About 60 MB on disk for typical sentence lengths (see docs/reliability.md): plenty for re-translating
@@ -52,25 +52,22 @@ def data_dir() -> Path:
     return user_data_dir()
 
 
-def model_fingerprint(path: Path | str) -> str:
+@per_file_version
+def model_fingerprint(path: Path) -> str:
     """A cheap identity for a model file: its size and the sha256 of its first and last MiB.
 
     Hashing a multi-GB model in full would take seconds at every start; the head holds the whole
     header (metadata, tensor table) and the tail the last weights, so a re-quantized or re-trained
-    model changes the fingerprint. Memoized per (path, size, mtime).
+    model changes the fingerprint. Remembered while the file stays the same (desktop.file_memo).
     """
-    path = Path(path).resolve()
-    stat = path.stat()
-    memo_key = (str(path), stat.st_size, stat.st_mtime_ns)
-    if memo_key not in _fingerprints:
-        digest = hashlib.sha256(str(stat.st_size).encode())
-        with path.open("rb") as handle:
-            digest.update(handle.read(_CHUNK))
-            if stat.st_size > 2 * _CHUNK:
-                handle.seek(-_CHUNK, os.SEEK_END)
-            digest.update(handle.read(_CHUNK))
-        _fingerprints[memo_key] = digest.hexdigest()[:32]
-    return _fingerprints[memo_key]
+    size = path.stat().st_size
+    digest = hashlib.sha256(str(size).encode())
+    with path.open("rb") as handle:
+        digest.update(handle.read(_CHUNK))
+        if size > 2 * _CHUNK:
+            handle.seek(-_CHUNK, os.SEEK_END)
+        digest.update(handle.read(_CHUNK))
+    return digest.hexdigest()[:32]
 
 
 def max_rows_setting() -> int:

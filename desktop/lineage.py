@@ -25,27 +25,22 @@ import os
 from pathlib import Path
 from typing import Any
 
+from desktop.file_memo import per_file_version
+
 HELDOUT_SCORES = "held-out"
 CORRECTIONS_ORIGIN = "corrections"
 
 
-# (resolved path, size, mtime_ns) -> sha256: the Models view checks a parent's sha256 on the GUI thread,
+# Remembered while the file stays the same: the Models view checks a parent's sha256 on the GUI thread,
 # and hashing a multi-GB GGUF again on every click would freeze it each time.
-_sha256_memo: dict[tuple[str, int, int], str] = {}
-
-
-def file_sha256(path: Path | str) -> str:
-    """The file's sha256, remembered for this process while its size and modification time stay the same."""
-    stat = os.stat(path)
-    key = (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
-    if key in _sha256_memo:
-        return _sha256_memo[key]
+@per_file_version
+def file_sha256(path: Path) -> str:
+    """The file's sha256."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
-    _sha256_memo[key] = digest.hexdigest()
-    return _sha256_memo[key]
+    return digest.hexdigest()
 
 
 def model_card_path(gguf: Path | str) -> Path:

@@ -1,0 +1,31 @@
+"""Remember a value computed from a file while the file stays the same (its size and modification time).
+
+The translation cache's model fingerprint and the Models view's parent sha256 read model files of
+gigabytes; both are asked again and again for the same file.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def per_file_version(compute: Callable[[Path], T]) -> Callable[[Path | str], T]:
+    """compute(path) remembered for this process per (resolved path, size, mtime_ns): computed again only
+    when the file has changed (a same-size rewrite within the clock's resolution would go unseen)."""
+    memo: dict[tuple[str, int, int], T] = {}
+
+    @functools.wraps(compute)
+    def remembered(path: Path | str) -> T:
+        path = Path(path).resolve()
+        stat = path.stat()
+        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        if key not in memo:
+            memo[key] = compute(path)
+        return memo[key]
+
+    return remembered
