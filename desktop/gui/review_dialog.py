@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlite3
 
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -31,10 +31,9 @@ from PySide6.QtWidgets import (
 
 from desktop.gui.dialogs import show_error
 from desktop.gui.document_queue import DocumentJob, DocumentQueue, JobState
+from desktop.gui.text_view import EDITED_COLOR, MEMORY_COLOR  # the Text view's shades, for the same states
 
 SOURCE, TRANSLATION = range(2)
-EDITED_COLOR = QColor(255, 236, 179)  # changed, not yet confirmed (the Text view's edited shade)
-SAVED_COLOR = QColor(200, 230, 201)  # in the translation memory (the Text view's memory shade)
 # Fitting every row's height to its text costs a layout per row: past this many rows they stay one line.
 MAX_ROWS_FITTED = 2000
 
@@ -107,11 +106,14 @@ class ReviewDialog(QDialog):
         """Put text in row's translation cell, as typing it would."""
         self.table.item(row, TRANSLATION).setText(text)
 
-    def edited_rows(self) -> list[int]:
-        """Rows whose translation differs from the one shown (or last saved); an emptied cell is no
+    def is_edited(self, row: int) -> bool:
+        """Whether row's translation differs from the one shown (or last saved); an emptied cell is no
         correction (the memory cannot hold an empty translation)."""
-        return [row for row in range(self.table.rowCount())
-                if (text := self.translation(row)) and text != self._shown[row]]
+        text = self.translation(row)
+        return bool(text) and text != self._shown[row]
+
+    def edited_rows(self) -> list[int]:
+        return [row for row in range(self.table.rowCount()) if self.is_edited(row)]
 
     def corrections(self) -> list[tuple[str, str]]:
         """(source, corrected translation) of the edited rows, in table order."""
@@ -125,9 +127,8 @@ class ReviewDialog(QDialog):
 
     def _mark(self, row: int) -> None:
         item = self.table.item(row, TRANSLATION)
-        text = self.translation(row)
-        edited = bool(text) and text != self._shown[row]
-        color = EDITED_COLOR if edited else SAVED_COLOR if row in self._saved else None
+        edited = self.is_edited(row)
+        color = EDITED_COLOR if edited else MEMORY_COLOR if row in self._saved else None
         # blockSignals: the shade is data too, and setting it must not count as another edit.
         self.table.blockSignals(True)
         try:
@@ -140,8 +141,7 @@ class ReviewDialog(QDialog):
 
     def row_state(self, row: int) -> str:
         """"edited", "saved" or "" (as translated): what the row's shade says."""
-        text = self.translation(row)
-        if text and text != self._shown[row]:
+        if self.is_edited(row):
             return "edited"
         return "saved" if row in self._saved else ""
 
