@@ -170,13 +170,15 @@ def trim_command(args: argparse.Namespace) -> int:
     if not args.gguf.is_file():
         raise ConversionError(f"{args.gguf}: no such model file")
     check_output_free(args.output, args.force)
-    for _ in data_texts(args.data):  # a bad data file or line is named before the model's slow reading
-        pass
     if args.languages:
-        languages = trim_languages(args.gguf, args.data, args.languages)
-    reader = open_gguf(args.gguf)
-    if not args.languages:
-        languages = trim_languages(args.gguf, args.data, reader=reader)
+        reader = None  # trim_model reads the model (slow) only once the data has been read
+    else:
+        # The model's alma.language_pairs say which prompts to keep, so it is read now: a bad data file
+        # or line is named first all the same.
+        for _ in data_texts(args.data):
+            pass
+        reader = open_gguf(args.gguf)
+    languages = trim_languages(args.gguf, args.data, args.languages, reader=reader)
     result = trim_model(args.gguf, args.output, args.data, languages, keep_top=args.keep_top, force=args.force,
                         reader=reader)
     print(result.summary())
