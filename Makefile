@@ -22,7 +22,7 @@ help:
 	@echo "make demo   - translate a sample document headless with the default model"
 	@echo "make data   - build the demo corpora (Django catalogs, Debian man pages) into data/"
 	@echo "make model  - build the default translator (Gemma 3 270M + ALMA stage 2, under 60 min on 2 cores)"
-	@echo "make lint   - ruff"
+	@echo "make lint   - ruff and the import contracts (docs/architecture.md)"
 	@echo "make package    - the offline desktop bundle (PyInstaller) as dist/alma-local-*.tar.gz"
 	@echo "make wheelhouse - every wheel of the training side in wheelhouse/, for an offline pip install"
 	@echo "PACKAGE=1 make test - also rebuild and self-test the bundle and the offline wheelhouse install"
@@ -69,12 +69,14 @@ model: venv
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 format: venv
 	$(BIN)/ruff format .
 
 test: venv system-deps
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest --durations=15
 
 package: venv

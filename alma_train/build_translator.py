@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alma_train.atomic_files import write_text_atomic
-from alma_train.user_dirs import user_cache_dir
+from alma_core.atomic import write_text_atomic
+from alma_core.gguf_file import AlmaKey
+from alma_core.paths import user_cache_dir
 
 STEPS = ("data", "base", "stage2", "merge", "convert", "trim", "evaluate", "install")
 STATE_FILE = "build-state.json"
@@ -62,14 +63,14 @@ class BaseChoice:
 
     @classmethod
     def of(cls, text: str) -> BaseChoice:
-        from alma_train.bases import get_base, is_base_name
+        from alma_core.models import get_base, is_base_name
 
         if is_base_name(text):
             base = get_base(text)
             return cls(base.name, base.licence, base.name)
         folder = Path(text).expanduser()
         if not (folder / "config.json").is_file():
-            from alma_train.bases import BASES
+            from alma_core.models import BASES
 
             raise ValueError(f"--base {text}: neither a base ({', '.join(BASES)}) nor an HF model folder")
         return cls(folder.name, "see the base model's own licence", str(folder.resolve()))
@@ -182,7 +183,7 @@ def _test_sets(data_dir: Path, pairs: list[str]) -> dict[str, list[Path]]:
 
 def _checkpointed_steps(output_dir: Path) -> int:
     """The step stage 2 resumes from: that of the trainer's last complete checkpoint, else 0."""
-    from alma_train.trainer import last_complete_checkpoint
+    from alma_train.train.trainer import last_complete_checkpoint
 
     last = last_complete_checkpoint(output_dir)
     return int(last.rsplit("-", 1)[1]) if last else 0
@@ -190,8 +191,8 @@ def _checkpointed_steps(output_dir: Path) -> int:
 
 def build_translator(request: BuildRequest, write: Callable[[str], None] = print) -> Path:
     """Run (or resume) the whole build; returns the installed GGUF's path."""
-    from alma_train.bases import resolve_model_dir
-    from alma_train.config import load_config
+    from alma_train.train.base_export import resolve_model_dir
+    from alma_train.train.config import load_config
 
     base = BaseChoice.of(request.base)
     recipe = request.recipe or f"translator-{base.name}"
@@ -235,13 +236,13 @@ def build_translator(request: BuildRequest, write: Callable[[str], None] = print
         if request.data_dir is not None:
             finish("data", f"prepared data in {data_dir}")
         else:
-            from alma_train.demo_data import build_demo_data
+            from alma_train.data.demo_data import build_demo_data
 
             finish("data", build_demo_data(data_dir, monolingual=False))
     if step("base"):
         finish("base", str(resolve_model_dir(base.model)))
     if step("stage2"):
-        from alma_train.trainer import run_training
+        from alma_train.train.trainer import run_training
 
         if resumed_at := _checkpointed_steps(work / "stage2"):
             progress.say(f"stage 2 resumes from its checkpoint at step {resumed_at}")
@@ -255,7 +256,7 @@ def build_translator(request: BuildRequest, write: Callable[[str], None] = print
         if step("merge"):
             import shutil
 
-            from alma_train.merge import merge_adapter
+            from alma_train.train.merge import merge_adapter
 
             if model_dir.exists():
                 shutil.rmtree(model_dir)  # a merge killed before its rename left nothing usable here
@@ -287,12 +288,12 @@ def build_translator(request: BuildRequest, write: Callable[[str], None] = print
 
         stage2 = state.done["stage2"]
         metadata = {
-            "alma.base": base.name,
-            "alma.licence": base.licence,
-            "alma.recipe": recipe,
-            "alma.training_steps": int(stage2["global_step"]),
-            "alma.training_data": _training_data_summary(config),
-            "alma.scores": scores,
+            AlmaKey.BASE: base.name,
+            AlmaKey.LICENCE: base.licence,
+            AlmaKey.RECIPE: recipe,
+            AlmaKey.TRAINING_STEPS: int(stage2["global_step"]),
+            AlmaKey.TRAINING_DATA: _training_data_summary(config),
+            AlmaKey.SCORES: scores,
             "general.license": base.licence,
         }
         copy_with_metadata(candidate, request.output, metadata, force=True)
@@ -340,7 +341,7 @@ def _evaluate(candidate: Path, data_dir: Path, pairs: list[str], directions: lis
                    "--test", *[str(f) for f in files], "--pairs", ",".join(directions), "--output", str(output),
                    "--beams", "1", "--max-new-tokens", str(max_new_tokens), "--batch-size", "1",
                    "--limit", str(limit)]
-        # subprocess.run kills the child when an interruption (alma_train.interrupts) reaches us here.
+        # subprocess.run kills the child when an interruption (alma_core.interrupts) reaches us here.
         done = subprocess.run(command, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"evaluation of {candidate} on the {label} test set failed "
@@ -366,7 +367,7 @@ def _evaluate(candidate: Path, data_dir: Path, pairs: list[str], directions: lis
 
 def add_build_parser(sub) -> None:
     """Register `build-translator` on alma-train's subparsers."""
-    from alma_train.default_model import default_translator_path
+    from alma_core.models import default_translator_path
 
     parser = sub.add_parser(
         "build-translator", help="build the default translator (make model): train, merge, convert, evaluate",
@@ -390,7 +391,7 @@ def add_build_parser(sub) -> None:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from alma_train.default_model import default_translator_path
+    from alma_core.models import default_translator_path
 
     if args.eval_limit < 1 or args.eval_max_new_tokens < 1:
         raise ValueError("--eval-limit and --eval-max-new-tokens must be at least 1")

@@ -21,7 +21,7 @@ class UsageError(Exception):
 
 
 def _cmd_demo_data(args: argparse.Namespace) -> int:
-    from alma_train.demo_data import build_demo_data
+    from alma_train.data.demo_data import build_demo_data
 
     summary = build_demo_data(Path(args.output), monolingual=not args.no_monolingual,
                               max_documents=args.max_documents, heldout_pairs=args.heldout_pairs,
@@ -31,11 +31,11 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
 
 
 def _cmd_export_default(args: argparse.Namespace) -> int:
-    from alma_train.bases import export_base_hf
+    from alma_train.train.base_export import export_base_hf
     from convert.import_gguf import import_gguf
 
     if args.output:
-        from alma_train.bases import get_base
+        from alma_core.models import get_base
 
         print(import_gguf(get_base("default").gguf_path(), Path(args.output), force=args.force))
     else:
@@ -44,7 +44,8 @@ def _cmd_export_default(args: argparse.Namespace) -> int:
 
 
 def _cmd_bases(args: argparse.Namespace) -> int:
-    from alma_train.bases import describe_bases, export_base_hf, get_base
+    from alma_core.models import describe_bases, get_base
+    from alma_train.train.base_export import export_base_hf
 
     if args.export:
         base = get_base(args.export)
@@ -71,12 +72,12 @@ def _not_yet(name: str, issue: str) -> Callable[[argparse.Namespace], int]:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from alma_train.config import FIELD_NAMES, load_config, parse_override
+    from alma_train.train.config import FIELD_NAMES, load_config, parse_override
 
     overrides = {name: parse_override(getattr(args, f"set_{name}")) for name in FIELD_NAMES
                  if getattr(args, f"set_{name}", None) is not None}
     config = load_config(args.config, overrides, stage=args.command)
-    from alma_train.trainer import run_training
+    from alma_train.train.trainer import run_training
 
     summary = run_training(config)
     if os.environ.get("RANK", "0") != "0":
@@ -88,7 +89,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_merge(args: argparse.Namespace) -> int:
-    from alma_train.merge import merge_adapter
+    from alma_train.train.merge import merge_adapter
 
     print(merge_adapter(args.base, args.adapter, args.output))
     return 0
@@ -96,7 +97,7 @@ def _cmd_merge(args: argparse.Namespace) -> int:
 
 def _add_stage_parser(sub, stage: str, text: str) -> None:
     # Every config setting is also a --option (read as YAML), so a preset can be adjusted per run.
-    from alma_train.config import FIELD_NAMES
+    from alma_train.train.config import FIELD_NAMES
 
     parser = sub.add_parser(stage, help=text, description=f"{text}. Any config setting can be "
                             "overridden: --max_steps 2 --output_dir runs/x --pairs '[de-en, cs-en]'.")
@@ -152,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--output", required=True, help="new folder for the merged model")
     merge.set_defaults(handler=_cmd_merge)
 
-    from alma_train.evaluate import add_evaluate_parsers
+    from alma_train.evaluate.evaluation import add_evaluate_parsers
 
     add_evaluate_parsers(sub)  # evaluate, compare
 
@@ -165,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from alma_train.interrupts import run_interruptible
+    from alma_core.interrupts import run_interruptible
 
     # SIGTERM/SIGHUP/SIGINT raise through the atomic writes (merge's staging folder, evaluate's
     # reports, demo-data's files), so nothing half-written is left; training keeps its checkpoints.

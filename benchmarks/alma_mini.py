@@ -31,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-from alma_train.atomic_files import write_text_atomic as write_atomic
+from alma_core.atomic import write_text_atomic as write_atomic
 
 PAIRS = ("de-en", "cs-en", "is-en", "zh-en", "ru-en")
 
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     step("demo-data", [*train, "demo-data", "--output", str(data), "--max-documents", str(args.max_documents)])
 
     # Every model is evaluated on the same held-out directions.
-    from alma_train.default_model import export_default_hf
+    from alma_train.train.base_export import export_default_hf
 
     tests = [str(data / "parallel" / p / "test.jsonl") for p in pairs]
     decoding = ["--beams", str(args.beams), "--max-new-tokens", str(args.max_new_tokens),

@@ -5,7 +5,7 @@
 
 For each model (default: the translator `make model` built, and the fast test model SmolLM2-135M),
 the first --per-direction pairs of every direction's in-source validation split (demo corpora built
-from the installed translation catalogs by alma_train.demo_data.build_parallel; --data reuses a
+from the installed translation catalogs by alma_train.data.demo_data.build_parallel; --data reuses a
 built parallel/ folder) go through the desktop engine one at a time, greedy, no cache. A pair whose
 source the engine cuts into several sentences is left out (confidence is per sentence). Each kept
 sentence gives x = mean token log-probability of the output and y = 1 when its chrF against the
@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from alma_train.atomic_files import write_text_atomic  # noqa: E402
+from alma_core.atomic import write_text_atomic  # noqa: E402
 from desktop.engine.confidence import CALIBRATION_FILE  # noqa: E402
 
 FAST_MODEL_BASE = "smollm2-135m"
@@ -46,8 +46,7 @@ MIN_CLASS = 10
 
 def default_models() -> list[tuple[Path, str | None]]:
     """(GGUF, base name to record when the file has no alma.base) to calibrate by default."""
-    from alma_train.bases import get_base
-    from alma_train.default_model import resolve_translation_model
+    from alma_core.models import get_base, resolve_translation_model
 
     models: list[tuple[Path, str | None]] = []
     choice = resolve_translation_model()
@@ -239,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="calibration-data-") as scratch:
         parallel = args.data
         if parallel is None:
-            from alma_train.demo_data import build_parallel
+            from alma_train.data.demo_data import build_parallel
 
             parallel = Path(scratch) / "parallel"
             build_parallel(parallel)

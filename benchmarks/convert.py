@@ -75,7 +75,8 @@ def main() -> int:
         child(*args.child)
         return 0
 
-    from alma_train.default_model import default_gguf_path, default_hf_dir, export_default_hf
+    from alma_core.models import default_gguf_path
+    from alma_train.train.base_export import default_hf_dir, export_default_hf
 
     if args.model_dir is None:
         args.model_dir = export_default_hf()

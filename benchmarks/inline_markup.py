@@ -1,7 +1,7 @@
 """Inline markup through the translator: which method keeps tags and translation quality best.
 
 Data: real UI strings with inline HTML (<b>, <strong>, <em>, <a href>, <code>, <span>, <br>) and their
-human translations, from the gettext catalogs the demo data is built from (alma_train.catalog_sources),
+human translations, from the gettext catalogs the demo data is built from (alma_train.data.catalog_sources),
 taken only where the English string was never trained on: the valid/test splits of the eight training
 projects and the whole Deluge catalog (held out). Both directions (de->en, en->de) on the same pairs.
 
@@ -96,8 +96,8 @@ def html_to_tagged(text: str, ids: dict[str, list[int]] | None = None) -> tuple[
 
 def load_pairs(limit: int) -> list[tuple[str, str]]:
     """(en, de) pairs with inline HTML on both sides, never trained on, balanced over projects."""
-    from alma_train.catalog_sources import SOURCES
-    from alma_train.demo_data import collect_pairs, split_of
+    from alma_train.data.catalog_sources import SOURCES
+    from alma_train.data.demo_data import collect_pairs, split_of
 
     pairs = []
     for pair in collect_pairs(SOURCES, "de"):
@@ -166,8 +166,8 @@ def main() -> int:
 
     import sacrebleu
 
-    from desktop.cache import TranslationCache
     from desktop.engine import TranslationEngine
+    from desktop.stores.cache import TranslationCache
 
     engine = TranslationEngine(args.model, n_threads=args.threads, cache=TranslationCache(args.cache))
     pairs = load_pairs(args.limit)

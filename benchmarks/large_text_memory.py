@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, help="GGUF (default: the fast test model, SmolLM2-135M)")
     args = parser.parse_args(argv)
     if args.model is None:
-        from alma_train.bases import get_base
+        from alma_core.models import get_base
 
         args.model = get_base("smollm2-135m").gguf_path()
 

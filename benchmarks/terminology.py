@@ -8,7 +8,7 @@
 
 For every direction of the test set (benchmarks/terminology_testset.py: SRC-TGT.test.jsonl with its
 glossary and do-not-translate list), the same sentences go through the desktop engine once per
-strategy of desktop.terminology.enforce (none, substitute, constrained; --strategies adds grammar),
+strategy of desktop.engine.term_decoding (none, substitute, constrained; --strategies adds grammar),
 greedy, no translation cache. A decode whose input is the same for two strategies (the plain
 sentence: "none", and a sentence whose only terms are do-not-translate terms; the substituted sentence:
 "substitute" and the first pass of "constrained") runs once and is replayed for the other (SharedDecodes);
@@ -54,7 +54,7 @@ def choose(records: list[dict], limit: int) -> list[dict]:
 def load_direction(folder: Path, direction: str, limit: int, chunk: int = 0):
     """(records, TermBase) of one direction: chunk number `chunk` of `limit` records (choose() applied
     to what the earlier chunks left)."""
-    from desktop.terminology.glossary import load_terms
+    from desktop.terminology.files import load_terms
 
     src, tgt = direction.split("-")
     test = folder / f"{direction}.test.jsonl"
@@ -105,10 +105,10 @@ def chrf(hypotheses: list[str], references: list[str]) -> tuple[float, str]:
 
 
 def run(args: argparse.Namespace) -> dict:
-    from alma_train.atomic_files import write_text_atomic
-    from alma_train.evaluate import term_scores
+    from alma_core.atomic import write_text_atomic
+    from alma_train.evaluate.evaluation import term_scores
     from desktop.engine import TranslationEngine
-    from desktop.terminology.enforce import DEFAULT_STRATEGY, check_strategy
+    from desktop.engine.term_decoding import DEFAULT_STRATEGY, check_strategy
 
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     for name in strategies:
@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> dict:
     if args.model:
         model = Path(args.model).expanduser()
     else:
-        from alma_train.default_model import resolve_translation_model
+        from alma_core.models import resolve_translation_model
 
         model = resolve_translation_model().path
     engine = TranslationEngine(model, n_threads=args.threads, max_new_tokens=args.max_new_tokens, cache=False)
@@ -252,7 +252,7 @@ def combine(first: dict, second: dict) -> dict:
 
 def merge(paths: list[str], output: Path) -> dict:
     """One result file from several runs (e.g. xx->en and en->xx run side by side), directions in order."""
-    from alma_train.atomic_files import write_text_atomic
+    from alma_core.atomic import write_text_atomic
 
     parts = [json.loads(Path(p).read_text(encoding="utf-8")) for p in paths]
     results = {k: v for k, v in parts[0].items() if k not in ("directions", "averages")}

@@ -392,7 +392,7 @@ def select_direction(tests: list[dict], train_dictionary: list, dnt_names: set[s
 
 
 def write_outputs(folder: Path, src: str, tgt: str, glossary, dnt: list[str], records: list[dict]) -> None:
-    from alma_train.atomic_files import write_text_atomic
+    from alma_core.atomic import write_text_atomic
 
     name = f"{src}-{tgt}"
     rows = [f"{src}\t{tgt}\tnote"] + [f"{e.source}\t{e.target}\t{e.note}" for e in glossary]
@@ -404,7 +404,7 @@ def write_outputs(folder: Path, src: str, tgt: str, glossary, dnt: list[str], re
 
 
 def build(data: Path, output: Path, languages: list[str], stand_in: bool = False) -> dict:
-    from alma_train.atomic_files import write_text_atomic
+    from alma_core.atomic import write_text_atomic
 
     matcher = Matcher(force_stand_in=stand_in)
     parallel = data / "parallel" if (data / "parallel").is_dir() else data

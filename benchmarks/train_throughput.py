@@ -29,9 +29,9 @@ from pathlib import Path
 
 from machine_info import cpu_name  # benchmarks/ is on sys.path when a script runs
 
-from alma_train.config import load_config
-from alma_train.examples import IGNORE_INDEX, PaddingCollator, TokenizedDataset, tokenize_pair
-from alma_train.parallel_data import directions_of, read_parallel
+from alma_train.data.parallel import directions_of, read_parallel
+from alma_train.train.config import load_config
+from alma_train.train.examples import IGNORE_INDEX, PaddingCollator, TokenizedDataset, tokenize_pair
 
 
 def machine() -> str:
@@ -45,7 +45,7 @@ def machine() -> str:
 
 def demo_pairs(data_dir: Path | None) -> list:
     if data_dir is None:
-        from alma_train.demo_data import build_demo_data
+        from alma_train.data.demo_data import build_demo_data
 
         data_dir = Path(tempfile.mkdtemp(prefix="alma-bench-"))
         build_demo_data(data_dir, monolingual=False)
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from transformers import AutoTokenizer
 
-    from alma_train.trainer import load_model, resolve_model_dir
+    from alma_train.train.trainer import load_model, resolve_model_dir
 
     config = load_config("demo-stage2", {"output_dir": "unused", "finetune": args.finetune, "model": args.model})
     model_dir = resolve_model_dir(config.model)

@@ -21,7 +21,7 @@ import statistics
 import time
 from pathlib import Path
 
-from alma_train.prompts import build_prompt, clean_output
+from alma_core.prompts import build_prompt, clean_output
 from desktop.engine import TranslationEngine, split_segments
 
 
@@ -83,7 +83,7 @@ def main() -> None:
 
     from llama_cpp import Llama
 
-    from alma_train.default_model import default_gguf_path
+    from alma_core.models import default_gguf_path
 
     model = default_gguf_path()
     sentences = german_sentences(args.sentences)

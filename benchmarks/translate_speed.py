@@ -57,8 +57,8 @@ def load_sentences(data: Path, per_direction: int) -> list[dict]:
 def run_baseline(model: str, rows: list[dict], threads: int, max_new_tokens: int) -> list[str]:
     from llama_cpp import Llama, StoppingCriteriaList
 
-    from alma_train.decode import _LlamaFirstLine
-    from alma_train.prompts import build_prompt, clean_output, output_token_limit
+    from alma_core.prompts import build_prompt, clean_output, output_token_limit
+    from alma_train.evaluate.decode import _LlamaFirstLine
 
     llama = Llama(str(model), n_ctx=2048, n_threads=threads, verbose=False, seed=0)
     outputs = []
@@ -115,8 +115,8 @@ def trimmed_model(model: Path, data: Path) -> Path:
     """The model's vocabulary-trimmed copy (made once, kept in the user cache)."""
     import gguf
 
-    from alma_train.user_dirs import user_cache_dir
-    from desktop.cache import model_fingerprint
+    from alma_core.paths import user_cache_dir
+    from desktop.stores.cache import model_fingerprint
 
     if gguf.GGUFReader(model).get_field("alma.vocab_trimmed") is not None:
         return model
@@ -177,7 +177,7 @@ def main() -> None:
     if args.data is None:
         parser.error("--data is required (the build data: parallel/<xx>-en/test.jsonl)")
     if args.model is None:
-        from alma_train.default_model import resolve_translation_model
+        from alma_core.models import resolve_translation_model
 
         args.model = resolve_translation_model().path
     trimmed = args.trimmed or trimmed_model(args.model, args.data)

@@ -103,7 +103,7 @@ def build_trim_parser() -> argparse.ArgumentParser:
 
 
 def _language_pairs(text: str) -> list[str]:
-    from alma_train.languages import UnknownLanguageError, parse_pair
+    from alma_core.languages import UnknownLanguageError, parse_pair
 
     pairs = []
     for item in filter(None, (part.strip() for part in text.split(","))):
@@ -116,8 +116,8 @@ def _language_pairs(text: str) -> list[str]:
 
 
 def convert_model(args: argparse.Namespace) -> int:
+    from convert.errors import check_output_free
     from convert.hf_to_gguf import ConversionMetadata, convert_hf_to_gguf
-    from convert.output_file import check_output_free
 
     if args.model_dir.is_file() and args.model_dir.suffix == ".gguf":
         raise ConversionError(
@@ -162,7 +162,7 @@ def import_command(args: argparse.Namespace) -> int:
 
 
 def trim_command(args: argparse.Namespace) -> int:
-    from convert.output_file import check_output_free
+    from convert.errors import check_output_free
     from convert.trim_vocab import data_texts, open_gguf, trim_languages, trim_model
 
     if args.keep_top < 0:
@@ -195,9 +195,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args, handler = build_trim_parser().parse_args(argv[1:]), trim_command
     else:
         args, handler = build_parser().parse_args(argv), convert_model
-    from alma_train.interrupts import run_interruptible
+    from alma_core.interrupts import run_interruptible
 
-    # SIGTERM/SIGHUP/SIGINT raise through atomic_file/atomic_dir, so no .tmp file or staging folder
+    # SIGTERM/SIGHUP/SIGINT raise through alma_core.atomic, so no .tmp file or staging folder
     # is left and an existing output stays as it was; the quantizer child is killed (convert.quantize).
     return run_interruptible("alma-convert", lambda: _run(handler, args, argv))
 

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class ConversionError(Exception):
     """Bad input: the message names the file or setting at fault and what to do about it."""
+
+
+def check_output_free(path: Path, force: bool) -> None:
+    """Refuse to overwrite an existing output unless the user said --force."""
+    if Path(path).exists() and not force:
+        raise ConversionError(f"{path} already exists; pass --force to overwrite it")

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from convert.errors import ConversionError
-from convert.output_file import atomic_file
+from alma_core.atomic import atomic_path
+from convert.errors import ConversionError, check_output_free
 
 
 def _details(value: Any):
@@ -48,7 +48,8 @@ def copy_with_metadata(source: Path, output: Path, metadata: Mapping[str, Any], 
     if field is None:
         raise ConversionError(f"{source}: the GGUF names no general.architecture")
     new = {key: _details(value) for key, value in metadata.items()}
-    with atomic_file(output, force=force) as staging:
+    check_output_free(output, force)
+    with atomic_path(output, suffix=".tmp") as staging:
         writer = gguf.GGUFWriter(staging, arch=field.contents(), endianess=reader.endianess)
         alignment = reader.get_field(gguf.Keys.General.ALIGNMENT)
         if alignment is not None:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import gguf
 
+from alma_core.gguf_file import ModelLoadError, read_gguf
 from convert.errors import ConversionError
-from convert.gguf_file import read_gguf
 
 TokenType = gguf.TokenType
 
@@ -71,7 +71,10 @@ class GGUFVocab:
 def read_gguf_vocab(gguf_path: Path) -> GGUFVocab:
     """The tokenizer of `gguf_path` (ConversionError if the file has none or is not a GGUF)."""
     gguf_path = Path(gguf_path)
-    fields = read_gguf(gguf_path).metadata
+    try:
+        fields = read_gguf(gguf_path, errors="surrogateescape").metadata  # token bytes kept exact
+    except ModelLoadError as exc:
+        raise ConversionError(str(exc)) from None
 
     def value(key: str, default=None):
         return fields.get(key, default)

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from convert.errors import ConversionError
+from alma_core.atomic import atomic_folder
+from convert.errors import ConversionError, check_output_free
 from convert.gguf_vocab import read_gguf_vocab
 from convert.hf_tokenizer import write_hf_tokenizer
-from convert.output_file import atomic_dir
 
 # general.architecture -> the transformers class the weights are saved as
 HF_ARCHITECTURES = {"llama": "LlamaForCausalLM", "gemma3": "Gemma3ForCausalLM"}
@@ -38,7 +38,8 @@ def import_gguf(gguf_path: Path, output_dir: Path, force: bool = False) -> Path:
             f"{gguf_path}: architecture {vocab.architecture!r} is not supported "
             f"({', '.join(HF_ARCHITECTURES)} are)"
         )
-    with atomic_dir(output_dir, force=force) as staging:
+    check_output_free(output_dir, force)
+    with atomic_folder(output_dir) as staging:
         _write_model(gguf_path, HF_ARCHITECTURES[vocab.architecture], staging)
         write_hf_tokenizer(vocab, staging)
     return output_dir

@@ -13,8 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from convert.errors import ConversionError
-from convert.output_file import atomic_file
+from alma_core.atomic import atomic_path
+from convert.errors import ConversionError, check_output_free
 
 # --type name -> name of the llama_ftype constant in llama_cpp
 QUANTIZED_TYPES: dict[str, str] = {
@@ -51,7 +51,8 @@ def quantize_gguf(
     if not source.is_file():
         raise ConversionError(f"{source}: no such GGUF file")
     nthread = threads or os.cpu_count() or 1
-    with atomic_file(output, force=force) as tmp:
+    check_output_free(output, force)
+    with atomic_path(output, suffix=".tmp") as tmp:
         command = [sys.executable, "-m", "convert.quantize", str(source.resolve()), str(tmp.resolve()), out_type,
                    str(nthread)]
         # Run from the folder holding this package, so `-m convert.quantize` is this file and not a

@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from convert.errors import ConversionError
-from convert.output_file import atomic_file
+from alma_core.atomic import atomic_path
+from alma_core.gguf_file import AlmaKey
+from convert.errors import ConversionError, check_output_free
 
 # GGUF token types (llama.cpp's llama_token_type).
 NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
@@ -140,7 +141,7 @@ def choose_tokens(vocabulary: Vocabulary, used: Iterable[int], keep_top: int = D
 
 def prompt_texts(languages: Sequence[str]) -> list[str]:
     """The ALMA prompt of every direction between the languages (its words must stay tokens)."""
-    from alma_train.prompts import build_prompt
+    from alma_core.prompts import build_prompt
 
     return [build_prompt(src, tgt, "") for src in languages for tgt in languages if src != tgt]
 
@@ -195,7 +196,8 @@ def trim_gguf(source: Path, output: Path, keep: Sequence[int], force: bool = Fal
         raise ConversionError(f"{source}: token ids to keep must lie in 0..{total - 1}")
     new_id = {int(old): new for new, old in enumerate(ids)}
     arch = reader.get_field(gguf.Keys.General.ARCHITECTURE).contents()
-    with atomic_file(output, force=force) as staging:
+    check_output_free(output, force)
+    with atomic_path(output, suffix=".tmp") as staging:
         writer = gguf.GGUFWriter(staging, arch=arch, endianess=reader.endianess)
         alignment = reader.get_field(gguf.Keys.General.ALIGNMENT)
         if alignment is not None:
@@ -215,7 +217,7 @@ def trim_gguf(source: Path, output: Path, keep: Sequence[int], force: bool = Fal
             elif field.name.endswith(".vocab_size"):
                 value = len(ids)
             writer.add_key_value(field.name, value, kind, sub_type=sub_type)
-        writer.add_key_value("alma.vocab_trimmed", json.dumps({"kept": len(ids), "of": total, **(note or {})},
+        writer.add_key_value(AlmaKey.VOCAB_TRIMMED, json.dumps({"kept": len(ids), "of": total, **(note or {})},
                                                               sort_keys=True), gguf.GGUFValueType.STRING)
         tensors = []
         for tensor in reader.tensors:
@@ -253,11 +255,11 @@ def trim_model(source: Path, output: Path, data: Sequence[Path], languages: Sequ
 def trim_languages(model: Path, data: Sequence[Path], languages: str = "", reader: Any = None) -> list[str]:
     """The languages whose prompts are kept: `languages` (comma-separated codes), else those of the
     model's alma.language_pairs, else those named by the data's xx-yy folders."""
-    from alma_train.languages import UnknownLanguageError, language_name
+    from alma_core.languages import UnknownLanguageError, language_name
 
     codes = [code.strip() for code in languages.split(",") if code.strip()]
     if not codes:
-        field = (reader if reader is not None else open_gguf(model)).get_field("alma.language_pairs")
+        field = (reader if reader is not None else open_gguf(model)).get_field(AlmaKey.LANGUAGE_PAIRS)
         pairs = field.contents() if field is not None else []
         pairs = pairs.split(",") if isinstance(pairs, str) else list(pairs)
         if not pairs:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alma_train.prompts import build_prompt
+from alma_core.prompts import build_prompt
 from convert.errors import ConversionError
 
 VERIFY_TEXTS: tuple[str, ...] = (

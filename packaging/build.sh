@@ -10,8 +10,8 @@ ARCH="$(uname -m)"
 DIST="${DIST_DIR:-$ROOT/dist}"
 WORK="${BUILD_DIR:-$ROOT/build/pyinstaller}"
 mkdir -p "$DIST"
-# The model the bundle carries: what the app uses here with no setting (see desktop/model_card.py).
-"$PYTHON" -c 'from alma_train.default_model import resolve_translation_model as r; c = r(); print(f"model: {c.path}, {c.description}")'
+# The model the bundle carries: what the app uses here with no setting (see desktop/models/card.py).
+"$PYTHON" -c 'from alma_core.models import resolve_translation_model as r; c = r(); print(f"model: {c.path}, {c.description}")'
 rm -rf "$WORK" "$DIST/alma-local"
 "$PYTHON" -m PyInstaller --noconfirm --clean --log-level WARN \
     --distpath "$DIST" --workpath "$WORK" packaging/alma_local.spec

@@ -2,12 +2,12 @@
 
 import sys
 
-from desktop.offline import force_offline
+from alma_core.offline import force_offline
 
 force_offline()
 
 if "--self-test" in sys.argv[1:]:
-    from desktop.selftest import run_self_test
+    from desktop.cli.selftest import run_self_test
 
     sys.exit(run_self_test())
 

@@ -2,15 +2,15 @@
 
 import sys
 
-from desktop.offline import force_offline
+from alma_core.offline import force_offline
 
 force_offline()
 
 if "--self-test" in sys.argv[1:]:
-    from desktop.selftest import run_self_test
+    from desktop.cli.selftest import run_self_test
 
     sys.exit(run_self_test(check_qt=False))
 
-from desktop.cli import main  # noqa: E402
+from desktop.cli.main import main  # noqa: E402
 
 sys.exit(main())

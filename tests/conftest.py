@@ -41,7 +41,7 @@ atexit.register(shutil.rmtree, SESSION_DATA_DIR, ignore_errors=True)
 @pytest.fixture(scope="session")
 def default_gguf() -> Path:
     """The fast test model's GGUF: SmolLM2-135M-Instruct Q4_1 (llama architecture, Apache-2.0)."""
-    from alma_train.bases import get_base
+    from alma_core.models import get_base
 
     return get_base("smollm2-135m").gguf_path()
 
@@ -49,7 +49,7 @@ def default_gguf() -> Path:
 @pytest.fixture(scope="session")
 def app_default_gguf() -> Path:
     """The GGUF the app translates with when nothing is set, in this hermetic session (the best base)."""
-    from alma_train.default_model import resolve_translation_model
+    from alma_core.models import resolve_translation_model
 
     choice = resolve_translation_model()
     assert choice.origin == "base", choice  # nothing built in the session's empty data dir
@@ -59,7 +59,7 @@ def app_default_gguf() -> Path:
 @pytest.fixture(scope="session")
 def default_hf_dir() -> Path:
     """The HF export of the fast test model (exported once into the user cache, then reused)."""
-    from alma_train.default_model import export_default_hf
+    from alma_train.train.base_export import export_default_hf
 
     return export_default_hf()
 
@@ -116,7 +116,7 @@ def default_llama(default_gguf):
 @pytest.fixture(scope="session")
 def demo_data(tmp_path_factory) -> Path:
     """The demo corpora built for real: parallel/<xx>-en/{train,valid,test}.jsonl, monolingual/<lang>.jsonl."""
-    from alma_train.demo_data import build_demo_data
+    from alma_train.data.demo_data import build_demo_data
 
     root = tmp_path_factory.mktemp("demo-data")
     build_demo_data(root, monolingual=True, max_documents=12)

@@ -24,7 +24,7 @@ print("torch", torch.__version__, "cuda", torch.cuda.is_available(), torch.cuda.
       "bf16", torch.cuda.is_bf16_supported())
 print("transformers", transformers.__version__, "peft", peft.__version__, "tokenizers", tokenizers.__version__,
       "hub", huggingface_hub.__version__)
-import alma_train.trainer, alma_train.build_translator, alma_train.bases, convert.cli, desktop.engine  # noqa
+import alma_train.train.trainer, alma_train.build_translator, alma_core.models, convert.cli, desktop.engine  # noqa
 import desktop.documents  # noqa
 print("imports ok")
 PY

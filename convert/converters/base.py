@@ -25,10 +25,11 @@ from typing import Any, ClassVar
 import gguf
 import numpy as np
 
-from alma_train.prompts import PROMPT_TEMPLATE
+from alma_core.atomic import atomic_path
+from alma_core.gguf_file import AlmaKey
+from alma_core.prompts import PROMPT_TEMPLATE
 from convert.checkpoint import FLOAT_DTYPES, Checkpoint
-from convert.errors import ConversionError
-from convert.output_file import atomic_file
+from convert.errors import ConversionError, check_output_free
 
 Q = gguf.GGMLQuantizationType
 # --type name -> (general.file_type, tensor type of the 2-D weights)
@@ -187,7 +188,8 @@ class ModelConverter:
                     tensor.gguf_name, byte_shape, np.dtype(np.uint8), tensor.byte_size(), tensor.qtype
                 )
 
-        with atomic_file(output, force=force) as tmp:
+        check_output_free(output, force)
+        with atomic_path(output, suffix=".tmp") as tmp:
             try:
                 writer.write_header_to_file(path=tmp)
                 writer.write_kv_data_to_file()
@@ -286,11 +288,11 @@ class ModelConverter:
         writer.add_file_type(file_type)
         writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
         # alma.*: what the desktop app needs to offer the right directions with the right prompt.
-        writer.add_string("alma.prompt", PROMPT_TEMPLATE)
+        writer.add_string(AlmaKey.PROMPT, PROMPT_TEMPLATE)
         if metadata.language_pairs:
-            writer.add_array("alma.language_pairs", list(metadata.language_pairs))
+            writer.add_array(AlmaKey.LANGUAGE_PAIRS, list(metadata.language_pairs))
         writer.add_string(
-            "alma.source_model",
+            AlmaKey.SOURCE_MODEL,
             metadata.source_model or self.source_model_name or self.model_dir.resolve().name,
         )
 

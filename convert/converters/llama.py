@@ -1,6 +1,6 @@
 """LlamaForCausalLM (LLaMA-2, ALMA, SmolLM2, Llama-3) -> llama.cpp's "llama" architecture.
 
-What is llama-specific: the llama.* keys (convert.llama_hparams), Llama-3.1's rope_freqs tensor, the
+What is llama-specific: the llama.* keys (convert.converters.llama_hparams), Llama-3.1's rope_freqs tensor, the
 Q/K row permutation for llama.cpp's rope, and a vocabulary that is either SentencePiece or byte-level
 BPE (convert.vocab decides from the files).
 """
@@ -11,8 +11,8 @@ import gguf
 import numpy as np
 
 from convert.converters.base import ModelConverter, PlannedTensor
+from convert.converters.llama_hparams import add_llama_hparams, llama3_rope_factors, parse_llama_config
 from convert.converters.registry import register
-from convert.llama_hparams import add_llama_hparams, llama3_rope_factors, parse_llama_config
 from convert.vocab import add_vocab
 
 # The projections whose rows follow the rope layout (permuted per head, in query or KV heads).

@@ -30,10 +30,10 @@ from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from alma_train.languages import LANGUAGES
+from alma_core.gguf_file import trained_pairs
+from alma_core.languages import LANGUAGES
 from desktop.api.jobs import ModelQueue, QueueFull, ShuttingDown
 from desktop.api.language_id import detect_language, detect_languages
-from desktop.engine.model_file import trained_pairs
 
 # LibreTranslate's code for Simplified Chinese is "zh" too; clients that send the script subtag get it.
 _ALIASES = {"zh-hans": "zh", "zh-cn": "zh"}
@@ -52,7 +52,7 @@ class ApiOptions:
     max_request_bytes: int = 20_000_000
     check_host: bool = True  # refuse Host headers that do not name this computer (DNS rebinding)
     files_kept_s: float = 3600.0  # translated files stay downloadable this long (and until shutdown)
-    terms: Any = None  # a desktop.terminology.glossary.GlossarySet applied to every request, or None
+    terms: Any = None  # a desktop.terminology.files.GlossarySet applied to every request, or None
 
 
 class ApiError(Exception):

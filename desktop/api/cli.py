@@ -78,7 +78,7 @@ def _options(args: argparse.Namespace):
     if not args.max_request_mb > 0:
         raise UsageError(f"--max-request-mb {args.max_request_mb:g}: must be more than 0")
     from desktop.terminology import GlossaryError
-    from desktop.terminology.glossary import GlossarySet
+    from desktop.terminology.files import GlossarySet
 
     try:
         terms = GlossarySet(args.glossary, args.do_not_translate)
@@ -134,7 +134,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from alma_train.interrupts import run_interruptible
+    from alma_core.interrupts import run_interruptible
 
     # SIGINT/SIGTERM/SIGHUP raise in the main thread (which only waits on the server): stop() runs.
     return run_interruptible(PROG, lambda: _serve(args), message="the server stopped")

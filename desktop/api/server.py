@@ -4,7 +4,7 @@ The listening sockets are bound here, before uvicorn starts, so a taken port or 
 error of start() with a plain message (uvicorn itself would log it and call sys.exit in its thread).
 uvicorn runs in a thread of its own both for `alma-translate serve` and for the app's switch; in a
 non-main thread it installs no signal handlers, so signals stay with the caller: the CLI's main
-thread (alma_train.interrupts) or the app's window, and both end with stop().
+thread (alma_core.interrupts) or the app's window, and both end with stop().
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class ServerOptions:
     api_keys: tuple[str, ...] = ()
     max_queue: int = DEFAULT_MAX_QUEUE  # requests waiting or running; more get 429
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES  # larger bodies get 413
-    terms: Any = None  # server-wide glossaries (desktop.terminology.glossary.GlossarySet) or None
+    terms: Any = None  # server-wide glossaries (desktop.terminology.files.GlossarySet) or None
 
 
 def resolve_host(host: str, port: int) -> list[tuple[int, tuple[Any, ...]]]:

@@ -11,10 +11,9 @@ such memories in tm/mt/) and its user can weigh them.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
+from alma_core.atomic import write_bytes_atomic
 from desktop.documents.base import DocumentError
 
 
@@ -69,28 +68,10 @@ class TmxCollector:
             raise DocumentError(f"{path}: the folder for the TMX does not exist")
         data = self.to_bytes()
         try:
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+            write_bytes_atomic(path, data)
         except OSError as exc:
             raise DocumentError(f"{path}: cannot write the TMX ({exc.strerror or exc})") from None
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            # mkstemp made it private; a memory is shared like any document the user writes.
-            os.chmod(tmp, 0o666 & ~_umask())
-            os.replace(tmp, path)
-        except BaseException as exc:
-            tmp.unlink(missing_ok=True)
-            if isinstance(exc, OSError):
-                raise DocumentError(f"{path}: cannot write the TMX ({exc.strerror or exc})") from None
-            raise
         return path
-
-
-def _umask() -> int:
-    from alma_train.atomic_files import current_umask
-
-    return current_umask()
 
 
 def _version() -> str:

@@ -32,9 +32,9 @@ from desktop.documents.xliff_format import XliffFormat
 from desktop.documents.xlsx_format import XlsxFormat
 from desktop.engine.batch_decode import DEFAULT_SEQUENCES as DEFAULT_BATCH
 from desktop.engine.batch_translate import forget, prepare, supports_batches
+from desktop.engine.term_decoding import DEFAULT_STRATEGY
 from desktop.engine.translation import TranslationCancelled
 from desktop.terminology import TermBase, TermEntry
-from desktop.terminology.enforce import DEFAULT_STRATEGY
 
 FORMATS: tuple[DocumentFormat, ...] = (
     PlainTextFormat(), MarkdownFormat(), DocxFormat(), SubtitleFormat(), HtmlFormat(), PoFormat(), XliffFormat(),
@@ -100,7 +100,7 @@ def translate_document(path: Path | str, engine: SupportsTranslate, src: str, tg
     engine's default when None); missing_terms(sentence number from 1, source, entries) is called for
     every sentence whose terms were not all placed (a segment with inline markup, or one served whole
 from the translation memory, counts as one sentence).
-An engine with a translation memory (`engine.memory`, desktop.memory.TranslationMemory) serves a plain
+An engine with a translation memory (`engine.memory`, desktop.memory.store.TranslationMemory) serves a plain
 segment found there whole before splitting it into sentences, so a corrected multi-sentence segment
 (the Documents view's review table) comes out as corrected.
     batch: sentences decoded together before writing (desktop.engine.batch_translate); 1 or less: one

@@ -18,7 +18,7 @@ What a CAT tool (OmegaT, Trados, memoQ, Phrase, Okapi) needs back:
   (de-DE is de). A missing target language is set to the job's.
 
 Units marked translate="no" and sources without words are skipped. Parsing is safe: size limit, no
-entity declarations, no network (desktop.documents.safe_xml).
+entity declarations, no network (alma_core.safe_xml).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from alma_core.safe_xml import UnsafeXMLError, read_checked
 from desktop.documents.base import DocumentError, DocumentFormat, Translate
 from desktop.documents.inline_markup import (
     Tag,
@@ -40,7 +41,6 @@ from desktop.documents.inline_markup import (
     parse,
     strip_tags,
 )
-from desktop.documents.safe_xml import read_checked
 
 NS_12 = "urn:oasis:names:tc:xliff:document:1.2"
 NS_20 = "urn:oasis:names:tc:xliff:document:2.0"
@@ -210,7 +210,10 @@ class XliffFormat(DocumentFormat):
         """The translate-toolkit store of the file, after the safety checks and the language check."""
         from lxml import etree
 
-        data = read_checked(source, "XLIFF file")
+        try:
+            data = read_checked(source, "XLIFF file")
+        except UnsafeXMLError as exc:
+            raise DocumentError(str(exc)) from None
         try:
             root = etree.fromstring(data, parser=_parser())
         except etree.XMLSyntaxError as exc:
@@ -364,7 +367,7 @@ def tags_in(tagged: str) -> bool:
 
 
 def _parser():
-    from desktop.documents.safe_xml import parser
+    from alma_core.safe_xml import parser
 
     return parser()
 

@@ -11,7 +11,7 @@ try:
 except ImportError:  # an install without the desktop extra still reads model metadata
     pass
 
-from desktop.engine.model_file import ModelLoadError, read_model_info
+from alma_core.gguf_file import ModelLoadError, read_model_info
 from desktop.engine.sentences import Segment, split_segments
 from desktop.engine.translation import TranslationCancelled, TranslationEngine, UntrainedDirectionWarning
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from alma_train.decode import has_complete_line
+from alma_core.prompts import has_complete_line
 from desktop.engine.side_context import DecodeError, SideContext
 
 DEFAULT_SEQUENCES = 16

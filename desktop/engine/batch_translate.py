@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from alma_train.prompts import build_prompt, clean_output
+from alma_core.prompts import build_prompt, clean_output
 from desktop.engine.batch_decode import DEFAULT_CELLS, DEFAULT_SEQUENCES, BatchDecoder, Decoded
 from desktop.engine.sentences import split_segments
 from desktop.engine.translation import TranslationCancelled

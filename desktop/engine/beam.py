@@ -9,7 +9,7 @@ while its children are made.
 
 Scoring follows transformers' beam search (length_penalty 1: the sum of token log-probabilities
 divided by the length); a hypothesis ends with an end-of-generation token or once its text holds a
-complete first line (what clean_output keeps), like alma_train.decode's line stop.
+complete first line (what clean_output keeps), like alma_train.evaluate.decode's line stop.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from alma_train.decode import has_complete_line
+from alma_core.prompts import has_complete_line
 from desktop.engine.confidence import log_softmax
 from desktop.engine.side_context import DecodeError, SideContext
 

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from alma_core.gguf_file import AlmaKey
+
 CALIBRATION_FILE = Path(__file__).with_name("confidence_calibration.json")
 
 
@@ -58,7 +60,7 @@ def calibration_for(info: dict[str, Any], calibrations: Sequence[Calibration] | 
     """The map for a model (read_model_info's dict): the entry fitted on its base (alma.base, written
     into tuned models), else one fitted on the same architecture, else None."""
     calibrations = load_calibrations() if calibrations is None else calibrations
-    base = info.get("alma.base")
+    base = info.get(AlmaKey.BASE)
     for calibration in calibrations:
         if base and calibration.base == base:
             return calibration

@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alma_train.languages import language_name
-from alma_train.prompts import OUTPUT_LENGTH_FACTOR, build_prompt, clean_output, output_token_limit
+from alma_core.gguf_file import ModelLoadError, read_model_info, trained_pairs
+from alma_core.languages import language_name
+from alma_core.prompts import OUTPUT_LENGTH_FACTOR, build_prompt, clean_output, output_token_limit
 from desktop.engine.confidence import LogprobRecorder, calibrated_confidence, calibration_for, mean_logprob
-from desktop.engine.model_file import ModelLoadError, read_model_info, trained_pairs
 from desktop.engine.sentences import split_segments
-from desktop.terminology.enforce import DEFAULT_STRATEGY, check_strategy, enforce_sentence
-from desktop.terminology.glossary import TermEntry
+from desktop.engine.term_decoding import DEFAULT_STRATEGY, check_strategy, enforce_sentence
+from desktop.terminology.files import TermEntry
 from desktop.terminology.matching import TermBase
 
 CancelCheck = Callable[[], bool] | threading.Event | None
@@ -126,10 +126,10 @@ def _filter_llama_log() -> None:
     import llama_cpp
     from llama_cpp import _logger
 
-    from alma_train.interrupts import called_from_c
+    from alma_core.interrupts import called_from_c
 
     @llama_cpp.llama_log_callback
-    @called_from_c  # a signal landing in here is delivered again outside it (alma_train.interrupts)
+    @called_from_c  # a signal landing in here is delivered again outside it (alma_core.interrupts)
     def log_filter(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
         if not any(line in text for line in _HARMLESS_LLAMA_LOG_LINES):
             _logger.llama_log_callback(level, text, user_data)
@@ -163,12 +163,12 @@ def _stop_requested(cancel: CancelCheck) -> bool:
 class TranslationEngine:
     """Loads one GGUF model and translates text with it.
 
-    model_path: a GGUF file; None takes alma_train.default_model.resolve_translation_model()'s choice
+    model_path: a GGUF file; None takes alma_core.models.resolve_translation_model()'s choice
     ($ALMA_LOCAL_DEFAULT_MODEL, else the translator `make model` built, else the one a bundle carries,
     else the best installed base, zero-shot), kept in .choice. The file is checked before llama.cpp
     loads it; a bad one (or no model at all) raises ModelLoadError. n_gpu_layers: a number or "auto".
     cache: True for the shared cache in the user data dir, a TranslationCache, or False/None for none.
-    memory: a translation memory (desktop.memory.TranslationMemory or anything with
+    memory: a translation memory (desktop.memory.store.TranslationMemory or anything with
     lookup(src, tgt, source) -> str | None), settable later as .memory; an exact match is served
     before the cache and the model. Counters: model_calls (sentences sent to the model) and
     generated_tokens.
@@ -181,7 +181,7 @@ class TranslationEngine:
         # ModelChoice (environment, the translator `make model` built, the bundle's, or a base).
         self.choice = None
         if model_path is None:
-            from alma_train.default_model import DefaultModelMissingError, resolve_translation_model
+            from alma_core.models import DefaultModelMissingError, resolve_translation_model
 
             try:
                 self.choice = resolve_translation_model()
@@ -194,7 +194,7 @@ class TranslationEngine:
         self.calibration = calibration_for(self.info)
         fingerprint = None
         if cache is not None and cache is not False:
-            from desktop.cache import model_fingerprint
+            from desktop.stores.cache import model_fingerprint
 
             # Taken before llama.cpp reads the file, so the cache key is the one of the weights loaded
             # even when the file is replaced or deleted right after.
@@ -222,7 +222,7 @@ class TranslationEngine:
         if cache is True:
             import sqlite3
 
-            from desktop.cache import TranslationCache
+            from desktop.stores.cache import TranslationCache
 
             try:
                 cache = TranslationCache()
@@ -295,7 +295,7 @@ class TranslationEngine:
 
         "".join(pieces) is the translation. cancel (an Event or a callable) is checked between tokens,
         as is cancel(); either raises TranslationCancelled. terms: glossary and do-not-translate terms
-        for src->tgt, put into the translation by term_strategy (desktop.terminology.enforce); a
+        for src->tgt, put into the translation by term_strategy (desktop.engine.term_decoding); a
         sentence with a term comes in one piece once its terms are settled.
         """
         self._check_direction(src, tgt)

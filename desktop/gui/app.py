@@ -26,7 +26,7 @@ from desktop.gui.settings import APPLICATION, ORGANIZATION, AppSettings
 from desktop.gui.text_view import TextView
 from desktop.gui.tune_view import TuneView
 from desktop.gui.worker import ModelSpec, ModelStatus, TranslationResult, Translator
-from desktop.memory import TranslationMemory
+from desktop.memory.store import TranslationMemory
 
 TEXT_TAB, DOCUMENTS_TAB, MODELS_TAB, TUNE_TAB, GLOSSARIES_TAB = range(5)
 # Python runs a signal handler only when the main thread executes Python code, and Qt's event loop is
@@ -197,7 +197,7 @@ def close_on_signals(window: MainWindow) -> dict[int, object]:
     """SIGTERM (logout, kill), SIGHUP (terminal closed) and Ctrl-C close the window as its close button
     does: running document jobs are cancelled, which removes their .part files, and a Tune step is
     stopped. The signal is kept in window.stopped_by_signal; returns the handlers it replaced."""
-    from alma_train.interrupts import HANDLED_SIGNALS
+    from alma_core.interrupts import HANDLED_SIGNALS
 
     def handler(signum: int, frame: object) -> None:
         if window.stopped_by_signal is None:

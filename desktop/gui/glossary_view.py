@@ -7,7 +7,7 @@ the lists switched on for their pair and hand it to the engine.
 
 Storage: <user data dir>/glossaries/, one TSV per list (source, target, note; the first line a comment
 naming the list) and index.json with the names, kinds, language pairs and enabled directions. Every
-write is atomic (alma_train.atomic_files), and each confirmed edit is written at once, so a crash never
+write is atomic (alma_core.atomic), and each confirmed edit is written at once, so a crash never
 leaves a half-written file in place of a good one and nothing waits for a "save" that never comes.
 
 GlossaryStore has no Qt in it; GlossaryView is the tab.
@@ -57,7 +57,7 @@ class GlossaryStoreError(ValueError):
 
 
 def glossaries_dir() -> Path:
-    from alma_train.user_dirs import user_data_dir
+    from alma_core.paths import user_data_dir
 
     return user_data_dir() / "glossaries"
 
@@ -259,7 +259,7 @@ class GlossaryStore:
             self._changed()
 
     def _write_index(self) -> None:
-        from alma_train.atomic_files import write_text_atomic
+        from alma_core.atomic import write_text_atomic
 
         data = {"version": INDEX_VERSION, "glossaries": [
             {"name": g.name, "kind": g.kind, "languages": [g.src, g.tgt], "file": g.file,
@@ -282,7 +282,7 @@ class GlossaryStore:
 
 def write_store_file(path: Path, glossary: Glossary, entries: Iterable) -> None:
     """A list's TSV: a comment line naming it, then source<TAB>target<TAB>note (atomic)."""
-    from alma_train.atomic_files import atomic_writer
+    from alma_core.atomic import atomic_writer
 
     with atomic_writer(path) as handle:
         handle.write(f"{HEADER_PREFIX}{glossary.kind}: {glossary.src} -> {glossary.tgt}"
@@ -529,7 +529,7 @@ class GlossaryView(QWidget):
         suffix = path.suffix.lower()
         try:
             if suffix == ".txt" and glossary.kind == DO_NOT_TRANSLATE:
-                from alma_train.atomic_files import write_text_atomic
+                from alma_core.atomic import write_text_atomic
 
                 write_text_atomic(path, "".join(f"{entry.source}\n" for entry in glossary.entries))
             else:

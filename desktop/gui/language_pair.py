@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QWidget
 
-from alma_train.languages import LANGUAGES
+from alma_core.languages import LANGUAGES
 
 
 class LanguagePair(QWidget):

@@ -2,12 +2,12 @@
 
 The default entry is whatever resolve_translation_model() picks (the translator `make model` built,
 else the best installed base, zero-shot), labelled with where it came from. For each model the view
-shows its base, licence, training data, steps and scores from the alma.* keys (desktop.model_card);
+shows its base, licence, training data, steps and scores from the alma.* keys (desktop.models.card);
 where a model derives from Gemma 3 the Gemma Terms of Use are one click away.
 
 "Remove from list" only takes a model off the list. "Delete…" deletes a model file (and its card)
 after a confirmation, never the default model or a base's own GGUF; the model in use is switched away
-(to its parent, else the default) first. A tuned model shows its lineage (desktop.lineage: parent
+(to its parent, else the default) first. A tuned model shows its lineage (desktop.models.lineage: parent
 chain with steps, data and scores) and "Use parent" goes back to the model it was tuned from.
 Each model keeps its own GPU layers and threads; "Use this model" loads it in the worker thread and
 makes it the active one (persisted, loaded again at the next start).
@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from alma_core.gguf_file import AlmaKey
 from desktop.gui.dialogs import show_error
 from desktop.gui.settings import AppSettings, ModelOptions
 from desktop.gui.worker import ModelSpec
@@ -64,7 +65,7 @@ def format_count(n: int) -> str:
 
 def resolve_default_model():
     """(ModelChoice, None), or (None, the reason) when there is no model to translate with."""
-    from alma_train.default_model import DefaultModelMissingError, resolve_translation_model
+    from alma_core.models import DefaultModelMissingError, resolve_translation_model
 
     try:
         return resolve_translation_model(), None
@@ -212,7 +213,7 @@ class ModelsView(QWidget):
 
     def default_text(self) -> str:
         """The default entry's label, e.g. "default-translator.gguf (default: built by make model)"."""
-        from desktop.model_card import default_label
+        from desktop.models.card import default_label
 
         return default_label(self.default_choice) if self.default_choice is not None else ""
 
@@ -257,7 +258,7 @@ class ModelsView(QWidget):
 
     def add_model(self, path: Path) -> bool:
         """Add path to the inventory after checking its header; a bad file gets a dialog, not a row."""
-        from desktop.engine import ModelLoadError, read_model_info
+        from alma_core.gguf_file import ModelLoadError, read_model_info
 
         path = Path(path).resolve()
         try:
@@ -288,8 +289,8 @@ class ModelsView(QWidget):
 
     def protected_reason(self, path: Path) -> str | None:
         """Why path must not be deleted (the default model, a base's own GGUF, a bundled file), else None."""
-        from desktop.engine import ModelLoadError, read_model_info
-        from desktop.model_card import base_of_gguf
+        from alma_core.gguf_file import ModelLoadError, read_model_info
+        from desktop.models.card import base_of_gguf
 
         path = Path(path)
         if self._is_default(path):
@@ -301,14 +302,14 @@ class ModelsView(QWidget):
             info = read_model_info(path)
         except ModelLoadError:
             return None  # a damaged file may go
-        if base_of_gguf(path, info) is not None and not info.get("alma.parent"):
+        if base_of_gguf(path, info) is not None and not info.get(AlmaKey.PARENT):
             return f"{path.name} is a base model"
         return None
 
     @Slot()
     def delete_selected(self) -> bool:
         """Delete the selected model's file and card after a confirmation; True when deleted."""
-        from desktop.lineage import model_card_path
+        from desktop.models.lineage import model_card_path
 
         path = self.selected_path()
         if path is None:
@@ -351,9 +352,9 @@ class ModelsView(QWidget):
 
         Looked for where the run found it (alma.parent_path), then by name among the listed models,
         the tuning runs and the installed bases."""
-        from desktop import model_card
-        from desktop.engine import ModelLoadError, read_model_info
-        from desktop.lineage import file_sha256
+        from alma_core.gguf_file import ModelLoadError, read_model_info
+        from desktop.models import card as model_card
+        from desktop.models.lineage import file_sha256
 
         try:
             card = model_card.read_model_card(path, read_model_info(path))
@@ -377,14 +378,14 @@ class ModelsView(QWidget):
 
     @staticmethod
     def _runs_models(name: str) -> list[Path]:
-        from desktop.tuning import runs_root
+        from desktop.models.tuning import runs_root
 
         root = runs_root()
         return sorted(root.glob(f"*/{name}")) if root.is_dir() else []
 
     @staticmethod
     def _base_models(name: str) -> list[Path]:
-        from alma_train.bases import BASES
+        from alma_core.models import BASES
 
         found = []
         for base in BASES.values():
@@ -403,8 +404,8 @@ class ModelsView(QWidget):
             return False
         parent = self.find_parent(path)
         if parent is None:
-            from desktop import model_card
-            from desktop.engine import ModelLoadError, read_model_info
+            from alma_core.gguf_file import ModelLoadError, read_model_info
+            from desktop.models import card as model_card
 
             try:
                 card = model_card.read_model_card(path, read_model_info(path))
@@ -461,9 +462,8 @@ class ModelsView(QWidget):
     # --- details -------------------------------------------------------------------------------
     @Slot()
     def _show_selected(self) -> None:
-        from desktop import model_card
-        from desktop.engine import ModelLoadError, read_model_info
-        from desktop.engine.model_file import trained_pairs
+        from alma_core.gguf_file import ModelLoadError, read_model_info, trained_pairs
+        from desktop.models import card as model_card
 
         path = self.selected_path()
         self.remove_button.setEnabled(path is not None and not self._is_default(path))
@@ -492,11 +492,11 @@ class ModelsView(QWidget):
             return
         pairs = trained_pairs(info)
         card = model_card.read_model_card(path, info)
-        shown = {"alma.language_pairs", "alma.base", "alma.licence", "alma.training_data", "alma.training_steps",
-                 "alma.scores", "alma.recipe", "alma.parent", "alma.parent_sha256", "alma.parent_path",
-                 "alma.lineage"}
+        shown = {AlmaKey.LANGUAGE_PAIRS, AlmaKey.BASE, AlmaKey.LICENCE, AlmaKey.TRAINING_DATA, AlmaKey.TRAINING_STEPS,
+                 AlmaKey.SCORES, AlmaKey.RECIPE, AlmaKey.PARENT, AlmaKey.PARENT_SHA256, AlmaKey.PARENT_PATH,
+                 AlmaKey.LINEAGE}
         self.parent_button.setEnabled(card.parent is not None)
-        alma = {k: v for k, v in info.items() if k.startswith("alma.") and k not in shown}
+        alma = {k: v for k, v in info.items() if k.startswith(AlmaKey.PREFIX) and k not in shown}
         licence = card.licence
         if card.gemma_derived:
             self._terms_path = model_card.gemma_terms_path()

@@ -49,7 +49,7 @@ def take_screenshots(out: Path, model: Path | None = None, timeout_s: float = 30
     work = Path(tempfile.mkdtemp(prefix="alma-screenshots-"))
     if "QT_QPA_PLATFORM" not in os.environ:
         _use_offscreen_screen(work)
-    from alma_train.default_model import default_translator_path
+    from alma_core.models import default_translator_path
 
     built = default_translator_path()  # the user's `make model` result, looked up before the switch
     os.environ["ALMA_LOCAL_DATA"] = str(work / "data")

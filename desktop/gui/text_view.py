@@ -565,7 +565,7 @@ class TextView(QWidget):
     def _update_review_label(self) -> None:
         count = len(self._map.corrections()) if self._map is not None else 0
         self.confirm_button.setEnabled(count > 0)
-        # Said before the user confirms: a memory that cannot be written (desktop.memory's problem).
+        # Said before the user confirms: a memory that cannot be written (desktop.memory.store's problem).
         memory = self._translator.memory
         problem = "no translation memory" if memory is None else getattr(memory, "problem", None)
         self.confirm_button.setToolTip(CONFIRM_TOOLTIP + (f"\nCannot save: {problem}" if problem else ""))

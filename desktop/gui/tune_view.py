@@ -1,11 +1,11 @@
 """The Tune view: tune the translator on the user's own translations, on this machine.
 
-The steps of a run (desktop.tuning builds them) run one after another as QProcess children, so the
+The steps of a run (desktop.models.tuning builds them) run one after another as QProcess children, so the
 event loop never waits on training and the desktop never imports torch. Output goes to the log pane
 and to logs/<step>.log in the run folder; stage 2's progress bar and train_log.jsonl give the step,
 loss and ETA. Cancel stops the running step (SIGTERM, so it removes its temporary files; killed if it
 has not ended after STOP_GRACE_MS); the new model is written under its final name (with its lineage,
-desktop.lineage), and added to the Models view, only when every step succeeded.
+desktop.models.lineage), and added to the Models view, only when every step succeeded.
 
 A cancelled (or failed) run can be resumed: the steps it finished are skipped and stage 2 continues
 from its last checkpoint. With a translation memory (MainWindow.memory) holding MEMORY_MIN_PAIRS
@@ -34,11 +34,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop import tuning
 from desktop.gui.dialogs import show_error
+from desktop.models import tuning
 
 # How long a step gets to end after SIGTERM before it is killed. The steps' command lines turn SIGTERM
-# into a clean exit (alma_train.interrupts: temporary files and staging folders removed) in well under
+# into a clean exit (alma_core.interrupts: temporary files and staging folders removed) in well under
 # a second; SIGKILL at once would leave them in the run's work folder.
 STOP_GRACE_MS = 10_000
 
@@ -55,7 +55,7 @@ class TuneView(QWidget):
     def __init__(self, models_view=None, parent: QWidget | None = None, memory=None) -> None:
         super().__init__(parent)
         self.models_view = models_view
-        self.memory = memory  # the app's TranslationMemory (desktop.memory), or None
+        self.memory = memory  # the app's TranslationMemory (desktop.memory.store), or None
         self.direction: tuple[str, str] | None = None  # the Text view's language pair
         # Settings no widget shows; tests and power users set them (alma-train settings by name).
         self.train_overrides: dict = {}
@@ -189,8 +189,8 @@ class TuneView(QWidget):
 
     def _describe_default_base(self) -> None:
         """Say which model "default" tunes: the app's default (built translator, else a base)."""
-        from alma_train.default_model import DefaultModelMissingError, resolve_translation_model
-        from desktop.model_card import default_label
+        from alma_core.models import DefaultModelMissingError, resolve_translation_model
+        from desktop.models.card import default_label
 
         try:
             choice = resolve_translation_model()
@@ -263,7 +263,7 @@ class TuneView(QWidget):
         self._form.setRowVisible(self.corrections_box, self.memory is not None)
         if self.memory is None:
             return
-        from desktop.memory import MEMORY_MIN_PAIRS
+        from desktop.memory.store import MEMORY_MIN_PAIRS
 
         count = self.corrections_count()
         pair = "-".join(self.direction) if self.direction else "no language pair"

@@ -414,7 +414,7 @@ class Translator(QObject):
         return self._last_id
 
     def set_memory(self, memory) -> None:
-        """The translation memory (desktop.memory.TranslationMemory, or None) the engine serves exact
+        """The translation memory (desktop.memory.store.TranslationMemory, or None) the engine serves exact
         matches from before the model: the one loaded now and every one loaded later."""
         self._worker.set_memory(memory)
 

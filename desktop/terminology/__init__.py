@@ -1,10 +1,10 @@
 """Terminology: glossaries and do-not-translate terms, found in sentences and enforced in translations.
 
-Reading files: desktop.terminology.glossary; matching: desktop.terminology.matching; enforcement
-strategies: desktop.terminology.enforce.
+Reading files: desktop.terminology.files; matching: desktop.terminology.matching; enforcement
+strategies: desktop.engine.term_decoding.
 """
 
-from desktop.terminology.glossary import (
+from desktop.terminology.files import (
     GlossaryError,
     TermEntry,
     read_do_not_translate,

@@ -58,7 +58,7 @@ def _find_sdist() -> Path | None:
     candidates = []
     if os.environ.get("ALMA_LLAMA_CPP_SDIST"):
         candidates.append(Path(os.environ["ALMA_LLAMA_CPP_SDIST"]))
-    from alma_train.default_model import user_cache_dir
+    from alma_core.paths import user_cache_dir
 
     candidates.append(user_cache_dir() / "reference" / LLAMA_CPP_PYTHON_SDIST)
     return next((c for c in candidates if c.exists()), None)

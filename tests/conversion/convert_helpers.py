@@ -111,8 +111,8 @@ NAMING_KEYS = frozenset(
 
 
 def build_tiny_gemma3(out: Path, tokenizer_dir: Path, dtype: str = "bfloat16", seed: int = 0) -> Path:
-    """alma_train.tiny_model's tiny Gemma 3, saved in bf16 by default (as Google's checkpoints are)."""
-    from alma_train.tiny_model import build_tiny_gemma3 as build
+    """tiny_model's tiny Gemma 3, saved in bf16 by default (as Google's checkpoints are)."""
+    from tiny_model import build_tiny_gemma3 as build
 
     return build(out, tokenizer_dir, dtype=dtype, seed=seed)
 
@@ -121,7 +121,7 @@ def gguf_differences(ours: Path, reference: Path, ignore: frozenset[str] = froze
     """Metadata keys (but `ignore`) and tensors (type, shape, bytes) in which two GGUF files differ."""
     import numpy as np
 
-    from convert.gguf_file import read_gguf
+    from alma_core.gguf_file import read_gguf
 
     a, b = read_gguf(ours), read_gguf(reference)
     problems = []
@@ -144,6 +144,6 @@ def gguf_differences(ours: Path, reference: Path, ignore: frozenset[str] = froze
 
 def tokenizer_metadata(path: Path) -> dict:
     """The tokenizer.* keys of a GGUF file."""
-    from convert.gguf_file import read_gguf
+    from alma_core.gguf_file import read_gguf
 
     return {k: v for k, v in read_gguf(path).metadata.items() if k.startswith("tokenizer.")}

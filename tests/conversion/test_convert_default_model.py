@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from convert_helpers import THREADS
 
-from alma_train.prompts import PROMPT_TEMPLATE, build_prompt, clean_output
+from alma_core.prompts import PROMPT_TEMPLATE, build_prompt, clean_output
 from convert.verify import VERIFY_TEXTS, verify_gguf
 
 pytestmark = pytest.mark.slow

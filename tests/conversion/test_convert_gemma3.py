@@ -25,8 +25,8 @@ from convert_helpers import (
     tokenizer_metadata,
 )
 
-from alma_train.prompts import PROMPT_TEMPLATE
-from convert.gguf_file import read_gguf
+from alma_core.gguf_file import read_gguf
+from alma_core.prompts import PROMPT_TEMPLATE
 from convert.verify import VERIFY_TEXTS, HFReference, verify_gguf
 
 

@@ -6,9 +6,9 @@ import gguf
 import numpy as np
 import pytest
 
+from alma_core.gguf_file import read_model_info
 from convert.errors import ConversionError
 from convert.gguf_metadata import copy_with_metadata
-from desktop.engine.model_file import read_model_info
 
 
 def test_copy_adds_keys_and_keeps_everything_else(default_gguf, tmp_path):

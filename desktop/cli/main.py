@@ -1,0 +1,367 @@
+"""alma-translate: translate text or documents locally with a GGUF model.
+
+stdin to stdout when no file is given; each FILE is written beside itself as name.<tgt>.ext
+(never over the source) unless -o names the output ("-" for stdout, a folder for several files).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sqlite3
+import sys
+import tempfile
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from alma_core.languages import LANGUAGES, UnknownLanguageError, language_name
+from desktop.engine.term_decoding import DEFAULT_STRATEGY, STRATEGIES
+
+EXIT_USAGE = 2
+DEFAULT_BATCH = 16  # desktop.engine.batch_decode.DEFAULT_SEQUENCES (not imported: --help stays light)
+MAX_BATCH = 64
+# --alternatives N: at most this many (each takes a beam; beams share one extra KV cache).
+MAX_ALTERNATIVES = 16
+EXIT_INTERRUPTED = 130  # SIGINT; SIGTERM gives 143, SIGHUP 129 (alma_core.interrupts)
+
+
+class UsageError(Exception):
+    """Bad arguments or input: printed as one line, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from desktop.documents import SUPPORTED_EXTENSIONS
+
+    parser = argparse.ArgumentParser(
+        prog="alma-translate", description=__doc__.split("\n\n")[0],
+        epilog=f"document types: {' '.join(SUPPORTED_EXTENSIONS)}. "
+               "alma-translate serve: the local LibreTranslate-compatible API (serve --help). "
+               "alma-translate memory: the translation memory (memory --help)",
+    )
+    parser.add_argument("files", nargs="*", type=Path, help="documents to translate (default: stdin)")
+    parser.add_argument("-m", "--model", type=Path,
+                        help="GGUF model (default: $ALMA_LOCAL_DEFAULT_MODEL, else the translator `make model` "
+                             "built, else the best installed base, zero-shot; see --print-model)")
+    parser.add_argument("--print-model", action="store_true",
+                        help="print the path of the GGUF that would be used (with -m: that one) and exit")
+    parser.add_argument("--from", dest="src", help="source language code, e.g. de")
+    parser.add_argument("--to", dest="tgt", help="target language code, e.g. en")
+    parser.add_argument("-o", "--output", help="output file, - for stdout, or a folder for several files")
+    parser.add_argument("--list-languages", action="store_true", help="print the language codes and exit")
+    parser.add_argument("--threads", type=int, help="CPU threads for llama.cpp (default: up to 8)")
+    parser.add_argument("--gpu-layers", default="auto",
+                        help="layers to offload to the GPU: a number, or auto (all when llama.cpp has GPU support)")
+    parser.add_argument("--max-new-tokens", type=int, default=256, help="token limit per sentence (default 256)")
+    parser.add_argument("--batch", type=int, default=DEFAULT_BATCH, metavar="N",
+                        help=f"documents: sentences decoded together (default {DEFAULT_BATCH}; 1: one at a time)")
+    parser.add_argument("--no-cache", action="store_true", help="do not read or write the translation cache")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="XLIFF: replace existing targets too (default: only empty units are filled)")
+    parser.add_argument("--tmx", type=Path, metavar="FILE",
+                        help="also write every translated segment pair of the run to this TMX file")
+    parser.add_argument("--glossary", action="append", type=Path, default=[], metavar="FILE",
+                        help="terms to translate a fixed way: TSV, CSV or TBX (repeatable; later files win)")
+    parser.add_argument("--do-not-translate", action="append", type=Path, default=[], metavar="FILE",
+                        help="terms to keep as they are, one a line, case-sensitive (repeatable)")
+    parser.add_argument("--term-strategy", choices=STRATEGIES, default=DEFAULT_STRATEGY,
+                        help=f"how glossary terms are put into the translation (default {DEFAULT_STRATEGY}; "
+                             "see docs/terminology.md)")
+    parser.add_argument("--details", action="store_true",
+                        help="stdin only: print one JSON object per sentence (JSON Lines): source, "
+                             "translation, confidence (0..1), alternatives, origin (model, cache or memory)")
+    parser.add_argument("--alternatives", type=int, metavar="N",
+                        help=f"stdin only: also up to N other translations per sentence (beam search n-best, "
+                             f"best first, 1..{MAX_ALTERNATIVES}); implies --details")
+    parser.add_argument("--no-memory", action="store_true",
+                        help="do not serve sentences from the translation memory (alma-translate memory)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no file summary")
+    return parser
+
+
+def _check_arguments(args: argparse.Namespace) -> None:
+    from desktop.documents import DocumentError, format_for
+
+    if not args.src or not args.tgt:
+        raise UsageError("both --from and --to are required (see --list-languages)")
+    try:
+        language_name(args.src)
+        language_name(args.tgt)
+    except UnknownLanguageError as exc:
+        raise UsageError(str(exc)) from None
+    if args.src == args.tgt:
+        raise UsageError(f"--from and --to are both {args.src!r}")
+    if args.gpu_layers != "auto" and not args.gpu_layers.lstrip("-").isdigit():
+        raise UsageError(f"--gpu-layers {args.gpu_layers!r}: a number or auto")
+    if args.max_new_tokens is not None and args.max_new_tokens < 1:
+        raise UsageError("--max-new-tokens must be at least 1")
+    if not 1 <= args.batch <= MAX_BATCH:
+        raise UsageError(f"--batch {args.batch}: must be 1 to {MAX_BATCH}")
+    if args.alternatives is not None:
+        if not 1 <= args.alternatives <= MAX_ALTERNATIVES:
+            raise UsageError(f"--alternatives {args.alternatives}: give a number from 1 to {MAX_ALTERNATIVES}")
+        args.details = True
+    if args.details and args.files:
+        raise UsageError("--details and --alternatives work on text from stdin, not on documents "
+                         f"(given: {args.files[0]})")
+    if args.model is not None and not args.model.is_file():
+        raise UsageError(f"{args.model}: no such model file")
+    for path in args.files:
+        if path.is_dir():
+            raise UsageError(f"{path}: is a folder; give the documents in it (e.g. {path}/*.docx)")
+        if not path.is_file():
+            raise UsageError(f"{path}: no such file")
+        try:
+            format_for(path)
+        except DocumentError as exc:
+            raise UsageError(str(exc)) from None
+    if len(args.files) > 1 and args.output is not None and not Path(args.output).is_dir():
+        raise UsageError(f"-o {args.output}: with several files, -o must be an existing folder")
+    if args.tmx is not None:
+        if not args.files:
+            raise UsageError("--tmx needs documents to translate (stdin is not collected)")
+        if args.tmx.is_dir():
+            raise UsageError(f"--tmx {args.tmx}: is a folder; give a file name, e.g. {args.tmx}/run.tmx")
+        if not args.tmx.absolute().parent.is_dir():
+            raise UsageError(f"--tmx {args.tmx}: the folder {args.tmx.absolute().parent} does not exist")
+        if any(args.tmx.resolve() == path.resolve() for path in args.files):
+            raise UsageError(f"--tmx {args.tmx}: is one of the documents to translate")
+
+
+def _load_terms(args: argparse.Namespace):
+    """The TermBase of --glossary and --do-not-translate, or None; a bad file is a UsageError."""
+    from desktop.terminology import GlossaryError
+    from desktop.terminology.files import load_terms
+
+    try:
+        return load_terms(args.glossary, args.do_not_translate, args.src, args.tgt)
+    except GlossaryError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _missing_term_warner(name: str):
+    """A callback printing "NAME: sentence N: term 'Kunde' -> 'client' not placed" per missing term."""
+
+    def warn(number: int, source: str, missing) -> None:
+        for entry in missing:
+            what = f"term {entry.source!r} kept" if entry.keep else f"term {entry.source!r} -> {entry.target!r}"
+            print(f"{name}: sentence {number}: {what} not placed", file=sys.stderr)
+
+    return warn
+
+
+def _print_model(args: argparse.Namespace) -> int:
+    """--print-model: the GGUF's path on stdout (how it was chosen on stderr, unless -q); exit 0, or 2."""
+    from alma_core.models import DefaultModelMissingError, resolve_translation_model
+
+    if args.model is not None:
+        if not args.model.is_file():
+            print(f"alma-translate: error: {args.model}: no such model file", file=sys.stderr)
+            return EXIT_USAGE
+        print(args.model.absolute())
+        return 0
+    try:
+        choice = resolve_translation_model()
+    except DefaultModelMissingError as exc:
+        print(f"alma-translate: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(choice.path)
+    if not args.quiet:
+        print(f"alma-translate: {choice.description}", file=sys.stderr)
+    return 0
+
+
+def _load_memory(args: argparse.Namespace):
+    """The user's translation memory, or None with --no-memory (or where this install has none)."""
+    if args.no_memory:
+        return None
+    try:
+        from desktop.memory.store import TranslationMemory
+    except ImportError:
+        return None
+    try:
+        return TranslationMemory()
+    except (OSError, sqlite3.Error) as exc:  # an unusable memory never stops a translation
+        print(f"alma-translate: warning: translation memory not used: {exc}", file=sys.stderr)
+        return None
+
+
+def _load_engine(args: argparse.Namespace):
+    from desktop.engine import ModelLoadError, TranslationEngine
+
+    gpu_layers = args.gpu_layers if args.gpu_layers == "auto" else int(args.gpu_layers)
+    try:
+        return TranslationEngine(args.model, n_threads=args.threads, n_gpu_layers=gpu_layers,
+                                 max_new_tokens=args.max_new_tokens, cache=not args.no_cache,
+                                 memory=_load_memory(args))
+    except ModelLoadError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def sentence_details(sentence) -> dict:
+    """--details' JSON object for one SentenceReport."""
+    confidence = None if sentence.confidence is None else round(sentence.confidence, 4)
+    return {"source": sentence.source, "translation": sentence.translation, "confidence": confidence,
+            "alternatives": list(sentence.alternatives), "origin": sentence.origin}
+
+
+def _stdin_lines():
+    """stdin's lines; text that is not in stdin's encoding is a usage error naming stdin."""
+    try:
+        yield from sys.stdin
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"stdin: not {sys.stdin.encoding} text ({exc.reason})") from None
+
+
+def _stdin_reports(engine, src: str, tgt: str, terms=None, term_strategy: str = DEFAULT_STRATEGY,
+                   alternatives: int = 0):
+    """Each stdin line's TranslationReport as soon as the line is done (so a pipe sees it at once and
+    memory stays flat); glossary terms a sentence misses are warned with the sentence's number."""
+    warn = _missing_term_warner("stdin")
+    sentences = 0
+    for line in _stdin_lines():
+        report = engine.translate_report(line, src, tgt, terms=terms, term_strategy=term_strategy,
+                                         alternatives=alternatives)
+        yield report
+        for sentence in report.sentences:
+            if sentence.missing:
+                warn(sentences + sentence.index + 1, sentence.source, sentence.missing)
+        sentences += len(report.sentences)
+
+
+def _details_stdin(engine, src: str, tgt: str, alternatives: int, terms=None,
+                   term_strategy: str = DEFAULT_STRATEGY) -> None:
+    """--details: a JSON object a sentence, a line each, as soon as each input line is done."""
+    for report in _stdin_reports(engine, src, tgt, terms, term_strategy, alternatives):
+        for sentence in report.sentences:
+            sys.stdout.write(json.dumps(sentence_details(sentence), ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+
+def _translate_stdin(engine, src: str, tgt: str, terms=None, term_strategy: str = DEFAULT_STRATEGY) -> None:
+    if terms is not None:
+        for report in _stdin_reports(engine, src, tgt, terms, term_strategy):
+            sys.stdout.write(report.text)
+            sys.stdout.flush()
+        return
+    # Without a glossary the translation streams piece by piece, as the model writes it.
+    for line in _stdin_lines():
+        for piece in engine.iter_translate(line, src, tgt):
+            sys.stdout.write(piece)
+        sys.stdout.flush()
+
+
+def _translate_file(engine, path: Path, args: argparse.Namespace, tmx=None, terms=None) -> None:
+    from tqdm import tqdm
+
+    from desktop.documents import output_path_for, translate_document
+
+    to_stdout = args.output == "-"
+    if to_stdout:
+        scratch = Path(tempfile.mkdtemp(prefix="alma-translate-"))
+        target = scratch / output_path_for(path, args.src, args.tgt).name
+    elif args.output is not None and Path(args.output).is_dir():
+        target = Path(args.output) / output_path_for(path, args.src, args.tgt).name
+    else:
+        target = Path(args.output) if args.output else None
+
+    bar = tqdm(desc=path.name, unit="seg", file=sys.stderr, disable=True if args.quiet else None, leave=False)
+
+    def progress(done: int, total: int, eta: float | None) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        written = translate_document(path, engine, args.src, args.tgt, output=target, progress=progress,
+                                     overwrite=args.overwrite, pairs=tmx, terms=terms,
+                                     term_strategy=args.term_strategy,
+                                     missing_terms=_missing_term_warner(str(path)) if terms else None,
+                                     batch=args.batch)
+        bar.close()
+        if to_stdout:
+            with written.open("rb") as handle:
+                shutil.copyfileobj(handle, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+        elif not args.quiet:
+            print(f"{path} -> {written}", file=sys.stderr)
+    finally:
+        bar.close()
+        if to_stdout:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["serve"]:  # the local API (a file named serve: ./serve)
+        from desktop.api.cli import main as serve_main
+
+        return serve_main(argv[1:])
+    if argv[:1] == ["memory"]:  # the translation memory: stats, export, import, remove
+        from desktop.memory.cli import main as memory_main
+
+        return memory_main(argv[1:])
+    args = build_parser().parse_args(argv)
+    from alma_core.interrupts import run_interruptible
+
+    # SIGTERM/SIGHUP/SIGINT raise through the document's atomic write, so its .part file is removed.
+    return run_interruptible("alma-translate", lambda: _run(args), message="no partial output was kept")
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.list_languages:
+        for code, name in LANGUAGES.items():
+            print(f"{code}\t{name}")
+        return 0
+    if args.print_model:
+        return _print_model(args)
+    from desktop.documents import DocumentError
+
+    try:
+        _check_arguments(args)
+        terms = _load_terms(args)
+        engine = _load_engine(args)
+        message = engine.direction_warning(args.src, args.tgt)
+        if message:
+            print(f"alma-translate: warning: {message}", file=sys.stderr)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the direction warning was printed once above
+            if not args.files and args.details:
+                _details_stdin(engine, args.src, args.tgt, args.alternatives or 0, terms, args.term_strategy)
+            elif not args.files:
+                _translate_stdin(engine, args.src, args.tgt, terms, args.term_strategy)
+            tmx = None
+            if args.tmx is not None:
+                from desktop.documents.tmx_out import TmxCollector
+
+                tmx = TmxCollector(args.src, args.tgt, model_name=Path(engine.model_path).name)
+            for path in args.files:
+                try:
+                    _translate_file(engine, path, args, tmx, terms)
+                except DocumentError as exc:  # bad input, and also a full disk or read-only output folder
+                    raise UsageError(str(exc)) from None
+                except BrokenPipeError:
+                    raise
+                except OSError as exc:  # e.g. the source became unreadable half-way: one line, no traceback
+                    raise UsageError(f"{exc.filename or path}: {exc.strerror or exc}") from None
+            if tmx is not None:  # written once every document is done, atomically
+                try:
+                    tmx.write(args.tmx)
+                except DocumentError as exc:
+                    raise UsageError(str(exc)) from None
+                if not args.quiet:
+                    print(f"{len(tmx)} segment pairs -> {args.tmx}", file=sys.stderr)
+    except UsageError as exc:
+        print(f"alma-translate: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

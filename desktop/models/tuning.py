@@ -1,0 +1,549 @@
+"""On-device tuning, without Qt and without torch: the plan of one tuning run and its folder.
+
+A run turns the user's own translations into a new GGUF in one pipeline of subprocesses:
+[alma-convert import-gguf] -> alma-train stage2 -> [merge] -> alma-convert -> evaluate the base and
+the new model on a held-out slice of the same data -> compare. This module builds the commands, the
+run folder and the final report; desktop/gui/tune_view.py runs the commands one after another with
+QProcess. Training happens only in the child processes, so the desktop never imports torch.
+
+Run folder (under <user data dir>/tuning/<run id>/):
+    config.yaml            what was asked for, and the commands
+    data/train.jsonl       the user's data minus the held-out slice
+    data/heldout.jsonl     the held-out slice (never trained on)
+    logs/<step>.log        each step's output
+    work/                  intermediate artifacts (adapter, merged model, candidate GGUF)
+    report/                base.json, tuned.json (evaluate reports), compare.md, report.json, report.md
+    <run id>.<quant>.gguf  the new model: written here (with its lineage) only when every step succeeded
+    <run id>.<quant>.md    its model card
+    status.json            running / done / failed / cancelled, and the steps done so far
+
+Lineage: the new GGUF records the model it was tuned from (alma.parent, alma.parent_sha256, the
+parent's own ancestors in alma.lineage, nearest first), its base, the data (pairs, sha256, origin),
+the steps and the before/after scores. Tuning a tuned model imports its GGUF (import-gguf) like any
+GGUF and extends the chain.
+
+Resume: a cancelled run keeps its folder; resume_run() rebuilds the plan from config.yaml and the
+steps already done are skipped. Stage 2 saves checkpoints (save_steps) and runs with resume on, so it
+continues from its last complete checkpoint (alma_train.train.trainer.last_complete_checkpoint).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import re
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
+
+from alma_core.atomic import write_text_atomic
+from alma_core.languages import parse_pair
+from alma_core.models import BASES, get_base, is_base_name
+from alma_core.parallel_files import ParallelRecord, read_records
+
+TRAINING_MODULES = ("torch", "transformers", "peft")
+INSTALL_HINT = 'pip install "alma-local[train]"'
+QUANT_TYPES = ("q8_0", "q4_k_m")
+PRESETS = ("quick", "workstation")
+FINETUNE_MODES = ("lora", "full")
+# Preset -> (alma-train preset name per finetune mode, overrides). "quick" is a CPU demo of minutes.
+# The quick preset checkpoints every 10 steps (one kept), so a cancelled run resumes near where it stopped.
+TRAIN_PRESETS = {
+    "quick": ({"lora": "demo-stage2", "full": "demo-stage2-full"},
+              {"max_steps": 30, "logging_steps": 1, "save_steps": 10, "eval_steps": 1000,
+               "save_total_limit": 1}),
+    "workstation": ({"lora": "alma-7b-stage2-lora", "full": "alma-7b-stage2-full"},
+                    {"logging_steps": 10}),
+}
+SUPPORTED_SUFFIXES = (".tmx", ".tsv", ".jsonl", ".po")
+
+
+class TuningError(ValueError):
+    """A bad tuning request (file, pair, setting), named in one line."""
+
+
+def missing_training_modules() -> list[str]:
+    """The training extra's modules that are not installed (found without importing them)."""
+    return [name for name in TRAINING_MODULES if importlib.util.find_spec(name) is None]
+
+
+def runs_root() -> Path:
+    from desktop.stores.cache import data_dir
+
+    return data_dir() / "tuning"
+
+
+# --- the user's data -----------------------------------------------------------------------------
+def read_data(path: Path) -> list[ParallelRecord]:
+    path = Path(path)
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise TuningError(f"{path}: not a TMX, TSV, jsonl or .po file")
+    if not path.is_file():
+        raise TuningError(f"{path}: no such file")
+    return list(read_records(path))
+
+
+def detect_languages(path: Path) -> list[str]:
+    """Language codes the file gives, most frequent first (TMX xml:lang, TSV header, jsonl keys, .po)."""
+    counts: dict[str, int] = {}
+    for record in read_data(path):
+        for lang, text in record.texts.items():
+            if text:
+                counts[lang] = counts.get(lang, 0) + 1
+    return sorted(counts, key=lambda lang: (-counts[lang], lang))
+
+
+def detect_pairs(path: Path) -> list[str]:
+    """xx-en for every other language when English is there (the ALMA setup), else the first two."""
+    langs = detect_languages(path)
+    if len(langs) < 2:
+        raise TuningError(f"{path}: needs segments in two languages, found {langs or 'none'}")
+    if "en" in langs:
+        return [f"{lang}-en" for lang in langs if lang != "en"]
+    return [f"{langs[0]}-{langs[1]}"]
+
+
+def parse_pairs(text: str | Sequence[str]) -> list[str]:
+    items = text.split(",") if isinstance(text, str) else list(text)
+    pairs = []
+    for item in filter(None, (part.strip() for part in items)):
+        try:
+            src, tgt = parse_pair(item)
+        except ValueError as exc:  # UnknownLanguageError is a ValueError too
+            raise TuningError(f"language pair {item!r}: {exc}") from exc
+        pairs.append(f"{src}-{tgt}")
+    if not pairs:
+        raise TuningError("no language pair given (e.g. de-en)")
+    return pairs
+
+
+def split_heldout(records: Sequence[ParallelRecord], pairs: Sequence[str], heldout_fraction: float = 0.1,
+                  max_heldout: int = 200) -> tuple[list[dict], list[dict]]:
+    """(train, held-out) rows as {lang: text}; the same data always gives the same split.
+
+    A record goes to the held-out slice by a hash of its text, not by position or a random draw, so
+    rerunning with the same file (or the file with rows appended) keeps the held-out slice unseen.
+    """
+    langs = sorted({lang for pair in pairs for lang in pair.split("-")})
+    rows = []
+    for record in records:
+        row = {lang: record.texts[lang] for lang in langs if record.texts.get(lang)}
+        if any(all(lang in row for lang in pair.split("-")) for pair in pairs):
+            rows.append(row)
+    if len(rows) < 4:
+        raise TuningError(f"only {len(rows)} usable segments for {', '.join(pairs)}: need at least 4")
+    n_heldout = max(2, min(max_heldout, round(len(rows) * heldout_fraction)))
+
+    def key(row: dict) -> str:
+        return hashlib.sha256(json.dumps(row, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+    by_hash = sorted(range(len(rows)), key=lambda i: key(rows[i]))
+    heldout_ids = set(by_hash[:n_heldout])
+    train = [row for i, row in enumerate(rows) if i not in heldout_ids]
+    heldout = [row for i, row in enumerate(rows) if i in heldout_ids]
+    return train, heldout
+
+
+def write_jsonl(path: Path, rows: Sequence[dict]) -> None:
+    write_text_atomic(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+
+
+# --- the plan -------------------------------------------------------------------------------------
+@dataclass
+class TuningRequest:
+    """What the user chose in the Tune view."""
+
+    data_file: Path
+    pairs: list[str]
+    base_model: str = "default"  # "default" (the app's model), a base name, an HF model folder, or a .gguf file
+    finetune: str = "lora"
+    preset: str = "quick"
+    quant: str = "q8_0"
+    train_overrides: dict = field(default_factory=dict)  # alma-train settings, e.g. {"max_steps": 2}
+    eval_limit: int = 20  # held-out segments per direction
+    eval_max_new_tokens: int = 64
+    heldout_fraction: float = 0.1
+    origin: str | None = None  # where the data came from, for the lineage: None = the data file's name
+
+
+@dataclass
+class Step:
+    name: str
+    args: list[str]  # argv after the Python interpreter
+
+
+@dataclass
+class TuningPlan:
+    request: TuningRequest
+    run_dir: Path
+    steps: list[Step]
+    candidate_gguf: Path
+    final_gguf: Path
+    base_gguf: Path
+    base_description: str = ""  # where the base came from, e.g. "default: built by make model"
+    done_steps: list[str] = field(default_factory=list)  # steps that succeeded (skipped on resume)
+
+    @property
+    def run_id(self) -> str:
+        return self.run_dir.name
+
+    def log_path(self, step: Step) -> Path:
+        return self.run_dir / "logs" / f"{step.name}.log"
+
+    @property
+    def train_dir(self) -> Path:
+        return self.run_dir / "work" / "train"
+
+    @property
+    def report_dir(self) -> Path:
+        return self.run_dir / "report"
+
+    def command(self, step: Step) -> list[str]:
+        return [sys.executable, *step.args]
+
+
+def check_request(request: TuningRequest) -> None:
+    if request.finetune not in FINETUNE_MODES:
+        raise TuningError(f"finetune must be one of {FINETUNE_MODES}, got {request.finetune!r}")
+    if request.preset not in PRESETS:
+        raise TuningError(f"preset must be one of {PRESETS}, got {request.preset!r}")
+    if request.quant not in QUANT_TYPES:
+        raise TuningError(f"quantization must be one of {QUANT_TYPES}, got {request.quant!r}")
+    base = request.base_model
+    if base != "default" and not is_base_name(base):
+        path = Path(base)
+        if path.suffix == ".gguf":
+            if not path.is_file():
+                raise TuningError(f"base model {path}: no such GGUF file")
+        elif not (path / "config.json").is_file():
+            raise TuningError(f"base model {path}: not an HF model folder (no config.json), a GGUF file or a "
+                              f"base name (default, {', '.join(BASES)})")
+
+
+def resolve_base(base_model: str) -> tuple[str | None, Path, str]:
+    """(the base name alma-train takes, or None when the GGUF must be imported first; the GGUF to
+    evaluate as "before"; a description) for "default", a base name or a .gguf file.
+
+    "default" is the model the app translates with (resolve_translation_model): the translator `make
+    model` built is a GGUF, imported to an HF folder like any GGUF; a base resolves to its name, which
+    alma-train exports itself (once, into the user cache).
+    """
+    from alma_core.gguf_file import ModelLoadError, read_model_info
+    from alma_core.models import DefaultModelMissingError, resolve_translation_model
+    from desktop.models.card import ORIGIN_LABELS, base_of_gguf
+
+    if is_base_name(base_model) and base_model != "default":
+        base = get_base(base_model)
+        try:
+            return base.name, base.gguf_path(), f"base {base.name}"
+        except FileNotFoundError as exc:  # BaseNotInstalledError: says how to install it
+            raise TuningError(str(exc)) from None
+    if base_model == "default":
+        try:
+            choice = resolve_translation_model()
+        except DefaultModelMissingError as exc:
+            raise TuningError(f"base model default: {exc}") from None
+        path, description = choice.path, f"default: {ORIGIN_LABELS.get(choice.origin, choice.origin)}"
+    else:
+        path, description = Path(base_model).resolve(), "GGUF file"
+    try:
+        registry_base = base_of_gguf(path, read_model_info(path))
+    except ModelLoadError:
+        registry_base = None  # import-gguf names the problem in its log
+    if registry_base is not None:
+        return registry_base.name, path, f"{description} (base {registry_base.name})"
+    return None, path, description
+
+
+def new_run_dir(root: Path | None = None) -> Path:
+    root = Path(root) if root else runs_root()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in range(1000):
+        run_dir = root / (f"tune-{stamp}" + (f"-{n}" if n else ""))
+        try:
+            run_dir.mkdir(parents=True)
+            return run_dir
+        except FileExistsError:
+            continue
+    raise TuningError(f"{root}: cannot make a new run folder")
+
+
+def build_plan(request: TuningRequest, run_dir: Path) -> TuningPlan:
+    """The steps of one run, as argv lists; nothing is run or written here."""
+    check_request(request)
+    pairs = parse_pairs(request.pairs)
+    directions = ",".join(d for pair in pairs for d in (pair, "-".join(reversed(pair.split("-")))))
+    run_dir = Path(run_dir)
+    work, report = run_dir / "work", run_dir / "report"
+    steps: list[Step] = []
+
+    base = request.base_model
+    if base == "default" or is_base_name(base) or base.endswith(".gguf"):
+        base_name, base_gguf, base_description = resolve_base(base)
+        if base_name is not None:
+            hf_base = base_name
+        else:
+            hf_base = str(work / "base-hf")
+            steps.append(Step("import-gguf", ["-m", "convert.cli", "import-gguf", str(base_gguf),
+                                              "--output", hf_base]))
+    else:
+        base_description = "HF model folder"
+        hf_base, base_gguf = str(Path(base).resolve()), work / f"base.{request.quant}.gguf"
+        steps.append(Step("convert-base", ["-m", "convert.cli", hf_base, "--output", str(base_gguf),
+                                           "--type", request.quant]))
+
+    preset_names, preset_overrides = TRAIN_PRESETS[request.preset]
+    settings = {
+        **preset_overrides,
+        "model": hf_base,
+        "data_dir": str(run_dir / "data"),
+        "train_files": ["train.jsonl"],
+        "valid_files": [],  # the held-out slice is for the before/after report only
+        "load_best_model_at_end": False,
+        "pairs": pairs,
+        "output_dir": str(work / "train"),
+        "resume": True,  # only a resumed run finds checkpoints in its own fresh work folder
+        **request.train_overrides,
+    }
+    train_args = ["-m", "alma_train.cli", "stage2", "--config", preset_names[request.finetune]]
+    for name, value in settings.items():
+        train_args += [f"--{name}", yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("\n...")]
+    steps.append(Step("stage2", train_args))
+
+    model_dir = work / "train"
+    if request.finetune == "lora":
+        model_dir = work / "merged"
+        steps.append(Step("merge", ["-m", "alma_train.cli", "merge", "--base", hf_base,
+                                    "--adapter", str(work / "train"), "--output", str(model_dir)]))
+    final = run_dir / f"{run_dir.name}.{request.quant}.gguf"
+    candidate = work / final.name
+    steps.append(Step("convert", ["-m", "convert.cli", str(model_dir), "--output", str(candidate),
+                                  "--type", request.quant, "--name", run_dir.name,
+                                  "--language-pairs", directions]))
+    heldout = run_dir / "data" / "heldout.jsonl"
+    for name, model in (("evaluate-base", base_gguf), ("evaluate-tuned", candidate)):
+        steps.append(Step(name, ["-m", "alma_train.cli", "evaluate", "--model", str(model),
+                                 "--test", str(heldout), "--pairs", directions,
+                                 "--limit", str(request.eval_limit),
+                                 "--max-new-tokens", str(request.eval_max_new_tokens),
+                                 "--output", str(report / f"{name.split('-')[1]}.json")]))
+    steps.append(Step("compare", ["-m", "alma_train.cli", "compare", str(report / "base.json"),
+                                  str(report / "tuned.json"), "--names", "base,tuned",
+                                  "--output", str(report / "compare.md")]))
+    return TuningPlan(request, run_dir, steps, candidate, final, base_gguf, base_description)
+
+
+def prepare_run(request: TuningRequest, root: Path | None = None, run_dir: Path | None = None) -> TuningPlan:
+    """Check the request, make the run folder with its data split and config.yaml; return the plan.
+
+    run_dir: a folder already made by new_run_dir (tuning on corrections exports its data there first)."""
+    check_request(request)
+    pairs = parse_pairs(request.pairs)
+    records = read_data(request.data_file)
+    train, heldout = split_heldout(records, pairs, request.heldout_fraction)
+    run_dir = Path(run_dir) if run_dir is not None else new_run_dir(root)
+    plan = build_plan(request, run_dir)
+    write_jsonl(run_dir / "data" / "train.jsonl", train)
+    write_jsonl(run_dir / "data" / "heldout.jsonl", heldout)
+    (run_dir / "logs").mkdir(exist_ok=True)
+    (run_dir / "work").mkdir(exist_ok=True)
+    config = {
+        "request": {**asdict(request), "data_file": str(Path(request.data_file).resolve()), "pairs": pairs},
+        "data": {"train": len(train), "heldout": len(heldout)},
+        "base_gguf": str(plan.base_gguf),
+        "base": plan.base_description,
+        "model": str(plan.final_gguf),
+        "candidate": str(plan.candidate_gguf),
+        "steps": [{"name": step.name, "command": plan.command(step)} for step in plan.steps],
+    }
+    write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+    set_status(plan, "running")
+    return plan
+
+
+def prepare_corrections_run(memory, src: str, tgt: str, base_model: str, root: Path | None = None,
+                            **settings) -> TuningPlan:
+    """A run on the translation memory's pairs for src -> tgt (desktop.memory.store.TranslationMemory),
+    continuing from base_model (the model in use); the pairs are exported into the run folder.
+
+    settings: other TuningRequest fields (finetune, preset, quant, train_overrides, eval_limit, ...).
+    """
+    from desktop.memory.store import MEMORY_MIN_PAIRS
+
+    count = memory.count(src, tgt)
+    if count < MEMORY_MIN_PAIRS:
+        raise TuningError(f"{src}-{tgt}: {count} corrections in the translation memory, "
+                          f"tuning needs at least {MEMORY_MIN_PAIRS}")
+    run_dir = new_run_dir(root)
+    data_file = run_dir / "data" / "corrections.jsonl"
+    data_file.parent.mkdir(parents=True, exist_ok=True)
+    memory.export_jsonl(data_file, src, tgt)
+    request = TuningRequest(data_file=data_file, pairs=[f"{src}-{tgt}"], base_model=str(base_model),
+                            origin="corrections", **settings)
+    try:
+        return prepare_run(request, run_dir=run_dir)
+    except ValueError:
+        import shutil
+
+        shutil.rmtree(run_dir, ignore_errors=True)  # nothing started: no half-made run left to resume
+        raise
+
+
+def set_status(plan: TuningPlan, state: str, message: str = "", step: str | None = None) -> None:
+    write_text_atomic(plan.run_dir / "status.json",
+                json.dumps({"state": state, "step": step, "message": message, "time": time.time(),
+                            "done_steps": plan.done_steps}) + "\n")
+
+
+def read_status(run_dir: Path) -> dict:
+    """A run's status.json ({} when missing or unreadable)."""
+    try:
+        status = json.loads((Path(run_dir) / "status.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return status if isinstance(status, dict) else {}
+
+
+RESUMABLE_STATES = ("cancelled", "failed")
+
+
+def resumable_runs(root: Path | None = None) -> list[Path]:
+    """Run folders that stopped before the end (cancelled or failed), newest first."""
+    root = Path(root) if root else runs_root()
+    if not root.is_dir():
+        return []
+    runs = [path for path in root.iterdir()
+            if (path / "config.yaml").is_file() and read_status(path).get("state") in RESUMABLE_STATES]
+    return sorted(runs, key=lambda path: path.name, reverse=True)
+
+
+def resume_run(run_dir: Path) -> TuningPlan:
+    """The plan of an earlier run, from its config.yaml, with the steps it finished marked done.
+
+    The commands are the ones written when the run started (not rebuilt from the request: "default"
+    may resolve to another model by now). Raises TuningError naming the file when it cannot resume.
+    """
+    run_dir = Path(run_dir)
+    config_path = run_dir / "config.yaml"
+    try:
+        config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+        request_fields = dict(config["request"])
+        request_fields["data_file"] = Path(request_fields["data_file"])
+        request = TuningRequest(**request_fields)
+        steps = [Step(entry["name"], list(entry["command"][1:])) for entry in config["steps"]]
+        final = Path(config["model"])
+        candidate = Path(config.get("candidate") or run_dir / "work" / final.name)
+        base_gguf = Path(config["base_gguf"])
+    except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
+        raise TuningError(f"{config_path}: cannot resume this run ({exc})") from None
+    status = read_status(run_dir)
+    if status.get("state") == "done" or final.is_file():
+        raise TuningError(f"{run_dir}: this run already finished ({final.name})")
+    names = [step.name for step in steps]
+    done = [name for name in status.get("done_steps") or [] if name in names]
+    plan = TuningPlan(request, run_dir, steps, candidate, final, base_gguf, str(config.get("base", "")),
+                      done_steps=done)
+    (run_dir / "logs").mkdir(exist_ok=True)
+    set_status(plan, "running", "resumed")
+    return plan
+
+
+def next_step_index(plan: TuningPlan, start: int = 0) -> int:
+    """The first step from start on that is not done yet (len(steps) when all are)."""
+    index = start
+    while index < len(plan.steps) and plan.steps[index].name in plan.done_steps:
+        index += 1
+    return index
+
+
+def finish_run(plan: TuningPlan) -> dict:
+    """After every step succeeded: the before/after report, then the new GGUF under its final name."""
+    base = json.loads((plan.report_dir / "base.json").read_text(encoding="utf-8"))
+    tuned = json.loads((plan.report_dir / "tuned.json").read_text(encoding="utf-8"))
+    directions = {}
+    for direction, after in tuned["directions"].items():
+        before = base["directions"].get(direction, {})
+        directions[direction] = {
+            "n": after.get("n"),
+            **{f"{metric}_{when}": scores.get(metric) for metric in ("bleu", "chrf")
+               for when, scores in (("before", before), ("after", after))},
+        }
+    report = {"run": plan.run_id, "model": str(plan.final_gguf), "base_model": str(plan.base_gguf),
+              "data_file": str(plan.request.data_file), "pairs": plan.request.pairs,
+              "finetune": plan.request.finetune, "preset": plan.request.preset, "quant": plan.request.quant,
+              "directions": directions,
+              "decoding": tuned.get("decoding"), "bleu_signature": _first(tuned, "bleu_signature"),
+              "chrf_signature": _first(tuned, "chrf_signature")}
+    write_text_atomic(plan.report_dir / "report.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    write_text_atomic(plan.report_dir / "report.md", report_markdown(report))
+    from desktop.models.lineage import write_tuned_model
+
+    # Last: the model (with its lineage) exists under its final name only for complete runs.
+    write_tuned_model(plan, report)
+    set_status(plan, "done")
+    return report
+
+
+def _first(report: dict, key: str) -> str | None:
+    return next((d.get(key) for d in report.get("directions", {}).values()), None)
+
+
+def report_markdown(report: dict) -> str:
+    lines = [f"# Tuning run {report['run']}", "",
+             f"Held-out slice of {report['data_file']}, {report['finetune']} ({report['preset']} preset), "
+             f"{report['quant']}.", "",
+             "| direction | n | BLEU before | BLEU after | chrF before | chrF after |",
+             "|---|---|---|---|---|---|"]
+
+    def fmt(value: float | None) -> str:
+        return "–" if value is None else f"{value:.1f}"
+
+    for direction, row in report["directions"].items():
+        lines.append(f"| {direction} | {row['n']} | {fmt(row['bleu_before'])} | {fmt(row['bleu_after'])} | "
+                     f"{fmt(row['chrf_before'])} | {fmt(row['chrf_after'])} |")
+    lines += ["", f"BLEU: {report['bleu_signature']}", f"chrF: {report['chrf_signature']}", ""]
+    return "\n".join(lines)
+
+
+# --- progress ---------------------------------------------------------------------------------------
+TQDM_PROGRESS = re.compile(r"(\d+)/(\d+) \[([\d:]+)<([\d:?]+)")
+
+
+@dataclass
+class TrainProgress:
+    step: int = 0
+    total: int = 0
+    loss: float | None = None
+    eta: str = ""
+
+    def describe(self) -> str:
+        parts = [f"step {self.step}/{self.total}" if self.total else f"step {self.step}"]
+        if self.loss is not None:
+            parts.append(f"loss {self.loss:.3f}")
+        if self.eta:
+            parts.append(f"ETA {self.eta}")
+        return ", ".join(parts)
+
+
+def update_progress(progress: TrainProgress, output: str, train_dir: Path | None = None) -> TrainProgress:
+    """Step and ETA from the trainer's progress bar in output; the latest loss from train_log.jsonl."""
+    matches = TQDM_PROGRESS.findall(output)
+    if matches:
+        step, total, _, eta = matches[-1]
+        progress.step, progress.total, progress.eta = int(step), int(total), eta
+    if train_dir is not None and (train_dir / "train_log.jsonl").is_file():
+        for line in reversed((train_dir / "train_log.jsonl").read_text(encoding="utf-8").splitlines()):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line being written
+            if "loss" in record:
+                progress.loss = float(record["loss"])
+                progress.step = max(progress.step, int(record.get("step", 0)))
+                break
+    return progress

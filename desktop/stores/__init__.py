@@ -1,0 +1,1 @@
+"""SQLite stores of the app that keep going when their file is in trouble: the translation cache."""
