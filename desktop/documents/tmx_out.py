@@ -1,24 +1,18 @@
-"""TMX out: every segment pair a run translated, as a translation memory a CAT tool can reuse.
-
-`TmxCollector` is the `pairs` sink of translate_document (one per run, all documents of the run in one
-memory); `write` saves it as TMX 1.4 through translate-toolkit's tmx storage, atomically (a temporary
-sibling, then a rename), with the job's languages as xml:lang on every <tuv> and srclang in the header.
-Pairs are plain text: inline markup was removed (tags have no meaning outside their document), and a
-source translated twice is stored once (the last translation wins, as the cache would give it).
-The header says the pairs are machine translation and names the model, so a CAT tool (OmegaT keeps
-such memories in tm/mt/) and its user can weigh them.
-"""
+"""TMX out for a translation run (`alma-translate --tmx`, the Documents view): every segment pair of the run,
+written by the translation memory's TMX writer (desktop.memory.files.Tmx; docs/translate.md)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from alma_core.atomic import write_bytes_atomic
 from desktop.documents.base import DocumentError
+from desktop.memory.files import MemoryFileError, Tmx
 
 
 class TmxCollector:
-    """Collects (source, translation) pairs of one run for one direction."""
+    """Collects the (source, translation) pairs of one run for one direction: the `pairs` sink of
+    translate_document. Plain text (inline markup removed), a source translated twice kept once (the
+    last translation wins, as the cache would give it); the header says it is machine translation."""
 
     def __init__(self, src: str, tgt: str, model_name: str | None = None) -> None:
         self.src = src
@@ -37,47 +31,25 @@ class TmxCollector:
     def __len__(self) -> int:
         return len(self.pairs)
 
-    def to_bytes(self) -> bytes:
-        from io import BytesIO
-
-        from translate.storage.tmx import tmxfile
-
-        store = tmxfile(sourcelanguage=self.src, targetlanguage=self.tgt)
-        store.addheader()
-        header = next(store.document.getroot().iterchildren(store.namespaced("header")))
-        header.set("creationtool", "alma-local")
-        header.set("creationtoolversion", _version())
-        header.set("srclang", self.src)
-        header.set("segtype", "paragraph")  # a document's text blocks and XLIFF units, not always one sentence
-        note = header.makeelement("note", {})
-        note.text = ("Machine translation by alma-local" + (f" (model {self.model_name})" if self.model_name else "")
-                     + "; review before reuse.")
-        header.append(note)
+    def _tmx(self) -> Tmx:
+        # A CAT tool (OmegaT keeps such memories in tm/mt/) and its user can weigh machine translation.
+        note = ("Machine translation by alma-local" + (f" (model {self.model_name})" if self.model_name else "")
+                + "; review before reuse.")
+        # segtype: a document's text blocks and XLIFF units, not always one sentence.
+        tmx = Tmx(self.src, note, tgtlang=self.tgt, segtype="paragraph")
         for source, translation in self.pairs.items():
-            store.addtranslation(source, self.src, translation, self.tgt)
-        out = BytesIO()
-        store.serialize(out)
-        return out.getvalue()
+            tmx.add(source, self.src, translation, self.tgt)
+        return tmx
+
+    def to_bytes(self) -> bytes:
+        return self._tmx().to_bytes()
 
     def write(self, path: Path | str) -> Path:
         """Write the memory to `path` atomically; DocumentError naming the file if that fails."""
         path = Path(path)
         if path.is_dir():
             raise DocumentError(f"{path}: is a folder; --tmx needs a file name (e.g. {path}/run.tmx)")
-        if not path.parent.is_dir():
-            raise DocumentError(f"{path}: the folder for the TMX does not exist")
-        data = self.to_bytes()
         try:
-            write_bytes_atomic(path, data)
-        except OSError as exc:
-            raise DocumentError(f"{path}: cannot write the TMX ({exc.strerror or exc})") from None
-        return path
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("alma-local")
-    except PackageNotFoundError:
-        return "dev"
+            return self._tmx().write(path)
+        except MemoryFileError as exc:
+            raise DocumentError(str(exc)) from None

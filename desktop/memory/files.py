@@ -1,66 +1,86 @@
-"""The translation memory's files: TMX 1.4 out and in, and the JSON Lines that tuning reads.
-
-TMX goes out through desktop.documents.tmx_out (translate-toolkit's tmx storage, the same header and
-atomic write as `alma-translate --tmx`), one <tu> per unit with its own srclang, its dates and two
-x- properties (origin: correction or import; the model that gave the translation the user corrected).
-TMX comes in through alma_train.data.parallel's reader, the one tuning uses: defused XML, streamed, and
-errors that name the file and line.
-"""
+"""The translation memory's files: TMX 1.4 out (the one TMX writer, also behind `alma-translate --tmx`)
+and in, and the JSON Lines that tuning reads (docs/post_editing.md)."""
 
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import Sequence
+from io import BytesIO
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from desktop.documents.tmx_out import TmxCollector
+from alma_core.atomic import write_bytes_atomic, write_text_atomic
+from alma_core.parallel_files import DataFormatError, read_tmx
+from desktop.memory.unit import MemoryUnit
 
-if TYPE_CHECKING:
-    from desktop.memory.store import MemoryUnit
+
+class MemoryFileError(ValueError):
+    """A TMX or JSON Lines file that cannot be read or written; the message names the file."""
 
 
 def _tmx_date(seconds: float) -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(seconds))
 
 
-class MemoryTmx(TmxCollector):
-    """A TmxCollector whose units are translation-memory units (any directions, with their metadata)."""
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
 
-    def __init__(self, units: Sequence[MemoryUnit]) -> None:
-        sources = {unit.src for unit in units}
-        # TMX 1.4: the header's srclang is one language, or *all* when units have different ones.
-        super().__init__(sources.pop() if len(sources) == 1 else "*all*", "*all*")
-        self.units = list(units)
+    try:
+        return version("alma-local")
+    except PackageNotFoundError:
+        return "dev"
+
+
+class Tmx:
+    """A TMX 1.4 file to write: alma-local's header, then one <tu> per pair with xml:lang on every <tuv>.
+
+    Built with translate-toolkit's tmx storage (what CAT-tool pipelines read) when written, saved
+    atomically (a temporary sibling, then a rename). srclang: the header's, one language or *all*;
+    segtype: the header's when not translate-toolkit's "sentence"; created: the header's creationdate.
+    """
+
+    def __init__(self, srclang: str, note: str, *, tgtlang: str | None = None, segtype: str | None = None,
+                 created: float | None = None) -> None:
+        self.srclang = srclang
+        self.tgtlang = tgtlang
+        self.note = note
+        self.segtype = segtype
+        self.created = created
+        self._units: list[tuple[str, str, str, str, float | None, float | None, Sequence[tuple[str, str]]]] = []
+
+    def add(self, source: str, src: str, target: str, tgt: str, *, created: float | None = None,
+            updated: float | None = None, props: Sequence[tuple[str, str]] = ()) -> None:
+        """One <tu> (srclang src), dated when created/updated are given, with <prop type=kind>value</prop>s."""
+        self._units.append((source, src, target, tgt, created, updated, props))
 
     def __len__(self) -> int:
-        return len(self.units)
+        return len(self._units)
 
     def to_bytes(self) -> bytes:
-        from io import BytesIO
-
         from translate.storage.tmx import tmxfile
 
-        from desktop.documents.tmx_out import _version
-
-        store = tmxfile(sourcelanguage=self.src)
+        store = tmxfile(sourcelanguage=self.srclang, targetlanguage=self.tgtlang)
         store.addheader()
         header = next(store.document.getroot().iterchildren(store.namespaced("header")))
         header.set("creationtool", "alma-local")
         header.set("creationtoolversion", _version())
-        header.set("creationdate", _tmx_date(time.time()))
+        header.set("srclang", self.srclang)
+        if self.segtype is not None:
+            header.set("segtype", self.segtype)
+        if self.created is not None:
+            header.set("creationdate", _tmx_date(self.created))
         note = header.makeelement("note", {})
-        note.text = "Translations confirmed or corrected by the user in alma-local (its translation memory)."
+        note.text = self.note
         header.append(note)
-        for unit in self.units:
-            tu = store.addsourceunit(unit.source, unit.src)
-            tu.settarget(unit.target, unit.tgt, append=True)
+        for source, src, target, tgt, created, updated, props in self._units:
+            tu = store.addsourceunit(source, src)
+            tu.settarget(target, tgt, append=True)
             element = tu.xmlelement
-            element.set("creationdate", _tmx_date(unit.created))
-            element.set("changedate", _tmx_date(unit.updated))
+            if created is not None:
+                element.set("creationdate", _tmx_date(created))
+            if updated is not None:
+                element.set("changedate", _tmx_date(updated))
             first_tuv = element.find("tuv")
-            props = [("x-alma-origin", unit.origin)] + ([("x-alma-model", unit.model)] if unit.model else [])
             for kind, value in props:  # the DTD wants note*, prop*, then the tuvs
                 prop = element.makeelement("prop", {"type": kind})
                 prop.text = value
@@ -69,19 +89,37 @@ class MemoryTmx(TmxCollector):
         store.serialize(out)
         return out.getvalue()
 
+    def write(self, path: Path | str) -> Path:
+        """Write the file to `path` atomically; MemoryFileError naming the file if its folder is missing
+        or it cannot be written (a caller says what a folder given as `path` means)."""
+        path = Path(path)
+        if not path.parent.is_dir():
+            raise MemoryFileError(f"{path}: the folder for the TMX does not exist")
+        data = self.to_bytes()
+        try:
+            write_bytes_atomic(path, data)
+        except OSError as exc:
+            raise MemoryFileError(f"{path}: cannot write the TMX ({exc.strerror or exc})") from None
+        return path
+
 
 def write_tmx(path: Path | str, units: Sequence[MemoryUnit]) -> None:
-    """TMX 1.4 of the units at `path`, atomically; MemoryFileError naming the file."""
-    from desktop.documents.base import DocumentError
-    from desktop.memory.store import MemoryFileError
-
+    """TMX 1.4 of the units (any directions, each <tu> with its own srclang, its dates and two x- properties:
+    origin, and the model whose translation was corrected) at `path`, atomically; MemoryFileError naming
+    the file."""
     path = Path(path)
     if path.is_dir():
         raise MemoryFileError(f"{path}: is a folder; give a file name for the TMX (e.g. {path}/memory.tmx)")
-    try:
-        MemoryTmx(units).write(path)
-    except DocumentError as exc:
-        raise MemoryFileError(str(exc)) from None
+    sources = {unit.src for unit in units}
+    # TMX 1.4: the header's srclang is one language, or *all* when units have different ones.
+    tmx = Tmx(sources.pop() if len(sources) == 1 else "*all*",
+              "Translations confirmed or corrected by the user in alma-local (its translation memory).",
+              created=time.time())
+    for unit in units:
+        props = [("x-alma-origin", unit.origin)] + ([("x-alma-model", unit.model)] if unit.model else [])
+        tmx.add(unit.source, unit.src, unit.target, unit.tgt, created=unit.created, updated=unit.updated,
+                props=props)
+    tmx.write(path)
 
 
 def jsonl_text(units: Sequence[MemoryUnit]) -> str:
@@ -92,9 +130,6 @@ def jsonl_text(units: Sequence[MemoryUnit]) -> str:
 
 def write_jsonl(path: Path | str, units: Sequence[MemoryUnit]) -> None:
     """The units as tuning data at `path`, atomically; MemoryFileError naming the file."""
-    from alma_core.atomic import write_text_atomic
-    from desktop.memory.store import MemoryFileError
-
     path = Path(path)
     if path.is_dir():
         raise MemoryFileError(f"{path}: is a folder; give a file name for the JSON Lines (e.g. {path}/memory.jsonl)")
@@ -106,11 +141,8 @@ def write_jsonl(path: Path | str, units: Sequence[MemoryUnit]) -> None:
 
 def read_tmx_pairs(path: Path | str, src: str, tgt: str) -> list[tuple[str, str]]:
     """(source, target) of every unit with both languages (regional variants count: de-DE is de), a source
-    given twice once (the last unit wins). MemoryFileError naming the file (and line) when it cannot be
-    read or has no unit of src-tgt."""
-    from alma_core.parallel_files import DataFormatError, read_tmx
-    from desktop.memory.store import MemoryFileError
-
+    given twice once (the last unit wins), read with the reader tuning uses (defused XML, streamed).
+    MemoryFileError naming the file (and line) when it cannot be read or has no unit of src-tgt."""
     path = Path(path)
     if not path.is_file():
         raise MemoryFileError(f"{path}: {'is a folder, not a TMX file' if path.is_dir() else 'no such file'}")

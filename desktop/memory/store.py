@@ -1,69 +1,37 @@
-"""The translation memory: sentence pairs the user confirmed, in SQLite in the user data dir.
-
-Corrections the user confirms in the app (and units imported from a TMX) are stored one row per
-(direction, source sentence); the engine serves an exact match from here before its cache and the
-model. The memory exports as TMX 1.4 (for CAT tools) and as the JSON Lines tuning data that
-desktop.models.tuning and alma-train read, so that "tune on my corrections" trains on exactly these pairs.
-
-Unlike the translation cache this is the user's own work, so it is never evicted and a damaged file
-is kept under a new name (memory.sqlite.corrupt-<time>, never overwriting an older one). Opening and
-reading never fail: a damaged file, a read-only folder, a lock held too long are warnings on stderr
-(and `problem`), and a lookup is then a miss. Writing is the user's explicit action, so a write that
-cannot be made raises MemoryWriteError (an OSError; the app shows it in a dialog) instead of losing the
-correction silently. The app's engine thread reads while the GUI thread writes: one connection shared
-under a lock; another process (alma-translate memory import) may write at the same time (WAL, a busy
-timeout).
-"""
+"""The translation memory: the sentence pairs the user confirmed, one SQLite row per direction and source
+sentence, never evicted; the engine serves an exact match from it before the cache and the model
+(docs/post_editing.md)."""
 
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from desktop.stores.cache import data_dir
-from desktop.stores.sqlite import is_corruption, move_aside, warn_once
+from alma_core.paths import translation_memory_path
+from desktop.memory.files import MemoryFileError, read_tmx_pairs, write_jsonl, write_tmx
+from desktop.memory.unit import MemoryUnit
+from desktop.stores.sqlite import SqliteStore, connect_read_only, is_corruption, warn_once
 
 # Confirmed pairs of one direction needed before the Tune tab offers "tune on my corrections": fewer
 # give desktop.models.tuning too small a held-out slice to say whether tuning helped.
 MEMORY_MIN_PAIRS = 20
 MEMORY_FILE = "memory.sqlite"
-BUSY_TIMEOUT_S = 30.0
 SCHEMA_VERSION = 1
-ORIGINS = ("correction", "import")
 
-__all__ = ["MEMORY_MIN_PAIRS", "MemoryFileError", "MemoryUnit", "MemoryWriteError", "TranslationMemory", "default_memory_path"]
-
-
-class MemoryFileError(ValueError):
-    """A TMX or JSON Lines file that cannot be read or written; the message names the file."""
+__all__ = ["MEMORY_MIN_PAIRS", "MemoryFileError", "MemoryUnit", "MemoryWriteError", "TranslationMemory",
+           "default_memory_path"]
 
 
 class MemoryWriteError(OSError):
     """The memory itself cannot store a change (read-only folder, disk full, locked); names the file."""
 
 
-@dataclass(frozen=True)
-class MemoryUnit:
-    """One confirmed pair. created/updated: seconds since the epoch (UTC)."""
-
-    src: str
-    tgt: str
-    source: str
-    target: str
-    origin: str
-    model: str | None
-    created: float
-    updated: float
-
-
 def default_memory_path() -> Path:
     """<user data dir>/memory.sqlite ($ALMA_LOCAL_DATA when set)."""
-    return data_dir() / MEMORY_FILE
+    return translation_memory_path()
 
 
 def _code(lang: str) -> str:
@@ -87,21 +55,24 @@ def _direction_filter(src: str | None, tgt: str | None) -> tuple[str, tuple[str,
 _COLUMNS = "src, tgt, source, target, origin, model, created, updated"
 
 
-class TranslationMemory:
+class TranslationMemory(SqliteStore):
     """Confirmed sentence pairs by (src, tgt, source sentence). Safe to share between threads and processes.
 
     path: the SQLite file (default: default_memory_path()). A file that is not a database or is damaged
-    is moved aside with a warning and an empty memory started; a folder or file that cannot be written
-    leaves the memory read-only (lookups still work when the file can be read) or off, with a warning;
-    `writable` and `problem` say which, and add()/remove() raise MemoryWriteError.
+    is moved aside (name.corrupt-<time>, never overwriting an older one: it is the user's work) with a
+    warning and an empty memory started; a folder or file that cannot be written leaves the memory
+    read-only (lookups still work when the file can be read) or off, with a warning; `writable` and
+    `problem` say which, and add()/remove() raise MemoryWriteError (the user's explicit action must not
+    be lost silently).
     """
 
+    label = "translation memory"
+    # These are the user's corrections, and writes are rare (one per confirmed sentence): durability is cheap.
+    synchronous = "FULL"
+
     def __init__(self, path: Path | str | None = None) -> None:
-        self.path = Path(path) if path is not None else default_memory_path()
-        self._lock = threading.Lock()
-        self._db: sqlite3.Connection | None = None
+        super().__init__(Path(path) if path is not None else default_memory_path())
         self.writable = False
-        self.problem: str | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = self._open_or_recover()
@@ -111,89 +82,40 @@ class TranslationMemory:
 
     # -- opening and recovery --------------------------------------------------------------------
 
-    def _open_or_recover(self) -> sqlite3.Connection:
-        try:
-            return self._open()
-        except sqlite3.DatabaseError as exc:
-            if not is_corruption(exc):
-                raise
-            self._move_aside(exc)
-            return self._open()
+    def _create(self, db: sqlite3.Connection) -> None:
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS units (src TEXT NOT NULL, tgt TEXT NOT NULL, "
+            "source TEXT NOT NULL, target TEXT NOT NULL, origin TEXT NOT NULL, model TEXT, "
+            "created REAL NOT NULL, updated REAL NOT NULL, PRIMARY KEY (src, tgt, source))"
+        )
+        if db.execute("PRAGMA user_version").fetchone()[0] == 0:
+            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
-    def _open(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None)
-        try:
-            db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-            # WAL: the app reads while alma-translate memory writes. FULL sync: these are the user's
-            # corrections, and writes are rare (one per confirmed sentence), so durability is cheap.
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
-            with db:  # one transaction: two processes creating the file at once do not race half-way
-                db.execute("BEGIN IMMEDIATE")
-                db.execute(
-                    "CREATE TABLE IF NOT EXISTS units (src TEXT NOT NULL, tgt TEXT NOT NULL, "
-                    "source TEXT NOT NULL, target TEXT NOT NULL, origin TEXT NOT NULL, model TEXT, "
-                    "created REAL NOT NULL, updated REAL NOT NULL, PRIMARY KEY (src, tgt, source))"
-                )
-                if db.execute("PRAGMA user_version").fetchone()[0] == 0:
-                    db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            # A file whose header is fine but whose pages are not fails here rather than mid-session.
-            db.execute("SELECT COUNT(*) FROM units").fetchone()
-        except BaseException:
-            db.close()
-            raise
-        return db
+    def _check(self, db: sqlite3.Connection) -> None:
+        db.execute("SELECT COUNT(*) FROM units").fetchone()
 
-    def _open_read_only(self, exc: BaseException) -> None:
-        """The file or its folder cannot be written: serve lookups from it if it can be read."""
-        self.problem = f"the translation memory {self.path} cannot be written ({exc}); corrections will not be saved"
-        warn_once(self.problem)
-        if not self.path.is_file():
-            return
-        failure: sqlite3.Error | None = None
-        # A WAL database in a folder we cannot write may refuse mode=ro (no -shm file can be made);
-        # immutable=1 then reads the file as it is (the last writer checkpointed it when it closed).
-        for query in ("mode=ro", "mode=ro&immutable=1"):
-            try:
-                db = sqlite3.connect(f"{self.path.resolve().as_uri()}?{query}", uri=True, timeout=BUSY_TIMEOUT_S,
-                                     check_same_thread=False, isolation_level=None)
-            except sqlite3.Error as again:
-                failure = again
-                continue
-            try:
-                db.execute("SELECT COUNT(*) FROM units").fetchone()
-            except sqlite3.Error as again:
-                db.close()
-                failure = again
-                continue
-            self._db = db
-            return
-        warn_once(f"the translation memory {self.path} cannot be read either ({failure}); it is off")
-
-    def _move_aside(self, exc: sqlite3.Error) -> None:
-        """Keep the damaged file (the user's work: someone may rescue rows from it) and start afresh."""
+    def _aside_path(self) -> Path:
+        """name.corrupt-<time>, numbered when that exists: someone may rescue rows from each."""
         aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
         number = 1
         while aside.exists():
             number += 1
             aside = aside.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}-{number}")
-        move_aside(self.path, aside, "translation memory", exc)
+        return aside
 
-    def _run(self, action: Callable[[sqlite3.Connection], Any], what: str, default: Any = None) -> Any:
-        """action(db) under the lock; a failure of the file warns and gives `default` instead of raising."""
-        with self._lock:
-            if self._db is None:
-                return default
-            try:
-                return action(self._db)
-            except sqlite3.DatabaseError as exc:
-                if not is_corruption(exc):
-                    # Locked past the busy timeout, disk full, read-only: this operation only.
-                    self.problem = f"translation memory {self.path}: could not {what} ({exc})"
-                    warn_once(self.problem)
-                    return default
-                self._recover(exc)
-                return default
+    def _went_off(self, exc: BaseException) -> None:
+        self.writable = False
+        super()._went_off(exc)
+
+    def _open_read_only(self, exc: BaseException) -> None:
+        """The file or its folder cannot be written: serve lookups from it if it can be read."""
+        self._report(f"the translation memory {self.path} cannot be written ({exc}); corrections will not be saved")
+        if not self.path.is_file():
+            return
+        try:
+            self._db = connect_read_only(self.path, "SELECT COUNT(*) FROM units")
+        except sqlite3.Error as again:
+            warn_once(f"the translation memory {self.path} cannot be read either ({again}); it is off")
 
     def _write(self, action: Callable[[sqlite3.Connection], Any], what: str) -> Any:
         """action(db) under the lock, or MemoryWriteError naming the file. A file found damaged is moved
@@ -210,18 +132,6 @@ class TranslationMemory:
                             from None
                     self._recover(exc)
         raise AssertionError("unreachable")
-
-    def _recover(self, exc: sqlite3.Error) -> None:
-        db, self._db = self._db, None
-        if db is not None:
-            db.close()
-        try:
-            self._move_aside(exc)
-            self._db = self._open()
-        except (sqlite3.Error, OSError) as again:
-            self.writable = False
-            self.problem = f"translation memory {self.path} is off: {again}"
-            warn_once(self.problem)
 
     # -- the memory ------------------------------------------------------------------------------
 
@@ -297,8 +207,6 @@ class TranslationMemory:
 
     def export_tmx(self, path: Path | str, src: str | None = None, tgt: str | None = None) -> int:
         """Write the units (of one direction, or all) as TMX 1.4, atomically; the number written."""
-        from desktop.memory.files import write_tmx
-
         units = self.pairs(src, tgt)
         write_tmx(path, units)
         return len(units)
@@ -306,8 +214,6 @@ class TranslationMemory:
     def export_jsonl(self, path: Path | str, src: str | None = None, tgt: str | None = None) -> int:
         """Write the units as the JSON Lines that desktop.models.tuning and alma-train read ({"de": .., "en": ..}
         per line), atomically; the number written."""
-        from desktop.memory.files import write_jsonl
-
         units = self.pairs(src, tgt)
         write_jsonl(path, units)
         return len(units)
@@ -318,16 +224,8 @@ class TranslationMemory:
         MemoryFileError naming the file (and line) when it cannot be read or has no unit of src-tgt;
         MemoryWriteError when the memory cannot be written (then nothing is added: one transaction).
         """
-        from desktop.memory.files import read_tmx_pairs
-
         pairs = read_tmx_pairs(path, _code(src), _code(tgt))
         return self.add_many(pairs, src, tgt, origin="import")
-
-    def close(self) -> None:
-        with self._lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
 
     def __enter__(self) -> TranslationMemory:
         return self
