@@ -1,8 +1,5 @@
-"""Atomic outputs: written under a hidden sibling name, renamed into place only when complete.
-
-The one implementation for files and folders (docs/reliability.md): a kill, a full disk or an error
-never leaves a half-written output under the final name, and a failed write leaves the old one as it was.
-"""
+"""Atomic outputs, the one implementation for files and folders: written under a hidden sibling name and
+renamed into place only when complete, so no half-written output ever has the final name (docs/reliability.md)."""
 
 from __future__ import annotations
 

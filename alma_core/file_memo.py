@@ -1,8 +1,5 @@
-"""Remember a value computed from a file while the file stays the same (its size and modification time).
-
-The translation cache's model fingerprint and the Models view's parent sha256 read model files of
-gigabytes; both are asked again and again for the same file.
-"""
+"""Remember a value computed from a file while its size and modification time stay the same (the cache's
+model fingerprint and the Models view's parent sha256 read gigabyte model files, again and again)."""
 
 from __future__ import annotations
 

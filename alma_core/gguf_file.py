@@ -1,9 +1,5 @@
-"""The one GGUF reader: a checked parse of a file's header (metadata and tensor table), and the alma.* keys.
-
-Checked before llama.cpp sees a file (it can abort the process on some malformed ones): magic, version,
-counts, every key/value, every tensor's type and extent. gguf-py's GGUFReader builds numpy views of every
-array element (~20 s for Gemma 3's vocabulary on two cores); this reads the header in large blocks.
-"""
+"""The one GGUF reader: a checked parse of a file's header (metadata and tensor table) before llama.cpp sees
+it, and the alma.* keys (docs/reliability.md, "Model file trouble"; docs/convert.md)."""
 
 from __future__ import annotations
 

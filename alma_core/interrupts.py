@@ -1,13 +1,5 @@
-"""SIGTERM, SIGHUP and SIGINT end a command the way Ctrl-C does, so its cleanups run.
-
-Python's default action for SIGTERM and SIGHUP kills the interpreter on the spot: no `finally`, no
-`except BaseException`, so the temporary siblings of atomic writes (.part, .tmp, staging folders)
-stay behind. Here the three signals raise `Interrupted` (a KeyboardInterrupt carrying the signal) in
-the main thread instead; every existing cleanup runs, and the command's entry point turns it into
-exit status 128 + signal (130 SIGINT, 143 SIGTERM, 129 SIGHUP) with one line on stderr.
-
-Torch-free and dependency-free: the desktop side (alma-translate) imports it too.
-"""
+"""SIGTERM, SIGHUP and SIGINT end a command the way Ctrl-C does, so its cleanups run and it exits 128 +
+the signal with one line on stderr (docs/reliability.md, "Signals")."""
 
 from __future__ import annotations
 

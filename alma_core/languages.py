@@ -1,8 +1,5 @@
-"""The language table shared by training, evaluation and the desktop app.
-
-Codes are the short ISO 639-1 codes used in data files ({"de": ..., "en": ...}); names are the
-English names the ALMA prompt spells out ("Translate this from German to English").
-"""
+"""The language table shared by training, evaluation and the app: ISO 639-1 codes as data files use them
+({"de": ...}) and the English names the ALMA prompt spells out."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""Reading a user's file whole, but only up to a size limit, with the one message every reader gives.
-
-Glossaries and XML documents are read into memory in one go; a multi-gigabyte file picked by mistake
-must be refused by its size before it is read, not after the app has run out of memory.
-"""
+"""Reading a user's file whole, but only up to a size limit (refused by its size before it is read), with
+the one message every reader gives (docs/reliability.md, "Hostile and malformed inputs")."""
 
 from __future__ import annotations
 

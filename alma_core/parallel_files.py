@@ -1,8 +1,5 @@
-"""Parallel text files as plain iterators of records: JSON Lines, TSV, TMX and gettext .po (docs/training.md).
-
-Every reader yields `ParallelRecord`s (one segment in several languages, with the file and line it came
-from); a malformed line raises DataFormatError naming the file and the line.
-"""
+"""Parallel text files as plain iterators of records: JSON Lines, TSV, TMX and gettext .po; a malformed
+line raises DataFormatError naming the file and the line (docs/training.md, "Data")."""
 
 from __future__ import annotations
 

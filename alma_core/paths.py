@@ -1,8 +1,5 @@
-"""Where alma-local keeps things on the user's machine, and every environment variable that moves them.
-
-cache: re-creatable (HF exports of the bases, assembled base GGUFs, build work folders);
-data: the user's own (models built or tuned, translation cache and memory, tuning runs, glossaries).
-"""
+"""Where alma-local keeps things on the user's machine (cache: re-creatable; data: the user's own), and every
+environment variable that moves them."""
 
 from __future__ import annotations
 

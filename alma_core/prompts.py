@@ -1,12 +1,5 @@
-"""The ALMA prompt, owned here once and used by training, evaluation and the desktop app.
-
-The template must be byte-exact (Xu et al. 2023 and the fe1ixxu/ALMA repository):
-
-    Translate this from {Src} to {Tgt}:\n{Src}: {source text}\n{Tgt}:
-
-"to", not "into"; no trailing space after the last colon. This module imports nothing heavy so
-that the desktop bundle can use it without torch.
-"""
+"""The ALMA prompt, byte-exact, owned here once and used by training, evaluation and the app
+(docs/training.md, "The prompt")."""
 
 from __future__ import annotations
 

@@ -1,12 +1,5 @@
-"""Untrusted XML files (XLIFF, TMX, TBX) checked before any parser that builds a tree sees them.
-
-One check, three refusals: files over a size limit (read whole only below it), any entity declaration
-(billion laughs and its quadratic cousins, external entities that would read /etc/passwd or reach the
-network) and malformed XML, each an UnsafeXMLError naming the file (and line, where the parser says).
-The check parses with defusedxml (expat, with entity declarations forbidden); the tree that is then
-used comes from lxml with entity resolution and network access off (translate-toolkit's safe parser,
-or `parser()` here), so neither path ever expands or fetches anything.
-"""
+"""Untrusted XML files (XLIFF, TMX, TBX) checked before any parser that builds a tree sees them: too large,
+entity declarations or malformed XML are refused (docs/reliability.md, "Hostile and malformed inputs")."""
 
 from __future__ import annotations
 
