@@ -20,9 +20,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from convert.errors import ConversionError
-from convert.hf_to_gguf import DIRECT_TYPES
-from convert.quantize import QUANTIZED_TYPES
+from alma_core.interrupts import run_interruptible
+from alma_core.languages import UnknownLanguageError, parse_pair
+from convert.errors import ConversionError, check_output_free
+from convert.hf_to_gguf import DIRECT_TYPES, ConversionMetadata, convert_hf_to_gguf
+from convert.import_gguf import import_gguf
+from convert.quantize import QUANTIZED_TYPES, quantize_gguf
+from convert.trim_vocab import DEFAULT_KEEP_TOP, data_texts, open_gguf, trim_languages, trim_model
+from convert.verify import verify_gguf
 
 EXIT_USAGE = 2
 EXIT_VERIFY_FAILED = 1
@@ -81,8 +86,6 @@ def build_import_parser() -> argparse.ArgumentParser:
 
 
 def build_trim_parser() -> argparse.ArgumentParser:
-    from convert.trim_vocab import DEFAULT_KEEP_TOP
-
     parser = argparse.ArgumentParser(
         prog="alma-convert trim-vocab",
         description="Write a GGUF that keeps only the tokens its languages use (a smaller, faster output "
@@ -103,8 +106,6 @@ def build_trim_parser() -> argparse.ArgumentParser:
 
 
 def _language_pairs(text: str) -> list[str]:
-    from alma_core.languages import UnknownLanguageError, parse_pair
-
     pairs = []
     for item in filter(None, (part.strip() for part in text.split(","))):
         try:
@@ -116,9 +117,6 @@ def _language_pairs(text: str) -> list[str]:
 
 
 def convert_model(args: argparse.Namespace) -> int:
-    from convert.errors import check_output_free
-    from convert.hf_to_gguf import ConversionMetadata, convert_hf_to_gguf
-
     if args.model_dir.is_file() and args.model_dir.suffix == ".gguf":
         raise ConversionError(
             f"{args.model_dir} is already a GGUF; convert the HF model, or `alma-convert import-gguf` it first"
@@ -129,8 +127,6 @@ def convert_model(args: argparse.Namespace) -> int:
     if args.type in DIRECT_TYPES:
         convert_hf_to_gguf(args.model_dir, args.output, args.type, metadata, force=args.force)
     else:
-        from convert.quantize import quantize_gguf
-
         # The f16 intermediate sits beside the output (same disk) and is removed in any case.
         f16 = args.output.with_name(f".{args.output.name}.{os.getpid()}.f16.gguf")
         try:
@@ -146,25 +142,18 @@ def convert_model(args: argparse.Namespace) -> int:
 
 
 def verify_command(args: argparse.Namespace) -> int:
-    from convert.verify import verify_gguf
-
     report = verify_gguf(args.model_dir, args.gguf, threads=args.threads)
     print(report.summary())
     return 0 if report.passed else EXIT_VERIFY_FAILED
 
 
 def import_command(args: argparse.Namespace) -> int:
-    from convert.import_gguf import import_gguf
-
     out = import_gguf(args.gguf, args.output, force=args.force)
     print(out)
     return 0
 
 
 def trim_command(args: argparse.Namespace) -> int:
-    from convert.errors import check_output_free
-    from convert.trim_vocab import data_texts, open_gguf, trim_languages, trim_model
-
     if args.keep_top < 0:
         raise ConversionError(f"--keep-top {args.keep_top}: must be 0 or more")
     if not args.gguf.is_file():
@@ -195,8 +184,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         args, handler = build_trim_parser().parse_args(argv[1:]), trim_command
     else:
         args, handler = build_parser().parse_args(argv), convert_model
-    from alma_core.interrupts import run_interruptible
-
     # SIGTERM/SIGHUP/SIGINT raise through alma_core.atomic, so no .tmp file or staging folder
     # is left and an existing output stays as it was; the quantizer child is killed (convert.quantize).
     return run_interruptible("alma-convert", lambda: _run(handler, args, argv))

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 from convert.errors import ConversionError
 from convert.gguf_vocab import GGUFVocab, TokenType
 from convert.sentencepiece_model import ModelType, NormalizerSpec, Piece, PieceType, TrainerSpec, write_model
+from convert.vocab import bpe_pre_tokenizer_name
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -214,8 +215,6 @@ def byte_level_bpe_tokenizer(vocab: GGUFVocab) -> Tokenizer:
     """transformers' GGUF tokenizer of a byte-level BPE vocabulary, with its artefacts removed."""
     from tokenizers import Tokenizer, decoders
     from transformers import AutoTokenizer
-
-    from convert.vocab import bpe_pre_tokenizer_name
 
     if vocab.pre not in BYTE_LEVEL_PRE_TOKENIZERS:
         raise ConversionError(

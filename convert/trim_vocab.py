@@ -31,6 +31,8 @@ from typing import Any
 
 from alma_core.atomic import atomic_path
 from alma_core.gguf_file import AlmaKey
+from alma_core.languages import UnknownLanguageError, language_name
+from alma_core.prompts import build_prompt
 from convert.errors import ConversionError, check_output_free
 
 # GGUF token types (llama.cpp's llama_token_type).
@@ -141,8 +143,6 @@ def choose_tokens(vocabulary: Vocabulary, used: Iterable[int], keep_top: int = D
 
 def prompt_texts(languages: Sequence[str]) -> list[str]:
     """The ALMA prompt of every direction between the languages (its words must stay tokens)."""
-    from alma_core.prompts import build_prompt
-
     return [build_prompt(src, tgt, "") for src in languages for tgt in languages if src != tgt]
 
 
@@ -255,8 +255,6 @@ def trim_model(source: Path, output: Path, data: Sequence[Path], languages: Sequ
 def trim_languages(model: Path, data: Sequence[Path], languages: str = "", reader: Any = None) -> list[str]:
     """The languages whose prompts are kept: `languages` (comma-separated codes), else those of the
     model's alma.language_pairs, else those named by the data's xx-yy folders."""
-    from alma_core.languages import UnknownLanguageError, language_name
-
     codes = [code.strip() for code in languages.split(",") if code.strip()]
     if not codes:
         field = (reader if reader is not None else open_gguf(model)).get_field(AlmaKey.LANGUAGE_PAIRS)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from alma_core.prompts import build_prompt
+from convert.checkpoint import Checkpoint
 from convert.errors import ConversionError
 
 VERIFY_TEXTS: tuple[str, ...] = (
@@ -163,8 +164,6 @@ class HFReference:
     def __init__(self, model_dir: Path):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        from convert.checkpoint import Checkpoint
 
         self.model_dir = Path(model_dir)
         if not (self.model_dir / "config.json").is_file():
