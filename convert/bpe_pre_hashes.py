@@ -1,11 +1,5 @@
-"""Known BPE pre-tokenizers, keyed by a hash of the token ids of a fixed check text.
-
-llama.cpp picks a BPE pre-tokenizer (the regex that splits text before merges) by name, written as
-tokenizer.ggml.pre. A Hugging Face tokenizer does not say which one it is, so llama.cpp's converter
-encodes CHECK_TEXT, hashes str(token_ids) with SHA-256 and looks the hash up. The table below is that
-lookup, taken as data from llama.cpp's convert_hf_to_gguf.py (get_vocab_base_pre) in the source tree
-that llama-cpp-python 0.3.36 vendors, so every name here is one its runtime implements.
-"""
+"""Known BPE pre-tokenizers by the hash of the token ids of a fixed check text: llama.cpp's own table, as
+the llama.cpp that llama-cpp-python 0.3.36 vendors has it (docs/convert.md, "How it works")."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""Lazy, tensor-by-tensor access to a Hugging Face checkpoint's safetensors files.
-
-Only the header of each file is read up front (names, shapes, dtypes); a tensor's data is read when
-asked for, so converting holds about one tensor in memory. Pickled checkpoints (.bin/.pt) are never
-loaded: they can run code.
-"""
+"""Lazy, tensor-by-tensor access to a Hugging Face checkpoint's safetensors files (only the headers up
+front; pickled weights are never loaded; docs/convert.md, "How it works")."""
 
 from __future__ import annotations
 

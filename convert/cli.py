@@ -1,15 +1,5 @@
-"""alma-convert: merged HF model -> GGUF (direct or llama.cpp-quantized), verify, import a GGUF.
-
-    alma-convert MODEL_DIR --output OUT.gguf --type q8_0 [--language-pairs de-en,en-de] [--force]
-    alma-convert verify MODEL_DIR OUT.gguf
-    alma-convert import-gguf IN.gguf --output DIR [--force]
-    alma-convert trim-vocab IN.gguf --data DATA_DIR --output OUT.gguf [--languages de,en] [--keep-top N]
-
-Bad input (unsupported architecture, missing tokenizer files, an already-quantized or corrupt
-checkpoint, an existing output without --force) prints one line naming the file at fault and exits
-2; a verify that fails exits 1. Heavy imports (torch, transformers, llama_cpp) happen only in the
-command that needs them.
-"""
+"""alma-convert: merged HF model -> GGUF (direct or llama.cpp-quantized), verify, import-gguf and
+trim-vocab; bad input is one line naming the file and exit 2 (docs/convert.md)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""Add alma.* keys to a finished GGUF: a streamed copy with the new metadata, written atomically.
-
-A model's scores are known only after the converted file has been evaluated, so they are added to a
-copy of it afterwards (gguf-py's own copy_with_new_metadata does the copying: every key and tensor
-as it was, plus ours). Values are strings, integers or floats; anything else is stored as JSON text.
-"""
+"""Add alma.* keys to a finished GGUF: a streamed copy with the new metadata, written atomically
+(docs/tuning.md, "Lineage")."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""A GGUF's tokenizer, read from its tokenizer.ggml.* keys into one plain object.
-
-llama.cpp tokenizes with exactly these: the token texts, scores and types, the merges of a BPE
-vocabulary, the special ids and the add-BOS/EOS/space-prefix rules. An HF tokenizer built from them
-(convert.hf_tokenizer) gives llama.cpp's ids.
-"""
+"""A GGUF's tokenizer, read from its tokenizer.ggml.* keys into one plain object (what llama.cpp tokenizes
+with; docs/convert.md, "import-gguf")."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""Hugging Face model directory -> GGUF file: the entry point of `alma-convert MODEL_DIR`.
-
-The work is done by the converter class of the model's architecture (convert.converters: one per HF
-architecture, shared streaming and writing in their base class). Types written directly: f32, f16,
-bf16 and q8_0; lower-bit types go through an f16 file and llama.cpp's own quantizer (convert.quantize).
-"""
+"""Hugging Face model directory -> GGUF file: the entry point of `alma-convert MODEL_DIR`, done by the
+converter class of the model's architecture (docs/convert.md)."""
 
 from __future__ import annotations
 

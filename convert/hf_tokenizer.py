@@ -1,26 +1,5 @@
-"""A GGUF's tokenizer -> the Hugging Face tokenizer files of its family, giving llama.cpp's ids.
-
-SentencePiece vocabularies (tokenizer.ggml.model "llama": LLaMA-2, Gemma 3) get what HF's own repos
-ship for them: tokenizer.model (a SentencePiece model, see convert.sentencepiece_model) and a fast
-tokenizer.json, built here from the GGUF's tokens, scores and types rather than by transformers' GGUF
-loader, whose Gemma 3 tokenizer is a Unigram model that splits text differently from llama.cpp.
-The fast tokenizer follows llama.cpp's SentencePiece tokenizer step by step:
-
-- user-defined and control tokens (Gemma's "\\n", runs of spaces and tabs, <start_of_turn> ...) are cut
-  out of the raw text first: they are HF added tokens, not normalized, special when llama.cpp marks
-  them CONTROL. HF always matches them, which is llama.cpp with parse_special=True, the way our
-  engine tokenizes prompts (llama-cpp-python's create_completion); user-defined ones llama.cpp
-  matches in either mode;
-- the rest is escaped (" " -> "▁", plus a leading "▁" where the vocabulary adds a space prefix);
-- pieces merge in order of their score, the highest first (a BPE whose merge ranks are the scores);
-- characters outside the vocabulary fall back to <0xXX> byte tokens.
-
-Byte-level BPE vocabularies ("gpt2": SmolLM2, Llama-3) take their vocabulary and merges from
-transformers' GGUF loader, with what it gets wrong replaced: the pre-tokenizer (it ignores
-tokenizer.ggml.pre, so SmolLM2 lost its split of every digit, and " ½" became one piece), a
-byte_fallback flag and a SentencePiece-style decoder (which make llama.cpp's own converter read the
-file as a SentencePiece vocabulary).
-"""
+"""A GGUF's tokenizer -> the Hugging Face tokenizer files of its family, giving llama.cpp's token ids
+(SentencePiece and byte-level BPE; docs/convert.md, "import-gguf")."""
 
 from __future__ import annotations
 

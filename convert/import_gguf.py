@@ -1,16 +1,5 @@
-"""GGUF -> Hugging Face directory (dequantized), so that a llama or gemma3 GGUF can become a training base.
-
-Weights: transformers reads the GGUF (dequantizing every tensor and undoing llama.cpp's layout:
-llama's Q/K row order, Gemma's norm weights stored as 1 + w); they are copied into a plain
-LlamaForCausalLM / Gemma3ForCausalLM and saved as fp32 safetensors, with a config free of the GGUF
-loader's quantization_config.
-
-Tokenizer: written from the GGUF's own tokenizer keys (convert.hf_tokenizer), not saved from
-transformers' GGUF tokenizer, which copies the whole GGUF as tokenizer.model, guesses add_bos_token and
-(for Gemma 3) builds a tokenizer that splits text differently from llama.cpp. The files are the
-family's standard ones (Gemma 3: tokenizer.model + tokenizer.json, GemmaTokenizerFast) and give
-llama.cpp's token ids; llama.cpp's own converter reads them back to the source GGUF's vocabulary.
-"""
+"""GGUF -> Hugging Face directory (dequantized weights, the family's tokenizer files), so that a llama or
+gemma3 GGUF can become a training base (docs/convert.md, "import-gguf")."""
 
 from __future__ import annotations
 

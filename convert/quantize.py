@@ -1,9 +1,5 @@
-"""Lower-bit GGUF types through llama.cpp's own quantizer (llama_model_quantize via llama-cpp-python).
-
-llama.cpp chooses, per tensor, the mixes that make up q4_k_m / q5_k_m (some tensors one step up),
-and falls back where a row does not fit the k-quant super-block; doing it through its quantizer
-gives exactly the files llama.cpp's llama-quantize would.
-"""
+"""Lower-bit GGUF types through llama.cpp's own quantizer (llama_model_quantize via llama-cpp-python, in a
+child process), giving the files llama-quantize would (docs/convert.md)."""
 
 from __future__ import annotations
 

@@ -1,13 +1,5 @@
-"""A SentencePiece model file (tokenizer.model) written without protobuf.
-
-tokenizer.model is a serialized `ModelProto` (sentencepiece_model.proto). The generated module that
-sentencepiece 0.2.3 ships needs protobuf 7.36 or newer (it validates the runtime version at import),
-while unbabel-comet 2.2.7 requires protobuf < 5, so no protobuf serves both; the few fields a
-tokenizer needs are written here directly in protobuf's wire format instead: pieces (text,
-score, type), the trainer spec (model type, ids of the special pieces, byte fallback) and the
-normalizer spec (dummy prefix, whitespace handling). SentencePiece itself, transformers' slow
-tokenizers and llama.cpp's converter read the result.
-"""
+"""A SentencePiece model file (tokenizer.model) written directly in protobuf's wire format, without
+protobuf (docs/convert.md, "import-gguf" and "Limits")."""
 
 from __future__ import annotations
 

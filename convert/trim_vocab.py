@@ -1,23 +1,5 @@
-"""Vocabulary trimming (Ushio et al. 2023): a GGUF that keeps only the tokens its languages use.
-
-Gemma 3's 262,144-token output layer is most of the work of one decoding step of a 270M model, while
-a translator for six languages uses a small part of it. Trimming keeps:
-- every token the model's own text needs: the tokens llama.cpp's tokenizer makes of the training and
-  monolingual data and of the ALMA prompt for every direction;
-- the most frequent `keep_top` ordinary tokens of the vocabulary (SentencePiece ids follow merge rank), so
-  text unlike the training data still splits the usual way;
-- every byte-fallback, unknown, user-defined and control token except Gemma's `<unusedN>` placeholders,
-  so any text still tokenizes (a word the trimmed vocabulary lacks falls back to smaller pieces or bytes)
-  and the model's special tokens keep working;
-- every token that is a substring of a kept token. SentencePiece-BPE builds a token by merging pieces
-  that are themselves tokens; with all substrings kept, every merge the full vocabulary made on a word
-  whose final tokens are kept is still possible (and no new one is), so such a word tokenizes exactly
-  as before.
-
-Then the rows of token_embd (and output, when the model has one) are cut to the kept ids, in their old
-order, and the tokenizer arrays and special-token ids are rewritten to match. Quantized rows are cut as
-bytes: every row of a quantized matrix is whole blocks, so nothing is requantized.
-"""
+"""Vocabulary trimming (Ushio et al. 2023): a GGUF that keeps only the tokens its languages use
+(docs/translate.md, "Speed: a trimmed vocabulary and documents in batches")."""
 
 from __future__ import annotations
 

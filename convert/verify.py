@@ -1,12 +1,5 @@
-"""Check a GGUF against the HF model it came from: same token ids, then the same next-token logits.
-
-Tokens: the HF tokenizer and llama.cpp's tokenizer (with each one's own BOS/EOS rule) must give the
-same ids for several multi-sentence texts in the languages ALMA covers. Logits: one forward pass of
-each text through both, compared position by position: max |diff|, top-1 agreement and the mean
-KL(HF || llama.cpp) of the next-token distributions. An unquantized file (f32/f16) must agree on
-top-1 at every position; quantized ones report their figures for comparison with llama.cpp's
-published ones.
-"""
+"""Check a GGUF against the HF model it came from: the same token ids, then the same next-token logits
+(docs/convert.md, "Verify")."""
 
 from __future__ import annotations
 

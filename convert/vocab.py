@@ -1,15 +1,5 @@
-"""Tokenizer -> GGUF vocabulary, for the two kinds llama-family models use.
-
-- SentencePiece (tokenizer.model): LLaMA-2 and the ALMA-7B/13B models built on it. Written as
-  llama.cpp's "llama" tokenizer with per-token scores and types.
-- Byte-level BPE (tokenizer.json): SmolLM2, Llama-3. Written as llama.cpp's "gpt2" tokenizer with
-  its merges and the pre-tokenizer name llama.cpp needs, found by hashing the token ids of a fixed
-  check text (see bpe_pre_hashes). An unknown hash is an error: guessing would give a tokenizer that
-  silently splits text differently from the one the model was trained with.
-
-Special token ids, add_bos/add_eos and the chat template come from gguf's SpecialVocab, which reads
-tokenizer_config.json, tokenizer.json and config.json the way llama.cpp's converter does.
-"""
+"""Tokenizer -> GGUF vocabulary for the two kinds llama-family models use: SentencePiece (tokenizer.model)
+and byte-level BPE (tokenizer.json) (docs/convert.md, "How it works")."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
 """One converter class per HF architecture, found by the name in config.json (as llama.cpp's converter is
-organised): convert.converters.llama (LlamaForCausalLM), convert.converters.gemma3 (Gemma3ForCausalLM).
-
-A new family is a new module with a ModelConverter subclass registered here, never a branch inside
-an existing one.
-"""
+organised); a new family is a new module, never a branch in an existing one (docs/convert.md)."""
 
 from __future__ import annotations
 

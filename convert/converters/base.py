@@ -1,18 +1,5 @@
-"""What every HF -> GGUF converter shares: reading config.json, planning, streaming, encoding, writing.
-
-The GGUF header (metadata and every tensor's name, shape and type) is written first, from
-config.json, the tokenizer files and the safetensors headers alone; then each tensor is read,
-transformed by the architecture's hook, encoded and appended in slabs of rows (whole heads where the
-hook needs them), so that not even one tensor has to be in memory at once: peak memory is a few
-slabs, whatever the model size.
-
-An architecture is a subclass (convert.converters.llama, .gemma3) that says what differs, as llama.cpp's
-own converter is organised: its llama.cpp architecture, its hyperparameter keys, which tensors it
-skips or cuts, its per-slab tensor hook, and its vocabulary.
-
-Types written directly here: f32, f16, bf16 and q8_0. Lower-bit types go through an f16 file and
-llama.cpp's own quantizer (convert.quantize).
-"""
+"""What every HF -> GGUF converter shares: reading config.json, planning the header, streaming the tensors
+in slabs of rows, encoding (f32, f16, bf16, q8_0) and writing (docs/convert.md, "How it works")."""
 
 from __future__ import annotations
 

@@ -1,17 +1,5 @@
-"""Gemma3ForCausalLM (Gemma 3 text models, e.g. Gemma 3 270M) -> llama.cpp's "gemma3" architecture.
-
-What is Gemma-specific, as llama.cpp's converter (conversion/gemma.py, Gemma3Model) does it:
-- norm weights are stored plus one: HF's Gemma3RMSNorm scales by (1 + w), llama.cpp's rms norm by w;
-- no Q/K permutation: Gemma's rope already rotates the halves of each head, as llama.cpp's gemma3 does;
-- the embedding is cut to the vocabulary's real size (rows past it are padding no token reaches);
-  with tied embeddings there is no output tensor, llama.cpp reuses token_embd;
-- the keys: key/value length (head_dim 256 is not hidden / heads), the sliding window of the local
-  layers and their own rope base (rope.freq_base_swa);
-- the vocabulary is SentencePiece (tokenizer.model) without a space prefix.
-
-Gemma also scales the embeddings by sqrt(hidden_size) inside the model; llama.cpp's gemma3 graph does
-the same, so the embedding is written unscaled.
-"""
+"""Gemma3ForCausalLM (Gemma 3 text models, e.g. Gemma 3 270M) -> llama.cpp's "gemma3" architecture
+(docs/convert.md, "Gemma 3")."""
 
 from __future__ import annotations
 

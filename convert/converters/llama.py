@@ -1,9 +1,5 @@
-"""LlamaForCausalLM (LLaMA-2, ALMA, SmolLM2, Llama-3) -> llama.cpp's "llama" architecture.
-
-What is llama-specific: the llama.* keys (convert.converters.llama_hparams), Llama-3.1's rope_freqs tensor, the
-Q/K row permutation for llama.cpp's rope, and a vocabulary that is either SentencePiece or byte-level
-BPE (convert.vocab decides from the files).
-"""
+"""LlamaForCausalLM (LLaMA-2, ALMA, SmolLM2, Llama-3) -> llama.cpp's "llama" architecture: its keys,
+Llama-3.1's rope_freqs, the Q/K rope permutation and its vocabulary (docs/convert.md, "How it works")."""
 
 from __future__ import annotations
 

@@ -1,13 +1,4 @@
-"""alma-translate memory: look at, export, import and edit the translation memory (docs/post_editing.md).
-
-  alma-translate memory stats
-  alma-translate memory export FILE.tmx [--from xx --to yy]      (FILE.jsonl: tuning data instead)
-  alma-translate memory import FILE.tmx --from xx --to yy
-  alma-translate memory remove --from xx --to yy SENTENCE
-
-Exit codes: 0 done; 1 `remove` found no such sentence; 2 bad input or a memory that cannot be written
-(the message names the file or option).
-"""
+"""alma-translate memory: look at, export, import and edit the translation memory (docs/post_editing.md)."""
 
 from __future__ import annotations
 
@@ -16,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from alma_core.languages import LANGUAGES
 from desktop.memory.store import (
     MEMORY_MIN_PAIRS,
     MemoryFileError,
@@ -25,6 +17,7 @@ from desktop.memory.store import (
 )
 
 PROG = "alma-translate memory"
+# 0 done; 1 `remove` found no such sentence; 2 bad input or a memory that cannot be written.
 EXIT_USAGE = 2
 EXPORT_SUFFIXES = (".tmx", ".jsonl")
 
@@ -66,8 +59,6 @@ def _language_options(parser: argparse.ArgumentParser, required: bool) -> None:
 
 
 def _check_language(option: str, code: str | None) -> str | None:
-    from alma_core.languages import LANGUAGES
-
     if code is None:
         return None
     code = code.strip().lower()
