@@ -158,3 +158,24 @@ def test_documents_view_writes_a_tmx(qtbot, tmp_path, monkeypatch, default_gguf)
         assert len(units) == 7 and not any(texts["de"] == "ACME GmbH" for texts, _ in units)
     finally:
         queue.shutdown()
+
+
+def test_the_collector_writes_through_the_memory_s_tmx_writer(tmp_path):
+    """No model: the run's pairs through desktop.memory.files.Tmx, its errors as DocumentErrors naming the file."""
+    from desktop.documents.base import DocumentError
+    from desktop.documents.tmx_out import TmxCollector
+
+    tmx = TmxCollector("de", "en", model_name="model.gguf")
+    tmx(" Das Haus ist groß. ", "The house is big.")
+    tmx("42", "42")  # no letter: not a sentence a CAT tool would reuse
+    tmx("Das Haus ist groß.", "The house is large.")  # translated twice: the last one is kept
+    assert len(tmx) == 1
+    with pytest.raises(DocumentError, match="is a folder; --tmx needs a file name"):
+        tmx.write(tmp_path)
+    with pytest.raises(DocumentError, match="missing/run.tmx: the folder for the TMX does not exist"):
+        tmx.write(tmp_path / "missing" / "run.tmx")
+    path = tmx.write(tmp_path / "run.tmx")
+    assert read_tmx(path) == [({"de": "Das Haus ist groß.", "en": "The house is large."}, "de")]
+    header = etree.parse(str(path)).getroot().find("header")
+    assert header.get("segtype") == "paragraph" and "model model.gguf" in header.findtext("note")
+    assert [p.name for p in tmp_path.iterdir()] == ["run.tmx"]  # atomic: no temporary file left
