@@ -13,6 +13,10 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from alma_train.build_translator import add_build_parser
+from alma_train.evaluate.evaluation import add_evaluate_parsers
+from alma_train.tune import add_tune_parser
+
 EXIT_USAGE = 2
 
 
@@ -153,13 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--output", required=True, help="new folder for the merged model")
     merge.set_defaults(handler=_cmd_merge)
 
-    from alma_train.evaluate.evaluation import add_evaluate_parsers
-
     add_evaluate_parsers(sub)  # evaluate, compare
-
-    from alma_train.build_translator import add_build_parser
-
     add_build_parser(sub)
+    add_tune_parser(sub)
     return parser
 
 
@@ -179,6 +179,7 @@ INTERRUPTED_MESSAGES = {
     "stage1": "the same command resumes from the last checkpoint",
     "stage2": "the same command resumes from the last checkpoint",
     "build-translator": "run it again to resume (finished steps and training checkpoints are kept)",
+    "tune": "the run resumes from this step (finished steps and training checkpoints are kept)",
 }
 
 
