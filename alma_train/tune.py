@@ -20,7 +20,7 @@ from alma_train.lineage import finish_tuning
 from alma_train.pipeline import Pipeline, PipelineState, Progress, Step
 from alma_train.train.config import load_config
 from alma_train.train.merge import merge_adapter
-from alma_train.train.trainer import run_training
+from alma_train.train.trainer import PRINTED_SUMMARY, run_training
 from convert.cli import main as convert_main
 from desktop.models.tuning import STATE_FILE, TUNE_STEPS, TuningError, TuningPlan, directions_of, load_plan
 
@@ -33,8 +33,6 @@ TRAIN_PRESETS = {
     "workstation": ({"lora": "alma-7b-stage2-lora", "full": "alma-7b-stage2-full"},
                     {"logging_steps": 10}),
 }
-# What stage 2 prints when it ends (as `alma-train stage2` does; the log shows the loss).
-SUMMARY_KEYS = ("global_step", "train_loss", "initial_eval_loss", "best_eval_loss", "best_checkpoint")
 
 
 class StepFailed(RuntimeError):
@@ -103,7 +101,7 @@ class TuneRun:
         preset, settings = stage2_settings(self.plan)
         config = load_config(preset, settings, stage="stage2")
         summary = run_training(config)
-        print(json.dumps({key: summary[key] for key in SUMMARY_KEYS}, indent=2))
+        print(json.dumps({key: summary[key] for key in PRINTED_SUMMARY}, indent=2))  # as alma-train stage2
         print(f"output: {config.output_dir}")
         return {key: summary.get(key) for key in ("global_step", "train_loss", "resumed_from")}
 
