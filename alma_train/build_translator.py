@@ -1,13 +1,8 @@
 """`alma-train build-translator` (`make model`): the default translator, built on this machine.
 
-base -> stage 2 on the bundled human translations -> merge -> convert -> trim the vocabulary to the
-languages' tokens (alma-convert trim-vocab; SentencePiece bases) -> evaluate -> install, with the
-recipe of a shipped preset (`translator-<base>`, chosen by measurement: docs/results.md). Every step
-writes into a work folder and records itself in build-state.json when it is complete, so a killed
-build started again skips what is done and stage 2 resumes from its last checkpoint. The finished
-GGUF carries alma.* metadata (base, licence, recipe, data, steps, scores) and is written atomically
-to the user model folder, where the app and alma-translate find it without any setting. Its path is
-the last line printed.
+base -> stage 2 -> merge -> convert -> trim -> evaluate -> install, resumable (alma_train.pipeline,
+build-state.json in the work folder); the path of the installed GGUF is the last line printed. See
+docs/training.md#the-default-translator-make-model.
 """
 
 from __future__ import annotations
@@ -15,6 +10,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -22,9 +19,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alma_core.atomic import write_text_atomic
 from alma_core.gguf_file import AlmaKey
+from alma_core.models import BASES, default_translator_path, get_base, is_base_name
 from alma_core.paths import user_cache_dir
+from alma_train.data.demo_data import build_demo_data
+from alma_train.pipeline import Pipeline, PipelineState, Progress, Step
+from alma_train.train.base_export import resolve_model_dir
+from alma_train.train.config import TrainConfig, load_config
+from alma_train.train.merge import merge_adapter
+from alma_train.train.trainer import last_complete_checkpoint, run_training
+from convert.cli import main as convert_main
+from convert.gguf_metadata import copy_with_metadata
+from convert.trim_vocab import can_trim, open_gguf, trim_model
 
 STEPS = ("data", "base", "stage2", "merge", "convert", "trim", "evaluate", "install")
 STATE_FILE = "build-state.json"
@@ -63,65 +69,16 @@ class BaseChoice:
 
     @classmethod
     def of(cls, text: str) -> BaseChoice:
-        from alma_core.models import get_base, is_base_name
-
         if is_base_name(text):
             base = get_base(text)
             return cls(base.name, base.licence, base.name)
         folder = Path(text).expanduser()
         if not (folder / "config.json").is_file():
-            from alma_core.models import BASES
-
             raise ValueError(f"--base {text}: neither a base ({', '.join(BASES)}) nor an HF model folder")
         return cls(folder.name, "see the base model's own licence", str(folder.resolve()))
 
 
-class BuildProgress:
-    """One line per event, with elapsed time and an estimate of what is left of the whole build."""
-
-    def __init__(self, remaining: dict[str, float], write: Callable[[str], None]) -> None:
-        self.started = time.time()
-        self.remaining = dict(remaining)
-        self.write = write
-
-    def estimate(self, step: str, seconds: float) -> None:
-        self.remaining[step] = max(0.0, seconds)
-
-    def say(self, text: str) -> None:
-        elapsed = time.time() - self.started
-        left = sum(self.remaining.values())
-        self.write(f"[build-translator {_clock(elapsed)} elapsed, about {_clock(left)} left] {text}")
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
-        else f"{seconds // 60}:{seconds % 60:02d}"
-
-
-class BuildState:
-    """build-state.json: which steps are complete, and what they produced."""
-
-    def __init__(self, path: Path, identity: dict[str, Any]) -> None:
-        self.path = path
-        self.identity = identity
-        self.done: dict[str, Any] = {}
-        if path.is_file():
-            stored = json.loads(path.read_text(encoding="utf-8"))
-            if stored.get("identity") != identity:
-                raise ValueError(f"{path.parent} holds a build of another recipe or base "
-                                 f"({stored.get('identity')}); remove it or choose another --work-dir")
-            self.done = stored.get("done", {})
-
-    def is_done(self, step: str) -> bool:
-        return step in self.done
-
-    def mark(self, step: str, result: Any = True) -> None:
-        self.done[step] = result
-        write_text_atomic(self.path, json.dumps({"identity": self.identity, "done": self.done}, indent=2) + "\n")
-
-
-def _stage2_callback(progress: BuildProgress, max_steps: int):
+def _stage2_callback(progress: Progress, max_steps: int):
     from transformers import TrainerCallback
 
     class Stage2Pace(TrainerCallback):
@@ -151,7 +108,7 @@ def _first_guess_step_seconds() -> float:
     return FIRST_GUESS_STEP_SECONDS_GPU if torch.cuda.is_available() else FIRST_GUESS_STEP_SECONDS
 
 
-def _training_data_summary(config) -> dict[str, Any]:
+def _training_data_summary(config: TrainConfig) -> dict[str, Any]:
     """Pairs per source of the stage-2 training files, and one sha256 over them (for alma.training_data)."""
     digest = hashlib.sha256()
     sources: dict[str, int] = {}
@@ -183,17 +140,12 @@ def _test_sets(data_dir: Path, pairs: list[str]) -> dict[str, list[Path]]:
 
 def _checkpointed_steps(output_dir: Path) -> int:
     """The step stage 2 resumes from: that of the trainer's last complete checkpoint, else 0."""
-    from alma_train.train.trainer import last_complete_checkpoint
-
     last = last_complete_checkpoint(output_dir)
     return int(last.rsplit("-", 1)[1]) if last else 0
 
 
 def build_translator(request: BuildRequest, write: Callable[[str], None] = print) -> Path:
     """Run (or resume) the whole build; returns the installed GGUF's path."""
-    from alma_train.train.base_export import resolve_model_dir
-    from alma_train.train.config import load_config
-
     base = BaseChoice.of(request.base)
     recipe = request.recipe or f"translator-{base.name}"
     work = Path(request.work_dir) if request.work_dir else user_cache_dir() / "build-translator" / recipe
@@ -207,106 +159,120 @@ def build_translator(request: BuildRequest, write: Callable[[str], None] = print
     work.mkdir(parents=True, exist_ok=True)
     identity = {"recipe": recipe, "base": base.model, "quant": request.quant, "trim_vocab": request.trim_vocab,
                 "settings": {k: v for k, v in sorted(config.to_dict().items()) if k not in ("resume",)}}
-    state = BuildState(work / STATE_FILE, identity)
-    n_directions = 2 * len(config.pairs)
-    progress = BuildProgress({
-        **{step: FIRST_GUESS.get(step, 0) for step in STEPS if not state.is_done(step)},
-        "stage2": 0 if state.is_done("stage2")
-        else (config.max_steps - _checkpointed_steps(work / "stage2")) * _first_guess_step_seconds(),
-        "evaluate": 0 if state.is_done("evaluate")
-        else 2 * n_directions * request.eval_limit * FIRST_GUESS_SENTENCE_SECONDS,
-    }, write)
-    progress.say(f"building {request.output} from {base.name} with recipe {recipe} in {work}")
-
-    def step(name: str) -> bool:
-        """True when `name` must run now (announced); False when an earlier run completed it."""
-        index = STEPS.index(name) + 1
-        if state.is_done(name):
-            progress.estimate(name, 0)
-            progress.say(f"step {index}/{len(STEPS)} {name}: done in an earlier run")
-            return False
-        progress.say(f"step {index}/{len(STEPS)} {name}")
-        return True
-
-    def finish(name: str, result: Any = True) -> None:
-        state.mark(name, result)
-        progress.estimate(name, 0)
-
-    if step("data"):
-        if request.data_dir is not None:
-            finish("data", f"prepared data in {data_dir}")
-        else:
-            from alma_train.data.demo_data import build_demo_data
-
-            finish("data", build_demo_data(data_dir, monolingual=False))
-    if step("base"):
-        finish("base", str(resolve_model_dir(base.model)))
-    if step("stage2"):
-        from alma_train.train.trainer import run_training
-
-        if resumed_at := _checkpointed_steps(work / "stage2"):
-            progress.say(f"stage 2 resumes from its checkpoint at step {resumed_at}")
-
-        summary = run_training(config, callbacks=[_stage2_callback(progress, config.max_steps)])
-        finish("stage2", {key: summary.get(key) for key in ("global_step", "best_eval_loss", "best_checkpoint",
-                                                            "initial_eval_loss", "train_seconds")})
-    model_dir = work / "stage2"
-    if config.finetune == "lora":
-        model_dir = work / "merged"
-        if step("merge"):
-            import shutil
-
-            from alma_train.train.merge import merge_adapter
-
-            if model_dir.exists():
-                shutil.rmtree(model_dir)  # a merge killed before its rename left nothing usable here
-            merge_adapter(base.model, work / "stage2", model_dir)
-            finish("merge", str(model_dir))
-    else:
-        finish("merge", "full fine-tuning: no adapter to merge")
-    candidate = work / f"candidate.{request.quant}.gguf"
-    directions = [d for pair in config.pairs for d in (pair, "-".join(reversed(pair.split("-"))))]
-    if step("convert"):
-        from convert.cli import main as convert_main
-
-        rc = convert_main([str(model_dir), "--output", str(candidate), "--type", request.quant, "--force",
-                           "--name", f"alma-{base.name}", "--language-pairs", ",".join(directions)])
-        if rc != 0:
-            raise RuntimeError(f"alma-convert failed on {model_dir} (exit {rc})")
-        finish("convert", str(candidate))
-    if step("trim"):
-        finish("trim", _trim(candidate, work / f"candidate.{request.quant}.trimmed.gguf", data_dir, directions,
-                             request.trim_vocab, progress))
-    if state.done["trim"].get("output"):
-        candidate = Path(state.done["trim"]["output"])
-    if step("evaluate"):
-        finish("evaluate", _evaluate(candidate, data_dir, config.pairs, directions, request.eval_limit,
-                                     request.eval_max_new_tokens, work / "eval", progress))
-    scores = state.done["evaluate"]
-    if step("install"):
-        from convert.gguf_metadata import copy_with_metadata
-
-        stage2 = state.done["stage2"]
-        metadata = {
-            AlmaKey.BASE: base.name,
-            AlmaKey.LICENCE: base.licence,
-            AlmaKey.RECIPE: recipe,
-            AlmaKey.TRAINING_STEPS: int(stage2["global_step"]),
-            AlmaKey.TRAINING_DATA: _training_data_summary(config),
-            AlmaKey.SCORES: scores,
-            "general.license": base.licence,
-        }
-        copy_with_metadata(candidate, request.output, metadata, force=True)
-        finish("install", str(request.output))
-    progress.say("finished: " + ", ".join(f"{label} chrF {s['chrf']:.1f} BLEU {s['bleu']:.1f}"
-                                           for label, s in scores.items()))
+    state = PipelineState(work / STATE_FILE, identity, lambda stored: (
+        f"{work} holds a build of another recipe or base ({stored}); remove it or choose another --work-dir"))
+    build = _Build(request, base, recipe, work, data_dir, config, state, Progress("build-translator", write))
+    pipeline = build.pipeline()
+    build.progress.say(f"building {request.output} from {base.name} with recipe {recipe} in {work}")
+    pipeline.run()
+    build.progress.say("finished: " + ", ".join(f"{label} chrF {s['chrf']:.1f} BLEU {s['bleu']:.1f}"
+                                                for label, s in pipeline.result("evaluate").items()))
     return request.output
 
 
+@dataclass
+class _Build:
+    """The steps of one build, each a method; what a step needs from an earlier one is in the state."""
+
+    request: BuildRequest
+    base: BaseChoice
+    recipe: str
+    work: Path
+    data_dir: Path
+    config: TrainConfig
+    state: PipelineState
+    progress: Progress
+
+    def pipeline(self) -> Pipeline:
+        lora = self.config.finetune == "lora"
+        n_directions = 2 * len(self.config.pairs)
+        steps = [
+            Step("data", self.data, FIRST_GUESS["data"]),
+            Step("base", lambda: str(resolve_model_dir(self.base.model)), FIRST_GUESS["base"]),
+            Step("stage2", self.stage2, lambda: (self.config.max_steps - _checkpointed_steps(self.work / "stage2"))
+                 * _first_guess_step_seconds()),
+            # Full fine-tuning leaves no adapter: the step is recorded without a line of its own.
+            Step("merge", self.merge if lora else lambda: "full fine-tuning: no adapter to merge",
+                 FIRST_GUESS["merge"], announce=lora),
+            Step("convert", self.convert, FIRST_GUESS["convert"]),
+            Step("trim", self.trim, FIRST_GUESS["trim"]),
+            Step("evaluate", self.evaluate,
+                 2 * n_directions * self.request.eval_limit * FIRST_GUESS_SENTENCE_SECONDS),
+            Step("install", self.install, FIRST_GUESS["install"]),
+        ]
+        assert tuple(step.name for step in steps) == STEPS
+        return Pipeline(steps, self.state, self.progress)
+
+    @property
+    def model_dir(self) -> Path:
+        """What stage 2 leaves, merged with its adapter for LoRA."""
+        return self.work / "merged" if self.config.finetune == "lora" else self.work / "stage2"
+
+    @property
+    def converted(self) -> Path:
+        return self.work / f"candidate.{self.request.quant}.gguf"
+
+    @property
+    def candidate(self) -> Path:
+        """The GGUF evaluated and installed: the trimmed one when the vocabulary was trimmed."""
+        trimmed = self.state.done["trim"].get("output")
+        return Path(trimmed) if trimmed else self.converted
+
+    @property
+    def directions(self) -> list[str]:
+        return [d for pair in self.config.pairs for d in (pair, "-".join(reversed(pair.split("-"))))]
+
+    def data(self) -> Any:
+        if self.request.data_dir is not None:
+            return f"prepared data in {self.data_dir}"
+        return build_demo_data(self.data_dir, monolingual=False)
+
+    def stage2(self) -> dict[str, Any]:
+        if resumed_at := _checkpointed_steps(self.work / "stage2"):
+            self.progress.say(f"stage 2 resumes from its checkpoint at step {resumed_at}")
+        summary = run_training(self.config, callbacks=[_stage2_callback(self.progress, self.config.max_steps)])
+        return {key: summary.get(key) for key in ("global_step", "best_eval_loss", "best_checkpoint",
+                                                  "initial_eval_loss", "train_seconds")}
+
+    def merge(self) -> str:
+        if self.model_dir.exists():
+            shutil.rmtree(self.model_dir)  # a merge killed before its rename left nothing usable here
+        merge_adapter(self.base.model, self.work / "stage2", self.model_dir)
+        return str(self.model_dir)
+
+    def convert(self) -> str:
+        rc = convert_main([str(self.model_dir), "--output", str(self.converted), "--type", self.request.quant,
+                           "--force", "--name", f"alma-{self.base.name}",
+                           "--language-pairs", ",".join(self.directions)])
+        if rc != 0:
+            raise RuntimeError(f"alma-convert failed on {self.model_dir} (exit {rc})")
+        return str(self.converted)
+
+    def trim(self) -> dict[str, Any]:
+        return _trim(self.converted, self.work / f"candidate.{self.request.quant}.trimmed.gguf", self.data_dir,
+                     self.directions, self.request.trim_vocab, self.progress)
+
+    def evaluate(self) -> dict[str, Any]:
+        return _evaluate(self.candidate, self.data_dir, self.config.pairs, self.directions, self.request.eval_limit,
+                         self.request.eval_max_new_tokens, self.work / "eval", self.progress)
+
+    def install(self) -> str:
+        metadata = {
+            AlmaKey.BASE: self.base.name,
+            AlmaKey.LICENCE: self.base.licence,
+            AlmaKey.RECIPE: self.recipe,
+            AlmaKey.TRAINING_STEPS: int(self.state.done["stage2"]["global_step"]),
+            AlmaKey.TRAINING_DATA: _training_data_summary(self.config),
+            AlmaKey.SCORES: self.state.done["evaluate"],
+            "general.license": self.base.licence,
+        }
+        copy_with_metadata(self.candidate, self.request.output, metadata, force=True)
+        return str(self.request.output)
+
+
 def _trim(candidate: Path, output: Path, data_dir: Path, directions: list[str], wanted: bool,
-          progress: BuildProgress) -> dict[str, Any]:
+          progress: Progress) -> dict[str, Any]:
     """Trim the candidate's vocabulary to the training data's tokens (when asked and possible)."""
-    from convert.trim_vocab import can_trim, open_gguf, trim_model
 
     if not wanted:
         return {"output": None, "why": "--no-trim-vocab"}
@@ -322,15 +288,13 @@ def _trim(candidate: Path, output: Path, data_dir: Path, directions: list[str], 
 
 
 def _evaluate(candidate: Path, data_dir: Path, pairs: list[str], directions: list[str], limit: int,
-              max_new_tokens: int, out_dir: Path, progress: BuildProgress) -> dict[str, Any]:
+              max_new_tokens: int, out_dir: Path, progress: Progress) -> dict[str, Any]:
     """Greedy llama.cpp translation of the first `limit` segments per direction of each test set.
 
     Each test set is evaluated by `alma-train evaluate` in a child process: this process has trained
     with torch, and torch and a CUDA build of llama.cpp in one process crashed on an H200 (segfault or
     "free(): invalid pointer", in either import order; docs/gpu.md). The child loads llama.cpp alone.
     """
-    import subprocess
-
     scores: dict[str, Any] = {}
     test_sets = _test_sets(data_dir, pairs)
     sentences_left = sum(len(directions) * limit for _ in test_sets)
@@ -367,8 +331,6 @@ def _evaluate(candidate: Path, data_dir: Path, pairs: list[str], directions: lis
 
 def add_build_parser(sub) -> None:
     """Register `build-translator` on alma-train's subparsers."""
-    from alma_core.models import default_translator_path
-
     parser = sub.add_parser(
         "build-translator", help="build the default translator (make model): train, merge, convert, evaluate",
         description=__doc__.split("\n\n")[0] + " Resumable: run it again after an interruption.")
@@ -391,8 +353,6 @@ def add_build_parser(sub) -> None:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from alma_core.models import default_translator_path
-
     if args.eval_limit < 1 or args.eval_max_new_tokens < 1:
         raise ValueError("--eval-limit and --eval-max-new-tokens must be at least 1")
     overrides = {"max_steps": args.max_steps} if args.max_steps is not None else {}

@@ -1,7 +1,7 @@
 """alma-train: the command line of the training side.
 
-Subcommands are registered by the modules that implement them; each gets its own parser so that
-`alma-train SUB --help` documents it. Heavy imports happen inside the handlers.
+Subcommands are registered by the modules that implement them, each with its own parser so that
+`alma-train SUB --help` documents it; torch and transformers are imported only by the code that runs them.
 """
 
 from __future__ import annotations
@@ -13,6 +13,18 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from alma_core.interrupts import run_interruptible
+from alma_core.models import describe_bases, get_base
+from alma_train.build_translator import add_build_parser
+from alma_train.data.demo_data import build_demo_data
+from alma_train.evaluate.evaluation import add_evaluate_parsers
+from alma_train.train.base_export import export_base_hf
+from alma_train.train.config import FIELD_NAMES, load_config, parse_override
+from alma_train.train.merge import merge_adapter
+from alma_train.train.trainer import PRINTED_SUMMARY, run_training
+from alma_train.tune import add_tune_parser
+from convert.import_gguf import import_gguf
+
 EXIT_USAGE = 2
 
 
@@ -21,8 +33,6 @@ class UsageError(Exception):
 
 
 def _cmd_demo_data(args: argparse.Namespace) -> int:
-    from alma_train.data.demo_data import build_demo_data
-
     summary = build_demo_data(Path(args.output), monolingual=not args.no_monolingual,
                               max_documents=args.max_documents, heldout_pairs=args.heldout_pairs,
                               max_train_pairs_per_source=args.max_train_pairs_per_source)
@@ -31,12 +41,7 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
 
 
 def _cmd_export_default(args: argparse.Namespace) -> int:
-    from alma_train.train.base_export import export_base_hf
-    from convert.import_gguf import import_gguf
-
     if args.output:
-        from alma_core.models import get_base
-
         print(import_gguf(get_base("default").gguf_path(), Path(args.output), force=args.force))
     else:
         print(export_base_hf("default", force=args.force))
@@ -44,9 +49,6 @@ def _cmd_export_default(args: argparse.Namespace) -> int:
 
 
 def _cmd_bases(args: argparse.Namespace) -> int:
-    from alma_core.models import describe_bases, get_base
-    from alma_train.train.base_export import export_base_hf
-
     if args.export:
         base = get_base(args.export)
         print(export_base_hf(base.name, force=args.force))
@@ -72,33 +74,24 @@ def _not_yet(name: str, issue: str) -> Callable[[argparse.Namespace], int]:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from alma_train.train.config import FIELD_NAMES, load_config, parse_override
-
     overrides = {name: parse_override(getattr(args, f"set_{name}")) for name in FIELD_NAMES
                  if getattr(args, f"set_{name}", None) is not None}
     config = load_config(args.config, overrides, stage=args.command)
-    from alma_train.train.trainer import run_training
-
     summary = run_training(config)
     if os.environ.get("RANK", "0") != "0":
         return 0  # in a distributed run, only the main process reports
-    print(json.dumps({k: summary[k] for k in ("global_step", "train_loss", "initial_eval_loss",
-                                              "best_eval_loss", "best_checkpoint")}, indent=2))
+    print(json.dumps({key: summary[key] for key in PRINTED_SUMMARY}, indent=2))
     print(f"output: {config.output_dir}")
     return 0
 
 
 def _cmd_merge(args: argparse.Namespace) -> int:
-    from alma_train.train.merge import merge_adapter
-
     print(merge_adapter(args.base, args.adapter, args.output))
     return 0
 
 
 def _add_stage_parser(sub, stage: str, text: str) -> None:
     # Every config setting is also a --option (read as YAML), so a preset can be adjusted per run.
-    from alma_train.train.config import FIELD_NAMES
-
     parser = sub.add_parser(stage, help=text, description=f"{text}. Any config setting can be "
                             "overridden: --max_steps 2 --output_dir runs/x --pairs '[de-en, cs-en]'.")
     parser.add_argument("--config", help="preset name (see alma_train/presets) or path to a YAML file")
@@ -153,21 +146,15 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--output", required=True, help="new folder for the merged model")
     merge.set_defaults(handler=_cmd_merge)
 
-    from alma_train.evaluate.evaluation import add_evaluate_parsers
-
     add_evaluate_parsers(sub)  # evaluate, compare
-
-    from alma_train.build_translator import add_build_parser
-
     add_build_parser(sub)
+    add_tune_parser(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from alma_core.interrupts import run_interruptible
-
     # SIGTERM/SIGHUP/SIGINT raise through the atomic writes (merge's staging folder, evaluate's
     # reports, demo-data's files), so nothing half-written is left; training keeps its checkpoints.
     return run_interruptible(f"alma-train {args.command}", lambda: _run(args),
@@ -179,6 +166,7 @@ INTERRUPTED_MESSAGES = {
     "stage1": "the same command resumes from the last checkpoint",
     "stage2": "the same command resumes from the last checkpoint",
     "build-translator": "run it again to resume (finished steps and training checkpoints are kept)",
+    "tune": "the run resumes from this step (finished steps and training checkpoints are kept)",
 }
 
 

@@ -29,6 +29,8 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_ma
                    "added_tokens.json", "chat_template.jinja")
 LOG_FILE = "train_log.jsonl"
 SUMMARY_FILE = "run_summary.json"
+# What alma-train stage1, stage2 and a tuning run's stage2 step print when they end.
+PRINTED_SUMMARY = ("global_step", "train_loss", "initial_eval_loss", "best_eval_loss", "best_checkpoint")
 
 
 @dataclass

@@ -1,16 +1,6 @@
-"""The models view: the default model plus any GGUF files the user added, with their metadata.
+"""The Models view: the default model and the GGUF files the user added, with their card and lineage.
 
-The default entry is whatever resolve_translation_model() picks (the translator `make model` built,
-else the best installed base, zero-shot), labelled with where it came from. For each model the view
-shows its base, licence, training data, steps and scores from the alma.* keys (desktop.models.card);
-where a model derives from Gemma 3 the Gemma Terms of Use are one click away.
-
-"Remove from list" only takes a model off the list. "Delete…" deletes a model file (and its card)
-after a confirmation, never the default model or a base's own GGUF; the model in use is switched away
-(to its parent, else the default) first. A tuned model shows its lineage (desktop.models.lineage: parent
-chain with steps, data and scores) and "Use parent" goes back to the model it was tuned from.
-Each model keeps its own GPU layers and threads; "Use this model" loads it in the worker thread and
-makes it the active one (persisted, loaded again at the next start).
+What it shows and does (Use this model, Use parent, Delete…): docs/gui.md#models.
 """
 
 from __future__ import annotations
@@ -43,6 +33,9 @@ from alma_core.gguf_file import AlmaKey
 from desktop.gui.dialogs import show_error
 from desktop.gui.settings import AppSettings, ModelOptions
 from desktop.gui.worker import ModelSpec
+from desktop.models import card as model_card
+from desktop.models.lineage import file_sha256, model_card_path
+from desktop.models.tuning import runs_root
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
 
@@ -213,9 +206,7 @@ class ModelsView(QWidget):
 
     def default_text(self) -> str:
         """The default entry's label, e.g. "default-translator.gguf (default: built by make model)"."""
-        from desktop.models.card import default_label
-
-        return default_label(self.default_choice) if self.default_choice is not None else ""
+        return model_card.default_label(self.default_choice) if self.default_choice is not None else ""
 
     def _fill_list(self, select: Path | None = None) -> None:
         self.list.blockSignals(True)
@@ -290,7 +281,6 @@ class ModelsView(QWidget):
     def protected_reason(self, path: Path) -> str | None:
         """Why path must not be deleted (the default model, a base's own GGUF, a bundled file), else None."""
         from alma_core.gguf_file import ModelLoadError, read_model_info
-        from desktop.models.card import base_of_gguf
 
         path = Path(path)
         if self._is_default(path):
@@ -302,15 +292,13 @@ class ModelsView(QWidget):
             info = read_model_info(path)
         except ModelLoadError:
             return None  # a damaged file may go
-        if base_of_gguf(path, info) is not None and not info.get(AlmaKey.PARENT):
+        if model_card.base_of_gguf(path, info) is not None and not info.get(AlmaKey.PARENT):
             return f"{path.name} is a base model"
         return None
 
     @Slot()
     def delete_selected(self) -> bool:
         """Delete the selected model's file and card after a confirmation; True when deleted."""
-        from desktop.models.lineage import model_card_path
-
         path = self.selected_path()
         if path is None:
             return False
@@ -353,8 +341,6 @@ class ModelsView(QWidget):
         Looked for where the run found it (alma.parent_path), then by name among the listed models,
         the tuning runs and the installed bases."""
         from alma_core.gguf_file import ModelLoadError, read_model_info
-        from desktop.models import card as model_card
-        from desktop.models.lineage import file_sha256
 
         try:
             card = model_card.read_model_card(path, read_model_info(path))
@@ -378,8 +364,6 @@ class ModelsView(QWidget):
 
     @staticmethod
     def _runs_models(name: str) -> list[Path]:
-        from desktop.models.tuning import runs_root
-
         root = runs_root()
         return sorted(root.glob(f"*/{name}")) if root.is_dir() else []
 
@@ -405,7 +389,6 @@ class ModelsView(QWidget):
         parent = self.find_parent(path)
         if parent is None:
             from alma_core.gguf_file import ModelLoadError, read_model_info
-            from desktop.models import card as model_card
 
             try:
                 card = model_card.read_model_card(path, read_model_info(path))
@@ -463,7 +446,6 @@ class ModelsView(QWidget):
     @Slot()
     def _show_selected(self) -> None:
         from alma_core.gguf_file import ModelLoadError, read_model_info, trained_pairs
-        from desktop.models import card as model_card
 
         path = self.selected_path()
         self.remove_button.setEnabled(path is not None and not self._is_default(path))

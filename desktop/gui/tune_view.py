@@ -1,15 +1,6 @@
-"""The Tune view: tune the translator on the user's own translations, on this machine.
+"""The Tune view: tune the translator on the user's own translations, each step of a run a QProcess child.
 
-The steps of a run (desktop.models.tuning builds them) run one after another as QProcess children, so the
-event loop never waits on training and the desktop never imports torch. Output goes to the log pane
-and to logs/<step>.log in the run folder; stage 2's progress bar and train_log.jsonl give the step,
-loss and ETA. Cancel stops the running step (SIGTERM, so it removes its temporary files; killed if it
-has not ended after STOP_GRACE_MS); the new model is written under its final name (with its lineage,
-desktop.models.lineage), and added to the Models view, only when every step succeeded.
-
-A cancelled (or failed) run can be resumed: the steps it finished are skipped and stage 2 continues
-from its last checkpoint. With a translation memory (MainWindow.memory) holding MEMORY_MIN_PAIRS
-corrections for the Text view's language pair, "Tune on my corrections" tunes the model in use on them.
+The run and its steps come from desktop.models.tuning; cancel, resume and the lineage: docs/tuning.md.
 """
 
 from __future__ import annotations
@@ -34,8 +25,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from alma_core.models import DefaultModelMissingError, resolve_translation_model
 from desktop.gui.dialogs import show_error
+from desktop.memory.store import MEMORY_MIN_PAIRS
 from desktop.models import tuning
+from desktop.models.card import default_label
 
 # How long a step gets to end after SIGTERM before it is killed. The steps' command lines turn SIGTERM
 # into a clean exit (alma_core.interrupts: temporary files and staging folders removed) in well under
@@ -189,9 +183,6 @@ class TuneView(QWidget):
 
     def _describe_default_base(self) -> None:
         """Say which model "default" tunes: the app's default (built translator, else a base)."""
-        from alma_core.models import DefaultModelMissingError, resolve_translation_model
-        from desktop.models.card import default_label
-
         try:
             choice = resolve_translation_model()
         except DefaultModelMissingError as exc:
@@ -263,8 +254,6 @@ class TuneView(QWidget):
         self._form.setRowVisible(self.corrections_box, self.memory is not None)
         if self.memory is None:
             return
-        from desktop.memory.store import MEMORY_MIN_PAIRS
-
         count = self.corrections_count()
         pair = "-".join(self.direction) if self.direction else "no language pair"
         if count >= MEMORY_MIN_PAIRS:

@@ -1,9 +1,6 @@
-"""What the app says about a model: where the default came from, its base, licence, data, steps, scores.
+"""A model's card: its base, licence, training data, steps, scores and lineage, from the GGUF's alma.* keys.
 
-Read from the GGUF's alma.* keys (alma-train build-translator writes them) with the bases registry as
-the fallback for a base's own GGUF. Every key may be missing (older or third-party models): each field
-then says so instead of failing. No Qt and no torch here: the Models view, alma-translate, the Tune
-view and the package build all use it.
+Every key may be missing (older or third-party models): each field then says so. See docs/tuning.md#lineage.
 """
 
 from __future__ import annotations
@@ -14,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alma_core.gguf_file import AlmaKey
+from alma_core.gguf_file import AlmaKey, read_model_info
 from alma_core.models import BASES, DEFAULT_TRANSLATOR_FILE, Base, ModelChoice
 from desktop.models.lineage import read_lineage
 
@@ -282,8 +279,6 @@ def bundle_datas(choice: ModelChoice) -> list[tuple[str, str]]:
     ValueError when the model has a file name the bundle would not look for, or when the Gemma terms
     are needed and missing.
     """
-    from alma_core.gguf_file import read_model_info
-
     findable = [DEFAULT_TRANSLATOR_FILE, *(base.gguf_name for base in BASES.values())]
     if choice.path.name not in findable:
         raise ValueError(

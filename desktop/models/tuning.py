@@ -1,30 +1,7 @@
-"""On-device tuning, without Qt and without torch: the plan of one tuning run and its folder.
+"""On-device tuning as the app sees it, without Qt and torch: the request, the run folder, its step commands.
 
-A run turns the user's own translations into a new GGUF in one pipeline of subprocesses:
-[alma-convert import-gguf] -> alma-train stage2 -> [merge] -> alma-convert -> evaluate the base and
-the new model on a held-out slice of the same data -> compare. This module builds the commands, the
-run folder and the final report; desktop/gui/tune_view.py runs the commands one after another with
-QProcess. Training happens only in the child processes, so the desktop never imports torch.
-
-Run folder (under <user data dir>/tuning/<run id>/):
-    config.yaml            what was asked for, and the commands
-    data/train.jsonl       the user's data minus the held-out slice
-    data/heldout.jsonl     the held-out slice (never trained on)
-    logs/<step>.log        each step's output
-    work/                  intermediate artifacts (adapter, merged model, candidate GGUF)
-    report/                base.json, tuned.json (evaluate reports), compare.md, report.json, report.md
-    <run id>.<quant>.gguf  the new model: written here (with its lineage) only when every step succeeded
-    <run id>.<quant>.md    its model card
-    status.json            running / done / failed / cancelled, and the steps done so far
-
-Lineage: the new GGUF records the model it was tuned from (alma.parent, alma.parent_sha256, the
-parent's own ancestors in alma.lineage, nearest first), its base, the data (pairs, sha256, origin),
-the steps and the before/after scores. Tuning a tuned model imports its GGUF (import-gguf) like any
-GGUF and extends the chain.
-
-Resume: a cancelled run keeps its folder; resume_run() rebuilds the plan from config.yaml and the
-steps already done are skipped. Stage 2 saves checkpoints (save_steps) and runs with resume on, so it
-continues from its last complete checkpoint (alma_train.train.trainer.last_complete_checkpoint).
+Each step runs `alma-train tune step RUN_DIR NAME` (alma_train.tune) as a child process; the Tune view
+(desktop/gui/tune_view.py) starts them one by one. See docs/tuning.md.
 """
 
 from __future__ import annotations
@@ -33,34 +10,41 @@ import hashlib
 import importlib.util
 import json
 import re
+import shutil
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import yaml
 
 from alma_core.atomic import write_text_atomic
+from alma_core.gguf_file import ModelLoadError, read_model_info
 from alma_core.languages import parse_pair
-from alma_core.models import BASES, get_base, is_base_name
+from alma_core.models import (
+    BASES,
+    DefaultModelMissingError,
+    get_base,
+    is_base_name,
+    resolve_translation_model,
+)
 from alma_core.parallel_files import ParallelRecord, read_records
+from alma_core.paths import tuning_runs_dir
+from desktop.memory.store import MEMORY_MIN_PAIRS
+from desktop.models.card import ORIGIN_LABELS, base_of_gguf
+from desktop.models.lineage import CORRECTIONS_ORIGIN
 
 TRAINING_MODULES = ("torch", "transformers", "peft")
 INSTALL_HINT = 'pip install "alma-local[train]"'
 QUANT_TYPES = ("q8_0", "q4_k_m")
-PRESETS = ("quick", "workstation")
 FINETUNE_MODES = ("lora", "full")
-# Preset -> (alma-train preset name per finetune mode, overrides). "quick" is a CPU demo of minutes.
-# The quick preset checkpoints every 10 steps (one kept), so a cancelled run resumes near where it stopped.
-TRAIN_PRESETS = {
-    "quick": ({"lora": "demo-stage2", "full": "demo-stage2-full"},
-              {"max_steps": 30, "logging_steps": 1, "save_steps": 10, "eval_steps": 1000,
-               "save_total_limit": 1}),
-    "workstation": ({"lora": "alma-7b-stage2-lora", "full": "alma-7b-stage2-full"},
-                    {"logging_steps": 10}),
-}
+PRESETS = ("quick", "workstation")  # what each means for stage 2: alma_train.tune.TRAIN_PRESETS
 SUPPORTED_SUFFIXES = (".tmx", ".tsv", ".jsonl", ".po")
+# Every step a run can have, in their order; a run has the ones its base and fine-tuning mode need.
+TUNE_STEPS = ("import-gguf", "convert-base", "stage2", "merge", "convert", "evaluate-base", "evaluate-tuned",
+              "compare", "finish")
+STATE_FILE = "tune-state.json"  # the steps done: written by alma-train tune step (alma_train.pipeline)
 
 
 class TuningError(ValueError):
@@ -73,9 +57,7 @@ def missing_training_modules() -> list[str]:
 
 
 def runs_root() -> Path:
-    from desktop.stores.cache import data_dir
-
-    return data_dir() / "tuning"
+    return tuning_runs_dir()
 
 
 # --- the user's data -----------------------------------------------------------------------------
@@ -120,6 +102,11 @@ def parse_pairs(text: str | Sequence[str]) -> list[str]:
     if not pairs:
         raise TuningError("no language pair given (e.g. de-en)")
     return pairs
+
+
+def directions_of(pairs: Sequence[str]) -> list[str]:
+    """Both directions of each pair, as training and evaluation use them: de-en -> de-en, en-de."""
+    return [d for pair in pairs for d in (pair, "-".join(reversed(pair.split("-"))))]
 
 
 def split_heldout(records: Sequence[ParallelRecord], pairs: Sequence[str], heldout_fraction: float = 0.1,
@@ -177,16 +164,24 @@ class Step:
     args: list[str]  # argv after the Python interpreter
 
 
+def step_args(run_dir: Path, name: str) -> list[str]:
+    """The child process of one step: `alma-train tune step RUN_DIR NAME` (alma_train.tune)."""
+    return ["-m", "alma_train.cli", "tune", "step", str(run_dir), name]
+
+
 @dataclass
 class TuningPlan:
+    """One run folder: what was asked, what the base resolved to, the steps and where things go."""
+
     request: TuningRequest
     run_dir: Path
     steps: list[Step]
     candidate_gguf: Path
     final_gguf: Path
-    base_gguf: Path
+    base_gguf: Path  # the model evaluated as "before" (and imported, for an import-gguf step)
     base_description: str = ""  # where the base came from, e.g. "default: built by make model"
     done_steps: list[str] = field(default_factory=list)  # steps that succeeded (skipped on resume)
+    hf_base: str = ""  # what stage 2 trains: a base name or an HF folder (work/base-hf after import-gguf)
 
     @property
     def run_id(self) -> str:
@@ -196,12 +191,32 @@ class TuningPlan:
         return self.run_dir / "logs" / f"{step.name}.log"
 
     @property
+    def config_path(self) -> Path:
+        return self.run_dir / "config.yaml"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.run_dir / "work"
+
+    @property
     def train_dir(self) -> Path:
-        return self.run_dir / "work" / "train"
+        return self.work_dir / "train"
+
+    @property
+    def train_file(self) -> Path:
+        return self.run_dir / "data" / "train.jsonl"
+
+    @property
+    def heldout_file(self) -> Path:
+        return self.run_dir / "data" / "heldout.jsonl"
 
     @property
     def report_dir(self) -> Path:
         return self.run_dir / "report"
+
+    @property
+    def report_path(self) -> Path:
+        return self.report_dir / "report.json"
 
     def command(self, step: Step) -> list[str]:
         return [sys.executable, *step.args]
@@ -233,10 +248,6 @@ def resolve_base(base_model: str) -> tuple[str | None, Path, str]:
     model` built is a GGUF, imported to an HF folder like any GGUF; a base resolves to its name, which
     alma-train exports itself (once, into the user cache).
     """
-    from alma_core.gguf_file import ModelLoadError, read_model_info
-    from alma_core.models import DefaultModelMissingError, resolve_translation_model
-    from desktop.models.card import ORIGIN_LABELS, base_of_gguf
-
     if is_base_name(base_model) and base_model != "default":
         base = get_base(base_model)
         try:
@@ -274,68 +285,31 @@ def new_run_dir(root: Path | None = None) -> Path:
 
 
 def build_plan(request: TuningRequest, run_dir: Path) -> TuningPlan:
-    """The steps of one run, as argv lists; nothing is run or written here."""
+    """The steps of one run and what its base resolves to; nothing is run or written here."""
     check_request(request)
-    pairs = parse_pairs(request.pairs)
-    directions = ",".join(d for pair in pairs for d in (pair, "-".join(reversed(pair.split("-")))))
+    request = replace(request, pairs=parse_pairs(request.pairs))
     run_dir = Path(run_dir)
-    work, report = run_dir / "work", run_dir / "report"
-    steps: list[Step] = []
+    work = run_dir / "work"
+    names: list[str] = []
 
     base = request.base_model
     if base == "default" or is_base_name(base) or base.endswith(".gguf"):
         base_name, base_gguf, base_description = resolve_base(base)
         if base_name is not None:
-            hf_base = base_name
+            hf_base = base_name  # alma-train exports a base's HF folder itself
         else:
             hf_base = str(work / "base-hf")
-            steps.append(Step("import-gguf", ["-m", "convert.cli", "import-gguf", str(base_gguf),
-                                              "--output", hf_base]))
+            names.append("import-gguf")
     else:
         base_description = "HF model folder"
         hf_base, base_gguf = str(Path(base).resolve()), work / f"base.{request.quant}.gguf"
-        steps.append(Step("convert-base", ["-m", "convert.cli", hf_base, "--output", str(base_gguf),
-                                           "--type", request.quant]))
-
-    preset_names, preset_overrides = TRAIN_PRESETS[request.preset]
-    settings = {
-        **preset_overrides,
-        "model": hf_base,
-        "data_dir": str(run_dir / "data"),
-        "train_files": ["train.jsonl"],
-        "valid_files": [],  # the held-out slice is for the before/after report only
-        "load_best_model_at_end": False,
-        "pairs": pairs,
-        "output_dir": str(work / "train"),
-        "resume": True,  # only a resumed run finds checkpoints in its own fresh work folder
-        **request.train_overrides,
-    }
-    train_args = ["-m", "alma_train.cli", "stage2", "--config", preset_names[request.finetune]]
-    for name, value in settings.items():
-        train_args += [f"--{name}", yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("\n...")]
-    steps.append(Step("stage2", train_args))
-
-    model_dir = work / "train"
-    if request.finetune == "lora":
-        model_dir = work / "merged"
-        steps.append(Step("merge", ["-m", "alma_train.cli", "merge", "--base", hf_base,
-                                    "--adapter", str(work / "train"), "--output", str(model_dir)]))
+        names.append("convert-base")
+    names += ["stage2", *(["merge"] if request.finetune == "lora" else []), "convert", "evaluate-base",
+              "evaluate-tuned", "compare", "finish"]
     final = run_dir / f"{run_dir.name}.{request.quant}.gguf"
-    candidate = work / final.name
-    steps.append(Step("convert", ["-m", "convert.cli", str(model_dir), "--output", str(candidate),
-                                  "--type", request.quant, "--name", run_dir.name,
-                                  "--language-pairs", directions]))
-    heldout = run_dir / "data" / "heldout.jsonl"
-    for name, model in (("evaluate-base", base_gguf), ("evaluate-tuned", candidate)):
-        steps.append(Step(name, ["-m", "alma_train.cli", "evaluate", "--model", str(model),
-                                 "--test", str(heldout), "--pairs", directions,
-                                 "--limit", str(request.eval_limit),
-                                 "--max-new-tokens", str(request.eval_max_new_tokens),
-                                 "--output", str(report / f"{name.split('-')[1]}.json")]))
-    steps.append(Step("compare", ["-m", "alma_train.cli", "compare", str(report / "base.json"),
-                                  str(report / "tuned.json"), "--names", "base,tuned",
-                                  "--output", str(report / "compare.md")]))
-    return TuningPlan(request, run_dir, steps, candidate, final, base_gguf, base_description)
+    return TuningPlan(request, run_dir, [Step(name, step_args(run_dir, name)) for name in names],
+                      candidate_gguf=work / final.name, final_gguf=final, base_gguf=base_gguf,
+                      base_description=base_description, hf_base=hf_base)
 
 
 def prepare_run(request: TuningRequest, root: Path | None = None, run_dir: Path | None = None) -> TuningPlan:
@@ -348,8 +322,8 @@ def prepare_run(request: TuningRequest, root: Path | None = None, run_dir: Path 
     train, heldout = split_heldout(records, pairs, request.heldout_fraction)
     run_dir = Path(run_dir) if run_dir is not None else new_run_dir(root)
     plan = build_plan(request, run_dir)
-    write_jsonl(run_dir / "data" / "train.jsonl", train)
-    write_jsonl(run_dir / "data" / "heldout.jsonl", heldout)
+    write_jsonl(plan.train_file, train)
+    write_jsonl(plan.heldout_file, heldout)
     (run_dir / "logs").mkdir(exist_ok=True)
     (run_dir / "work").mkdir(exist_ok=True)
     config = {
@@ -357,11 +331,12 @@ def prepare_run(request: TuningRequest, root: Path | None = None, run_dir: Path 
         "data": {"train": len(train), "heldout": len(heldout)},
         "base_gguf": str(plan.base_gguf),
         "base": plan.base_description,
+        "hf_base": plan.hf_base,
         "model": str(plan.final_gguf),
         "candidate": str(plan.candidate_gguf),
         "steps": [{"name": step.name, "command": plan.command(step)} for step in plan.steps],
     }
-    write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+    write_text_atomic(plan.config_path, yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
     set_status(plan, "running")
     return plan
 
@@ -373,8 +348,6 @@ def prepare_corrections_run(memory, src: str, tgt: str, base_model: str, root: P
 
     settings: other TuningRequest fields (finetune, preset, quant, train_overrides, eval_limit, ...).
     """
-    from desktop.memory.store import MEMORY_MIN_PAIRS
-
     count = memory.count(src, tgt)
     if count < MEMORY_MIN_PAIRS:
         raise TuningError(f"{src}-{tgt}: {count} corrections in the translation memory, "
@@ -384,12 +357,10 @@ def prepare_corrections_run(memory, src: str, tgt: str, base_model: str, root: P
     data_file.parent.mkdir(parents=True, exist_ok=True)
     memory.export_jsonl(data_file, src, tgt)
     request = TuningRequest(data_file=data_file, pairs=[f"{src}-{tgt}"], base_model=str(base_model),
-                            origin="corrections", **settings)
+                            origin=CORRECTIONS_ORIGIN, **settings)
     try:
         return prepare_run(request, run_dir=run_dir)
     except ValueError:
-        import shutil
-
         shutil.rmtree(run_dir, ignore_errors=True)  # nothing started: no half-made run left to resume
         raise
 
@@ -422,11 +393,21 @@ def resumable_runs(root: Path | None = None) -> list[Path]:
     return sorted(runs, key=lambda path: path.name, reverse=True)
 
 
-def resume_run(run_dir: Path) -> TuningPlan:
-    """The plan of an earlier run, from its config.yaml, with the steps it finished marked done.
+def done_steps(run_dir: Path) -> list[str]:
+    """The steps alma-train tune step recorded as done in the run's tune-state.json ([] when none)."""
+    try:
+        state = json.loads((Path(run_dir) / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    done = state.get("done") if isinstance(state, dict) else None
+    return list(done) if isinstance(done, dict) else []
 
-    The commands are the ones written when the run started (not rebuilt from the request: "default"
-    may resolve to another model by now). Raises TuningError naming the file when it cannot resume.
+
+def load_plan(run_dir: Path, purpose: str = "read") -> TuningPlan:
+    """The plan of a run folder, from its config.yaml, with the steps it finished marked done.
+
+    The base is the one resolved when the run started (not again: "default" may resolve to another
+    model by now). Raises TuningError naming the file when it cannot be read.
     """
     run_dir = Path(run_dir)
     config_path = run_dir / "config.yaml"
@@ -435,20 +416,27 @@ def resume_run(run_dir: Path) -> TuningPlan:
         request_fields = dict(config["request"])
         request_fields["data_file"] = Path(request_fields["data_file"])
         request = TuningRequest(**request_fields)
-        steps = [Step(entry["name"], list(entry["command"][1:])) for entry in config["steps"]]
+        names = [entry["name"] for entry in config["steps"]]
         final = Path(config["model"])
         candidate = Path(config.get("candidate") or run_dir / "work" / final.name)
         base_gguf = Path(config["base_gguf"])
+        hf_base = str(config["hf_base"])
     except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
-        raise TuningError(f"{config_path}: cannot resume this run ({exc})") from None
-    status = read_status(run_dir)
-    if status.get("state") == "done" or final.is_file():
-        raise TuningError(f"{run_dir}: this run already finished ({final.name})")
-    names = [step.name for step in steps]
-    done = [name for name in status.get("done_steps") or [] if name in names]
-    plan = TuningPlan(request, run_dir, steps, candidate, final, base_gguf, str(config.get("base", "")),
-                      done_steps=done)
-    (run_dir / "logs").mkdir(exist_ok=True)
+        raise TuningError(f"{config_path}: cannot {purpose} this run ({exc})") from None
+    unknown = [name for name in names if name not in TUNE_STEPS]
+    if unknown:
+        raise TuningError(f"{config_path}: cannot {purpose} this run (unknown steps: {', '.join(unknown)})")
+    steps = [Step(name, step_args(run_dir, name)) for name in names]
+    return TuningPlan(request, run_dir, steps, candidate, final, base_gguf, str(config.get("base", "")),
+                      done_steps=[name for name in done_steps(run_dir) if name in names], hf_base=hf_base)
+
+
+def resume_run(run_dir: Path) -> TuningPlan:
+    """The plan of an earlier run (load_plan), marked running again; TuningError when it cannot resume."""
+    plan = load_plan(run_dir, "resume")
+    if read_status(plan.run_dir).get("state") == "done" or plan.final_gguf.is_file():
+        raise TuningError(f"{plan.run_dir}: this run already finished ({plan.final_gguf.name})")
+    (plan.run_dir / "logs").mkdir(exist_ok=True)
     set_status(plan, "running", "resumed")
     return plan
 
@@ -462,35 +450,10 @@ def next_step_index(plan: TuningPlan, start: int = 0) -> int:
 
 
 def finish_run(plan: TuningPlan) -> dict:
-    """After every step succeeded: the before/after report, then the new GGUF under its final name."""
-    base = json.loads((plan.report_dir / "base.json").read_text(encoding="utf-8"))
-    tuned = json.loads((plan.report_dir / "tuned.json").read_text(encoding="utf-8"))
-    directions = {}
-    for direction, after in tuned["directions"].items():
-        before = base["directions"].get(direction, {})
-        directions[direction] = {
-            "n": after.get("n"),
-            **{f"{metric}_{when}": scores.get(metric) for metric in ("bleu", "chrf")
-               for when, scores in (("before", before), ("after", after))},
-        }
-    report = {"run": plan.run_id, "model": str(plan.final_gguf), "base_model": str(plan.base_gguf),
-              "data_file": str(plan.request.data_file), "pairs": plan.request.pairs,
-              "finetune": plan.request.finetune, "preset": plan.request.preset, "quant": plan.request.quant,
-              "directions": directions,
-              "decoding": tuned.get("decoding"), "bleu_signature": _first(tuned, "bleu_signature"),
-              "chrf_signature": _first(tuned, "chrf_signature")}
-    write_text_atomic(plan.report_dir / "report.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    write_text_atomic(plan.report_dir / "report.md", report_markdown(report))
-    from desktop.models.lineage import write_tuned_model
-
-    # Last: the model (with its lineage) exists under its final name only for complete runs.
-    write_tuned_model(plan, report)
+    """After every step succeeded (the last one wrote the model): the run's report, and the run marked done."""
+    report = json.loads(plan.report_path.read_text(encoding="utf-8"))
     set_status(plan, "done")
     return report
-
-
-def _first(report: dict, key: str) -> str | None:
-    return next((d.get(key) for d in report.get("directions", {}).values()), None)
 
 
 def report_markdown(report: dict) -> str:

@@ -11,12 +11,11 @@ import time
 from pathlib import Path
 
 from alma_core.file_memo import per_file_version
-from alma_core.paths import CACHE_MAX_ROWS_ENV, DATA_DIR_ENV, translation_cache_path, user_data_dir
+from alma_core.paths import CACHE_MAX_ROWS_ENV, translation_cache_path
 from desktop.stores.sqlite import SqliteStore, warn_once
 
 _CHUNK = 1 << 20
 
-MAX_ROWS_ENV = CACHE_MAX_ROWS_ENV
 # About 60 MB on disk for typical sentence lengths (see docs/reliability.md): plenty for re-translating
 # edited documents, small next to a model file.
 DEFAULT_MAX_ROWS = 100_000
@@ -27,13 +26,7 @@ _TOUCH_GRANULARITY_S = 3600
 _CHECK_EVERY = 256
 _EVICT_TO = 0.9
 
-__all__ = ["DATA_DIR_ENV", "MAX_ROWS_ENV", "TranslationCache", "data_dir", "max_rows_setting",
-           "model_fingerprint"]
-
-
-def data_dir() -> Path:
-    """Where alma-local keeps its user data ($ALMA_LOCAL_DATA, else the platform's user data dir)."""
-    return user_data_dir()
+__all__ = ["TranslationCache", "max_rows_setting", "model_fingerprint"]
 
 
 @per_file_version
@@ -56,7 +49,7 @@ def model_fingerprint(path: Path) -> str:
 
 def max_rows_setting() -> int:
     """The row cap: $ALMA_LOCAL_CACHE_MAX_ROWS when it is a positive integer, else DEFAULT_MAX_ROWS."""
-    raw = os.environ.get(MAX_ROWS_ENV, "").strip()
+    raw = os.environ.get(CACHE_MAX_ROWS_ENV, "").strip()
     if not raw:
         return DEFAULT_MAX_ROWS
     try:
@@ -64,7 +57,7 @@ def max_rows_setting() -> int:
     except ValueError:
         value = 0
     if value < 1:
-        warn_once(f"{MAX_ROWS_ENV}={raw!r} is not a positive number; using {DEFAULT_MAX_ROWS}")
+        warn_once(f"{CACHE_MAX_ROWS_ENV}={raw!r} is not a positive number; using {DEFAULT_MAX_ROWS}")
         return DEFAULT_MAX_ROWS
     return value
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import shutil
 import threading
 
-from desktop.stores.cache import DATA_DIR_ENV, TranslationCache, data_dir, model_fingerprint
+from alma_core.paths import DATA_DIR_ENV, user_data_dir
+from desktop.stores.cache import TranslationCache, model_fingerprint
 
 
 def test_the_data_dir_follows_the_environment_override(tmp_path, monkeypatch):
     monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "data"))
-    assert data_dir() == tmp_path / "data"
+    assert user_data_dir() == tmp_path / "data"
     cache = TranslationCache()
     assert cache.path.parent == tmp_path / "data" and cache.path.is_file()
 

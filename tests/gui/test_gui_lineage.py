@@ -1,7 +1,7 @@
 """The Models view and tuning lineage: the parent chain shown, "Use parent", "Delete" with confirmation.
 
 The tuned models here are the fast test model's GGUF with the lineage keys a tuning run writes
-(desktop.models.lineage's entries of the real parent files, through convert.gguf_metadata); the real
+(alma_train.lineage's entries of the real parent files, through convert.gguf_metadata); the real
 pipeline writes them in tests/models/test_tune_lineage.py and tests/gui/test_gui_corrections_e2e.py.
 """
 
@@ -22,14 +22,15 @@ LOAD_TIMEOUT_MS = 60_000
 
 def tuned_copy(weights: Path, output: Path, parent: Path, steps: int, pairs: int, origin: str,
                chrf: tuple[float, float]) -> Path:
-    """weights as a model tuned from parent: the alma.* lineage keys desktop.models.lineage writes."""
+    """weights as a model tuned from parent: the alma.* lineage keys alma_train.lineage writes."""
+    from alma_train.lineage import ancestor_entry
     from convert.gguf_metadata import copy_with_metadata
     from desktop.engine import read_model_info
     from desktop.models import lineage
 
     parent_info = read_model_info(parent)
     sha = lineage.file_sha256(parent)
-    entry = lineage.ancestor_entry(parent, parent_info, sha)
+    entry = ancestor_entry(parent, parent_info, sha)
     return copy_with_metadata(weights, output, {
         "alma.parent": parent.name, "alma.parent_sha256": sha, "alma.parent_path": str(parent),
         "alma.lineage": [entry, *lineage.read_lineage(parent_info)],
@@ -44,7 +45,7 @@ def tuned_copy(weights: Path, output: Path, parent: Path, steps: int, pairs: int
 @pytest.fixture
 def family(tmp_path, default_gguf) -> tuple[Path, Path, Path]:
     """(base, child tuned from the base, grandchild tuned from the child), with cards beside the tuned ones."""
-    from desktop.models.lineage import write_model_card
+    from alma_train.lineage import write_model_card
 
     child = tuned_copy(default_gguf, tmp_path / "tune-1.q8_0.gguf", default_gguf, 30, 36, "django-de.tmx",
                        (20.5, 24.25))

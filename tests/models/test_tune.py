@@ -1,10 +1,10 @@
-"""On-device tuning: the plan (desktop.models.tuning) and the Tune view driven for real.
+"""On-device tuning: the plan (desktop.models.tuning, and what alma_train.tune makes of it) and the Tune view.
 
 The plan tests check what "default" tunes (the model the app translates with: a built translator
 through import-gguf, else the best base by name) and every other kind of base. The GUI tests run the
-real pipeline (alma-train stage2 -> merge -> alma-convert -> evaluate -> compare as child processes) on
-the base smollm2-135m, named as a user types it, with a small real TMX of Django's German UI
-translations and tiny step counts, so that a run takes about a minute on a 2-core CPU.
+real pipeline (`alma-train tune step` for stage2 -> merge -> convert -> evaluate -> compare -> finish, as
+child processes) on the base smollm2-135m, named as a user types it, with a small real TMX of Django's
+German UI translations and tiny step counts, so that a run takes about a minute on a 2-core CPU.
 """
 
 from __future__ import annotations
@@ -93,21 +93,23 @@ def test_heldout_split_is_deterministic_disjoint_and_order_free(django_tmx):
 
 
 def test_plan_commands_for_each_base_and_mode(tmp_path, django_tmx, default_gguf, default_hf_dir):
+    from alma_train.tune import TuneRun, stage2_settings
+
     request = tuning.TuningRequest(django_tmx, ["de-en"], base_model=FAST_BASE, train_overrides={"max_steps": 2},
                                    eval_limit=4)
     plan = tuning.build_plan(request, tmp_path / "run")
     assert [s.name for s in plan.steps] == ["stage2", "merge", "convert", "evaluate-base", "evaluate-tuned",
-                                            "compare"]
-    stage2 = plan.steps[0].args
-    assert stage2[:5] == ["-m", "alma_train.cli", "stage2", "--config", "demo-stage2"]
-    assert stage2[stage2.index("--max_steps") + 1] == "2"
-    assert stage2[stage2.index("--pairs") + 1] == "[de-en]"
-    assert stage2[stage2.index("--model") + 1] == FAST_BASE  # alma-train exports the base itself
-    assert plan.steps[1].args[plan.steps[1].args.index("--base") + 1] == FAST_BASE
+                                            "compare", "finish"]
+    for step in plan.steps:  # every step is one `alma-train tune step` of this run folder
+        assert step.args == ["-m", "alma_train.cli", "tune", "step", str(plan.run_dir), step.name]
+    preset, stage2 = stage2_settings(plan)
+    assert preset == "demo-stage2"
+    assert stage2["max_steps"] == 2
+    assert stage2["pairs"] == ["de-en"]
+    assert stage2["model"] == FAST_BASE  # alma-train exports the base itself
+    assert plan.hf_base == FAST_BASE  # what merge takes as --base too
     assert plan.base_gguf == default_gguf
-    convert = plan.steps[2].args
-    assert convert[convert.index("--language-pairs") + 1] == "de-en,en-de"
-    assert convert[convert.index("--output") + 1] == str(plan.candidate_gguf)
+    assert TuneRun(plan).directions == "de-en,en-de"  # the converted model's language pairs
     assert plan.candidate_gguf.parent != plan.final_gguf.parent  # moved into place only at the end
     assert plan.command(plan.steps[0])[0] == sys.executable  # the app's own interpreter, not a PATH lookup
 
@@ -115,7 +117,7 @@ def test_plan_commands_for_each_base_and_mode(tmp_path, django_tmx, default_gguf
     picked = tuning.build_plan(tuning.TuningRequest(django_tmx, ["de-en"], base_model=str(default_gguf)),
                                tmp_path / "run1")
     assert picked.steps[0].name == "stage2" and picked.base_gguf == default_gguf
-    assert picked.steps[0].args[picked.steps[0].args.index("--model") + 1] == FAST_BASE
+    assert stage2_settings(picked)[1]["model"] == FAST_BASE
 
     other = tmp_path / "someone-elses.gguf"
     shutil.copyfile(default_gguf, other)
@@ -123,10 +125,10 @@ def test_plan_commands_for_each_base_and_mode(tmp_path, django_tmx, default_gguf
                                                   finetune="full", preset="workstation", quant="q4_k_m"),
                              tmp_path / "run2")
     assert [s.name for s in full.steps] == ["import-gguf", "stage2", "convert", "evaluate-base",
-                                            "evaluate-tuned", "compare"]
-    assert full.steps[0].args[3] == str(other.resolve())
-    assert full.steps[1].args[4] == "alma-7b-stage2-full"
-    assert full.base_gguf == other.resolve()
+                                            "evaluate-tuned", "compare", "finish"]
+    assert full.base_gguf == other.resolve()  # what import-gguf imports
+    assert stage2_settings(full)[0] == "alma-7b-stage2-full"
+    assert stage2_settings(full)[1]["model"] == full.hf_base == str(full.run_dir / "work" / "base-hf")
     assert full.final_gguf.name.endswith(".q4_k_m.gguf")
 
     hf = tuning.build_plan(tuning.TuningRequest(django_tmx, ["de-en"], base_model=str(default_hf_dir)),
@@ -143,6 +145,7 @@ def test_default_tunes_the_model_the_app_translates_with(tmp_path, django_tmx, d
     """"default" is resolve_translation_model()'s choice: the best base by name when nothing is built,
     the built translator (a GGUF, imported to HF first) once `make model` has put one in place."""
     from alma_core.models import default_translator_path
+    from alma_train.tune import stage2_settings
     from desktop.engine import read_model_info
     from desktop.models.card import base_of_gguf
 
@@ -152,7 +155,7 @@ def test_default_tunes_the_model_the_app_translates_with(tmp_path, django_tmx, d
     base_name = base_of_gguf(app_default_gguf, read_model_info(app_default_gguf)).name
     assert base_name == "gemma3-270m"
     assert [s.name for s in plan.steps][:2] == ["stage2", "merge"]
-    assert plan.steps[0].args[plan.steps[0].args.index("--model") + 1] == base_name
+    assert stage2_settings(plan)[1]["model"] == base_name
     assert plan.base_gguf == app_default_gguf
     assert plan.base_description == "default: base, zero-shot (base gemma3-270m)"
 
@@ -161,10 +164,9 @@ def test_default_tunes_the_model_the_app_translates_with(tmp_path, django_tmx, d
     shutil.copyfile(default_gguf, built)  # a real GGUF standing where `make model` puts the translator
     plan = tuning.build_plan(request, tmp_path / "run-built")
     assert [s.name for s in plan.steps][:3] == ["import-gguf", "stage2", "merge"]
-    assert plan.steps[0].args[3] == str(built)
-    hf_base = plan.steps[0].args[plan.steps[0].args.index("--output") + 1]
-    assert plan.steps[1].args[plan.steps[1].args.index("--model") + 1] == hf_base
-    assert plan.base_gguf == built  # evaluated as "before"
+    assert plan.hf_base == str(plan.run_dir / "work" / "base-hf")  # where import-gguf writes
+    assert stage2_settings(plan)[1]["model"] == plan.hf_base
+    assert plan.base_gguf == built  # imported, and evaluated as "before"
     assert plan.base_description == "default: built by make model"
 
     prepared = tuning.prepare_run(request, tmp_path / "runs")

@@ -13,7 +13,8 @@ import textwrap
 import threading
 from pathlib import Path
 
-from desktop.stores.cache import MAX_ROWS_ENV, TranslationCache, max_rows_setting
+from alma_core.paths import CACHE_MAX_ROWS_ENV as MAX_ROWS_ENV
+from desktop.stores.cache import TranslationCache, max_rows_setting
 
 ROOT = Path(__file__).resolve().parents[2]
 
