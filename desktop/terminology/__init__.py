@@ -4,9 +4,9 @@ Reading files: desktop.terminology.files; matching: desktop.terminology.matching
 strategies: desktop.engine.term_decoding.
 """
 
+from desktop.terminology.entry import TermEntry
 from desktop.terminology.files import (
     GlossaryError,
-    TermEntry,
     read_do_not_translate,
     read_glossary,
     write_glossary,

@@ -18,24 +18,10 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from alma_core.limited_read import LimitedReadError, read_limited
-
-
-@dataclass(frozen=True)
-class TermEntry:
-    """One term: source -> target, with a note and where it came from ("file:line").
-
-    A do-not-translate term has keep=True and target == source.
-    """
-
-    source: str
-    target: str
-    note: str = ""
-    origin: str = ""
-    keep: bool = False
+from desktop.terminology.entry import TermEntry
 
 
 class GlossaryError(ValueError):

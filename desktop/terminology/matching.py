@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from desktop.terminology.files import TermEntry
+from desktop.terminology.entry import TermEntry
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,6 @@ def graph() -> grimp.ImportGraph:
 KNOWN_CYCLES = [
     ["desktop.memory.files", "desktop.memory.store"],
     ["desktop.models.card", "desktop.models.lineage", "desktop.models.tuning"],
-    ["desktop.terminology.files", "desktop.terminology.matching"],
 ]
 
 
