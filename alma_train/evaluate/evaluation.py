@@ -214,12 +214,11 @@ def load_direction_terms(args: argparse.Namespace, tests: dict[str, TestSet]) ->
 def check_term_strategy(name: str) -> None:
     """An EvaluationInputError unless the engine knows the enforcement strategy `name`."""
     try:
-        from desktop.engine import term_decoding as enforce
+        from desktop.terminology import STRATEGIES as known
     except ImportError:
         raise EvaluationInputError(f"--term-strategy {name}: this build has no term enforcement "
-                                   "(desktop.engine.term_decoding)") from None
-    known = getattr(enforce, "STRATEGIES", None)
-    if known is not None and name not in known:
+                                   "(desktop.terminology)") from None
+    if name not in known:
         raise EvaluationInputError(f"--term-strategy {name!r}: unknown strategy (known: {', '.join(known)})")
 
 
@@ -310,25 +309,21 @@ class EngineTranslator:
 
     def __init__(self, model_path: Path, max_new_tokens: int, terms: dict, strategy: str | None) -> None:
         from desktop.engine import TranslationEngine
+        from desktop.terminology import Terms
 
         self.engine = TranslationEngine(model_path, max_new_tokens=max_new_tokens, cache=False)
-        self.terms = terms
-        self.strategy = strategy or _default_strategy()
+        # direction -> Terms; strategy None: the default, decided by desktop.terminology.Terms.
+        self.terms = {name: Terms.of(base, strategy) for name, base in terms.items()}
+        self.strategy = next(iter(self.terms.values())).strategy
         self.description = {"kind": "gguf", "path": str(model_path), "adapter": None, "n_ctx": self.engine.n_ctx,
                             "through": "desktop.engine.TranslationEngine (terms enforced)"}
 
     def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
         terms = self.terms.get(f"{src}-{tgt}")
-        return [self.engine.translate(text, src, tgt, terms=terms, term_strategy=self.strategy) for text in texts]
+        return [self.engine.translate(text, src, tgt, terms=terms) for text in texts]
 
     def close(self) -> None:
         self.engine.close()
-
-
-def _default_strategy() -> str:
-    from desktop.engine.term_decoding import DEFAULT_STRATEGY
-
-    return DEFAULT_STRATEGY
 
 
 def _versions() -> dict[str, str]:
@@ -560,7 +555,7 @@ def add_evaluate_parsers(sub) -> None:
     parser.add_argument("--do-not-translate", action="append", metavar="FILE",
                         help="do-not-translate list, one term a line (repeatable): report the DNT-kept rate")
     parser.add_argument("--term-strategy", metavar="NAME",
-                        help="term enforcement of the engine (desktop.engine.term_decoding: none, substitute, "
+                        help="term enforcement of the engine (desktop.terminology.STRATEGIES: none, substitute, "
                              "constrained; default: the engine's)")
     parser.set_defaults(handler=_cmd_evaluate)
 

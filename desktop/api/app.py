@@ -535,11 +535,12 @@ def _request_terms(params: dict[str, Any]) -> list[Any]:
 
 
 def _term_base(server_terms: Any, request_terms: list[Any], src: str, tgt: str) -> Any:
-    """The server's terms for src->tgt, then the request's (which win), as a TermBase; None if none."""
-    from desktop.terminology import TermBase
+    """The server's terms for src->tgt, then the request's (which win), as Terms (the default
+    strategy); None if none."""
+    from desktop.terminology import TermBase, Terms
 
     entries = (server_terms.entries(src, tgt) if server_terms else []) + request_terms
-    return TermBase(entries, src, tgt) if entries else None
+    return Terms(TermBase(entries, src, tgt)) if entries else None
 
 
 def _missing_item(number: int, entry: Any) -> dict[str, Any]:
@@ -552,7 +553,7 @@ def _translate_text(engine: Any, text: str, src: str, tgt: str, text_format: str
                     missing: list[dict[str, Any]] | None = None) -> str:
     """One q item: plain text through the engine, or HTML through the documents' HTML format.
 
-    terms: a TermBase; each term not placed is appended to `missing` ({"sentence": N from 1, ...}).
+    terms: a desktop.terminology.Terms; each term not placed is appended to `missing` ({"sentence": N from 1, ...}).
     """
     if text_format == "text" and terms is not None:
         report = engine.translate_report(text, src, tgt, cancel=should_stop, terms=terms)

@@ -1,17 +1,7 @@
-"""The text view: source and translation side by side, translated as you type.
+"""The text view: source and translation side by side, translated as you type, and post-edited.
 
-Typing restarts a short debounce timer; when it fires the text goes to the Translator, which keeps
-only the newest request. Output streams in sentence by sentence. The glossaries switched on for the
-pair go with the text (a TermBase); sentences whose terms could not be placed are highlighted in the
-translation, with a tooltip naming the terms.
-
-Post-editing (issue 15): once a translation is shown, the translation box is editable. Sentences the
-model was unsure of are shaded (confidence below LOW_CONFIDENCE), sentences served from the user's
-translation memory are marked, the cursor in a sentence of either box highlights its counterpart, and
-a translation sentence's context menu offers the model's alternatives. Corrected sentences are saved
-to the translation memory by "Confirm corrections"; from then on the engine serves them before the
-model. Unconfirmed corrections are never thrown away silently: live translation pauses while there
-are any, and an explicit Translate asks whether to confirm or discard them first.
+Sentences with terms not placed, unsure or remembered sentences are marked; corrections go to the
+translation memory (docs/gui.md, "Text"; docs/post_editing.md).
 """
 
 from __future__ import annotations
@@ -40,6 +30,7 @@ from desktop.gui.language_pair import LanguagePair
 from desktop.gui.sentence_map import SentenceMap, Utf16Positions
 from desktop.gui.settings import AppSettings
 from desktop.gui.worker import AlternativesResult, MissingTerms, TranslationResult, Translator
+from desktop.terminology import Terms
 
 DEBOUNCE_MS = 500
 # Streamed output is painted at most this often: a long text streams thousands of tokens, and
@@ -202,11 +193,11 @@ class TextView(QWidget):
         self._update_counts()
         self._update_terms_label()
 
-    def terms(self):
-        """The TermBase of the glossaries switched on for the chosen pair, or None."""
+    def terms(self) -> Terms | None:
+        """The Terms of the glossaries switched on for the chosen pair (the default strategy), or None."""
         if self._glossaries is None:
             return None
-        return self._glossaries.terms_for(*self.languages.pair())
+        return Terms.of(self._glossaries.terms_for(*self.languages.pair()))
 
     @Slot()
     def glossaries_changed(self) -> None:

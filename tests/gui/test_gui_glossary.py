@@ -241,7 +241,7 @@ def test_documents_added_carry_the_enabled_terms(qtbot, folder, tmp_path):
     try:
         view.languages.set_pair("de", "en")
         (job,) = view.add_files([tmp_path / "missing.docx"])  # fails at once: no model is loaded
-        assert [e.target for e in job.terms] == ["client"]
+        assert [e.target for e in job.terms.base] == ["client"]
         view.languages.set_pair("fr", "en")
         (job,) = view.add_files([tmp_path / "missing.docx"])
         assert job.terms is None
