@@ -35,7 +35,7 @@ def choose(records: list[dict], limit: int) -> list[dict]:
 def load_direction(folder: Path, direction: str, limit: int, chunk: int = 0):
     """(records, TermBase) of one direction: chunk number `chunk` of `limit` records (choose() applied
     to what the earlier chunks left)."""
-    from desktop.terminology.files import load_terms
+    from desktop.terminology.sources import load_terms
 
     src, tgt = direction.split("-")
     test = folder / f"{direction}.test.jsonl"

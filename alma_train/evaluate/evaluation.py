@@ -1,27 +1,6 @@
 """`alma-train evaluate` and `alma-train compare`: translate test sets, score them, write a report.
 
-    alma-train evaluate --model runs/stage2 --test data/parallel/de-en/test.jsonl --output eval/report.json
-    alma-train evaluate --model model.q8_0.gguf --src-file newstest.de --ref-file newstest.en \
-        --direction de-en --output eval/gguf.json
-    alma-train compare eval/zero-shot.json eval/stage2.json
-
-Test data: the project's parallel files (jsonl {"de": .., "en": ..}, tsv, tmx, po; each record gives
-both directions, xx->en and en->xx, unless --pairs lists the directions wanted), or plain-text
-source/reference files with one segment per line (the WMT/sacreBLEU layout).
-
-Terminology (issue 14): --glossary FILE (TSV/CSV/TBX, repeatable) and --do-not-translate FILE
-(repeatable) load the terms of each direction (desktop.terminology); a GGUF model then translates
-through the desktop engine with those terms enforced (--term-strategy, default the engine's), and
-the report gives per direction term_hits / term_total / term_hit_rate (glossary entries found in a
-source whose target term, or an inflected form, is in the translation) and dnt_kept / dnt_total /
-dnt_kept_rate (do-not-translate terms found in a source and kept exactly), rates in percent.
-
-Outputs, all written atomically next to --output: the JSON report, a Markdown table (same name, .md)
-and per direction the hypotheses and references (NAME.DIRECTION.hyp.txt / .ref.txt), so that any
-number can be recomputed with the sacrebleu command line.
-
-Everything the user gives is checked before a model is loaded; bad input is a ValueError or
-FileNotFoundError naming the file or option, which the command line turns into exit code 2.
+Test data, decoding, terminology, outputs and bad input: docs/evaluation.md.
 """
 
 from __future__ import annotations
@@ -191,7 +170,7 @@ def load_direction_terms(args: argparse.Namespace, tests: dict[str, TestSet]) ->
         return {}
     try:
         from desktop.terminology import GlossaryError
-        from desktop.terminology.files import load_terms
+        from desktop.terminology.sources import load_terms
     except ImportError as exc:  # pragma: no cover - the desktop package is part of this project
         raise EvaluationInputError(f"--glossary needs the desktop package ({exc})") from None
     for option, paths in (("--glossary", glossaries), ("--do-not-translate", keep_lists)):

@@ -1,10 +1,7 @@
 """The routes of the local API, in LibreTranslate's shapes, over the one model queue (desktop.api.jobs).
 
-Field names, answers and error texts follow LibreTranslate's own app (libretranslate/app.py), so its
-clients work unchanged: parameters come from a JSON body or from form/query fields, errors are
-{"error": "..."} with 400 (bad request), 403 (API key), 413 (too large), 429 (queue full), 500.
-Where this server differs (403 for a missing key, 413 for size, per-item detection in a list) is
-listed in docs/api.md.
+Parameters, answers and error texts follow LibreTranslate's app; where this server differs is in
+docs/api.md ("LibreTranslate compatibility notes").
 """
 
 from __future__ import annotations
@@ -52,7 +49,7 @@ class ApiOptions:
     max_request_bytes: int = 20_000_000
     check_host: bool = True  # refuse Host headers that do not name this computer (DNS rebinding)
     files_kept_s: float = 3600.0  # translated files stay downloadable this long (and until shutdown)
-    terms: Any = None  # a desktop.terminology.files.GlossarySet applied to every request, or None
+    terms: Any = None  # a desktop.terminology.sources.TermSource (GlossarySet) for every request, or None
 
 
 class ApiError(Exception):
@@ -537,10 +534,11 @@ def _request_terms(params: dict[str, Any]) -> list[Any]:
 def _term_base(server_terms: Any, request_terms: list[Any], src: str, tgt: str) -> Any:
     """The server's terms for src->tgt, then the request's (which win), as Terms (the default
     strategy); None if none."""
-    from desktop.terminology import TermBase, Terms
+    from desktop.terminology import Terms
+    from desktop.terminology.sources import EntryList, direction_terms
 
-    entries = (server_terms.entries(src, tgt) if server_terms else []) + request_terms
-    return Terms(TermBase(entries, src, tgt)) if entries else None
+    terms = direction_terms([server_terms, EntryList(request_terms)], src, tgt)
+    return Terms(terms) if len(terms) else None
 
 
 def _missing_item(number: int, entry: Any) -> dict[str, Any]:

@@ -1,8 +1,6 @@
 """alma-translate serve: the local LibreTranslate-compatible API (docs/api.md).
 
-One model is loaded once and serves every request through one queue. Loopback only unless --host
-names another address, which needs --api-key-file. Ctrl-C, SIGTERM or SIGHUP stop it cleanly: the
-running translation is cancelled, waiting requests are answered, translated files are removed.
+One model, one queue; loopback only unless --host (with --api-key-file); signals stop it cleanly.
 """
 
 from __future__ import annotations
@@ -78,7 +76,7 @@ def _options(args: argparse.Namespace):
     if not args.max_request_mb > 0:
         raise UsageError(f"--max-request-mb {args.max_request_mb:g}: must be more than 0")
     from desktop.terminology import GlossaryError
-    from desktop.terminology.files import GlossarySet
+    from desktop.terminology.sources import GlossarySet
 
     try:
         terms = GlossarySet(args.glossary, args.do_not_translate)

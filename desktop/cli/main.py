@@ -1,7 +1,7 @@
 """alma-translate: translate text or documents locally with a GGUF model.
 
 stdin to stdout when no file is given; each FILE is written beside itself as name.<tgt>.ext
-(never over the source) unless -o names the output ("-" for stdout, a folder for several files).
+(never over the source) unless -o names the output; docs/translate.md, "Command line".
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def _load_terms(args: argparse.Namespace):
     """The Terms of --glossary and --do-not-translate with --term-strategy, or None; a bad file is a
     UsageError."""
     from desktop.terminology import GlossaryError, Terms
-    from desktop.terminology.files import load_terms
+    from desktop.terminology.sources import load_terms
 
     try:
         base = load_terms(args.glossary, args.do_not_translate, args.src, args.tgt)
