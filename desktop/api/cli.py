@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "TSV/CSV whose header names a pair serves that pair only)")
     parser.add_argument("--do-not-translate", action="append", type=Path, default=[], metavar="FILE",
                         help="terms every request keeps as they are, one a line (repeatable)")
+    parser.add_argument("--app-glossaries", action="store_true",
+                        help="also apply the app's glossaries (its Glossaries tab) as they are at start: each "
+                             "list for the directions it is switched on for; --glossary files come after them")
     return parser
 
 
@@ -77,9 +80,14 @@ def _options(args: argparse.Namespace):
         raise UsageError(f"--max-request-mb {args.max_request_mb:g}: must be more than 0")
     from desktop.terminology import GlossaryError
     from desktop.terminology.sources import GlossarySet
+    from desktop.terminology.store import read_app_glossaries
 
+    def warn(message: str) -> None:
+        print(f"{PROG}: warning: {message}", file=sys.stderr)
+
+    before = [read_app_glossaries(warn)] if args.app_glossaries else []
     try:
-        terms = GlossarySet(args.glossary, args.do_not_translate)
+        terms = GlossarySet(args.glossary, args.do_not_translate, before=before)
     except GlossaryError as exc:
         raise UsageError(str(exc)) from None
     options = ServerOptions(

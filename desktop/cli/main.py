@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="terms to translate a fixed way: TSV, CSV or TBX (repeatable; later files win)")
     parser.add_argument("--do-not-translate", action="append", type=Path, default=[], metavar="FILE",
                         help="terms to keep as they are, one a line, case-sensitive (repeatable)")
+    parser.add_argument("--app-glossaries", action="store_true",
+                        help="also use the app's glossaries switched on for --from/--to (its Glossaries tab); "
+                             "--glossary and --do-not-translate files come after them and win")
     parser.add_argument("--term-strategy", choices=STRATEGIES, default=DEFAULT_STRATEGY,
                         help=f"how glossary terms are put into the translation (default {DEFAULT_STRATEGY}; "
                              "see docs/terminology.md)")
@@ -131,16 +134,22 @@ def _check_arguments(args: argparse.Namespace) -> None:
 
 
 def _load_terms(args: argparse.Namespace):
-    """The Terms of --glossary and --do-not-translate with --term-strategy, or None; a bad file is a
-    UsageError."""
+    """The Terms of --app-glossaries, --glossary and --do-not-translate with --term-strategy, or None;
+    a bad file is a UsageError, an unreadable app glossary a warning."""
     from desktop.terminology import GlossaryError, Terms
     from desktop.terminology.sources import load_terms
+    from desktop.terminology.store import read_app_glossaries
 
+    before = [read_app_glossaries(_warn)] if args.app_glossaries else []
     try:
-        base = load_terms(args.glossary, args.do_not_translate, args.src, args.tgt)
+        base = load_terms(args.glossary, args.do_not_translate, args.src, args.tgt, before=before)
     except GlossaryError as exc:
         raise UsageError(str(exc)) from None
     return Terms.of(base, args.term_strategy)
+
+
+def _warn(message: str) -> None:
+    print(f"alma-translate: warning: {message}", file=sys.stderr)
 
 
 def _missing_term_warner(name: str):

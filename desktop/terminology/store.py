@@ -85,9 +85,10 @@ class GlossaryStore:
         return self.folder / INDEX_NAME
 
     # --- reading ---------------------------------------------------------------------------
-    def load(self) -> GlossaryStore:
+    def load(self, read_only: bool = False) -> GlossaryStore:
         """Read the index and every list. A broken index is moved aside (index.json.broken) and the
-        store starts empty; a broken list stays in the index, marked, with its file left as it is."""
+        store starts empty; a broken list stays in the index, marked, with its file left as it is.
+        read_only (alma-translate, serve): a broken index is only reported, left where it is."""
         self.glossaries, self.problems = [], []
         self._changed()
         if not self.index_path.exists():
@@ -95,6 +96,9 @@ class GlossaryStore:
         try:
             records = self._read_index()
         except GlossaryStoreError as exc:
+            if read_only:
+                self.problems.append(f"{exc}\nThe app's glossaries are not used until it is fixed.")
+                return self
             aside = self.index_path.with_name(INDEX_NAME + ".broken")
             self.index_path.replace(aside)
             self.problems.append(f"{exc}\nThe glossary list was set aside as {aside}; the glossary files "
@@ -242,6 +246,15 @@ class GlossaryStore:
 
     def _changed(self) -> None:
         self._revision += 1
+
+
+def read_app_glossaries(warn: Callable[[str], None]) -> GlossaryStore:
+    """The app's store as it is on disk, for alma-translate and serve: read-only (a broken index stays
+    where it is); each problem (a list not used) is passed to warn as one line."""
+    store = GlossaryStore().load(read_only=True)
+    for problem in store.problems:
+        warn(" ".join(problem.splitlines()))
+    return store
 
 
 def write_store_file(path: Path, glossary: Glossary, entries: Iterable[TermEntry]) -> None:

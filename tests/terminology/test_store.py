@@ -24,8 +24,8 @@ def test_the_store_is_a_term_source_for_the_directions_its_lists_are_on_for(tmp_
     store.set_enabled(store.glossaries[0], "en", "de", True)
     assert [(e.source, e.target) for e in store.terms_for("en", "de")][:1] == [("client", "Kunde")]
     assert store.terms_for("fr", "en") is None
-    # Read again from disk, Qt-free.
-    again = GlossaryStore(tmp_path / "glossaries").load()
+    # Read again from disk, Qt-free, as alma-translate and serve read it.
+    again = GlossaryStore(tmp_path / "glossaries").load(read_only=True)
     assert [e.source for e in again.entries("en", "de")] == ["client", "contract", "AlmaSync"]
 
 
@@ -47,5 +47,15 @@ def test_app_glossaries_come_before_files_which_win(tmp_path):
     server = GlossarySet([glossary], before=[store])
     assert [e.target for e in server.entries("de", "en")][-1] == "patron" and server
     assert [e.source for e in server.entries("en", "de")] == ["AlmaSync", "patron"]  # the header's pair either way
-    empty = GlossaryStore(tmp_path / "none").load()
+    empty = GlossaryStore(tmp_path / "none").load(read_only=True)
     assert load_terms([], [], "de", "en", before=[empty]) is None  # no file, no app term: no terms at all
+
+
+def test_read_only_leaves_a_broken_index_where_it_is(tmp_path):
+    folder = tmp_path / "glossaries"
+    store_with_lists(folder)
+    (folder / "index.json").write_text("{broken", encoding="utf-8")
+    store = GlossaryStore(folder).load(read_only=True)
+    assert store.glossaries == [] and "index.json:1" in store.problems[0]
+    assert (folder / "index.json").read_text(encoding="utf-8") == "{broken"
+    assert not (folder / "index.json.broken").exists()
