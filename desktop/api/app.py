@@ -31,6 +31,8 @@ from alma_core.gguf_file import trained_pairs
 from alma_core.languages import LANGUAGES
 from desktop.api.jobs import ModelQueue, QueueFull, ShuttingDown
 from desktop.api.language_id import detect_language, detect_languages
+from desktop.terminology import TermEntry, Terms
+from desktop.terminology.sources import EntryList, direction_terms
 
 # LibreTranslate's code for Simplified Chinese is "zh" too; clients that send the script subtag get it.
 _ALIASES = {"zh-hans": "zh", "zh-cn": "zh"}
@@ -507,8 +509,6 @@ def create_app(models: ModelQueue, options: ApiOptions) -> FastAPI:
 
 def _request_terms(params: dict[str, Any]) -> list[Any]:
     """The request's own terms: glossary [{"source": ..., "target": ...}] and do_not_translate [str]."""
-    from desktop.terminology import TermEntry
-
     glossary = params.get("glossary") or []
     keep = params.get("do_not_translate") or []
     if isinstance(glossary, str) or isinstance(keep, str):  # form fields: a JSON text
@@ -534,9 +534,6 @@ def _request_terms(params: dict[str, Any]) -> list[Any]:
 def _term_base(server_terms: Any, request_terms: list[Any], src: str, tgt: str) -> Any:
     """The server's terms for src->tgt, then the request's (which win), as Terms (the default
     strategy); None if none."""
-    from desktop.terminology import Terms
-    from desktop.terminology.sources import EntryList, direction_terms
-
     terms = direction_terms([server_terms, EntryList(request_terms)], src, tgt)
     return Terms(terms) if len(terms) else None
 

@@ -10,6 +10,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from desktop.terminology import GlossaryError
+from desktop.terminology.sources import GlossarySet
+from desktop.terminology.store import read_app_glossaries
+
 PROG = "alma-translate serve"
 EXIT_USAGE = 2
 
@@ -78,10 +82,6 @@ def _options(args: argparse.Namespace):
         raise UsageError(f"{args.model}: no such model file")
     if not args.max_request_mb > 0:
         raise UsageError(f"--max-request-mb {args.max_request_mb:g}: must be more than 0")
-    from desktop.terminology import GlossaryError
-    from desktop.terminology.sources import GlossarySet
-    from desktop.terminology.store import read_app_glossaries
-
     def warn(message: str) -> None:
         print(f"{PROG}: warning: {message}", file=sys.stderr)
 

@@ -18,6 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from alma_core.languages import LANGUAGES, UnknownLanguageError, language_name
+from desktop.terminology import GlossaryError, Terms
+from desktop.terminology.sources import load_terms
+from desktop.terminology.store import read_app_glossaries
 from desktop.terminology.terms import DEFAULT_STRATEGY, STRATEGIES
 
 EXIT_USAGE = 2
@@ -136,10 +139,6 @@ def _check_arguments(args: argparse.Namespace) -> None:
 def _load_terms(args: argparse.Namespace):
     """The Terms of --app-glossaries, --glossary and --do-not-translate with --term-strategy, or None;
     a bad file is a UsageError, an unreadable app glossary a warning."""
-    from desktop.terminology import GlossaryError, Terms
-    from desktop.terminology.sources import load_terms
-    from desktop.terminology.store import read_app_glossaries
-
     before = [read_app_glossaries(_warn)] if args.app_glossaries else []
     try:
         base = load_terms(args.glossary, args.do_not_translate, args.src, args.tgt, before=before)

@@ -17,6 +17,7 @@ from typing import Any
 
 from alma_core.gguf_file import ModelLoadError, read_model_info, trained_pairs
 from alma_core.languages import language_name
+from alma_core.models import DefaultModelMissingError, resolve_translation_model
 from alma_core.prompts import OUTPUT_LENGTH_FACTOR, clean_output
 from desktop.engine.batch_decode import DEFAULT_CELLS, DEFAULT_SEQUENCES, Decoded
 from desktop.engine.batch_translate import decode_ahead
@@ -33,6 +34,7 @@ from desktop.engine.translator import (
     Translator,
     UntrainedDirectionWarning,
 )
+from desktop.stores.cache import TranslationCache, model_fingerprint
 from desktop.terminology.matching import TermMatch
 from desktop.terminology.terms import Terms
 
@@ -85,8 +87,6 @@ class TranslationEngine:
         # ModelChoice (environment, the translator `make model` built, the bundle's, or a base).
         self.choice = None
         if model_path is None:
-            from alma_core.models import DefaultModelMissingError, resolve_translation_model
-
             try:
                 self.choice = resolve_translation_model()
             except DefaultModelMissingError as exc:
@@ -98,8 +98,6 @@ class TranslationEngine:
         self.calibration = calibration_for(self.info)
         fingerprint = None
         if cache is not None and cache is not False:
-            from desktop.stores.cache import model_fingerprint
-
             # Taken before llama.cpp reads the file, so the cache key is the one of the weights loaded
             # even when the file is replaced or deleted right after.
             try:
@@ -114,8 +112,6 @@ class TranslationEngine:
         self._model = LlamaModel(self.model_path, n_ctx, self.n_threads, self.n_gpu_layers, max_new_tokens)
 
         if cache is True:
-            from desktop.stores.cache import TranslationCache
-
             try:
                 cache = TranslationCache()
             except (sqlite3.Error, OSError) as exc:  # a read-only home must not stop translation
