@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.engine import SentenceReport, split_segments
 from desktop.gui.dialogs import show_error
 from desktop.gui.language_pair import LanguagePair
 from desktop.gui.sentence_map import SentenceMap, Utf16Positions
@@ -56,7 +57,7 @@ def describe_missing(missing: MissingTerms) -> str:
     """The tooltip of a highlighted sentence: the terms it lacks."""
     lines = []
     for entry in missing.terms:
-        if getattr(entry, "keep", False):
+        if entry.keep:
             lines.append(f"'{entry.source}' not kept as it is")
         else:
             lines.append(f"'{entry.source}' → '{entry.target}' not placed")
@@ -69,8 +70,6 @@ def describe_confidence(confidence: float) -> str:
 
 def count_segments(text: str) -> int:
     """Sentences the engine will translate one by one (the unit ALMA is trained on)."""
-    from desktop.engine import split_segments
-
     return sum(1 for segment in split_segments(text) if segment.translatable)
 
 
@@ -86,7 +85,7 @@ class TextView(QWidget):
         self._settings = settings
         self._glossaries = glossaries  # a GlossaryStore (desktop.gui.glossary_view), or None
         self.missing: tuple[MissingTerms, ...] = ()  # the shown translation's sentences lacking terms
-        self.sentences: list = []  # the shown translation's SentenceReports (spans, confidence, origin)
+        self.sentences: list[SentenceReport] = []  # the shown translation's sentences (spans, confidence, origin)
         self.confidence_threshold = LOW_CONFIDENCE
         self._map: SentenceMap | None = None  # sentences tracked in both boxes while the user edits
         self._shades: dict[int, QTextEdit.ExtraSelection] = {}  # sentence index -> its shade
@@ -442,7 +441,7 @@ class TextView(QWidget):
 
     def low_confidence(self, index: int) -> bool:
         """Whether sentence index is shaded as unsure (its confidence is below the threshold)."""
-        confidence = getattr(self.sentences[index], "confidence", None)
+        confidence = self.sentences[index].confidence
         return confidence is not None and confidence < self.confidence_threshold
 
     def sentence_tooltip(self, index: int) -> str:
@@ -455,7 +454,7 @@ class TextView(QWidget):
         elif self._map is not None and self._map.origins[index] == "memory":
             lines.append(MEMORY_TOOLTIP)
         else:
-            confidence = getattr(self.sentences[index], "confidence", None)
+            confidence = self.sentences[index].confidence
             if confidence is not None:
                 lines.append(describe_confidence(confidence))
         return "\n".join(lines)
