@@ -76,7 +76,7 @@ class DocumentsView(QWidget):
         self.memory = memory
         self.review_dialog: ReviewDialog | None = None  # the one open (or last opened)
         self._settings = settings
-        self._glossaries = glossaries  # a GlossaryStore (desktop.gui.glossary_view), or None
+        self._glossaries = glossaries  # a GlossaryStore (desktop.terminology.store), or None
         # How outputs and folders are opened; the desktop's default application unless replaced.
         self.opener: Callable[[QUrl], object] = QDesktopServices.openUrl
         self.setAcceptDrops(True)

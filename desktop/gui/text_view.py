@@ -83,7 +83,7 @@ class TextView(QWidget):
         super().__init__(parent)
         self._translator = translator
         self._settings = settings
-        self._glossaries = glossaries  # a GlossaryStore (desktop.gui.glossary_view), or None
+        self._glossaries = glossaries  # a GlossaryStore (desktop.terminology.store), or None
         self.missing: tuple[MissingTerms, ...] = ()  # the shown translation's sentences lacking terms
         self.sentences: list[SentenceReport] = []  # the shown translation's sentences (spans, confidence, origin)
         self.confidence_threshold = LOW_CONFIDENCE
