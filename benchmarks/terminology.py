@@ -1,26 +1,7 @@
 """Terminology enforcement strategies compared on the terminology test set (issue 14).
 
-    nice -n 10 .venv/bin/python benchmarks/terminology_testset.py --output /tmp/termset
-    nice -n 10 .venv/bin/python benchmarks/terminology.py --testset /tmp/termset --limit 30 \
-        --output /tmp/termbench.json
-    # two runs side by side, then one table:
-    .venv/bin/python benchmarks/terminology.py --merge /tmp/a.json /tmp/b.json --output /tmp/termbench.json
-
-For every direction of the test set (benchmarks/terminology_testset.py: SRC-TGT.test.jsonl with its
-glossary and do-not-translate list), the same sentences go through the desktop engine once per
-strategy of desktop.engine.term_decoding (none, substitute, constrained; --strategies adds grammar),
-greedy, no translation cache. A decode whose input is the same for two strategies (the plain
-sentence: "none", and a sentence whose only terms are do-not-translate terms; the substituted sentence:
-"substitute" and the first pass of "constrained") runs once and is replayed for the other (SharedDecodes);
-each strategy is charged the seconds of every decode it uses, as if it had run alone. Scores per strategy: term-hit rate (glossary entries found in a source whose target
-term, or an inflected form, is in the output), DNT-kept rate (do-not-translate terms found in a
-source and in the output exactly), chrF of the outputs against the references (sacrebleu, same
-sentences for every strategy), and the seconds the strategy took. Averages: term and DNT rates
-pooled over all directions (counts summed), chrF the mean of the directions.
-
-The issue's target: >= 95 % of glossary target terms in the output, DNT terms kept 100 %, chrF at most
-1 point below "none". The JSON (and Markdown beside it) is rewritten after every direction; --resume
-skips the directions a previous run of the same JSON finished.
+Each strategy translates the same sentences; term-hit and DNT-kept rates, chrF and seconds per strategy.
+How to run it and what it measures: docs/terminology.md, "Measurements".
 """
 
 from __future__ import annotations
@@ -54,7 +35,7 @@ def choose(records: list[dict], limit: int) -> list[dict]:
 def load_direction(folder: Path, direction: str, limit: int, chunk: int = 0):
     """(records, TermBase) of one direction: chunk number `chunk` of `limit` records (choose() applied
     to what the earlier chunks left)."""
-    from desktop.terminology.files import load_terms
+    from desktop.terminology.sources import load_terms
 
     src, tgt = direction.split("-")
     test = folder / f"{direction}.test.jsonl"
@@ -65,36 +46,6 @@ def load_direction(folder: Path, direction: str, limit: int, chunk: int = 0):
     records = choose(records, limit)
     terms = load_terms([folder / f"{direction}.glossary.tsv"], [folder / f"{direction}.dnt.txt"], src, tgt)
     return records, terms
-
-
-class SharedDecodes:
-    """Wraps engine._generate: an unconstrained decode of the same sentence runs once, then is replayed.
-
-    replayed_seconds: the model time the replays stood for (added to the strategy that replayed)."""
-
-    def __init__(self, engine) -> None:
-        self.generate = engine._generate
-        self.done: dict[tuple[str, str, str], tuple[list[str], float]] = {}
-        self.replayed_seconds = 0.0
-        self.decodes = 0
-        engine._generate = self
-
-    def __call__(self, sentence, src, tgt, cancel, logits_processor=None, grammar=None):
-        if logits_processor is not None or grammar is not None:
-            self.decodes += 1
-            yield from self.generate(sentence, src, tgt, cancel, logits_processor=logits_processor, grammar=grammar)
-            return
-        key = (sentence, src, tgt)
-        if key in self.done:
-            pieces, seconds = self.done[key]
-            self.replayed_seconds += seconds
-            yield from pieces
-            return
-        tick = time.time()
-        self.decodes += 1
-        pieces = list(self.generate(sentence, src, tgt, cancel))
-        self.done[key] = (pieces, time.time() - tick)
-        yield from pieces
 
 
 def chrf(hypotheses: list[str], references: list[str]) -> tuple[float, str]:
@@ -108,7 +59,7 @@ def run(args: argparse.Namespace) -> dict:
     from alma_core.atomic import write_text_atomic
     from alma_train.evaluate.evaluation import term_scores
     from desktop.engine import TranslationEngine
-    from desktop.engine.term_decoding import DEFAULT_STRATEGY, check_strategy
+    from desktop.terminology import DEFAULT_STRATEGY, Terms, check_strategy
 
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     for name in strategies:
@@ -127,7 +78,6 @@ def run(args: argparse.Namespace) -> dict:
 
         model = resolve_translation_model().path
     engine = TranslationEngine(model, n_threads=args.threads, max_new_tokens=args.max_new_tokens, cache=False)
-    shared = SharedDecodes(engine)
     results.setdefault("directions", {})
     results.update({
         "model": str(model), "model_name": engine.info.get("name"), "strategies": strategies,
@@ -147,13 +97,13 @@ def run(args: argparse.Namespace) -> dict:
         references = [r[tgt] for r in records]
         entry: dict = {"n": len(records), "strategies": {}}
         for strategy in strategies:
-            tick, replayed, decodes = time.time(), shared.replayed_seconds, shared.decodes
-            hypotheses = [engine.translate(s, src, tgt, terms=terms, term_strategy=strategy) for s in sources]
-            seconds = time.time() - tick + shared.replayed_seconds - replayed
+            tick, decodes = time.time(), engine.model_calls
+            hypotheses = [engine.translate(s, src, tgt, terms=Terms(terms, strategy)) for s in sources]
+            seconds = time.time() - tick
             score, signature = chrf(hypotheses, references)
             scores = term_scores(terms, sources, hypotheses)
             entry["strategies"][strategy] = {**scores, "chrf": round(score, 2), "seconds": round(seconds, 1),
-                                             "model_decodes": shared.decodes - decodes, "hypotheses": hypotheses}
+                                             "model_decodes": engine.model_calls - decodes, "hypotheses": hypotheses}
             results["chrf_signature"] = signature
             print(f"{direction} {strategy:>11}: terms {scores['term_hits']}/{scores['term_total']}, "
                   f"DNT {scores['dnt_kept']}/{scores['dnt_total']}, chrF {score:.2f}, {seconds:.1f} s",

@@ -1,27 +1,6 @@
 """`alma-train evaluate` and `alma-train compare`: translate test sets, score them, write a report.
 
-    alma-train evaluate --model runs/stage2 --test data/parallel/de-en/test.jsonl --output eval/report.json
-    alma-train evaluate --model model.q8_0.gguf --src-file newstest.de --ref-file newstest.en \
-        --direction de-en --output eval/gguf.json
-    alma-train compare eval/zero-shot.json eval/stage2.json
-
-Test data: the project's parallel files (jsonl {"de": .., "en": ..}, tsv, tmx, po; each record gives
-both directions, xx->en and en->xx, unless --pairs lists the directions wanted), or plain-text
-source/reference files with one segment per line (the WMT/sacreBLEU layout).
-
-Terminology (issue 14): --glossary FILE (TSV/CSV/TBX, repeatable) and --do-not-translate FILE
-(repeatable) load the terms of each direction (desktop.terminology); a GGUF model then translates
-through the desktop engine with those terms enforced (--term-strategy, default the engine's), and
-the report gives per direction term_hits / term_total / term_hit_rate (glossary entries found in a
-source whose target term, or an inflected form, is in the translation) and dnt_kept / dnt_total /
-dnt_kept_rate (do-not-translate terms found in a source and kept exactly), rates in percent.
-
-Outputs, all written atomically next to --output: the JSON report, a Markdown table (same name, .md)
-and per direction the hypotheses and references (NAME.DIRECTION.hyp.txt / .ref.txt), so that any
-number can be recomputed with the sacrebleu command line.
-
-Everything the user gives is checked before a model is loaded; bad input is a ValueError or
-FileNotFoundError naming the file or option, which the command line turns into exit code 2.
+Test data, decoding, terminology, outputs and bad input: docs/evaluation.md.
 """
 
 from __future__ import annotations
@@ -191,7 +170,7 @@ def load_direction_terms(args: argparse.Namespace, tests: dict[str, TestSet]) ->
         return {}
     try:
         from desktop.terminology import GlossaryError
-        from desktop.terminology.files import load_terms
+        from desktop.terminology.sources import load_terms
     except ImportError as exc:  # pragma: no cover - the desktop package is part of this project
         raise EvaluationInputError(f"--glossary needs the desktop package ({exc})") from None
     for option, paths in (("--glossary", glossaries), ("--do-not-translate", keep_lists)):
@@ -214,12 +193,11 @@ def load_direction_terms(args: argparse.Namespace, tests: dict[str, TestSet]) ->
 def check_term_strategy(name: str) -> None:
     """An EvaluationInputError unless the engine knows the enforcement strategy `name`."""
     try:
-        from desktop.engine import term_decoding as enforce
+        from desktop.terminology import STRATEGIES as known
     except ImportError:
         raise EvaluationInputError(f"--term-strategy {name}: this build has no term enforcement "
-                                   "(desktop.engine.term_decoding)") from None
-    known = getattr(enforce, "STRATEGIES", None)
-    if known is not None and name not in known:
+                                   "(desktop.terminology)") from None
+    if name not in known:
         raise EvaluationInputError(f"--term-strategy {name!r}: unknown strategy (known: {', '.join(known)})")
 
 
@@ -310,25 +288,21 @@ class EngineTranslator:
 
     def __init__(self, model_path: Path, max_new_tokens: int, terms: dict, strategy: str | None) -> None:
         from desktop.engine import TranslationEngine
+        from desktop.terminology import Terms
 
         self.engine = TranslationEngine(model_path, max_new_tokens=max_new_tokens, cache=False)
-        self.terms = terms
-        self.strategy = strategy or _default_strategy()
+        # direction -> Terms; strategy None: the default, decided by desktop.terminology.Terms.
+        self.terms = {name: Terms.of(base, strategy) for name, base in terms.items()}
+        self.strategy = next(iter(self.terms.values())).strategy
         self.description = {"kind": "gguf", "path": str(model_path), "adapter": None, "n_ctx": self.engine.n_ctx,
                             "through": "desktop.engine.TranslationEngine (terms enforced)"}
 
     def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
         terms = self.terms.get(f"{src}-{tgt}")
-        return [self.engine.translate(text, src, tgt, terms=terms, term_strategy=self.strategy) for text in texts]
+        return [self.engine.translate(text, src, tgt, terms=terms) for text in texts]
 
     def close(self) -> None:
         self.engine.close()
-
-
-def _default_strategy() -> str:
-    from desktop.engine.term_decoding import DEFAULT_STRATEGY
-
-    return DEFAULT_STRATEGY
 
 
 def _versions() -> dict[str, str]:
@@ -560,7 +534,7 @@ def add_evaluate_parsers(sub) -> None:
     parser.add_argument("--do-not-translate", action="append", metavar="FILE",
                         help="do-not-translate list, one term a line (repeatable): report the DNT-kept rate")
     parser.add_argument("--term-strategy", metavar="NAME",
-                        help="term enforcement of the engine (desktop.engine.term_decoding: none, substitute, "
+                        help="term enforcement of the engine (desktop.terminology.STRATEGIES: none, substitute, "
                              "constrained; default: the engine's)")
     parser.set_defaults(handler=_cmd_evaluate)
 

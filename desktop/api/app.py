@@ -1,10 +1,7 @@
 """The routes of the local API, in LibreTranslate's shapes, over the one model queue (desktop.api.jobs).
 
-Field names, answers and error texts follow LibreTranslate's own app (libretranslate/app.py), so its
-clients work unchanged: parameters come from a JSON body or from form/query fields, errors are
-{"error": "..."} with 400 (bad request), 403 (API key), 413 (too large), 429 (queue full), 500.
-Where this server differs (403 for a missing key, 413 for size, per-item detection in a list) is
-listed in docs/api.md.
+Parameters, answers and error texts follow LibreTranslate's app; where this server differs is in
+docs/api.md ("LibreTranslate compatibility notes").
 """
 
 from __future__ import annotations
@@ -34,6 +31,8 @@ from alma_core.gguf_file import trained_pairs
 from alma_core.languages import LANGUAGES
 from desktop.api.jobs import ModelQueue, QueueFull, ShuttingDown
 from desktop.api.language_id import detect_language, detect_languages
+from desktop.terminology import TermEntry, Terms
+from desktop.terminology.sources import EntryList, direction_terms
 
 # LibreTranslate's code for Simplified Chinese is "zh" too; clients that send the script subtag get it.
 _ALIASES = {"zh-hans": "zh", "zh-cn": "zh"}
@@ -52,7 +51,7 @@ class ApiOptions:
     max_request_bytes: int = 20_000_000
     check_host: bool = True  # refuse Host headers that do not name this computer (DNS rebinding)
     files_kept_s: float = 3600.0  # translated files stay downloadable this long (and until shutdown)
-    terms: Any = None  # a desktop.terminology.files.GlossarySet applied to every request, or None
+    terms: Any = None  # a desktop.terminology.sources.TermSource (GlossarySet) for every request, or None
 
 
 class ApiError(Exception):
@@ -510,8 +509,6 @@ def create_app(models: ModelQueue, options: ApiOptions) -> FastAPI:
 
 def _request_terms(params: dict[str, Any]) -> list[Any]:
     """The request's own terms: glossary [{"source": ..., "target": ...}] and do_not_translate [str]."""
-    from desktop.terminology import TermEntry
-
     glossary = params.get("glossary") or []
     keep = params.get("do_not_translate") or []
     if isinstance(glossary, str) or isinstance(keep, str):  # form fields: a JSON text
@@ -535,11 +532,10 @@ def _request_terms(params: dict[str, Any]) -> list[Any]:
 
 
 def _term_base(server_terms: Any, request_terms: list[Any], src: str, tgt: str) -> Any:
-    """The server's terms for src->tgt, then the request's (which win), as a TermBase; None if none."""
-    from desktop.terminology import TermBase
-
-    entries = (server_terms.entries(src, tgt) if server_terms else []) + request_terms
-    return TermBase(entries, src, tgt) if entries else None
+    """The server's terms for src->tgt, then the request's (which win), as Terms (the default
+    strategy); None if none."""
+    terms = direction_terms([server_terms, EntryList(request_terms)], src, tgt)
+    return Terms(terms) if len(terms) else None
 
 
 def _missing_item(number: int, entry: Any) -> dict[str, Any]:
@@ -552,7 +548,7 @@ def _translate_text(engine: Any, text: str, src: str, tgt: str, text_format: str
                     missing: list[dict[str, Any]] | None = None) -> str:
     """One q item: plain text through the engine, or HTML through the documents' HTML format.
 
-    terms: a TermBase; each term not placed is appended to `missing` ({"sentence": N from 1, ...}).
+    terms: a desktop.terminology.Terms; each term not placed is appended to `missing` ({"sentence": N from 1, ...}).
     """
     if text_format == "text" and terms is not None:
         report = engine.translate_report(text, src, tgt, cancel=should_stop, terms=terms)

@@ -1,8 +1,6 @@
 """alma-translate serve: the local LibreTranslate-compatible API (docs/api.md).
 
-One model is loaded once and serves every request through one queue. Loopback only unless --host
-names another address, which needs --api-key-file. Ctrl-C, SIGTERM or SIGHUP stop it cleanly: the
-running translation is cancelled, waiting requests are answered, translated files are removed.
+One model, one queue; loopback only unless --host (with --api-key-file); signals stop it cleanly.
 """
 
 from __future__ import annotations
@@ -11,6 +9,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+from desktop.terminology import GlossaryError
+from desktop.terminology.sources import GlossarySet
+from desktop.terminology.store import read_app_glossaries
 
 PROG = "alma-translate serve"
 EXIT_USAGE = 2
@@ -50,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "TSV/CSV whose header names a pair serves that pair only)")
     parser.add_argument("--do-not-translate", action="append", type=Path, default=[], metavar="FILE",
                         help="terms every request keeps as they are, one a line (repeatable)")
+    parser.add_argument("--app-glossaries", action="store_true",
+                        help="also apply the app's glossaries (its Glossaries tab) as they are at start: each "
+                             "list for the directions it is switched on for; --glossary files come after them")
     return parser
 
 
@@ -77,11 +82,12 @@ def _options(args: argparse.Namespace):
         raise UsageError(f"{args.model}: no such model file")
     if not args.max_request_mb > 0:
         raise UsageError(f"--max-request-mb {args.max_request_mb:g}: must be more than 0")
-    from desktop.terminology import GlossaryError
-    from desktop.terminology.files import GlossarySet
+    def warn(message: str) -> None:
+        print(f"{PROG}: warning: {message}", file=sys.stderr)
 
+    before = [read_app_glossaries(warn)] if args.app_glossaries else []
     try:
-        terms = GlossarySet(args.glossary, args.do_not_translate)
+        terms = GlossarySet(args.glossary, args.do_not_translate, before=before)
     except GlossaryError as exc:
         raise UsageError(str(exc)) from None
     options = ServerOptions(

@@ -1,10 +1,6 @@
 """ApiServer: the API on uvicorn in a background thread, over one engine, started and stopped cleanly.
 
-The listening sockets are bound here, before uvicorn starts, so a taken port or a bad address is an
-error of start() with a plain message (uvicorn itself would log it and call sys.exit in its thread).
-uvicorn runs in a thread of its own both for `alma-translate serve` and for the app's switch; in a
-non-main thread it installs no signal handlers, so signals stay with the caller: the CLI's main
-thread (alma_core.interrupts) or the app's window, and both end with stop().
+Sockets are bound before uvicorn starts; signals stay with the caller (docs/api.md, "How it is built").
 """
 
 from __future__ import annotations
@@ -36,7 +32,7 @@ class ServerOptions:
     api_keys: tuple[str, ...] = ()
     max_queue: int = DEFAULT_MAX_QUEUE  # requests waiting or running; more get 429
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES  # larger bodies get 413
-    terms: Any = None  # server-wide glossaries (desktop.terminology.files.GlossarySet) or None
+    terms: Any = None  # server-wide glossaries (desktop.terminology.sources.GlossarySet) or None
 
 
 def resolve_host(host: str, port: int) -> list[tuple[int, tuple[Any, ...]]]:

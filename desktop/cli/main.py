@@ -1,7 +1,7 @@
 """alma-translate: translate text or documents locally with a GGUF model.
 
 stdin to stdout when no file is given; each FILE is written beside itself as name.<tgt>.ext
-(never over the source) unless -o names the output ("-" for stdout, a folder for several files).
+(never over the source) unless -o names the output; docs/translate.md, "Command line".
 """
 
 from __future__ import annotations
@@ -18,7 +18,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from alma_core.languages import LANGUAGES, UnknownLanguageError, language_name
-from desktop.engine.term_decoding import DEFAULT_STRATEGY, STRATEGIES
+from desktop.terminology import GlossaryError, Terms
+from desktop.terminology.sources import load_terms
+from desktop.terminology.store import read_app_glossaries
+from desktop.terminology.terms import DEFAULT_STRATEGY, STRATEGIES
 
 EXIT_USAGE = 2
 DEFAULT_BATCH = 16  # desktop.engine.batch_decode.DEFAULT_SEQUENCES (not imported: --help stays light)
@@ -66,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="terms to translate a fixed way: TSV, CSV or TBX (repeatable; later files win)")
     parser.add_argument("--do-not-translate", action="append", type=Path, default=[], metavar="FILE",
                         help="terms to keep as they are, one a line, case-sensitive (repeatable)")
+    parser.add_argument("--app-glossaries", action="store_true",
+                        help="also use the app's glossaries switched on for --from/--to (its Glossaries tab); "
+                             "--glossary and --do-not-translate files come after them and win")
     parser.add_argument("--term-strategy", choices=STRATEGIES, default=DEFAULT_STRATEGY,
                         help=f"how glossary terms are put into the translation (default {DEFAULT_STRATEGY}; "
                              "see docs/terminology.md)")
@@ -131,14 +137,18 @@ def _check_arguments(args: argparse.Namespace) -> None:
 
 
 def _load_terms(args: argparse.Namespace):
-    """The TermBase of --glossary and --do-not-translate, or None; a bad file is a UsageError."""
-    from desktop.terminology import GlossaryError
-    from desktop.terminology.files import load_terms
-
+    """The Terms of --app-glossaries, --glossary and --do-not-translate with --term-strategy, or None;
+    a bad file is a UsageError, an unreadable app glossary a warning."""
+    before = [read_app_glossaries(_warn)] if args.app_glossaries else []
     try:
-        return load_terms(args.glossary, args.do_not_translate, args.src, args.tgt)
+        base = load_terms(args.glossary, args.do_not_translate, args.src, args.tgt, before=before)
     except GlossaryError as exc:
         raise UsageError(str(exc)) from None
+    return Terms.of(base, args.term_strategy)
+
+
+def _warn(message: str) -> None:
+    print(f"alma-translate: warning: {message}", file=sys.stderr)
 
 
 def _missing_term_warner(name: str):
@@ -215,15 +225,13 @@ def _stdin_lines():
         raise UsageError(f"stdin: not {sys.stdin.encoding} text ({exc.reason})") from None
 
 
-def _stdin_reports(engine, src: str, tgt: str, terms=None, term_strategy: str = DEFAULT_STRATEGY,
-                   alternatives: int = 0):
+def _stdin_reports(engine, src: str, tgt: str, terms=None, alternatives: int = 0):
     """Each stdin line's TranslationReport as soon as the line is done (so a pipe sees it at once and
     memory stays flat); glossary terms a sentence misses are warned with the sentence's number."""
     warn = _missing_term_warner("stdin")
     sentences = 0
     for line in _stdin_lines():
-        report = engine.translate_report(line, src, tgt, terms=terms, term_strategy=term_strategy,
-                                         alternatives=alternatives)
+        report = engine.translate_report(line, src, tgt, terms=terms, alternatives=alternatives)
         yield report
         for sentence in report.sentences:
             if sentence.missing:
@@ -231,18 +239,17 @@ def _stdin_reports(engine, src: str, tgt: str, terms=None, term_strategy: str = 
         sentences += len(report.sentences)
 
 
-def _details_stdin(engine, src: str, tgt: str, alternatives: int, terms=None,
-                   term_strategy: str = DEFAULT_STRATEGY) -> None:
+def _details_stdin(engine, src: str, tgt: str, alternatives: int, terms=None) -> None:
     """--details: a JSON object a sentence, a line each, as soon as each input line is done."""
-    for report in _stdin_reports(engine, src, tgt, terms, term_strategy, alternatives):
+    for report in _stdin_reports(engine, src, tgt, terms, alternatives):
         for sentence in report.sentences:
             sys.stdout.write(json.dumps(sentence_details(sentence), ensure_ascii=False) + "\n")
         sys.stdout.flush()
 
 
-def _translate_stdin(engine, src: str, tgt: str, terms=None, term_strategy: str = DEFAULT_STRATEGY) -> None:
+def _translate_stdin(engine, src: str, tgt: str, terms=None) -> None:
     if terms is not None:
-        for report in _stdin_reports(engine, src, tgt, terms, term_strategy):
+        for report in _stdin_reports(engine, src, tgt, terms):
             sys.stdout.write(report.text)
             sys.stdout.flush()
         return
@@ -277,7 +284,6 @@ def _translate_file(engine, path: Path, args: argparse.Namespace, tmx=None, term
     try:
         written = translate_document(path, engine, args.src, args.tgt, output=target, progress=progress,
                                      overwrite=args.overwrite, pairs=tmx, terms=terms,
-                                     term_strategy=args.term_strategy,
                                      missing_terms=_missing_term_warner(str(path)) if terms else None,
                                      batch=args.batch)
         bar.close()
@@ -329,9 +335,9 @@ def _run(args: argparse.Namespace) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the direction warning was printed once above
             if not args.files and args.details:
-                _details_stdin(engine, args.src, args.tgt, args.alternatives or 0, terms, args.term_strategy)
+                _details_stdin(engine, args.src, args.tgt, args.alternatives or 0, terms)
             elif not args.files:
-                _translate_stdin(engine, args.src, args.tgt, terms, args.term_strategy)
+                _translate_stdin(engine, args.src, args.tgt, terms)
             tmx = None
             if args.tmx is not None:
                 from desktop.documents.tmx_out import TmxCollector

@@ -1,8 +1,6 @@
 """translate_document: a document in, its translation written beside it (or where asked), atomically.
 
-Two passes over the source: the first counts the texts to translate (and finds decoding errors
-before anything is written), the second writes the translation into a temporary file in the target's
-folder, which replaces the target only when complete. Cancelled or failed, no output is left behind.
+Two passes (count, then write to a temporary file that replaces the target when complete); docs/translate.md.
 """
 
 from __future__ import annotations
@@ -15,6 +13,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Protocol
 
@@ -31,10 +30,8 @@ from desktop.documents.text_format import PlainTextFormat
 from desktop.documents.xliff_format import XliffFormat
 from desktop.documents.xlsx_format import XlsxFormat
 from desktop.engine.batch_decode import DEFAULT_SEQUENCES as DEFAULT_BATCH
-from desktop.engine.batch_translate import forget, prepare, supports_batches
-from desktop.engine.term_decoding import DEFAULT_STRATEGY
-from desktop.engine.translation import TranslationCancelled
-from desktop.terminology import TermBase, TermEntry
+from desktop.engine.translator import TranslationCancelled, Translator
+from desktop.terminology import TermEntry, Terms
 
 FORMATS: tuple[DocumentFormat, ...] = (
     PlainTextFormat(), MarkdownFormat(), DocxFormat(), SubtitleFormat(), HtmlFormat(), PoFormat(), XliffFormat(),
@@ -86,8 +83,8 @@ def _cancelled(cancel: CancelCheck) -> bool:
 def translate_document(path: Path | str, engine: SupportsTranslate, src: str, tgt: str,
                        output: Path | str | None = None, progress: Progress | None = None,
                        cancel: CancelCheck = None, overwrite: bool = False,
-                       pairs: PairSink | None = None, terms: TermBase | None = None,
-                       term_strategy: str | None = None, missing_terms: MissingTerms | None = None,
+                       pairs: PairSink | None = None, terms: Terms | None = None,
+                       missing_terms: MissingTerms | None = None,
                        batch: int = DEFAULT_BATCH) -> Path:
     """Translate a document from src to tgt keeping its structure; returns the written file's path.
 
@@ -96,15 +93,15 @@ def translate_document(path: Path | str, engine: SupportsTranslate, src: str, tg
     the work with TranslationCancelled and leaves no output file. Bad input raises DocumentError.
     overwrite: bilingual formats (XLIFF) replace existing targets too. pairs(source, translation) is
     called for every translated segment (inline tags removed), e.g. to write a TMX.
-    terms: glossary and do-not-translate terms (desktop.terminology), enforced by term_strategy (the
-    engine's default when None); missing_terms(sentence number from 1, source, entries) is called for
+    terms: glossary and do-not-translate terms and their strategy (desktop.terminology.Terms);
+    missing_terms(sentence number from 1, source, entries) is called for
     every sentence whose terms were not all placed (a segment with inline markup, or one served whole
 from the translation memory, counts as one sentence).
 An engine with a translation memory (`engine.memory`, desktop.memory.store.TranslationMemory) serves a plain
 segment found there whole before splitting it into sentences, so a corrected multi-sentence segment
 (the Documents view's review table) comes out as corrected.
-    batch: sentences decoded together before writing (desktop.engine.batch_translate); 1 or less: one
-    at a time as the document is written.
+    batch: sentences decoded together before writing (the engine's prefetch); 1 or less: one at a
+    time as the document is written (an engine with translate() only is always one at a time).
     """
     source = Path(path)
     fmt = format_for(source)
@@ -131,11 +128,7 @@ segment found there whole before splitting it into sentences, so a corrected mul
     if total == 0:
         raise DocumentError(f"{source}: nothing to translate (the document is empty or has no text)")
 
-    term_options: dict = {}
-    if terms is not None:
-        term_options["terms"] = terms
-        if term_strategy is not None:
-            term_options["term_strategy"] = term_strategy
+    term_options: dict = {} if terms is None else {"terms": terms}
     sentence_number = 0
 
     def note_missing(source: str, missing: list[TermEntry]) -> None:
@@ -148,7 +141,7 @@ segment found there whole before splitting it into sentences, so a corrected mul
     started = last_report = time.monotonic()
     if progress:
         progress(0, total, None)
-    batched = batch > 1 and supports_batches(engine)
+    batched = batch > 1 and isinstance(engine, Translator)
     ready = 0  # segments whose sentences the batch pass has translated: progress counts them as done
 
     def on_ready(_: int) -> None:
@@ -204,11 +197,11 @@ segment found there whole before splitting it into sentences, so a corrected mul
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        if batched:  # every sentence the model must translate, decoded together before the writing pass
-            prepare(engine, plain, src, tgt, cancel=(lambda: _cancelled(cancel)), on_text=on_ready,
-                    terms=terms, term_strategy=term_strategy or ("none" if terms is None else DEFAULT_STRATEGY),
-                    max_sequences=batch)
-        fmt.write(source, tmp, translate_segment)
+        # Every sentence the model must translate, decoded together before the writing pass.
+        ahead = (engine.prefetch(plain, src, tgt, cancel=(lambda: _cancelled(cancel)), on_text=on_ready,
+                                 terms=terms, max_sequences=batch) if batched else nullcontext())
+        with ahead:
+            fmt.write(source, tmp, translate_segment)
         shutil.copymode(source, tmp)  # mkstemp made it private; the output is as readable as its source
         os.replace(tmp, target)
     except BaseException as exc:
@@ -216,9 +209,6 @@ segment found there whole before splitting it into sentences, so a corrected mul
         if isinstance(exc, OSError) and not _is_about(exc, source):
             raise DocumentError(_write_error(source, target, exc)) from exc
         raise
-    finally:
-        if batched:
-            forget(engine)
     return target
 
 

@@ -1,6 +1,6 @@
-"""The translation engine: a GGUF model run by llama.cpp with the shared ALMA prompt.
+"""The translation engine: the Translator protocol and TranslationEngine, a GGUF model run by llama.cpp.
 
-No Qt here (the GUI puts a window on it) and no torch (the desktop bundle ships without it).
+No Qt here and no torch (the desktop bundle ships without it); docs/translate.md, "Engine".
 """
 
 # llama.cpp's libraries are loaded before anything here can load numpy (gguf does, to read model
@@ -13,13 +13,23 @@ except ImportError:  # an install without the desktop extra still reads model me
 
 from alma_core.gguf_file import ModelLoadError, read_model_info
 from desktop.engine.sentences import Segment, split_segments
-from desktop.engine.translation import TranslationCancelled, TranslationEngine, UntrainedDirectionWarning
+from desktop.engine.translation import TranslationEngine
+from desktop.engine.translator import (
+    SentenceReport,
+    TranslationCancelled,
+    TranslationReport,
+    Translator,
+    UntrainedDirectionWarning,
+)
 
 __all__ = [
     "ModelLoadError",
     "Segment",
+    "SentenceReport",
     "TranslationCancelled",
     "TranslationEngine",
+    "TranslationReport",
+    "Translator",
     "UntrainedDirectionWarning",
     "read_model_info",
     "split_segments",

@@ -1,33 +1,18 @@
-"""Putting glossary terms into translations: named strategies the engine applies sentence by sentence.
+"""Putting glossary terms into translations: the strategies of desktop.terminology.terms, sentence by sentence.
 
-- "none": the sentence goes to the model as it is; missing terms are only reported.
-- "substitute": every term found in the sentence (desktop.terminology.matching) is replaced by its
-  target term before the sentence goes to the model (do-not-translate terms stay as they are), so
-  the model sees "Der client hat ..." and mostly copies the term.
-- "constrained": substitute; when a target term is still missing from that translation, decode once
-  more with lexically constrained greedy decoding (TermForcer): whenever the first token of a missing
-  target term is among the model's FORCE_TOP_K best next tokens, that token and the rest of the term
-  are forced, then decoding goes on freely (an inflection ending may follow). The constrained output
-  replaces the first only when it has fewer missing terms.
-- "grammar": substitute; then re-decode with a llama.cpp GBNF grammar that only accepts a line
-  containing the missing target terms in source order (term_grammar). Greedy decoding under such a
-  grammar tends to write its own translation first and to append the terms after it, so it is kept
-  for measurement, not as the default.
-
-Sentences without any term go through the model exactly as without a glossary.
+"substitute" puts the target terms into the source, "constrained" then forces a missing term where
+the model ranks it high (TermForcer), "grammar" decodes under a GBNF grammar (docs/terminology.md).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
-from desktop.terminology.files import TermEntry
-from desktop.terminology.matching import TermBase, TermMatch, target_present
+from desktop.terminology.entry import TermEntry
+from desktop.terminology.matching import TermMatch, target_present
+from desktop.terminology.terms import Terms
 
-STRATEGIES = ("none", "substitute", "constrained", "grammar")
-DEFAULT_STRATEGY = "constrained"
 # A missing term is forced where its first token is among this many best next tokens.
 FORCE_TOP_K = 8
 # Do-not-translate terms are names the small model often garbles ("Thonnyu"), so their first token
@@ -38,11 +23,17 @@ KEEP_FORCE_TOP_K = 64
 KEEP_REPAIR_SIMILARITY = 0.75
 
 
-def check_strategy(name: str) -> str:
-    """The strategy name, or ValueError listing the known ones."""
-    if name not in STRATEGIES:
-        raise ValueError(f"unknown terminology strategy {name!r} (known: {', '.join(STRATEGIES)})")
-    return name
+class Vocabulary(Protocol):
+    def tokenize(self, text: str) -> list[int]: ...
+
+    def detokenize(self, tokens: list[int]) -> str: ...
+
+
+class TermDecoder(Vocabulary, Protocol):
+    """The model as term decoding sees it (desktop.engine.llama_model.DirectionDecoder): one direction's
+    greedy translation of a text, optionally with a logits processor (a TermForcer) or a GBNF grammar."""
+
+    def generate(self, text: str, forcer: Any = None, grammar: str | None = None) -> str: ...
 
 
 def substitute(sentence: str, matches: list[TermMatch]) -> str:
@@ -94,10 +85,10 @@ class TermForcer:
     after a non-word character (or at the very start), so a term is never glued onto a word.
     """
 
-    def __init__(self, llama: Any, entries: list[TermEntry], tgt: str, top_k: int | None = FORCE_TOP_K,
+    def __init__(self, vocabulary: Vocabulary, entries: list[TermEntry], tgt: str, top_k: int | None = FORCE_TOP_K,
                  keep_top_k: int | None = KEEP_FORCE_TOP_K) -> None:
         # top_k / keep_top_k: the rank window for glossary / do-not-translate terms; None: any rank.
-        self.llama = llama
+        self.vocabulary = vocabulary
         self.tgt = tgt
         self.top_k = top_k
         self.keep_top_k = keep_top_k
@@ -109,7 +100,7 @@ class TermForcer:
             spellings: list[list[int]] = []
             for form in sorted(forms):
                 for text in (" " + form, form):
-                    tokens = llama.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+                    tokens = vocabulary.tokenize(text)
                     if tokens and tokens not in spellings and self._text([tokens[0]]).strip():
                         spellings.append(tokens)
             if spellings:
@@ -119,7 +110,7 @@ class TermForcer:
         self.forced = 0
 
     def _text(self, tokens: list[int]) -> str:
-        return self.llama.detokenize(tokens).decode("utf-8", errors="ignore")
+        return self.vocabulary.detokenize(tokens)
 
     @staticmethod
     def _force(scores: Any, token: int) -> Any:
@@ -198,53 +189,43 @@ def repair_kept_terms(translation: str, entries: list[TermEntry]) -> str:
     return translation
 
 
-# generate(sentence, logits_processor=None, grammar=None) -> the model's (cleaned) translation
-Generate = Callable[..., str]
-
-
-def enforce_sentence(generate: Generate, llama: Any, sentence: str, terms: TermBase,
-                     strategy: str = DEFAULT_STRATEGY, matches: list[TermMatch] | None = None) -> str:
-    """The translation of one sentence with the strategy's terminology enforcement."""
-    check_strategy(strategy)
+def enforce_sentence(decoder: TermDecoder, sentence: str, terms: Terms,
+                     matches: list[TermMatch] | None = None) -> str:
+    """The translation of one sentence with its terms put in by terms.strategy."""
     if matches is None:
-        matches = terms.find(sentence)
-    if strategy == "none" or not matches:
-        return generate(sentence)
+        matches = terms.base.find(sentence)
+    if terms.strategy == "none" or not matches:
+        return decoder.generate(sentence)
+    tgt = terms.tgt
     prepared = substitute(sentence, matches)
-    translation = generate(prepared)
-    missing = missing_entries(matches, translation, terms.tgt)
-    if not missing or strategy == "substitute":
+    translation = decoder.generate(prepared)
+    missing = missing_entries(matches, translation, tgt)
+    if not missing or terms.strategy == "substitute":
         return translation
-    if strategy == "constrained":
-        from llama_cpp import LogitsProcessorList
-
-        forcer = TermForcer(llama, missing, terms.tgt)
+    if terms.strategy == "constrained":
+        forcer = TermForcer(decoder, missing, tgt)
         if not forcer.pending:
             return translation
-        second = generate(prepared, logits_processor=LogitsProcessorList([forcer]))
+        second = decoder.generate(prepared, forcer=forcer)
     else:
-        from llama_cpp import LlamaGrammar
-
-        second = generate(prepared, grammar=LlamaGrammar.from_string(term_grammar(missing), verbose=False))
-    if len(missing_entries(matches, second, terms.tgt)) < len(missing):
-        translation, missing = second, missing_entries(matches, second, terms.tgt)
+        second = decoder.generate(prepared, grammar=term_grammar(missing))
+    if len(missing_entries(matches, second, tgt)) < len(missing):
+        translation, missing = second, missing_entries(matches, second, tgt)
     kept = [entry for entry in missing if entry.keep]
     if not kept:
         return translation
     # Do-not-translate terms are kept always: mend a misspelt name, else force it at any rank.
     translation = repair_kept_terms(translation, kept)
-    missing = missing_entries(matches, translation, terms.tgt)
+    missing = missing_entries(matches, translation, tgt)
     kept = [entry for entry in missing if entry.keep]
-    if not kept or strategy != "constrained":
+    if not kept or terms.strategy != "constrained":
         return translation
-    from llama_cpp import LogitsProcessorList
-
     # Every term of the sentence, so that the glossary terms already placed are forced again where
     # they rank in the top FORCE_TOP_K; the do-not-translate terms at any rank.
     entries = list(dict.fromkeys(match.entry for match in matches))
-    forcer = TermForcer(llama, entries, terms.tgt, top_k=FORCE_TOP_K, keep_top_k=None)
-    third = generate(prepared, logits_processor=LogitsProcessorList([forcer]))
-    third = repair_kept_terms(third, [e for e in missing_entries(matches, third, terms.tgt) if e.keep])
-    if sum(e.keep for e in missing_entries(matches, third, terms.tgt)) < len(kept):
+    forcer = TermForcer(decoder, entries, tgt, top_k=FORCE_TOP_K, keep_top_k=None)
+    third = decoder.generate(prepared, forcer=forcer)
+    third = repair_kept_terms(third, [e for e in missing_entries(matches, third, tgt) if e.keep])
+    if sum(e.keep for e in missing_entries(matches, third, tgt)) < len(kept):
         return third  # do-not-translate terms come first: they are kept always
     return translation

@@ -1,73 +1,51 @@
-"""TranslationEngine: one GGUF model, greedy decoding, one sentence at a time, streamed and cancellable.
+"""TranslationEngine: the Translator (desktop.engine.translator) for one GGUF model, sentence by sentence.
 
-ALMA models are trained on single sentences, so text is cut into sentences (desktop.engine.sentences),
-each is sent alone with the shared ALMA prompt, the output is cut the paper's way (clean_output),
-and the translations are put back between the original whitespace and line breaks.
+Each sentence goes memory -> terms -> prefetched -> cache -> model (_translate_sentence); the text
+is put back together around its whitespace and line breaks (docs/translate.md, "Engine").
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from alma_core.gguf_file import ModelLoadError, read_model_info, trained_pairs
 from alma_core.languages import language_name
-from alma_core.prompts import OUTPUT_LENGTH_FACTOR, build_prompt, clean_output, output_token_limit
-from desktop.engine.confidence import LogprobRecorder, calibrated_confidence, calibration_for, mean_logprob
+from alma_core.models import DefaultModelMissingError, resolve_translation_model
+from alma_core.prompts import OUTPUT_LENGTH_FACTOR, clean_output
+from desktop.engine.batch_decode import DEFAULT_CELLS, DEFAULT_SEQUENCES, Decoded
+from desktop.engine.batch_translate import decode_ahead
+from desktop.engine.confidence import calibrated_confidence, calibration_for, mean_logprob
+from desktop.engine.llama_model import DirectionDecoder, LlamaModel, default_threads, resolve_gpu_layers
 from desktop.engine.sentences import split_segments
-from desktop.engine.term_decoding import DEFAULT_STRATEGY, check_strategy, enforce_sentence
-from desktop.terminology.files import TermEntry
-from desktop.terminology.matching import TermBase
+from desktop.engine.term_decoding import enforce_sentence
+from desktop.engine.translator import (
+    ORIGINS,
+    CancelCheck,
+    SentenceReport,
+    TranslationCancelled,
+    TranslationReport,
+    Translator,
+    UntrainedDirectionWarning,
+)
+from desktop.stores.cache import TranslationCache, model_fingerprint
+from desktop.terminology.matching import TermMatch
+from desktop.terminology.terms import Terms
 
-CancelCheck = Callable[[], bool] | threading.Event | None
-
+__all__ = ["MIN_BEAMS", "ORIGINS", "CancelCheck", "SentenceReport", "TranslationCancelled", "TranslationEngine",
+           "TranslationReport", "Translator", "UntrainedDirectionWarning"]
 
 # Beams searched for alternatives at least (n-best lists of 2 or 3 from 5 beams are more varied).
 MIN_BEAMS = 5
 
-
-class TranslationCancelled(Exception):
-    """Raised inside a running translation after cancel() (or its cancel check) asked it to stop."""
-
-
-class UntrainedDirectionWarning(UserWarning):
-    """The model's alma.language_pairs metadata does not list the requested direction."""
-
-
-ORIGINS = ("model", "cache", "memory")
-
-
-@dataclass
-class SentenceReport:
-    """One translated sentence: index counts the translatable sentences of the text from 0; missing
-    lists the glossary and do-not-translate entries found in the source whose target term is not in
-    the translation.
-
-    confidence: 0..1 (desktop.engine.confidence; 1.0 for a translation-memory match; None when not
-    known, e.g. a cache row written before confidence was stored). alternatives: other translations,
-    best first, distinct, without `translation` (only when asked for). The spans map the sentence
-    exactly: text[source_start:source_end] == source in the input text and
-    report.text[target_start:target_end] == translation. origin: "model", "cache" or "memory".
-    """
-
-    index: int
-    source: str
-    translation: str
-    missing: list[TermEntry] = field(default_factory=list)
-    confidence: float | None = None
-    alternatives: list[str] = field(default_factory=list)
-    source_start: int = 0
-    source_end: int = 0
-    target_start: int = 0
-    target_end: int = 0
-    origin: str = "model"
+# (src, tgt, sentence) -> (translation, mean token log-probability): a document's sentences decoded ahead.
+Prefetched = dict[tuple[str, str, str], tuple[str, float | None]]
 
 
 @dataclass
@@ -78,78 +56,6 @@ class _Outcome:
     # Mean log-probability per token of the greedy output (None: not known); 1.0 confidence for memory.
     logprob: float | None = None
     confidence: float | None = None
-
-
-@dataclass
-class TranslationReport:
-    """translate_report's answer: the translation (what translate() returns) and its sentences."""
-
-    text: str
-    sentences: list[SentenceReport] = field(default_factory=list)
-
-    @property
-    def missing(self) -> list[SentenceReport]:
-        """The sentences with a term that was not placed."""
-        return [sentence for sentence in self.sentences if sentence.missing]
-
-
-def resolve_gpu_layers(n_gpu_layers: int | str) -> int:
-    """"auto": every layer (-1) when llama.cpp was built with GPU offload (Metal, CUDA, ...), else 0."""
-    if n_gpu_layers == "auto":
-        import llama_cpp
-
-        return -1 if llama_cpp.llama_supports_gpu_offload() else 0
-    return int(n_gpu_layers)
-
-
-def default_threads() -> int:
-    # llama.cpp scales to the physical cores; past ~8 threads memory bandwidth is the limit on CPUs.
-    return max(1, min(8, os.cpu_count() or 1))
-
-
-# llama.cpp logs these at error level although nothing is wrong (every Gemma 3 load says it uses the
-# full-size sliding-window cache); llama-cpp-python prints error-level lines even with verbose=False.
-_HARMLESS_LLAMA_LOG_LINES = (b"using full-size SWA cache",)
-_log_filter = None
-
-
-def _filter_llama_log() -> None:
-    """Route llama.cpp's log through llama-cpp-python's own printer, minus the harmless lines above.
-
-    Installed once per process; everything else (real load errors included) is printed as before.
-    """
-    global _log_filter
-    if _log_filter is not None:
-        return
-    import ctypes
-
-    import llama_cpp
-    from llama_cpp import _logger
-
-    from alma_core.interrupts import called_from_c
-
-    @llama_cpp.llama_log_callback
-    @called_from_c  # a signal landing in here is delivered again outside it (alma_core.interrupts)
-    def log_filter(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
-        if not any(line in text for line in _HARMLESS_LLAMA_LOG_LINES):
-            _logger.llama_log_callback(level, text, user_data)
-
-    _log_filter = log_filter  # keep the ctypes callback alive as long as llama.cpp may call it
-    llama_cpp.llama_log_set(log_filter, ctypes.c_void_p(0))
-
-
-MMAP_ENV = "ALMA_LOCAL_MMAP"
-
-
-def use_mmap() -> bool:
-    """Whether llama.cpp maps the GGUF instead of reading it into memory: only when $ALMA_LOCAL_MMAP=1.
-
-    A mapped model crashes the whole process with SIGBUS when its file is truncated or overwritten in
-    place (`cp new.gguf model.gguf`, a download into the same name) while loaded; a model read into
-    memory keeps translating whatever happens to the file. Mapping saves memory only for models
-    larger than the free RAM, so it is an opt-in.
-    """
-    return os.environ.get(MMAP_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _stop_requested(cancel: CancelCheck) -> bool:
@@ -181,8 +87,6 @@ class TranslationEngine:
         # ModelChoice (environment, the translator `make model` built, the bundle's, or a base).
         self.choice = None
         if model_path is None:
-            from alma_core.models import DefaultModelMissingError, resolve_translation_model
-
             try:
                 self.choice = resolve_translation_model()
             except DefaultModelMissingError as exc:
@@ -194,8 +98,6 @@ class TranslationEngine:
         self.calibration = calibration_for(self.info)
         fingerprint = None
         if cache is not None and cache is not False:
-            from desktop.stores.cache import model_fingerprint
-
             # Taken before llama.cpp reads the file, so the cache key is the one of the weights loaded
             # even when the file is replaced or deleted right after.
             try:
@@ -206,44 +108,43 @@ class TranslationEngine:
         self.n_ctx = n_ctx
         self.n_gpu_layers = resolve_gpu_layers(n_gpu_layers)
         self.max_new_tokens = max_new_tokens
-        self.model_calls = 0
-        self.generated_tokens = 0
         self.memory = memory
-
-        from llama_cpp import Llama
-
-        _filter_llama_log()
-        try:
-            self._llama = Llama(str(self.model_path), n_ctx=n_ctx, n_threads=self.n_threads,
-                                n_gpu_layers=self.n_gpu_layers, verbose=False, seed=0, use_mmap=use_mmap())
-        except (ValueError, RuntimeError, OSError) as exc:
-            raise ModelLoadError(f"{self.model_path}: llama.cpp could not load the model ({exc})") from None
+        self._model = LlamaModel(self.model_path, n_ctx, self.n_threads, self.n_gpu_layers, max_new_tokens)
 
         if cache is True:
-            import sqlite3
-
-            from desktop.stores.cache import TranslationCache
-
             try:
                 cache = TranslationCache()
             except (sqlite3.Error, OSError) as exc:  # a read-only home must not stop translation
                 warnings.warn(f"translation cache disabled: {exc}", RuntimeWarning, stacklevel=2)
                 cache = None
         self.cache = None if cache is None or cache is False else cache
-        if self.cache is not None:
-            # Greedy output depends on the weights and on the token limit, nothing else.
-            # The decoding settings are part of the key: a cached output is only reused for the same ones.
-            self._cache_model_key = (f"{fingerprint}:greedy:{max_new_tokens}"
-                                     f":lf{OUTPUT_LENGTH_FACTOR}")
-        self._generate_lock = threading.RLock()  # llama.cpp contexts are not thread-safe
+        # Greedy output depends on the weights and on the token limit, nothing else: the decoding
+        # settings are part of the key, so a cached output is only reused for the same ones.
+        self._cache_model_key = f"{fingerprint}:greedy:{max_new_tokens}:lf{OUTPUT_LENGTH_FACTOR}"
         self._state_lock = threading.Lock()
         self._running = 0
         self._cancel = threading.Event()
         self._warned: set[tuple[str, str]] = set()
-        # Sentences of the document being written, decoded ahead in batches (desktop.engine.batch_translate):
-        # (src, tgt, sentence) -> (translation, mean token log-probability).
-        self._prepared: dict[tuple[str, str, str], tuple[str, float | None]] = {}
-        self._searcher: Any = None  # desktop.engine.beam.BeamSearcher, made by the first alternatives()
+        self._prefetched: list[Prefetched] = []  # one table per open prefetch() block
+
+    # -- counters (the model's; settable, e.g. to 0 before a measurement) -----------------------
+
+    @property
+    def model_calls(self) -> int:
+        """Sentences (or parts of one) sent to the model."""
+        return self._model.calls
+
+    @model_calls.setter
+    def model_calls(self, value: int) -> None:
+        self._model.calls = value
+
+    @property
+    def generated_tokens(self) -> int:
+        return self._model.tokens
+
+    @generated_tokens.setter
+    def generated_tokens(self, value: int) -> None:
+        self._model.tokens = value
 
     # -- directions ------------------------------------------------------------------------------
 
@@ -275,8 +176,6 @@ class TranslationEngine:
     def _stopping(self, cancel: CancelCheck) -> bool:
         return self._cancel.is_set() or _stop_requested(cancel)
 
-    # -- translation -----------------------------------------------------------------------------
-
     @contextmanager
     def _running_translation(self) -> Iterator[None]:
         with self._state_lock:
@@ -289,17 +188,18 @@ class TranslationEngine:
             with self._state_lock:
                 self._running -= 1
 
+    # -- translation -----------------------------------------------------------------------------
+
     def iter_translate(self, text: str, src: str, tgt: str, cancel: CancelCheck = None,
-                       terms: TermBase | None = None, term_strategy: str = DEFAULT_STRATEGY) -> Iterator[str]:
+                       terms: Terms | None = None) -> Iterator[str]:
         """Yield the translation piece by piece: tokens as the model makes them, whitespace as it was.
 
         "".join(pieces) is the translation. cancel (an Event or a callable) is checked between tokens,
         as is cancel(); either raises TranslationCancelled. terms: glossary and do-not-translate terms
-        for src->tgt, put into the translation by term_strategy (desktop.engine.term_decoding); a
-        sentence with a term comes in one piece once its terms are settled.
+        for src->tgt and their strategy (desktop.engine.term_decoding); a sentence with a term comes
+        in one piece once its terms are settled.
         """
         self._check_direction(src, tgt)
-        check_strategy(term_strategy)
         with self._running_translation():
             for segment in split_segments(text):
                 if self._stopping(cancel):
@@ -307,21 +207,19 @@ class TranslationEngine:
                 if not segment.translatable:
                     yield segment.text
                     continue
-                yield from self._translate_sentence(segment.text, src, tgt, cancel, terms, term_strategy)
+                yield from self._translate_sentence(segment.text, src, tgt, cancel, terms)
 
     def translate(self, text: str, src: str, tgt: str, cancel: CancelCheck = None,
-                  terms: TermBase | None = None, term_strategy: str = DEFAULT_STRATEGY) -> str:
-        """The translation of `text` from language code src to tgt, whitespace and line breaks kept."""
-        return "".join(self.iter_translate(text, src, tgt, cancel, terms, term_strategy))
+                  terms: Terms | None = None) -> str:
+        """Translate text from src to tgt (language codes such as "de", "en")."""
+        return "".join(self.iter_translate(text, src, tgt, cancel, terms))
 
     def translate_report(self, text: str, src: str, tgt: str, cancel: CancelCheck = None,
-                         terms: TermBase | None = None, term_strategy: str = DEFAULT_STRATEGY,
-                         alternatives: int = 0) -> TranslationReport:
+                         terms: Terms | None = None, alternatives: int = 0) -> TranslationReport:
         """translate(), sentence by sentence: each sentence's source, translation, missing terms,
         confidence, origin and exact spans in `text` and in the translation; alternatives > 0 adds
         up to that many other translations per model-translated sentence (beam search, slower)."""
         self._check_direction(src, tgt)
-        check_strategy(term_strategy)
         if alternatives < 0:
             raise ValueError(f"alternatives must be 0 or more, not {alternatives}")
         pieces: list[str] = []
@@ -337,11 +235,10 @@ class TranslationEngine:
                     target_at += len(segment.text)
                     continue
                 outcome = _Outcome()
-                translation = "".join(self._translate_sentence(segment.text, src, tgt, cancel, terms,
-                                                               term_strategy, outcome))
+                translation = "".join(self._translate_sentence(segment.text, src, tgt, cancel, terms, outcome))
                 pieces.append(translation)
                 target_start, target_at = target_at, target_at + len(translation)
-                missing = terms.missing(segment.text, translation) if terms else []
+                missing = terms.missing(segment.text, translation) if terms is not None else []
                 others: list[str] = []
                 if alternatives and outcome.origin != "memory":
                     others = self._alternatives(segment.text, src, tgt, alternatives + 1, cancel,
@@ -352,11 +249,9 @@ class TranslationEngine:
                     target_start=target_start, target_end=target_at, origin=outcome.origin))
         return TranslationReport("".join(pieces), sentences)
 
-    def translate_sentence(self, sentence: str, src: str, tgt: str, terms: TermBase | None = None,
-                           term_strategy: str = DEFAULT_STRATEGY) -> str:
+    def translate_sentence(self, sentence: str, src: str, tgt: str, terms: Terms | None = None) -> str:
         """One sentence through the model (and the cache), without sentence splitting."""
-        check_strategy(term_strategy)
-        return "".join(self._translate_sentence(sentence, src, tgt, None, terms, term_strategy))
+        return "".join(self._translate_sentence(sentence, src, tgt, None, terms))
 
     def alternatives(self, sentence: str, src: str, tgt: str, n: int = 4, cancel: CancelCheck = None) -> list[str]:
         """Up to n translations of one sentence, best first, distinct: the engine's own translation
@@ -375,49 +270,81 @@ class TranslationEngine:
         results = [first]
         if n < 2:
             return results
-        parts = self._fit_to_context(sentence, src, tgt)
-        if len(parts) > 1:  # a sentence cut to fit the context: its parts' n-bests do not combine
-            return results
-        beams = max(n + 1, MIN_BEAMS)
-        with self._generate_lock:
-            searcher = self._beam_searcher(beams)
-            self.model_calls += 1
-            try:
-                hypotheses = searcher.search(build_prompt(src, tgt, sentence), self._token_limit(sentence),
-                                             stop=lambda: self._stopping(cancel))
-            except InterruptedError:
-                raise TranslationCancelled("translation cancelled") from None
-            self.generated_tokens += sum(len(h.tokens) for h in hypotheses)
-            for text in searcher.texts(hypotheses):
-                cleaned = clean_output(text, tgt)
-                if cleaned and cleaned not in results:
-                    results.append(cleaned)
-                if len(results) == n:
-                    break
+        if len(self._model.fit_to_context(sentence, src, tgt)) > 1:
+            return results  # a sentence cut to fit the context: its parts' n-bests do not combine
+        try:
+            texts = self._model.n_best(sentence, src, tgt, max(n + 1, MIN_BEAMS), stop=lambda: self._stopping(cancel))
+        except InterruptedError:
+            raise TranslationCancelled("translation cancelled") from None
+        for text in texts:
+            cleaned = clean_output(text, tgt)
+            if cleaned and cleaned not in results:
+                results.append(cleaned)
+            if len(results) == n:
+                break
         return results
 
-    def _beam_searcher(self, beams: int) -> Any:
-        """The beam-search context, made on first use (and again for more beams); it has its own KV
-        cache, room for the longest prompt plus `beams` outputs."""
-        from desktop.engine.beam import BeamSearcher
+    # -- documents: sentences decoded ahead in batches -----------------------------------------
 
-        searcher = self._searcher
-        if searcher is None or searcher.beams < beams:
-            if searcher is not None:
-                searcher.close()
-            self._searcher = None
-            n_ctx = self.n_ctx + (beams - 1) * self.max_new_tokens
-            self._searcher = BeamSearcher(self._llama, beams, -(-n_ctx // 256) * 256, self.n_threads)
-        return self._searcher
+    @contextmanager
+    def prefetch(self, texts: Sequence[str], src: str, tgt: str, cancel: CancelCheck = None,
+                 on_text: Callable[[int], None] | None = None, terms: Terms | None = None,
+                 max_sequences: int = DEFAULT_SEQUENCES, n_ctx: int = DEFAULT_CELLS) -> Iterator[int]:
+        """Decode the sentences of `texts` that need the model together, before they are translated.
 
-    def cache_key(self, terms: TermBase | None = None, term_strategy: str = DEFAULT_STRATEGY) -> str | None:
-        """The cache's model key for sentences with terms of `terms` (None without a cache): the
-        decoding settings, plus the terms' fingerprint and the strategy when they change the output."""
+        On entry the sentences the chain would send to the model (not in the memory, without terms to
+        enforce, not cached) are decoded in batches of up to max_sequences (desktop.engine.batch_translate)
+        and cached; inside the block translate() serves them; at exit they are forgotten. Yields how many
+        were decoded. on_text(i) is called once every sentence of texts[i] is ready. cancel stops the
+        decoding with TranslationCancelled.
+        """
+        table: Prefetched = {}
+
+        def decoded(sentence: str, translation: str, result: Decoded) -> None:
+            table[(src, tgt, sentence)] = (translation, result.logprob)
+            self._model.tokens += result.tokens
+            if self.cache is not None:
+                self.cache.put(self._cache_model_key, src, tgt, sentence, translation, logprob=result.logprob)
+
+        with self._running_translation():
+            wanted = [sentence for sentence in _distinct_sentences(texts)
+                      if self._needs_model(sentence, src, tgt, terms)]
+            with self._model.batch_decoder(max_sequences, n_ctx) as decoder:
+                try:
+                    count = decode_ahead(decoder, texts, wanted, self._model.token_limit, src, tgt,
+                                         stop=lambda: self._stopping(cancel), on_decoded=decoded, on_text=on_text)
+                except InterruptedError:
+                    raise TranslationCancelled("translation cancelled") from None
+            self._model.calls += count
+        self._prefetched.append(table)
+        try:
+            yield count
+        finally:
+            self._prefetched.remove(table)
+
+    def _needs_model(self, sentence: str, src: str, tgt: str, terms: Terms | None) -> bool:
+        """Whether _translate_sentence would send the sentence to the model as it is: steps 1 to 4 of
+        its chain find nothing."""
+        return (self._memory_lookup(src, tgt, sentence) is None
+                and not (terms is not None and terms.to_enforce(sentence))
+                and self._prefetched_entry(src, tgt, sentence) is None
+                and (self.cache is None or self.cache.get_entry(self._cache_model_key, src, tgt, sentence) is None))
+
+    def _prefetched_entry(self, src: str, tgt: str, sentence: str) -> tuple[str, float | None] | None:
+        for table in self._prefetched:
+            found = table.get((src, tgt, sentence))
+            if found is not None:
+                return found
+        return None
+
+    # -- one sentence: the chain -----------------------------------------------------------------
+
+    def cache_key(self, terms: Terms | None = None) -> str | None:
+        """The cache's model key for sentences translated with `terms` (None without a cache): the
+        decoding settings, plus the terms' fingerprint and strategy when they change the output."""
         if self.cache is None:
             return None
-        if terms is None or not len(terms) or term_strategy == "none":
-            return self._cache_model_key
-        return f"{self._cache_model_key}:terms:{terms.fingerprint()}:{term_strategy}"
+        return self._cache_model_key + (terms.cache_suffix() if terms is not None else "")
 
     def _memory_lookup(self, src: str, tgt: str, sentence: str) -> str | None:
         """The translation memory's exact match for the sentence, or None (also when it cannot be read:
@@ -436,23 +363,28 @@ class TranslationEngine:
         outcome.confidence = None if logprob is None else calibrated_confidence(logprob, self.calibration)
 
     def _translate_sentence(self, sentence: str, src: str, tgt: str, cancel: CancelCheck,
-                            terms: TermBase | None = None, term_strategy: str = DEFAULT_STRATEGY,
-                            outcome: _Outcome | None = None) -> Iterator[str]:
+                            terms: Terms | None = None, outcome: _Outcome | None = None) -> Iterator[str]:
+        """One sentence: memory -> terms -> prefetched -> cache -> model, the first that has it."""
         outcome = outcome if outcome is not None else _Outcome()
+        # 1. The user's own translation wins over everything else.
         remembered = self._memory_lookup(src, tgt, sentence)
-        if remembered is not None:  # the user's own translation wins over the cache and the model
+        if remembered is not None:
             outcome.origin, outcome.confidence = "memory", 1.0
             yield remembered
             return
-        if terms is not None and term_strategy != "none" and terms.find(sentence):
-            yield self._translate_with_terms(sentence, src, tgt, cancel, terms, term_strategy, outcome)
+        # 2. A sentence with terms to enforce is decoded by the terminology strategy (its own cache key).
+        matches = terms.to_enforce(sentence) if terms is not None else []
+        if terms is not None and matches:
+            yield self._translate_with_terms(sentence, src, tgt, cancel, terms, matches, outcome)
             return
-        prepared = self._prepared.get((src, tgt, sentence))
-        if prepared is not None:  # decoded a moment ago in the document's batch
+        # 3. Decoded a moment ago in the document's batch.
+        prefetched = self._prefetched_entry(src, tgt, sentence)
+        if prefetched is not None:
             outcome.origin = "model"
-            self._set_logprob(outcome, prepared[1])
-            yield prepared[0]
+            self._set_logprob(outcome, prefetched[1])
+            yield prefetched[0]
             return
+        # 4. Translated before with the same model and settings.
         if self.cache is not None:
             cached = self.cache.get_entry(self._cache_model_key, src, tgt, sentence)
             if cached is not None:
@@ -460,131 +392,58 @@ class TranslationEngine:
                 self._set_logprob(outcome, cached[1])
                 yield cached[0]
                 return
+        # 5. The model, streamed (a sentence too long for the context in parts).
         pieces: list[str] = []
         logprobs: list[float] = []
-        for index, part in enumerate(self._fit_to_context(sentence, src, tgt)):
+        stop = self._stop_check(cancel)
+        for index, part in enumerate(self._model.fit_to_context(sentence, src, tgt)):
             if index:
                 pieces.append(" ")
                 yield " "
-            for piece in self._generate(part, src, tgt, cancel, token_logprobs=logprobs):
+            for piece in self._model.stream(part, src, tgt, stop, token_logprobs=logprobs):
                 pieces.append(piece)
                 yield piece
         self._set_logprob(outcome, mean_logprob(logprobs))
         if self.cache is not None:
             self.cache.put(self._cache_model_key, src, tgt, sentence, "".join(pieces), logprob=outcome.logprob)
 
-    def _translate_with_terms(self, sentence: str, src: str, tgt: str, cancel: CancelCheck,
-                              terms: TermBase, term_strategy: str, outcome: _Outcome | None = None) -> str:
-        """A sentence with terms in it, enforced by term_strategy, cached under the terms' key."""
-        outcome = outcome if outcome is not None else _Outcome()
-        key = self.cache_key(terms, term_strategy)
+    def _translate_with_terms(self, sentence: str, src: str, tgt: str, cancel: CancelCheck, terms: Terms,
+                              matches: list[TermMatch], outcome: _Outcome) -> str:
+        """A sentence with terms in it, enforced by terms.strategy, cached under the terms' key."""
+        key = self.cache_key(terms)
         if key is not None:
             cached = self.cache.get_entry(key, src, tgt, sentence)
             if cached is not None:
                 outcome.origin = "cache"
                 self._set_logprob(outcome, cached[1])
                 return cached[0]
-        # The strategy may decode a part up to three times and keep any one of the outputs: each
-        # output's token log-probabilities, so the kept one's can be found by its text.
-        scored: dict[str, list[float]] = {}
-
-        def generate(text: str, **sampling: Any) -> str:
-            logprobs: list[float] = []
-            output = "".join(self._generate(text, src, tgt, cancel, token_logprobs=logprobs, **sampling))
-            scored[output] = logprobs
-            return output
-
-        parts = [enforce_sentence(generate, self._llama, part, terms, term_strategy)
-                 for part in self._fit_to_context(sentence, src, tgt)]
-        translation = " ".join(parts)
+        # The strategy may decode a part up to three times and keep any one of the outputs: the
+        # decoder keeps each output's token log-probabilities, so the kept one's are found by its text.
+        decoder = DirectionDecoder(self._model, src, tgt, self._stop_check(cancel))
+        parts = self._model.fit_to_context(sentence, src, tgt)
+        outputs = [enforce_sentence(decoder, part, terms, matches if len(parts) == 1 else None) for part in parts]
+        translation = " ".join(outputs)
         # A do-not-translate name mended after decoding has no decoded log-probabilities: unknown.
-        known = all(part in scored for part in parts)
-        self._set_logprob(outcome, mean_logprob([lp for part in parts for lp in scored[part]]) if known else None)
+        known = all(output in decoder.scored for output in outputs)
+        self._set_logprob(outcome, mean_logprob([lp for output in outputs for lp in decoder.scored[output]])
+                          if known else None)
         if key is not None:
             self.cache.put(key, src, tgt, sentence, translation, logprob=outcome.logprob)
         return translation
 
-    def _fit_to_context(self, sentence: str, src: str, tgt: str) -> list[str]:
-        """The sentence, cut at spaces into parts whose prompts leave room for the output in n_ctx."""
-        budget = self.n_ctx - self.max_new_tokens
-        prompt_tokens = len(self._llama.tokenize(build_prompt(src, tgt, sentence).encode(), add_bos=False))
-        if prompt_tokens <= budget:
-            return [sentence]
-        middle = len(sentence) // 2
-        cut = sentence.rfind(" ", 0, middle)
-        cut = cut if cut > 0 else middle
-        return [*self._fit_to_context(sentence[:cut].rstrip(), src, tgt),
-                *self._fit_to_context(sentence[cut:].lstrip(), src, tgt)]
-
-    def _token_limit(self, sentence: str) -> int:
-        """New tokens allowed for this sentence: a few times its own length, at most max_new_tokens
-        (a model that rambles on costs the user time and puts junk in the output)."""
-        source_tokens = len(self._llama.tokenize(sentence.encode("utf-8"), add_bos=False))
-        return output_token_limit(source_tokens, self.max_new_tokens)
-
-    def _generate(self, sentence: str, src: str, tgt: str, cancel: CancelCheck,
-                  logits_processor: Any = None, grammar: Any = None,
-                  token_logprobs: list[float] | None = None) -> Iterator[str]:
-        """Stream the model's translation of one sentence, cut as clean_output cuts it.
-
-        logits_processor / grammar: llama-cpp-python's, for terminology enforcement (greedy still).
-        token_logprobs: extended with the model's log-probability of each token chosen (confidence).
-
-        clean_output keeps the first non-empty line, stripped: leading whitespace is dropped here,
-        trailing whitespace is held back until more text follows, and generation stops at the first
-        line break after the text began.
-        """
-        prompt = build_prompt(src, tgt, sentence)
-        raw: list[str] = []
-        streamed: list[str] = []
-        pending = ""
-        started = False
-        if token_logprobs is not None:
-            from llama_cpp import LogitsProcessorList
-
-            recorder = LogprobRecorder(logits_processor)
-            logits_processor = LogitsProcessorList([recorder])
-        with self._generate_lock:
-            self.model_calls += 1
-            stream = self._llama.create_completion(
-                prompt, max_tokens=self._token_limit(sentence), temperature=0.0, top_k=1, stream=True,
-                logits_processor=logits_processor, grammar=grammar,
-            )
-            try:
-                for chunk in stream:
-                    if self._stopping(cancel):
-                        raise TranslationCancelled("translation cancelled")
-                    self.generated_tokens += 1
-                    text = chunk["choices"][0]["text"]
-                    raw.append(text)
-                    if not started:
-                        text = text.lstrip()
-                        if not text:
-                            continue
-                        started = True
-                    lines = text.splitlines()
-                    first = lines[0] if lines else ""
-                    body = pending + first
-                    kept = body.rstrip()
-                    pending = body[len(kept):]
-                    if kept:
-                        streamed.append(kept)
-                        yield kept
-                    if first != text:  # a line break: the translation line is complete
-                        break
-            finally:
-                stream.close()
-                if token_logprobs is not None:
-                    token_logprobs.extend(recorder.logprobs)
-        # The streamed cut and the shared cut agree; the shared one is the reference.
-        cleaned = clean_output("".join(raw), tgt)
-        if cleaned != "".join(streamed) and cleaned.startswith("".join(streamed)):
-            yield cleaned[len("".join(streamed)):]
+    def _stop_check(self, cancel: CancelCheck) -> Callable[[], bool]:
+        return lambda: self._stopping(cancel)
 
     def close(self) -> None:
         """Free the model now rather than at garbage collection."""
-        with self._generate_lock:
-            if self._searcher is not None:
-                self._searcher.close()
-                self._searcher = None
-            self._llama.close()
+        self._model.close()
+
+
+def _distinct_sentences(texts: Sequence[str]) -> list[str]:
+    """The translatable sentences of texts, each once, in order."""
+    seen: dict[str, None] = {}
+    for text in texts:
+        for segment in split_segments(text):
+            if segment.translatable:
+                seen.setdefault(segment.text, None)
+    return list(seen)

@@ -1,7 +1,6 @@
-"""alma-desktop: the desktop app, with text, documents, models and tune views over the local engine.
+"""alma-desktop: the desktop app, with text, documents, models, tune and glossary views over the local engine.
 
-The window only arranges views and reports: the engine runs in worker threads (desktop.gui.worker,
-desktop.gui.document_queue) and talks by signals, so the event loop never waits on the model.
+The window arranges views; the engine runs in worker threads and answers by signal (docs/gui.md).
 """
 
 from __future__ import annotations
@@ -20,13 +19,14 @@ from desktop.gui.api_switch import ApiSwitch
 from desktop.gui.dialogs import show_error
 from desktop.gui.document_queue import DocumentQueue
 from desktop.gui.documents_view import DocumentsView
-from desktop.gui.glossary_view import GlossaryStore, GlossaryView
+from desktop.gui.glossary_view import GlossaryView
 from desktop.gui.models_view import ModelsView
 from desktop.gui.settings import APPLICATION, ORGANIZATION, AppSettings
 from desktop.gui.text_view import TextView
 from desktop.gui.tune_view import TuneView
 from desktop.gui.worker import ModelSpec, ModelStatus, TranslationResult, Translator
 from desktop.memory.store import TranslationMemory
+from desktop.terminology.store import GlossaryStore
 
 TEXT_TAB, DOCUMENTS_TAB, MODELS_TAB, TUNE_TAB, GLOSSARIES_TAB = range(5)
 # Python runs a signal handler only when the main thread executes Python code, and Qt's event loop is

@@ -1,29 +1,23 @@
 """The document queue: files translated one after another in a worker thread, each with its progress.
 
-The queue (GUI thread) keeps the jobs and their state; a worker QObject in its own QThread runs
-desktop.documents.translate_document, so a long document never blocks the event loop. In the app
-the queue translates on the Translator's engine (the app's one model in memory, not a second copy):
-the engine's generate lock takes the Text view's sentences and the document's in turn, and each job
-stops only on its own cancel event (engine.cancel() would stop the Text view's translation too, and
-the Text view's cancels never reach a document). Without a translator the worker loads its own engine
-per model spec. One file failing marks that job failed and the queue moves on.
-
-Every job that succeeds keeps its (source, translation) segment pairs and the model's file name, so
-the Documents view can show them for review (desktop.gui.review_dialog); rerun() translates a finished
-job again to the same output, e.g. once its corrections are in the translation memory.
+Jobs run on the app's engine (the Translator protocol) with their own cancel events, keep their segment
+pairs for review, and can be run again (docs/gui.md, "Documents").
 """
 
 from __future__ import annotations
 
 import enum
-import inspect
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from desktop.gui.worker import ModelSpec, accepts_terms, load_engine
+from desktop.documents import SUPPORTED_EXTENSIONS, translate_document
+from desktop.documents.tmx_out import TmxCollector
+from desktop.engine import TranslationCancelled, Translator
+from desktop.gui.worker import ModelSpec, load_engine
+from desktop.terminology import Terms
 
 
 class JobState(enum.Enum):
@@ -52,7 +46,7 @@ class DocumentJob:
     error: str = ""
     tmx: Path | None = None  # add the job's segment pairs to this TMX (one memory per file and direction)
     overwrite: bool = False  # XLIFF: replace existing targets too
-    terms: object = None  # a desktop.terminology.TermBase (the glossaries on for src -> tgt), or None
+    terms: Terms | None = None  # the glossaries on for src -> tgt, or None
     # Sentences whose terms were not all placed: (sentence number from 1, source, TermEntry list).
     missing_terms: list = field(default_factory=list)
     # The job's (source, translation) segment pairs (inline tags removed), set only once it succeeded:
@@ -63,8 +57,6 @@ class DocumentJob:
 
 
 def supported_extensions() -> tuple[str, ...]:
-    from desktop.documents import SUPPORTED_EXTENSIONS
-
     return tuple(sorted(SUPPORTED_EXTENSIONS))
 
 
@@ -92,16 +84,13 @@ class _DocumentWorker(QObject):
 
     def __init__(self) -> None:
         super().__init__()
-        self._engine = None
+        self._engine: Translator | None = None
         self._spec: ModelSpec | None = None
         self._memories: dict[tuple[Path, str, str], object] = {}  # TMX collectors, kept for the session
 
     @Slot(object, object)
     def run(self, job: DocumentJob, source: object) -> None:
         """Translate job on source: the shared engine itself, or a ModelSpec to load (and keep)."""
-        from desktop.documents import translate_document
-        from desktop.engine import TranslationCancelled
-
         if job.cancel_event.is_set():
             self.cancelled.emit(job.job_id)
             return
@@ -118,24 +107,22 @@ class _DocumentWorker(QObject):
             pairs: list[tuple[str, str]] = []
             memory = None
             if job.tmx is not None:
-                from desktop.documents.tmx_out import TmxCollector
-
                 # One memory per file and direction, growing with every job of the session; a job's
                 # pairs are added only once it succeeded, so a cancelled file leaves nothing behind.
                 key = (job.tmx, job.src, job.tgt)
                 memory = self._memories.get(key) or TmxCollector(job.src, job.tgt, model_name)
-            # Terms go through only where translate_document takes them (issue 14's terminology).
-            terms = {"terms": job.terms} if job.terms is not None and accepts_terms(translate_document) else {}
             missing: list = []
-            if terms and "missing_terms" in inspect.signature(translate_document).parameters:
-                terms["missing_terms"] = lambda number, source, entries: missing.append((number, source, entries))
+
+            def note_missing(number: int, source: str, entries: list) -> None:
+                missing.append((number, source, entries))
+
             output = translate_document(
                 job.path, engine, job.src, job.tgt,
                 progress=lambda done, total, eta: self.progress.emit(
                     job.job_id, done, total, -1.0 if eta is None else float(eta)),
                 cancel=job.cancel_event, overwrite=job.overwrite,
                 pairs=lambda source, translation: pairs.append((source, translation)),
-                **terms,
+                terms=job.terms, missing_terms=note_missing if job.terms is not None else None,
             )
             if memory is not None:
                 for source, translation in pairs:
@@ -190,7 +177,7 @@ class DocumentQueue(QObject):
         self._thread.start()
 
     @property
-    def engine(self):
+    def engine(self) -> Translator | None:
         """The engine the next job runs on: the Translator's, or the one this queue loaded (or None)."""
         return self.translator.engine if self.translator is not None else self._worker._engine
 
@@ -203,11 +190,11 @@ class DocumentQueue(QObject):
         self.spec = spec
 
     def add(self, path: Path, src: str, tgt: str, tmx: Path | None = None, overwrite: bool = False,
-            terms: object = None) -> DocumentJob:
+            terms: Terms | None = None) -> DocumentJob:
         """Queue path; a file that cannot be translated is listed as failed at once.
 
         tmx: also add the job's segment pairs to this TMX file; overwrite: XLIFF targets replaced too;
-        terms: the TermBase of the glossaries to apply (as they were when the file was added)."""
+        terms: the Terms of the glossaries to apply (as they were when the file was added)."""
         path = Path(path)
         job = DocumentJob(self._next_id, path, src, tgt, tmx=Path(tmx) if tmx else None, overwrite=overwrite,
                           terms=terms)

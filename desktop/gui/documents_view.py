@@ -1,9 +1,6 @@
-"""The documents view: a queue of files, each with its progress bar, ETA and output.
+"""The documents view: a queue of files, each with its progress bar, ETA and output, and their review.
 
-Files come by the Add dialog or by drag and drop; they are translated one after another by the
-DocumentQueue's worker thread. A failing file shows its error in its row and in a dialog, and the
-queue goes on with the next one. "Review…" shows a finished file's segment pairs for correction
-(desktop.gui.review_dialog); confirmed corrections go to the app's translation memory.
+docs/gui.md, "Documents".
 """
 
 from __future__ import annotations
@@ -34,6 +31,7 @@ from desktop.gui.document_queue import DocumentJob, DocumentQueue, JobState, sup
 from desktop.gui.language_pair import LanguagePair
 from desktop.gui.review_dialog import ReviewDialog
 from desktop.gui.settings import AppSettings
+from desktop.terminology import Terms
 
 COLUMNS = ("File", "Languages", "Status", "Progress", "ETA", "Output / error")
 FILE, LANGUAGES, STATUS, PROGRESS, ETA, OUTPUT = range(len(COLUMNS))
@@ -78,7 +76,7 @@ class DocumentsView(QWidget):
         self.memory = memory
         self.review_dialog: ReviewDialog | None = None  # the one open (or last opened)
         self._settings = settings
-        self._glossaries = glossaries  # a GlossaryStore (desktop.gui.glossary_view), or None
+        self._glossaries = glossaries  # a GlossaryStore (desktop.terminology.store), or None
         # How outputs and folders are opened; the desktop's default application unless replaced.
         self.opener: Callable[[QUrl], object] = QDesktopServices.openUrl
         self.setAcceptDrops(True)
@@ -185,7 +183,7 @@ class DocumentsView(QWidget):
         src, tgt = self.languages.pair()
         tmx, overwrite = self.tmx_file(), self.overwrite_check.isChecked()
         # The glossaries switched on for the pair now apply to these files.
-        terms = self._glossaries.terms_for(src, tgt) if self._glossaries is not None else None
+        terms = Terms.of(self._glossaries.terms_for(src, tgt)) if self._glossaries is not None else None
         return [self.queue.add(Path(path), src, tgt, tmx=tmx, overwrite=overwrite, terms=terms) for path in paths]
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt's name)

@@ -1,24 +1,11 @@
 """The Glossaries tab: the user's glossaries and do-not-translate lists, edited, imported and exported.
 
-Each list has a language pair (a, b) and is switched on per direction: a -> b uses its entries as they
-are, b -> a (for a glossary) with source and target swapped; a do-not-translate list keeps its terms in
-either direction. The Text and Documents views ask GlossaryStore.terms_for(src, tgt) for the TermBase of
-the lists switched on for their pair and hand it to the engine.
-
-Storage: <user data dir>/glossaries/, one TSV per list (source, target, note; the first line a comment
-naming the list) and index.json with the names, kinds, language pairs and enabled directions. Every
-write is atomic (alma_core.atomic), and each confirmed edit is written at once, so a crash never
-leaves a half-written file in place of a good one and nothing waits for a "save" that never comes.
-
-GlossaryStore has no Qt in it; GlossaryView is the tab.
+The lists live in the app's glossary store (desktop.terminology.store); docs/terminology.md.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -38,289 +25,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from alma_core.atomic import write_text_atomic
 from desktop.gui.dialogs import show_error
 from desktop.gui.language_pair import LanguagePair
 from desktop.gui.settings import AppSettings
+from desktop.terminology import GlossaryError, TermEntry, read_do_not_translate, read_glossary, write_glossary
+from desktop.terminology.store import (
+    DO_NOT_TRANSLATE,
+    GLOSSARY,
+    KIND_LABELS,
+    Glossary,
+    GlossaryStore,
+    GlossaryStoreError,
+    clean_cell,
+    describe_error,
+    stored_entry,
+)
 
-GLOSSARY = "glossary"
-DO_NOT_TRANSLATE = "do-not-translate"
-KIND_LABELS = {GLOSSARY: "Glossary", DO_NOT_TRANSLATE: "Do not translate"}
-INDEX_NAME = "index.json"
-INDEX_VERSION = 1
-HEADER_PREFIX = "# alma-local "
 IMPORT_SUFFIXES = (".tsv", ".txt", ".csv", ".tbx")
 EXPORT_SUFFIXES = (".tsv", ".csv", ".tbx")
-
-
-class GlossaryStoreError(ValueError):
-    """A stored list or the index cannot be read; the message names the file (and line)."""
-
-
-def glossaries_dir() -> Path:
-    from alma_core.paths import user_data_dir
-
-    return user_data_dir() / "glossaries"
-
-
-def direction_key(src: str, tgt: str) -> str:
-    return f"{src}-{tgt}"
-
-
-def clean_cell(value: str) -> str:
-    """A term or note as stored: tabs and line breaks (which would break the TSV) become spaces."""
-    return re.sub(r"[\t\r\n]+", " ", value).strip()
-
-
-@dataclass
-class Glossary:
-    """One list: its name, kind, language pair (src, tgt), the directions it is on for, its entries."""
-
-    name: str
-    kind: str
-    src: str
-    tgt: str
-    file: str  # the TSV's name inside the store folder
-    enabled: set[str] = field(default_factory=set)  # direction keys, "de-en"
-    entries: list = field(default_factory=list)  # TermEntry, as stored (src -> tgt)
-    error: str = ""  # why its file could not be read (the list is then not used and not editable)
-
-    def directions(self) -> list[tuple[str, str]]:
-        return [(self.src, self.tgt), (self.tgt, self.src)]
-
-    def enabled_for(self, src: str, tgt: str) -> bool:
-        return direction_key(src, tgt) in self.enabled
-
-    def entries_for(self, src: str, tgt: str) -> list:
-        """The entries for direction src -> tgt ([] when the list is not for that pair)."""
-        from desktop.terminology import TermEntry
-
-        if self.kind == DO_NOT_TRANSLATE:
-            return list(self.entries) if (src, tgt) in self.directions() else []
-        if (src, tgt) == (self.src, self.tgt):
-            return list(self.entries)
-        if (src, tgt) == (self.tgt, self.src):
-            return [TermEntry(source=e.target, target=e.source, note=e.note, origin=e.origin)
-                    for e in self.entries]
-        return []
-
-
-class GlossaryStore:
-    """The user's lists on disk (folder/index.json + one TSV each); every change is written atomically."""
-
-    def __init__(self, folder: Path | None = None) -> None:
-        self.folder = Path(folder) if folder is not None else glossaries_dir()
-        self.glossaries: list[Glossary] = []
-        self.problems: list[str] = []  # what load() could not read (shown once in a dialog)
-        self._revision = 0
-        self._terms_cache: dict[tuple[str, str], tuple[int, object]] = {}
-
-    @property
-    def index_path(self) -> Path:
-        return self.folder / INDEX_NAME
-
-    # --- reading ---------------------------------------------------------------------------
-    def load(self) -> GlossaryStore:
-        """Read the index and every list. A broken index is moved aside (index.json.broken) and the
-        store starts empty; a broken list stays in the index, marked, with its file left as it is."""
-        self.glossaries, self.problems = [], []
-        self._changed()
-        if not self.index_path.exists():
-            return self
-        try:
-            records = self._read_index()
-        except GlossaryStoreError as exc:
-            aside = self.index_path.with_name(INDEX_NAME + ".broken")
-            self.index_path.replace(aside)
-            self.problems.append(f"{exc}\nThe glossary list was set aside as {aside}; the glossary files "
-                                 f"are still in {self.folder}.")
-            return self
-        for record in records:
-            glossary = Glossary(name=record["name"], kind=record["kind"], src=record["src"],
-                                tgt=record["tgt"], file=record["file"], enabled=set(record["enabled"]))
-            try:
-                glossary.entries = read_store_file(self.folder / glossary.file, glossary.kind)
-            except (OSError, UnicodeDecodeError, GlossaryStoreError) as exc:
-                glossary.error = _describe(self.folder / glossary.file, exc)
-                self.problems.append(f"{glossary.error}\nGlossary {glossary.name!r} is not used until the "
-                                     "file is fixed.")
-            self.glossaries.append(glossary)
-        return self
-
-    def _read_index(self) -> list[dict]:
-        path = self.index_path
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise GlossaryStoreError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
-        except (OSError, UnicodeDecodeError) as exc:
-            raise GlossaryStoreError(_describe(path, exc)) from exc
-        items = data.get("glossaries") if isinstance(data, dict) else None
-        if not isinstance(items, list):
-            raise GlossaryStoreError(f"{path}: no \"glossaries\" list")
-        records = []
-        for number, item in enumerate(items, 1):
-            try:
-                languages = item["languages"]
-                record = {"name": str(item["name"]), "kind": str(item["kind"]), "file": str(item["file"]),
-                          "src": str(languages[0]), "tgt": str(languages[1]),
-                          "enabled": [str(key) for key in item.get("enabled", [])]}
-            except (KeyError, IndexError, TypeError) as exc:
-                raise GlossaryStoreError(f"{path}: glossary {number}: missing or bad field {exc}") from exc
-            if record["kind"] not in KIND_LABELS or Path(record["file"]).name != record["file"]:
-                raise GlossaryStoreError(f"{path}: glossary {number}: bad kind or file name")
-            records.append(record)
-        return records
-
-    # --- changing (each change written at once) -------------------------------------------
-    def add(self, name: str, kind: str, src: str, tgt: str, entries: Iterable = (),
-            enabled: Iterable[str] | None = None) -> Glossary:
-        """A new list (its file first, then the index); on by default for src -> tgt (a do-not-translate
-        list for both directions)."""
-        if kind not in KIND_LABELS:
-            raise ValueError(f"unknown glossary kind {kind!r}")
-        if enabled is None:
-            enabled = [direction_key(src, tgt)]
-            if kind == DO_NOT_TRANSLATE:
-                enabled.append(direction_key(tgt, src))
-        glossary = Glossary(name=name.strip() or "Glossary", kind=kind, src=src, tgt=tgt,
-                            file=self._new_file_name(name), enabled=set(enabled))
-        self._write_entries(glossary, list(entries))
-        self.glossaries.append(glossary)
-        try:
-            self._write_index()
-        except BaseException:
-            self.glossaries.remove(glossary)
-            (self.folder / glossary.file).unlink(missing_ok=True)
-            raise
-        return glossary
-
-    def save_entries(self, glossary: Glossary, entries: Iterable) -> None:
-        """Replace the list's entries (written atomically; on failure the old file and entries stay)."""
-        self._check_usable(glossary)
-        self._write_entries(glossary, list(entries))
-
-    def set_enabled(self, glossary: Glossary, src: str, tgt: str, on: bool) -> None:
-        before = set(glossary.enabled)
-        (glossary.enabled.add if on else glossary.enabled.discard)(direction_key(src, tgt))
-        self._commit_index(lambda: setattr(glossary, "enabled", before))
-
-    def rename(self, glossary: Glossary, name: str) -> None:
-        before = glossary.name
-        glossary.name = name.strip() or before
-        self._commit_index(lambda: setattr(glossary, "name", before))
-
-    def remove(self, glossary: Glossary) -> None:
-        """Take the list off the index, then delete its file (a crash in between leaves a stray file)."""
-        position = self.glossaries.index(glossary)
-        del self.glossaries[position]
-        self._commit_index(lambda: self.glossaries.insert(position, glossary))
-        (self.folder / glossary.file).unlink(missing_ok=True)
-
-    # --- using ------------------------------------------------------------------------------
-    def terms_for(self, src: str, tgt: str):
-        """The TermBase of the lists switched on for src -> tgt (glossaries in list order, then the
-        do-not-translate lists, so a kept term wins), or None when there are none."""
-        cached = self._terms_cache.get((src, tgt))
-        if cached is not None and cached[0] == self._revision:
-            return cached[1]
-        usable = [g for g in self.glossaries if not g.error and g.enabled_for(src, tgt)]
-        ordered = [g for g in usable if g.kind == GLOSSARY] + [g for g in usable if g.kind != GLOSSARY]
-        entries = [entry for g in ordered for entry in g.entries_for(src, tgt)]
-        terms = None
-        if entries:
-            from desktop.terminology import TermBase
-
-            terms = TermBase(entries, src, tgt)
-        self._terms_cache[(src, tgt)] = (self._revision, terms)
-        return terms
-
-    def enabled_names(self, src: str, tgt: str) -> list[str]:
-        return [g.name for g in self.glossaries if not g.error and g.enabled_for(src, tgt)
-                and g.entries_for(src, tgt)]
-
-    # --- files ------------------------------------------------------------------------------
-    def _check_usable(self, glossary: Glossary) -> None:
-        if glossary.error:
-            raise GlossaryStoreError(glossary.error)
-
-    def _write_entries(self, glossary: Glossary, entries: list) -> None:
-        path = self.folder / glossary.file
-        write_store_file(path, glossary, entries)
-        glossary.entries = read_store_file(path, glossary.kind)  # as stored (cleaned, origin file:line)
-        self._changed()
-
-    def _commit_index(self, undo: Callable[[], object]) -> None:
-        try:
-            self._write_index()
-        except BaseException:
-            undo()
-            raise
-        finally:
-            self._changed()
-
-    def _write_index(self) -> None:
-        from alma_core.atomic import write_text_atomic
-
-        data = {"version": INDEX_VERSION, "glossaries": [
-            {"name": g.name, "kind": g.kind, "languages": [g.src, g.tgt], "file": g.file,
-             "enabled": sorted(g.enabled)} for g in self.glossaries]}
-        write_text_atomic(self.index_path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
-
-    def _new_file_name(self, name: str) -> str:
-        stem = re.sub(r"[^\w-]+", "-", name.strip().lower(), flags=re.ASCII).strip("-")[:40] or "glossary"
-        taken = {g.file for g in self.glossaries}
-        number = 1
-        while True:
-            candidate = f"{stem}.tsv" if number == 1 else f"{stem}-{number}.tsv"
-            if candidate not in taken and not (self.folder / candidate).exists():
-                return candidate
-            number += 1
-
-    def _changed(self) -> None:
-        self._revision += 1
-
-
-def write_store_file(path: Path, glossary: Glossary, entries: Iterable) -> None:
-    """A list's TSV: a comment line naming it, then source<TAB>target<TAB>note (atomic)."""
-    from alma_core.atomic import atomic_writer
-
-    with atomic_writer(path) as handle:
-        handle.write(f"{HEADER_PREFIX}{glossary.kind}: {glossary.src} -> {glossary.tgt}"
-                     f" (source, target, note)\n")
-        for entry in entries:
-            handle.write("\t".join(clean_cell(value) for value in (entry.source, entry.target, entry.note)) + "\n")
-
-
-def read_store_file(path: Path, kind: str) -> list:
-    """The entries of a list's TSV (written by write_store_file; every line after the first is a term)."""
-    from desktop.terminology import TermEntry
-
-    entries = []
-    with open(path, encoding="utf-8", newline="") as handle:
-        for number, line in enumerate(handle, 1):
-            line = line.rstrip("\r\n")
-            if number == 1 and line.startswith(HEADER_PREFIX) or not line.strip():
-                continue
-            cells = line.split("\t")
-            if len(cells) > 3 or not cells[0].strip() or (kind == GLOSSARY and len(cells) < 2):
-                raise GlossaryStoreError(f"{path}:{number}: expected source<TAB>target<TAB>note")
-            source = cells[0].strip()
-            target = cells[1].strip() if len(cells) > 1 else ""
-            note = cells[2].strip() if len(cells) > 2 else ""
-            if kind == GLOSSARY and not target:
-                raise GlossaryStoreError(f"{path}:{number}: empty target term")
-            origin = f"{path}:{number}"
-            if kind == DO_NOT_TRANSLATE:
-                entries.append(TermEntry(source=source, target=source, note=note, origin=origin, keep=True))
-            else:
-                entries.append(TermEntry(source=source, target=target, note=note, origin=origin))
-    return entries
-
-
-def _describe(path: Path, exc: BaseException) -> str:
-    message = str(exc) if isinstance(exc, GlossaryStoreError) else (
-        getattr(exc, "strerror", None) or str(exc) or type(exc).__name__)
-    return message if str(path) in message else f"{path}: {message}"
 
 
 # --- the tab ---------------------------------------------------------------------------------------
@@ -483,8 +206,6 @@ class GlossaryView(QWidget):
 
     def import_file(self, path: Path, kind: str = GLOSSARY) -> Glossary | None:
         """A new list from a file, for the pair chosen above; a bad file is a dialog and changes nothing."""
-        from desktop.terminology import GlossaryError, read_do_not_translate, read_glossary
-
         path = Path(path)
         src, tgt = self.languages.pair()
         try:
@@ -493,12 +214,12 @@ class GlossaryView(QWidget):
             else:
                 entries = read_glossary(path, src, tgt)
         except (GlossaryError, OSError, UnicodeDecodeError) as exc:
-            show_error(self, "Glossary not imported", _describe(path, exc))
+            show_error(self, "Glossary not imported", describe_error(path, exc))
             return None
         if not entries:
             show_error(self, "Glossary not imported", f"{path}: no terms in the file")
             return None
-        entries = [_stored_entry(entry, kind) for entry in entries]
+        entries = [stored_entry(entry, kind) for entry in entries]
         glossary = self._guarded(lambda: self.store.add(path.stem, kind, src, tgt, entries), "Glossary not imported")
         if glossary is not None:
             self._after_list_change(glossary)
@@ -523,21 +244,17 @@ class GlossaryView(QWidget):
     def export_file(self, glossary: Glossary, path: Path) -> Path | None:
         """Write the list to path: TSV, CSV or TBX by suffix (.txt: a do-not-translate list, one term a
         line); atomic. Returns the path written, or None after a dialog."""
-        from desktop.terminology import GlossaryError, write_glossary
-
         path = Path(path)
         suffix = path.suffix.lower()
         try:
             if suffix == ".txt" and glossary.kind == DO_NOT_TRANSLATE:
-                from alma_core.atomic import write_text_atomic
-
                 write_text_atomic(path, "".join(f"{entry.source}\n" for entry in glossary.entries))
             else:
                 if suffix not in EXPORT_SUFFIXES:
                     path = path.with_name(path.name + ".tsv")
                 write_glossary(path, glossary.entries, glossary.src, glossary.tgt)
         except (GlossaryError, OSError, ValueError) as exc:
-            show_error(self, "Glossary not exported", _describe(path, exc))
+            show_error(self, "Glossary not exported", describe_error(path, exc))
             return None
         self.statusMessage.emit(f"Exported {len(glossary.entries)} terms to {path}")
         return path
@@ -710,8 +427,6 @@ class GlossaryView(QWidget):
 
     def _commit_entries(self) -> None:
         """Save the table: complete rows go to the file at once; incomplete ones wait, marked."""
-        from desktop.terminology import TermEntry
-
         glossary = self.selected_glossary()
         if glossary is None or glossary.error:
             return
@@ -775,13 +490,3 @@ class GlossaryView(QWidget):
 
 def _cells(entries: Iterable) -> list[tuple[str, str, str]]:
     return [(entry.source, entry.target, entry.note) for entry in entries]
-
-
-def _stored_entry(entry, kind: str):
-    """An imported entry as the store keeps it (cells cleaned; do-not-translate: target = source)."""
-    from desktop.terminology import TermEntry
-
-    source, note = clean_cell(entry.source), clean_cell(entry.note)
-    if kind == DO_NOT_TRANSLATE:
-        return TermEntry(source=source, target=source, note=note, origin=entry.origin, keep=True)
-    return TermEntry(source=source, target=clean_cell(entry.target), note=note, origin=entry.origin)

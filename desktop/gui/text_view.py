@@ -1,17 +1,7 @@
-"""The text view: source and translation side by side, translated as you type.
+"""The text view: source and translation side by side, translated as you type, and post-edited.
 
-Typing restarts a short debounce timer; when it fires the text goes to the Translator, which keeps
-only the newest request. Output streams in sentence by sentence. The glossaries switched on for the
-pair go with the text (a TermBase); sentences whose terms could not be placed are highlighted in the
-translation, with a tooltip naming the terms.
-
-Post-editing (issue 15): once a translation is shown, the translation box is editable. Sentences the
-model was unsure of are shaded (confidence below LOW_CONFIDENCE), sentences served from the user's
-translation memory are marked, the cursor in a sentence of either box highlights its counterpart, and
-a translation sentence's context menu offers the model's alternatives. Corrected sentences are saved
-to the translation memory by "Confirm corrections"; from then on the engine serves them before the
-model. Unconfirmed corrections are never thrown away silently: live translation pauses while there
-are any, and an explicit Translate asks whether to confirm or discard them first.
+Sentences with terms not placed, unsure or remembered sentences are marked; corrections go to the
+translation memory (docs/gui.md, "Text"; docs/post_editing.md).
 """
 
 from __future__ import annotations
@@ -35,11 +25,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.engine import SentenceReport, split_segments
 from desktop.gui.dialogs import show_error
 from desktop.gui.language_pair import LanguagePair
 from desktop.gui.sentence_map import SentenceMap, Utf16Positions
 from desktop.gui.settings import AppSettings
 from desktop.gui.worker import AlternativesResult, MissingTerms, TranslationResult, Translator
+from desktop.terminology import Terms
 
 DEBOUNCE_MS = 500
 # Streamed output is painted at most this often: a long text streams thousands of tokens, and
@@ -65,7 +57,7 @@ def describe_missing(missing: MissingTerms) -> str:
     """The tooltip of a highlighted sentence: the terms it lacks."""
     lines = []
     for entry in missing.terms:
-        if getattr(entry, "keep", False):
+        if entry.keep:
             lines.append(f"'{entry.source}' not kept as it is")
         else:
             lines.append(f"'{entry.source}' → '{entry.target}' not placed")
@@ -78,8 +70,6 @@ def describe_confidence(confidence: float) -> str:
 
 def count_segments(text: str) -> int:
     """Sentences the engine will translate one by one (the unit ALMA is trained on)."""
-    from desktop.engine import split_segments
-
     return sum(1 for segment in split_segments(text) if segment.translatable)
 
 
@@ -93,9 +83,9 @@ class TextView(QWidget):
         super().__init__(parent)
         self._translator = translator
         self._settings = settings
-        self._glossaries = glossaries  # a GlossaryStore (desktop.gui.glossary_view), or None
+        self._glossaries = glossaries  # a GlossaryStore (desktop.terminology.store), or None
         self.missing: tuple[MissingTerms, ...] = ()  # the shown translation's sentences lacking terms
-        self.sentences: list = []  # the shown translation's SentenceReports (spans, confidence, origin)
+        self.sentences: list[SentenceReport] = []  # the shown translation's sentences (spans, confidence, origin)
         self.confidence_threshold = LOW_CONFIDENCE
         self._map: SentenceMap | None = None  # sentences tracked in both boxes while the user edits
         self._shades: dict[int, QTextEdit.ExtraSelection] = {}  # sentence index -> its shade
@@ -202,11 +192,11 @@ class TextView(QWidget):
         self._update_counts()
         self._update_terms_label()
 
-    def terms(self):
-        """The TermBase of the glossaries switched on for the chosen pair, or None."""
+    def terms(self) -> Terms | None:
+        """The Terms of the glossaries switched on for the chosen pair (the default strategy), or None."""
         if self._glossaries is None:
             return None
-        return self._glossaries.terms_for(*self.languages.pair())
+        return Terms.of(self._glossaries.terms_for(*self.languages.pair()))
 
     @Slot()
     def glossaries_changed(self) -> None:
@@ -451,7 +441,7 @@ class TextView(QWidget):
 
     def low_confidence(self, index: int) -> bool:
         """Whether sentence index is shaded as unsure (its confidence is below the threshold)."""
-        confidence = getattr(self.sentences[index], "confidence", None)
+        confidence = self.sentences[index].confidence
         return confidence is not None and confidence < self.confidence_threshold
 
     def sentence_tooltip(self, index: int) -> str:
@@ -464,7 +454,7 @@ class TextView(QWidget):
         elif self._map is not None and self._map.origins[index] == "memory":
             lines.append(MEMORY_TOOLTIP)
         else:
-            confidence = getattr(self.sentences[index], "confidence", None)
+            confidence = self.sentences[index].confidence
             if confidence is not None:
                 lines.append(describe_confidence(confidence))
         return "\n".join(lines)

@@ -1,13 +1,11 @@
 """The translation engine behind signals: a QObject in its own QThread, so the event loop never waits.
 
-Modelled on TranslateLocally's MarianInterface: the window calls Translator.translate() as often as
-it likes; only the newest pending request is kept (a running one is cancelled when a newer one comes),
-so fast typing never queues stale work. Results come back as signals tagged with a request id.
+Only the newest text request is kept, answers come as signals tagged with its id; the engine is used
+through the Translator protocol (docs/gui.md, "How it is built").
 """
 
 from __future__ import annotations
 
-import inspect
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,7 +13,16 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from desktop.engine import (
+    SentenceReport,
+    TranslationCancelled,
+    TranslationEngine,
+    TranslationReport,
+    split_segments,
+)
+from desktop.engine import Translator as Engine
 from desktop.gui.settings import ModelOptions
+from desktop.terminology import Terms
 
 
 @dataclass(frozen=True)
@@ -32,7 +39,7 @@ class TranslationRequest:
     text: str
     src: str
     tgt: str
-    terms: object = None  # a desktop.terminology.TermBase (the glossaries on for src -> tgt), or None
+    terms: Terms | None = None  # the glossaries on for src -> tgt, or None
 
 
 @dataclass(frozen=True)
@@ -113,15 +120,7 @@ def describe_device(n_gpu_layers: int) -> str:
     return "GPU"
 
 
-def accepts_terms(function) -> bool:
-    """Whether an engine (or document) call takes terms= (the terminology support of issue 14)."""
-    try:
-        return "terms" in inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def locate_missing(report) -> tuple[MissingTerms, ...]:
+def locate_missing(report: TranslationReport) -> tuple[MissingTerms, ...]:
     """The sentences of an engine TranslationReport with missing terms, located in report.text."""
     found: list[MissingTerms] = []
     position = 0
@@ -136,13 +135,11 @@ def locate_missing(report) -> tuple[MissingTerms, ...]:
     return tuple(found)
 
 
-def locate_sentences(report, source_text: str) -> tuple:
+def locate_sentences(report: TranslationReport, source_text: str) -> tuple[SentenceReport, ...]:
     """report.sentences with their spans checked: text[source_start:source_end] is the sentence's source
-    and report.text[target_start:target_end] its translation. An engine that does not fill the spans
-    (or fills them wrongly) gets them from the segments: the translation is the source's segments with
-    each sentence replaced by its translation, so walking both gives the exact map."""
-    from desktop.engine import split_segments
-
+    and report.text[target_start:target_end] its translation. Spans that do not hold (not filled, or
+    wrong) are found from the segments: the translation is the source's segments with each sentence
+    replaced by its translation, so walking both gives the exact map."""
     sentences = list(report.sentences)
     if all(_spans_hold(sentence, source_text, report.text) for sentence in sentences):
         return tuple(sentences)
@@ -162,19 +159,14 @@ def locate_sentences(report, source_text: str) -> tuple:
     return tuple(sentences)
 
 
-def _spans_hold(sentence, source_text: str, target_text: str) -> bool:
-    try:
-        return (source_text[sentence.source_start:sentence.source_end] == sentence.source
-                and target_text[sentence.target_start:sentence.target_end] == sentence.translation
-                and sentence.source_end > sentence.source_start)
-    except AttributeError:  # an engine from before the spans
-        return False
+def _spans_hold(sentence: SentenceReport, source_text: str, target_text: str) -> bool:
+    return (source_text[sentence.source_start:sentence.source_end] == sentence.source
+            and target_text[sentence.target_start:sentence.target_end] == sentence.translation
+            and sentence.source_end > sentence.source_start)
 
 
-def load_engine(spec: ModelSpec):
+def load_engine(spec: ModelSpec) -> TranslationEngine:
     """Build a TranslationEngine for spec (raises the engine's ModelLoadError for a bad file)."""
-    from desktop.engine import TranslationEngine
-
     return TranslationEngine(
         model_path=spec.path, n_threads=spec.options.n_threads or None,
         n_gpu_layers=gpu_layers_argument(spec.options.n_gpu_layers),
@@ -215,7 +207,7 @@ class _EngineWorker(QObject):
     def __init__(self, pending: _PendingRequest) -> None:
         super().__init__()
         self._pending = pending
-        self._engine = None
+        self._engine: Engine | None = None
         self.memory = None  # the app's TranslationMemory, handed to every engine loaded here
         self._running = threading.Event()
         # The running request's own cancel event: engine.cancel() would also stop a document the
@@ -224,7 +216,7 @@ class _EngineWorker(QObject):
         self._last_taken = 0
 
     @property
-    def engine(self):
+    def engine(self) -> Engine | None:
         """The loaded TranslationEngine (None until one is), shared with the Documents queue."""
         return self._engine
 
@@ -244,7 +236,7 @@ class _EngineWorker(QObject):
         engine.memory = self.memory  # exact matches of the user's confirmed corrections come first
         self._engine = engine
         self.modelLoaded.emit(ModelStatus(
-            spec=spec, path=Path(engine.model_path), info=dict(getattr(engine, "info", {}) or {}),
+            spec=spec, path=Path(engine.model_path), info=dict(engine.info),
             device=describe_device(engine.n_gpu_layers), seconds=time.perf_counter() - started,
         ))
 
@@ -261,10 +253,6 @@ class _EngineWorker(QObject):
         if engine is None:
             self.alternativesReady.emit(AlternativesResult(request.request_id, request.sentence,
                                                            error="no model is loaded"))
-            return
-        if not hasattr(engine, "alternatives"):
-            self.alternativesReady.emit(AlternativesResult(request.request_id, request.sentence,
-                                                           error="this engine gives no alternatives"))
             return
         # Not marked running: typing in the source does not cancel it (one sentence is quick), and
         # the translation it asks for runs right after.
@@ -284,8 +272,6 @@ class _EngineWorker(QObject):
         self.idle.emit(self._last_taken)
 
     def _translate(self, request: TranslationRequest) -> None:
-        from desktop.engine import TranslationCancelled
-
         if self._engine is None:
             self.error.emit(request.request_id, "no model is loaded: pick one in the Models view")
             return
@@ -295,8 +281,7 @@ class _EngineWorker(QObject):
         missing: tuple[MissingTerms, ...] = ()
         sentences: tuple = ()
         engine = self._engine
-        # Terms go to the engine only when it takes them (and there are any for this pair).
-        terms = {"terms": request.terms} if request.terms is not None and accepts_terms(engine.iter_translate) else {}
+        terms = request.terms
         cancel = threading.Event()  # this request's: a cancel meant for it never reaches a document
         self._cancel_event = cancel
         self._running.set()
@@ -304,20 +289,18 @@ class _EngineWorker(QObject):
             warning = engine.direction_warning(request.src, request.tgt)
             if warning:
                 self.notice.emit(request.request_id, warning)
-            reported = hasattr(engine, "translate_report")
-            if not reported or getattr(engine, "cache", None) is not None:
+            if engine.cache is not None:
                 for piece in engine.iter_translate(request.text, request.src, request.tgt, cancel=cancel,
-                                                     **terms):
+                                                   terms=terms):
                     pieces.append(piece)
                     self.partial.emit(request.request_id, "".join(pieces))
-            if reported:
-                # The sentences (spans, confidence, origin, terms not placed). With a cache, the
-                # sentences just streamed come back from it, confidence included: no model call.
-                # Without one, the report is the translation (no streaming rather than translating twice).
-                report = engine.translate_report(request.text, request.src, request.tgt, cancel=cancel, **terms)
-                pieces = [report.text]
-                missing = locate_missing(report) if terms else ()
-                sentences = locate_sentences(report, request.text)
+            # The sentences (spans, confidence, origin, terms not placed). With a cache, the sentences
+            # just streamed come back from it, confidence included: no model call. Without one, the
+            # report is the translation (no streaming rather than translating twice).
+            report = engine.translate_report(request.text, request.src, request.tgt, cancel=cancel, terms=terms)
+            pieces = [report.text]
+            missing = locate_missing(report) if terms is not None else ()
+            sentences = locate_sentences(report, request.text)
         except TranslationCancelled:
             self.cancelled.emit(request.request_id)
             return
@@ -390,7 +373,7 @@ class Translator(QObject):
         return self._busy
 
     @property
-    def engine(self):
+    def engine(self) -> Engine | None:
         """The app's one TranslationEngine (None until a model is loaded): the Documents queue
         translates on it too, with its own cancel events (engine.cancel() would stop both)."""
         return self._worker.engine
@@ -399,10 +382,10 @@ class Translator(QObject):
         """Load spec's model in the worker; the current model keeps serving if the new one fails."""
         self._load.emit(spec)
 
-    def translate(self, text: str, src: str, tgt: str, terms: object = None) -> int:
+    def translate(self, text: str, src: str, tgt: str, terms: Terms | None = None) -> int:
         """Queue text for translation, replacing any request still waiting; returns its id.
 
-        terms: a TermBase whose terms the translation must use (glossaries, do-not-translate lists)."""
+        terms: the terms the translation must use (glossaries, do-not-translate lists)."""
         # Cancel first, then post: whatever runs now is stale, and the new request cannot be hit by
         # this cancel because it is not in the mailbox yet.
         self._worker.cancel_running()

@@ -1,23 +1,27 @@
-"""Terminology: glossaries and do-not-translate terms, found in sentences and enforced in translations.
+"""Terminology: glossaries and do-not-translate terms, read, found in sentences, and handed to the engine.
 
-Reading files: desktop.terminology.files; matching: desktop.terminology.matching; enforcement
-strategies: desktop.engine.term_decoding.
+Files: files; finding: matching; a direction's terms + strategy: terms; docs/terminology.md.
 """
 
+from desktop.terminology.entry import TermEntry
 from desktop.terminology.files import (
     GlossaryError,
-    TermEntry,
     read_do_not_translate,
     read_glossary,
     write_glossary,
 )
 from desktop.terminology.matching import TermBase, TermMatch, target_present
+from desktop.terminology.terms import DEFAULT_STRATEGY, STRATEGIES, Terms, check_strategy
 
 __all__ = [
+    "DEFAULT_STRATEGY",
+    "STRATEGIES",
     "GlossaryError",
     "TermBase",
     "TermEntry",
     "TermMatch",
+    "Terms",
+    "check_strategy",
     "read_do_not_translate",
     "read_glossary",
     "target_present",

@@ -1,15 +1,7 @@
-"""Glossary files: TSV/CSV/TBX term pairs and do-not-translate lists, read into TermEntry lists.
+"""Glossary files: TSV/CSV/TBX term pairs and do-not-translate lists, read into TermEntry lists and written.
 
-Formats (by suffix):
-- `.tsv` / `.txt`: tab-separated `source<TAB>target[<TAB>note]`;
-- `.csv`: the same columns, comma- or semicolon-separated (sniffed), quoted as the csv module quotes;
-- `.tbx`: TermBase eXchange (translate-toolkit), the terms of the langSets of src and tgt, deprecated
-  terms skipped; the XML is checked by alma_core.safe_xml before a parser builds a tree.
-
-In TSV/CSV, `#` comment lines and blank lines are skipped; an optional first row naming the two languages
-(`de<TAB>en`, or `source<TAB>target`) is a header: when it names the pair reversed (`en de` for a de->en
-glossary) the columns are swapped, when it names other languages the file is refused. Every problem is
-a GlossaryError whose message starts with "FILE:LINE: " (or "FILE: " for the whole file).
+The format follows the suffix; every problem is a GlossaryError naming file and line (docs/terminology.md,
+"File formats").
 """
 
 from __future__ import annotations
@@ -18,24 +10,10 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from alma_core.limited_read import LimitedReadError, read_limited
-
-
-@dataclass(frozen=True)
-class TermEntry:
-    """One term: source -> target, with a note and where it came from ("file:line").
-
-    A do-not-translate term has keep=True and target == source.
-    """
-
-    source: str
-    target: str
-    note: str = ""
-    origin: str = ""
-    keep: bool = False
+from desktop.terminology.entry import TermEntry
 
 
 class GlossaryError(ValueError):
@@ -268,23 +246,6 @@ def _tbx_text(entries: list[TermEntry], src: str, tgt: str) -> str:
     return "".join(parts)
 
 
-def load_terms(glossaries: Iterable[Path | str] = (), do_not_translate: Iterable[Path | str] = (),
-               src: str = "", tgt: str = ""):
-    """A TermBase from glossary and do-not-translate files (later files override earlier ones), or
-    None when no file is given. GlossaryError for the first bad file."""
-    from desktop.terminology.matching import TermBase
-
-    glossaries, do_not_translate = list(glossaries), list(do_not_translate)
-    if not glossaries and not do_not_translate:
-        return None
-    entries: list[TermEntry] = []
-    for path in glossaries:
-        entries.extend(read_glossary(path, src, tgt))
-    for path in do_not_translate:
-        entries.extend(read_do_not_translate(path))
-    return TermBase(entries, src, tgt)
-
-
 def glossary_languages(path: Path | str) -> tuple[str, str] | None:
     """The pair a TSV/CSV glossary's header row names (("de", "en")), or None (no header, or TBX)."""
     path = Path(path)
@@ -296,33 +257,3 @@ def glossary_languages(path: Path | str) -> tuple[str, str] | None:
     for _number, fields in _rows(path, text, delimiter):
         return _header_languages([field.strip() for field in fields]) if len(fields) in (2, 3) else None
     return None
-
-
-class GlossarySet:
-    """Glossary and do-not-translate files for every direction (a server's or an app's terms).
-
-    The files are read once here, so a bad one fails at once (GlossaryError); entries(src, tgt) then
-    gives one direction's entries: every TBX and header-less TSV/CSV, and the TSV/CSV files whose
-    header names src and tgt (either order), followed by the do-not-translate terms.
-    """
-
-    def __init__(self, glossaries: Iterable[Path | str] = (), do_not_translate: Iterable[Path | str] = ()) -> None:
-        self.glossaries = [Path(path) for path in glossaries]
-        self.do_not_translate = [Path(path) for path in do_not_translate]
-        self._languages = {path: glossary_languages(path) for path in self.glossaries}
-        for path, pair in self._languages.items():
-            read_glossary(path, *(pair or ("de", "en")))  # every line checked now
-        self._keep = [entry for path in self.do_not_translate for entry in read_do_not_translate(path)]
-        self._entries: dict[tuple[str, str], list[TermEntry]] = {}
-
-    def __bool__(self) -> bool:
-        return bool(self.glossaries or self.do_not_translate)
-
-    def entries(self, src: str, tgt: str) -> list[TermEntry]:
-        if (src, tgt) not in self._entries:
-            entries: list[TermEntry] = []
-            for path, pair in self._languages.items():
-                if pair is None or set(pair) == {src, tgt}:
-                    entries.extend(read_glossary(path, src, tgt))
-            self._entries[(src, tgt)] = entries + self._keep
-        return list(self._entries[(src, tgt)])

@@ -1,14 +1,6 @@
-"""Finding glossary terms in sentences and checking translations for their target terms.
+"""TermBase: finding glossary terms in sentences (across simple inflections) and checking translations.
 
-Glossary terms match case-insensitively, at word boundaries, and across simple inflections of the
-language: each word of a term may lose a typical ending (German -e, Czech and Russian vowel endings,
-Icelandic -ur/-i/-a/..., English -e/-y) and take one of the language's case, number or verb endings
-("Kunde" matches "Kunden", Russian "файл" matches "файла" and "файлов", Czech "smlouva" matches
-"smlouvy", and Czech final consonants alternate: "zákazník" matches "zákazníci", "kniha" "knize"). Stems keep at least three letters, so short words match exactly. Chinese and Japanese,
-written without spaces, match as substrings. Do-not-translate terms match exactly, case-sensitively.
-
-This is a suffix heuristic, not a morphological analyser: other stem changes (German umlaut plurals
-"Haus/Häuser", Russian fleeting vowels "день/дня") are not matched.
+A suffix heuristic per language, not a morphological analyser (docs/terminology.md, "How terms are found").
 """
 
 from __future__ import annotations
@@ -20,7 +12,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from desktop.terminology.files import TermEntry
+from desktop.terminology.entry import TermEntry
 
 
 @dataclass(frozen=True)

@@ -95,3 +95,24 @@ def test_stdin_that_is_not_utf8_exits_2_naming_stdin(data_dir, extra):
         timeout=300)
     assert result.returncode == 2, result.stderr
     assert b"stdin: not utf-8 text" in result.stderr and b"Traceback" not in result.stderr
+
+
+def test_the_apps_glossaries_reach_alma_translate_only_when_asked(default_gguf, tmp_path):
+    """A glossary switched on in the app's store (its Glossaries tab) is used with --app-glossaries."""
+    from desktop.terminology import TermEntry
+    from desktop.terminology.store import GLOSSARY, GlossaryStore
+
+    data_dir = tmp_path / "data"
+    store = GlossaryStore(data_dir / "glossaries").load()
+    store.add("Customers", GLOSSARY, "de", "en", [TermEntry("Kunde", "client")])
+    sentence = "Der Kunde hat das Passwort geändert.\n"
+    common = ("-m", str(default_gguf), "--no-cache", "--from", "de", "--to", "en")
+    plain = run_cli(*common, data_dir=data_dir, stdin=sentence)
+    assert plain.returncode == 0, plain.stderr
+    assert "client" not in plain.stdout.lower() and "not placed" not in plain.stderr  # the store is not read
+    reported = run_cli(*common, "--app-glossaries", "--term-strategy", "none", data_dir=data_dir, stdin=sentence)
+    assert reported.returncode == 0, reported.stderr
+    assert "stdin: sentence 1: term 'Kunde' -> 'client' not placed" in reported.stderr
+    placed = run_cli(*common, "--app-glossaries", data_dir=data_dir, stdin=sentence)
+    assert placed.returncode == 0, placed.stderr
+    assert "client" in placed.stdout.lower() and "not placed" not in placed.stderr

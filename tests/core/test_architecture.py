@@ -92,15 +92,8 @@ def graph() -> grimp.ImportGraph:
     return grimp.build_graph(*PACKAGES, cache_dir=None)
 
 
-# Known debts of the redesign in progress (issue 25), each removed by the commit that breaks its circle.
-# TODO(issue 25): empty by the end of the redesign.
-KNOWN_CYCLES = [
-    ["desktop.terminology.files", "desktop.terminology.matching"],
-]
-
-
 def test_no_module_is_part_of_an_import_cycle(graph):
-    assert sorted(_cycles(graph)) == KNOWN_CYCLES
+    assert _cycles(graph) == []
 
 
 def test_the_cycle_finder_finds_a_cycle():

@@ -1,4 +1,4 @@
-"""Batched decoding (desktop.engine.batch_decode / batch_translate) on the real fast model."""
+"""Batched decoding (desktop.engine.batch_decode, the engine's prefetch) on the real fast model."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import pytest
 from alma_core.prompts import build_prompt, clean_output
 from desktop.documents import translate_document
 from desktop.engine import TranslationCancelled, TranslationEngine
-from desktop.engine.batch_decode import BatchDecoder
+from desktop.engine.batch_decode import DEFAULT_CELLS
+from desktop.engine.llama_model import LlamaModel
 from desktop.stores.cache import TranslationCache
+from desktop.terminology import TermBase, TermEntry, Terms
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -28,33 +30,38 @@ def engine(default_gguf) -> TranslationEngine:
     return TranslationEngine(default_gguf, n_threads=2, max_new_tokens=24, cache=False)
 
 
-def batched(engine, sentences, sequences: int, **kwargs) -> list[str]:
-    decoder = BatchDecoder(engine._llama, max_sequences=sequences, n_threads=2)
-    try:
+@pytest.fixture(scope="module")
+def model(default_gguf) -> LlamaModel:
+    """The engine's model seam on its own, with the engine's settings (the weights the batches decode with)."""
+    model = LlamaModel(default_gguf, n_ctx=2048, n_threads=2, n_gpu_layers=0, max_new_tokens=24)
+    yield model
+    model.close()
+
+
+def batched(model: LlamaModel, sentences, sequences: int, **kwargs) -> list[str]:
+    with model.batch_decoder(sequences, DEFAULT_CELLS) as decoder:
         prompts = [build_prompt("de", "en", s) for s in sentences]
-        decoded = decoder.decode(prompts, [engine._token_limit(s) for s in sentences], **kwargs)
-    finally:
-        decoder.close()
+        decoded = decoder.decode(prompts, [model.token_limit(s) for s in sentences], **kwargs)
     return [clean_output(d.text, "en") for d in decoded]
 
 
-def test_one_sequence_at_a_time_is_exactly_the_engines_greedy_output(engine):
+def test_one_sequence_at_a_time_is_exactly_the_engines_greedy_output(engine, model):
     """One slot, refilled nine times, with the shared prompt prefix copied in: the same tokens as
     Llama.create_completion's greedy decoding, sentence for sentence."""
     expected = [engine.translate(s, "de", "en") for s in SENTENCES]
-    assert batched(engine, SENTENCES, 1) == expected
+    assert batched(model, SENTENCES, 1) == expected
 
 
-def test_many_sequences_give_every_sentence_its_own_translation(engine):
+def test_many_sequences_give_every_sentence_its_own_translation(engine, model):
     expected = [engine.translate(s, "de", "en") for s in SENTENCES]
-    outputs = batched(engine, SENTENCES, 4)
+    outputs = batched(model, SENTENCES, 4)
     assert len(outputs) == len(SENTENCES) and all(outputs) and not any("\n" in o for o in outputs)
     # Batched sums differ from one-at-a-time in the last bits; most outputs are the same greedy text.
     same = sum(a == b for a, b in zip(outputs, expected, strict=True))
     assert same >= len(SENTENCES) // 2, list(zip(outputs, expected, strict=True))
 
 
-def test_stop_interrupts_the_batch(engine):
+def test_stop_interrupts_the_batch(model):
     steps = []
 
     def stop() -> bool:
@@ -62,8 +69,35 @@ def test_stop_interrupts_the_batch(engine):
         return len(steps) > 3
 
     with pytest.raises(InterruptedError):
-        batched(engine, SENTENCES, 4, stop=stop)
+        batched(model, SENTENCES, 4, stop=stop)
     assert len(steps) == 4
+
+
+def test_prefetch_serves_its_sentences_inside_the_block_and_forgets_them_at_exit(default_gguf):
+    """The engine's prefetch is a context manager: on entry the sentences that need the model are
+    decoded together; inside, translate() serves them without a model call; at exit they are gone."""
+    engine = TranslationEngine(default_gguf, n_threads=2, max_new_tokens=24, cache=False)
+    texts = [" ".join(SENTENCES[:3]), SENTENCES[3], "", SENTENCES[0]]  # a repeat and an empty text
+    ready: list[int] = []
+    with engine.prefetch(texts, "de", "en", on_text=ready.append, max_sequences=4) as decoded:
+        assert decoded == 4 and engine.model_calls == 4  # each distinct sentence decoded once
+        assert sorted(ready) == [0, 1, 2, 3]
+        translations = [engine.translate(text, "de", "en") for text in texts]
+        assert engine.model_calls == 4  # served from the batch
+        report = engine.translate_report(SENTENCES[3], "de", "en")
+        assert report.sentences[0].origin == "model" and report.sentences[0].confidence is not None
+    assert all(translations[:2]) and translations[2] == "" and translations[0].startswith(translations[3])
+    engine.translate(SENTENCES[0], "de", "en")
+    assert engine.model_calls == 5  # forgotten: the sentence went to the model again
+
+
+def test_prefetch_leaves_sentences_with_terms_to_the_term_decoding(default_gguf):
+    engine = TranslationEngine(default_gguf, n_threads=2, max_new_tokens=24, cache=False)
+    terms = Terms(TermBase([TermEntry("Passwort", "passcode")], "de", "en"))
+    with engine.prefetch(SENTENCES[:3], "de", "en", terms=terms) as decoded:
+        assert decoded == 2  # "Das Passwort ist falsch." is decoded with its term, not in the batch
+    with engine.prefetch(SENTENCES[:3], "de", "en", terms=Terms(terms.base, "none")) as decoded:
+        assert decoded == 3  # strategy "none": the term changes nothing, the sentence is batched too
 
 
 def write_text_document(path: Path, lines: list[str]) -> Path:
@@ -82,7 +116,6 @@ def test_a_document_is_translated_in_batches_with_the_same_structure(default_ggu
     many = translate_document(source, engine, "de", "en", output=tmp_path / "many.txt", batch=4,
                               progress=lambda done, total, eta: progress.append((done, total)))
     assert engine.model_calls == 2 * len(SENTENCES)  # the repeated sentence decoded once
-    assert not engine._prepared  # forgotten once the document is written
     lines_one, lines_many = one.read_text().split("\n"), many.read_text().split("\n")
     assert len(lines_one) == len(lines_many) and [bool(x) for x in lines_one] == [bool(x) for x in lines_many]
     assert progress[-1] == (len(SENTENCES) + 1,) * 2
@@ -90,6 +123,10 @@ def test_a_document_is_translated_in_batches_with_the_same_structure(default_ggu
     # The batch's translations are in the cache: writing again calls the model for nothing.
     again = translate_document(source, engine, "de", "en", output=tmp_path / "again.txt", batch=4)
     assert again.read_text() == many.read_text() and engine.model_calls == 2 * len(SENTENCES)
+    # Forgotten once the document is written: with the cache gone, a sentence goes to the model again.
+    engine.cache = None
+    engine.translate(SENTENCES[0], "de", "en")
+    assert engine.model_calls == 2 * len(SENTENCES) + 1
 
 
 def test_cancel_in_the_middle_of_a_batch_leaves_no_output(default_gguf, tmp_path):
@@ -104,8 +141,12 @@ def test_cancel_in_the_middle_of_a_batch_leaves_no_output(default_gguf, tmp_path
     with pytest.raises(TranslationCancelled):
         translate_document(source, engine, "de", "en", batch=4, cancel=cancel, progress=progress)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ui.de.txt"]
-    assert not engine._prepared
-    assert engine.model_calls < len(SENTENCES)
+    calls = engine.model_calls
+    assert calls < len(SENTENCES)
+    # Nothing the cancelled batch decoded is kept: every sentence goes to the model again.
+    for sentence in SENTENCES:
+        engine.translate(sentence, "de", "en")
+    assert engine.model_calls == calls + len(SENTENCES)
 
 
 def test_cli_batch_option(default_gguf, tmp_path):

@@ -185,11 +185,13 @@ def test_a_sentence_longer_than_the_context_is_cut_to_fit(default_gguf):
 
 def test_output_length_is_bounded_by_the_source_length(default_gguf, tmp_path):
     from alma_core.prompts import OUTPUT_LENGTH_SLACK
+    from desktop.engine.llama_model import LlamaModel
 
     engine = TranslationEngine(default_gguf, n_threads=2, cache=False, max_new_tokens=256)
+    model = LlamaModel(default_gguf, n_ctx=2048, n_threads=2, n_gpu_layers=0, max_new_tokens=256)  # the engine's
     short, long = "Ja.", " ".join(["Das ist ein langer Satz mit vielen Wörtern."] * 12)
-    assert engine._token_limit(short) < 3 * 8 + OUTPUT_LENGTH_SLACK < engine._token_limit(long) == 256
+    assert model.token_limit(short) < 3 * 8 + OUTPUT_LENGTH_SLACK < model.token_limit(long) == 256
     for sentence in ("Ja.", "Nein, danke.", "Wo ist der Bahnhof?"):
         before = engine.generated_tokens
         engine.translate(sentence, "de", "en")
-        assert engine.generated_tokens - before <= engine._token_limit(sentence)
+        assert engine.generated_tokens - before <= model.token_limit(sentence)

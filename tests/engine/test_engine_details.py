@@ -128,11 +128,16 @@ def test_alternatives_are_distinct_best_first_greedy_first(uncached):
     assert sentence.alternatives == alternatives[1:4]
 
 
-def test_beam_ranking_is_by_length_normalized_log_probability(uncached):
-    searcher = uncached._beam_searcher(5)
+def test_beam_ranking_is_by_length_normalized_log_probability(default_llama):
     from alma_core.prompts import build_prompt
+    from desktop.engine.beam import BeamSearcher
 
-    hypotheses = searcher.search(build_prompt("de", "en", SENTENCE), 40)
+    # Cells as the engine sizes them for 5 beams: n_ctx + 4 x max_new_tokens, rounded up to 256.
+    searcher = BeamSearcher(default_llama, 5, -(-(2048 + 4 * MAX_NEW_TOKENS) // 256) * 256, 2)
+    try:
+        hypotheses = searcher.search(build_prompt("de", "en", SENTENCE), 40)
+    finally:
+        searcher.close()
     scores = [h.normalized for h in hypotheses]
     assert scores == sorted(scores, reverse=True) and len(hypotheses) >= 5
     assert all(score < 0 for score in scores)

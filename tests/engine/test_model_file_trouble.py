@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from alma_core.paths import MMAP_ENV
 from desktop.engine import ModelLoadError, TranslationEngine
-from desktop.engine.translation import MMAP_ENV, use_mmap
+from desktop.engine.llama_model import use_mmap
 
 ROOT = Path(__file__).resolve().parents[2]
 SENTENCE = "Ich habe einen Hund."

@@ -13,15 +13,9 @@ from pathlib import Path
 import pytest
 
 from desktop.engine import TranslationEngine
-from desktop.engine.term_decoding import (
-    STRATEGIES,
-    check_strategy,
-    repair_kept_terms,
-    substitute,
-    term_grammar,
-)
+from desktop.engine.term_decoding import repair_kept_terms, substitute, term_grammar
 from desktop.stores.cache import TranslationCache
-from desktop.terminology import TermBase, TermEntry
+from desktop.terminology import STRATEGIES, TermBase, TermEntry, Terms, check_strategy
 
 ROOT = Path(__file__).resolve().parents[2]
 SENTENCE = "Der Kunde hat das Passwort geändert."
@@ -38,8 +32,8 @@ def engine(default_gguf, cache) -> TranslationEngine:
 
 
 @pytest.fixture(scope="module")
-def terms() -> TermBase:
-    return TermBase([TermEntry("Kunde", "client")], "de", "en")
+def terms() -> Terms:
+    return Terms(TermBase([TermEntry("Kunde", "client")], "de", "en"))
 
 
 def test_substitution_and_grammar_text():
@@ -52,6 +46,8 @@ def test_substitution_and_grammar_text():
     assert check_strategy("constrained") in STRATEGIES
     with pytest.raises(ValueError, match="unknown terminology strategy 'magic'"):
         check_strategy("magic")
+    with pytest.raises(ValueError, match="unknown terminology strategy 'magic'"):
+        Terms(TermBase([], "de", "en"), "magic")
 
 
 def test_a_misspelt_do_not_translate_term_is_mended():
@@ -65,9 +61,9 @@ def test_a_misspelt_do_not_translate_term_is_mended():
 
 
 def test_without_enforcement_the_missing_term_is_reported(engine, terms):
-    report = engine.translate_report(SENTENCE, "de", "en", terms=terms, term_strategy="none")
+    report = engine.translate_report(SENTENCE, "de", "en", terms=Terms(terms.base, "none"))
     assert "client" not in report.text.lower()  # the small model says "customer" on its own
-    assert [(s.index, s.source, s.missing) for s in report.sentences] == [(0, SENTENCE, [terms.entries[0]])]
+    assert [(s.index, s.source, s.missing) for s in report.sentences] == [(0, SENTENCE, [terms.base.entries[0]])]
     assert report.missing == report.sentences
 
 
@@ -77,15 +73,15 @@ def test_the_glossary_term_is_placed_and_cached_under_its_own_key(engine, terms,
     assert "client" in report.text.lower(), report.text
     assert report.sentences[0].missing == [] and report.text != plain
     key = engine.cache_key(terms)
-    assert key != engine.cache_key() and terms.fingerprint() in key
-    assert engine.cache_key(terms, "none") == engine.cache_key()
+    assert key != engine.cache_key() and terms.base.fingerprint() in key
+    assert engine.cache_key(Terms(terms.base, "none")) == engine.cache_key()
     assert cache.get(key, "de", "en", SENTENCE) == report.text
     calls = engine.model_calls
     assert engine.translate(SENTENCE, "de", "en", terms=terms) == report.text and engine.model_calls == calls
 
 
 def test_a_do_not_translate_term_is_kept(engine):
-    keep = TermBase([TermEntry("AcmeCloud", "AcmeCloud", keep=True)], "de", "en")
+    keep = Terms(TermBase([TermEntry("AcmeCloud", "AcmeCloud", keep=True)], "de", "en"))
     text = engine.translate("Bitte öffnen Sie AcmeCloud jetzt.", "de", "en", terms=keep)
     assert "AcmeCloud" in text, text
 
@@ -142,7 +138,7 @@ def test_a_document_reports_its_sentences_without_their_terms(engine, terms, tmp
     source = tmp_path / "note.txt"
     source.write_text(f"Hallo.\n\n{SENTENCE}\n", encoding="utf-8")
     told = []
-    written = translate_document(source, engine, "de", "en", terms=terms, term_strategy="none",
+    written = translate_document(source, engine, "de", "en", terms=Terms(terms.base, "none"),
                                  missing_terms=lambda number, text, missing: told.append((number, text, missing)))
-    assert told == [(2, SENTENCE, [terms.entries[0]])]
+    assert told == [(2, SENTENCE, [terms.base.entries[0]])]
     assert written.read_text(encoding="utf-8").count("\n") == 3

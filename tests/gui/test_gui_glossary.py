@@ -27,8 +27,9 @@ def folder(tmp_path) -> Path:
 
 
 def make_view(qtbot, folder: Path):
-    from desktop.gui.glossary_view import GlossaryStore, GlossaryView
+    from desktop.gui.glossary_view import GlossaryView
     from desktop.gui.settings import AppSettings
+    from desktop.terminology.store import GlossaryStore
 
     view = GlossaryView(GlossaryStore(folder).load(), AppSettings())
     qtbot.addWidget(view)
@@ -53,7 +54,8 @@ def cells(entries) -> list[tuple[str, str, str]]:
 
 
 def test_add_edit_delete_entries_are_saved_as_confirmed(qtbot, folder):
-    from desktop.gui.glossary_view import GLOSSARY, SOURCE, TARGET, GlossaryStore
+    from desktop.gui.glossary_view import SOURCE, TARGET
+    from desktop.terminology.store import GLOSSARY, GlossaryStore
 
     view = make_view(qtbot, folder)
     assert view.store.glossaries == [] and not view.export_button.isEnabled()
@@ -114,7 +116,7 @@ def test_add_edit_delete_entries_are_saved_as_confirmed(qtbot, folder):
 
 
 def test_import_with_a_bad_line_is_a_dialog_and_changes_nothing(qtbot, folder, tmp_path):
-    from desktop.gui.glossary_view import DO_NOT_TRANSLATE
+    from desktop.terminology.store import DO_NOT_TRANSLATE
 
     view = make_view(qtbot, folder)
     view.import_file(_write(tmp_path / "good.tsv", "de\ten\nKunde\tclient\n"))
@@ -134,8 +136,8 @@ def test_import_with_a_bad_line_is_a_dialog_and_changes_nothing(qtbot, folder, t
 
 
 def test_import_and_export_round_trip(qtbot, folder, tmp_path):
-    from desktop.gui.glossary_view import DO_NOT_TRANSLATE
     from desktop.terminology import read_do_not_translate, read_glossary
+    from desktop.terminology.store import DO_NOT_TRANSLATE
 
     view = make_view(qtbot, folder)
     view.languages.set_pair("de", "en")
@@ -158,14 +160,15 @@ def test_import_and_export_round_trip(qtbot, folder, tmp_path):
     out = view.export_file(names, tmp_path / "names-out.txt")
     assert [e.source for e in read_do_not_translate(out)] == ["ACME Cloud", "AlmaSync"]
     # And the store's own files read back the same in a new session.
-    from desktop.gui.glossary_view import GlossaryStore
+    from desktop.terminology.store import GlossaryStore
 
     assert [cells(g.entries) for g in GlossaryStore(folder).load().glossaries] == [
         expected, [("ACME Cloud", "ACME Cloud", ""), ("AlmaSync", "AlmaSync", "")]]
 
 
 def test_lists_are_switched_on_per_direction(qtbot, folder, tmp_path):
-    from desktop.gui.glossary_view import DO_NOT_TRANSLATE, FORWARD, REVERSE, GlossaryStore
+    from desktop.gui.glossary_view import FORWARD, REVERSE
+    from desktop.terminology.store import DO_NOT_TRANSLATE, GlossaryStore
 
     view = make_view(qtbot, folder)
     store = view.store
@@ -202,7 +205,7 @@ def test_lists_are_switched_on_per_direction(qtbot, folder, tmp_path):
 
 
 def test_unreadable_store_files_are_a_dialog_and_are_kept(qtbot, folder, tmp_path):
-    from desktop.gui.glossary_view import GlossaryStore
+    from desktop.terminology.store import GlossaryStore
 
     store = GlossaryStore(folder).load()
     good = store.add("Good", "glossary", "de", "en", [])
@@ -230,8 +233,8 @@ def test_unreadable_store_files_are_a_dialog_and_are_kept(qtbot, folder, tmp_pat
 def test_documents_added_carry_the_enabled_terms(qtbot, folder, tmp_path):
     from desktop.gui.document_queue import DocumentQueue, JobState
     from desktop.gui.documents_view import DocumentsView
-    from desktop.gui.glossary_view import GlossaryStore
     from desktop.gui.settings import AppSettings
+    from desktop.terminology.store import GlossaryStore
 
     store = GlossaryStore(folder).load()
     store.add("Terms", "glossary", "de", "en", _entries(("Kunde", "client")))
@@ -241,7 +244,7 @@ def test_documents_added_carry_the_enabled_terms(qtbot, folder, tmp_path):
     try:
         view.languages.set_pair("de", "en")
         (job,) = view.add_files([tmp_path / "missing.docx"])  # fails at once: no model is loaded
-        assert [e.target for e in job.terms] == ["client"]
+        assert [e.target for e in job.terms.base] == ["client"]
         view.languages.set_pair("fr", "en")
         (job,) = view.add_files([tmp_path / "missing.docx"])
         assert job.terms is None
@@ -257,11 +260,11 @@ def test_documents_added_carry_the_enabled_terms(qtbot, folder, tmp_path):
 
 
 def test_sentences_with_missing_terms_are_highlighted(qtbot, folder):
-    from desktop.gui.glossary_view import GlossaryStore
     from desktop.gui.settings import AppSettings
     from desktop.gui.text_view import TextView
     from desktop.gui.worker import MissingTerms, TranslationResult, Translator
     from desktop.terminology import TermEntry
+    from desktop.terminology.store import GlossaryStore
 
     store = GlossaryStore(folder).load()
     store.add("Terms", "glossary", "de", "en", _entries(("Kunde", "client")))

@@ -203,7 +203,8 @@ def test_missing_and_fingerprint():
 
 
 def test_a_glossary_set_serves_each_direction_its_files(tmp_path):
-    from desktop.terminology.files import GlossarySet, glossary_languages, load_terms
+    from desktop.terminology.files import glossary_languages
+    from desktop.terminology.sources import GlossarySet, load_terms
 
     de_en = write(tmp_path, "de-en.tsv", "en\tde\nclient\tKunde\n")
     any_pair = write(tmp_path, "any.csv", "Passwort,password\n")
