@@ -1,7 +1,6 @@
-"""alma_train: the ALMA fine-tuning stages, merge and evaluation.
+"""alma_train: the ALMA fine-tuning stages, merge and evaluation (docs/training.md).
 
-Importing this package must stay cheap and torch-free: the desktop bundle imports
-alma_core.prompts and alma_core.languages. Heavy imports live inside the functions that need them.
+Importing it stays cheap and torch-free: heavy imports live inside the functions that need them.
 """
 
 __version__ = "0.1.0"

@@ -1,8 +1,6 @@
 """`alma-train build-translator` (`make model`): the default translator, built on this machine.
 
-base -> stage 2 -> merge -> convert -> trim -> evaluate -> install, resumable (alma_train.pipeline,
-build-state.json in the work folder); the path of the installed GGUF is the last line printed. See
-docs/training.md#the-default-translator-make-model.
+Steps, resume and what is installed: docs/training.md#the-default-translator-make-model.
 """
 
 from __future__ import annotations

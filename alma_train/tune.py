@@ -1,8 +1,7 @@
 """`alma-train tune step RUN_DIR NAME`: one step of an on-device tuning run, run by alma_train.pipeline.
 
-The app's Tune view makes the run folder (desktop.models.tuning: request, data split, config.yaml) and
-runs each step as a child process; the steps done are recorded in the folder's tune-state.json. See
-docs/tuning.md.
+The app's Tune view makes the run folder (desktop.models.tuning) and runs each step as a child process
+(docs/tuning.md).
 """
 
 from __future__ import annotations

@@ -1,25 +1,7 @@
 """Human-written parallel data that installs offline: the translation catalogs shipped in PyPI packages.
 
-Each `CatalogSource` is one upstream project whose wheel carries its own gettext catalogs
-(`<locale>/LC_MESSAGES/*.po` or `.mo`), written by that project's human translators. The registry
-below says, per source: the pip requirement (pinned), the licence, the domain, which catalog locale
-folders hold each of our languages, and the source's role:
-
-- "train": feeds data/parallel/<xx>-en/{train,valid,test}.jsonl (split by a hash of the English side);
-- "heldout-valid": a whole project kept out of training, the out-of-source validation set used to choose
-  recipe settings (steps, learning rate) and the best checkpoint;
-- "heldout-test": another whole project kept out of training and out of every choice, the out-of-source
-  test set.
-
-Catalogs are found through the installed distribution's own file list (importlib.metadata), so a wheel
-that installs its catalogs as data files (Gramps: <prefix>/share/locale) is read where pip put it.
-Entries that translators have not signed off (fuzzy, obsolete), plural forms and empty translations are
-skipped; `clean_pair` then keeps one line per segment and drops what is not real translatable text.
-
-Never a source here: the operating system's own message catalogs (the .mo files that Debian packages
-install under /usr/share/locale). They are the outside test set (benchmarks/outside_testset.py), so
-`catalog_files` refuses any catalog that resolves there, and no source may be a project that also ships
-there (iso-codes, GTK, glib, git, coreutils, ...: see `ls /usr/share/locale/de/LC_MESSAGES`).
+The registry of sources (pinned requirement, licence, locales, role) and the catalog reading and cleaning;
+docs/training.md#the-demo-data-alma-train-demo-data.
 """
 
 from __future__ import annotations
@@ -35,7 +17,7 @@ HELDOUT_VALID = "heldout-valid"
 HELDOUT_TEST = "heldout-test"
 ROLES = (TRAIN, HELDOUT_VALID, HELDOUT_TEST)
 
-# The outside test set lives here; nothing in alma_train reads it (see the module docstring).
+# The outside test set lives here; nothing in alma_train reads it (docs/training.md, "Never a source").
 _OS_CATALOG_ROOTS = (Path("/usr/share/locale"), Path("/usr/share/locale-langpack"))
 
 # Longest English segment kept (characters): longer entries are help paragraphs, not UI segments, and

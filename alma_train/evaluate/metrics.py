@@ -1,7 +1,6 @@
 """Corpus BLEU and chrF with sacreBLEU, with the signatures that make the numbers comparable.
 
-The tokenizer follows the paper (and WMT practice): 13a, except "zh" for Chinese targets and
-"ja-mecab" for Japanese ones (sacreBLEU needs mecab-python3 and ipadic installed for that one).
+Tokenizers per target language: docs/evaluation.md#what-it-does.
 """
 
 from __future__ import annotations

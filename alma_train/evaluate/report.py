@@ -1,7 +1,6 @@
 """Evaluation reports: averages, the paper-style Markdown table, and `compare` across reports.
 
-A report is the JSON that `alma-train evaluate` writes (see docs/evaluation.md): per direction n,
-BLEU, chrF, COMET (or a note), signatures and timings, plus the model, data and decoding settings.
+The report's fields: docs/evaluation.md#outputs.
 """
 
 from __future__ import annotations

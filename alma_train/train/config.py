@@ -1,9 +1,6 @@
 """Training configuration: one dataclass, filled from a YAML file or a shipped preset plus overrides.
 
-`alma-train stage2 --config demo-stage2 --max_steps 2 --output_dir X`: the config is a preset name
-(alma_train/presets/NAME.yaml) or a path to a YAML file; every key can then be overridden on the
-command line. Values given on the command line are read as YAML scalars/lists ("2", "1e-4", "true",
-"[de-en, cs-en]"); a comma-separated string also works for list settings.
+Settings, presets and command-line overrides: docs/training.md#configs-and-presets.
 """
 
 from __future__ import annotations

@@ -1,14 +1,7 @@
 """Stage-2 tokenization and loss masking, as pure functions.
 
-The training text of one pair is prompt + target, then EOS (ALMA.md). The prompt and the target are
-tokenized separately and concatenated, so the boundary between them is known exactly: every prompt
-token gets label -100 (no loss), every target token and the EOS carry loss. The reference code instead
-masks by token id after setting pad = eos, which silently never trains EOS; here padding is masked by
-position (the collator knows which positions it added), never by id, so it works when pad == eos
-(SmolLM2).
-
-With a SentencePiece tokenizer that adds a dummy prefix (LLaMA), the separately tokenized target starts
-with a word-initial piece ("▁Hello"), just as the model emits after "English:" at inference.
+The prompt masked, the target and EOS trained, padding masked by position (never by id):
+docs/training.md#what-carries-loss-in-stage-2.
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """Merge a LoRA adapter into its base model: a standalone HF model folder (safetensors + tokenizer).
 
-The merged folder is what convert/ turns into a GGUF. It is built in a temporary sibling and renamed
-into place, so a killed merge never leaves a half model under the output name.
+Written in a temporary sibling and renamed into place (docs/training.md#merge).
 """
 
 from __future__ import annotations

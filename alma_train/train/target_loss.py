@@ -1,11 +1,6 @@
 """The causal-LM loss computed only where it is taken: the output layer runs on trained positions only.
 
-transformers' causal-LM forward projects every position onto the whole vocabulary and only then
-drops the masked ones. With Gemma 3's 262,144-token vocabulary that is the biggest tensor of a step
-(batch 8 x 256 positions x 262,144 x 4 bytes = 2.1 GB of logits, as much again for their gradient),
-and in stage 2 most positions are the prompt, which is masked anyway. Here the decoder runs as
-usual, the hidden states of the positions whose next token carries loss are gathered, and only they
-go through the output layer: the same loss, a fraction of the memory and of the output-layer work.
+Why and what it saves: docs/training.md#efficiency.
 """
 
 from __future__ import annotations

@@ -1,11 +1,7 @@
 """The one trainer of both ALMA stages: transformers' Trainer + peft, driven by a TrainConfig.
 
-Stage 1 and stage 2 differ only in their data (packed monolingual blocks vs masked parallel
-examples) and in their defaults; everything else (model loading, LoRA, precision, checkpoints, resume,
-logging, the run summary) lives here once. Read top to bottom: check inputs, load data, load model,
-train, save, summarise.
-
-Nothing is written before every input has been checked, so a bad config leaves no half output dir.
+Read top to bottom: check inputs (nothing is written before), load data, load model, train, save,
+summarise (docs/training.md).
 """
 
 from __future__ import annotations

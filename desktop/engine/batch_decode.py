@@ -1,19 +1,7 @@
 """Greedy translation of many sentences at once: one llama.cpp context, one sequence per sentence.
 
-One sentence at a time, every decoding step multiplies the whole model by a single token's vector; on a
-CPU that is bound by reading the weights, on a GPU it leaves the device idle. Here up to
-`max_sequences` sentences decode together: each step is one llama_decode call with one token per
-running sentence (a matrix product instead of many vector products). Slots are refilled as soon as a
-sentence ends (continuous batching), and a new sentence's prompt is decoded in the same call as the
-other sentences' next tokens.
-
-The context is a second one on the loaded weights (desktop.engine.side_context), made per call:
-`n_ctx` cells shared by all sequences (kv_unified); a sentence starts only when its prompt plus its
-output limit fit in the cells left.
-
-Outputs are the same greedy argmax as Llama.create_completion's, but llama.cpp sums a batch's matrix
-products in another order than a single token's, so in rare near-ties a batched output differs from
-the one-at-a-time output (docs/translate.md says how often, and what that means for the cache).
+Continuous batching on a side context; why, and how often a near-tie differs from one at a time:
+docs/translate.md#speed-a-trimmed-vocabulary-and-documents-in-batches.
 """
 
 from __future__ import annotations

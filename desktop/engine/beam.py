@@ -1,15 +1,6 @@
 """n-best translations by beam search in llama.cpp, all beams in one batch sharing the prompt's KV cache.
 
-llama-cpp-python's Llama decodes one sequence; here a second llama.cpp context on the same loaded
-weights holds up to 2 x beams sequences in one unified KV cache. The prompt is decoded once (in
-sequence 0); each step copies a surviving beam's cache cells to its children (a copy only tags the
-cells with another sequence id, no data moves) and decodes one token for every beam in one batch.
-Beams live in sequences [0, beams) and [beams, 2 x beams) in turn, so a parent is never overwritten
-while its children are made.
-
-Scoring follows transformers' beam search (length_penalty 1: the sum of token log-probabilities
-divided by the length); a hypothesis ends with an end-of-generation token or once its text holds a
-complete first line (what clean_output keeps), like alma_train.evaluate.decode's line stop.
+How beams share the cache, are ranked and end: docs/post_editing.md#how-alternatives-are-found.
 """
 
 from __future__ import annotations

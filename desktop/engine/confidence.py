@@ -1,16 +1,6 @@
 """Sentence confidence: the mean log-probability of the greedy output's tokens, calibrated to 0..1.
 
-The engine decodes greedily, so the token chosen at each step is the argmax of the (possibly
-terminology-forced) scores; LogprobRecorder, a llama-cpp-python logits processor, records the
-model's own log-softmax of that token before any forcing, at one vocabulary-sized array per step
-(logits_all would keep n_ctx of them).
-
-A mean log-probability is not a probability of the sentence being right: how it maps to quality
-depends on the model. benchmarks/confidence_calibration.py fits a logistic map
-confidence = 1 / (1 + exp(-(slope * mean_logprob + intercept))) on a validation split against
-"chrF of the sentence >= threshold" and stores it per base model and architecture in
-confidence_calibration.json beside this file. A model with no fitted entry falls back to
-exp(mean_logprob), the geometric mean of its token probabilities (also 0..1, monotone, uncalibrated).
+The recorder, the logistic map per base and its fallback: docs/post_editing.md#how-confidence-is-computed.
 """
 
 from __future__ import annotations

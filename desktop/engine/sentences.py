@@ -1,8 +1,6 @@
 """Cut text into sentences and keep everything between them, so a translation can be put back in place.
 
-ALMA is trained on single sentences: a paragraph is cut here, each sentence is translated alone, and
-the original whitespace (spaces, tabs, line breaks, indentation) is copied between the translations.
-Joining the texts of all segments gives the input back exactly.
+Joining the texts of all segments gives the input back exactly (docs/translate.md, "Engine").
 """
 
 from __future__ import annotations

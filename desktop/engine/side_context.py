@@ -1,9 +1,6 @@
 """A second llama.cpp context on the weights a llama_cpp.Llama has loaded, holding several sequences.
 
-llama-cpp-python's Llama decodes one sequence. Beam search (desktop.engine.beam) and batched document
-translation (desktop.engine.batch_decode) decode many at once through llama.cpp's own batch API: one
-context whose KV cells all sequences share (kv_unified), where copying a sequence only tags its cells
-with another id. Both build that context the same way and talk to it through this class.
+Beam search and batched decoding both decode through it (docs/translate.md, "Speed").
 """
 
 from __future__ import annotations

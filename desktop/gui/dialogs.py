@@ -1,8 +1,7 @@
 """Error dialogs that never block the event loop.
 
-QMessageBox.open() shows the box window-modal and returns at once (exec() would spin a nested event
-loop and stall tests and the worker signals). Each box is a child of its window, so tests find the
-very dialog a user would see with window.findChildren(QMessageBox).
+Shown with QMessageBox.open() as children of their window, never in a nested event loop
+(docs/gui.md, "How it is built").
 """
 
 from __future__ import annotations

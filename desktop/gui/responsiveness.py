@@ -1,10 +1,6 @@
 """How long the GUI's event loop stalls while the model works: python -m desktop.gui.responsiveness.
 
-Opens the real window (offscreen unless a platform is set), starts a 10 ms timer on the GUI thread
-and records the gaps between its ticks while the text view translates a multi-sentence text and the
-document queue translates a file at the same time. With the engine in worker threads the gaps stay
-near the timer period; an engine call on the GUI thread would show up as a gap as long as the call.
-Prints one JSON object (times in milliseconds). Settings and the cache go to a temporary folder.
+What it measures and a run's figures: docs/gui.md#measured.
 """
 
 from __future__ import annotations

@@ -1,13 +1,6 @@
 """Reviewing a translated document: its segment pairs in a table, corrections saved to the translation memory.
 
-The Documents view opens this for a finished job (issue 15 item 4). Each row is one segment the
-document was translated in (source | translation, inline tags removed); the translation cells are
-editable and an edited row is shaded. "Confirm corrections" stores the edited rows in the app's
-TranslationMemory (origin "correction", the job's model named) in one transaction, so a save that fails
-stores nothing, shows a dialog and leaves the edits in the table. "Write the document again" queues the
-same job once more (same output path): desktop.documents.translate_document serves a plain segment
-found whole in the memory before the model, so the corrected segments come out as corrected and the
-rest from the translation cache, unchanged.
+What it shows, saves and writes again: docs/gui.md#reviewing-a-translated-document.
 """
 
 from __future__ import annotations

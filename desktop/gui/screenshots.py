@@ -1,11 +1,6 @@
 """Screenshots of the three views from a real run: python -m desktop.gui.screenshots [--out DIR].
 
-Opens the real window on the default model (or -m MODEL), translates the bundled German sample in the
-text view, runs a small document queue (a .docx built here, the sample Markdown file, and a file of an
-unsupported type to show a per-file error), and saves text.png, documents.png and models.png.
-Settings and the translation cache go to a temporary folder: the user's own are neither read nor
-changed. Runs headless (QT_QPA_PLATFORM=offscreen, with a 1280x800 virtual screen) unless a platform
-is set.
+What it runs, where it writes: docs/gui.md (the screenshots paragraph).
 """
 
 from __future__ import annotations

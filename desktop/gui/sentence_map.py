@@ -1,14 +1,7 @@
 """Which source sentence goes with which translation sentence, kept right while the user edits.
 
-The engine translates sentence by sentence and reports each sentence's spans in the source and in the
-translation (desktop.engine SentenceReport). Here each span becomes a pair of QTextCursors in the
-editor's document: Qt moves cursors with every edit, so after the user corrects a sentence its current
-text is still known exactly, and so is the sentence under the text cursor in either box.
-
-In the translation, a sentence's start cursor keeps its position when text is typed right at it (the
-typed text belongs to the sentence, not to the whitespace before it) and its end cursor moves along
-(text typed at the end belongs to the sentence too). In the source, text typed at a sentence's edges
-stays outside it.
+The engine's spans as Qt text cursors that move with every edit; which edits belong to a sentence:
+docs/gui.md, "How it is built".
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
 """The desktop app's persisted settings, kept apart from the window (as TranslateLocally does).
 
-One QSettings store under ORGANIZATION/APPLICATION in QSettings.defaultFormat(), so tests (and users
-who want a portable install) redirect it with QSettings.setDefaultFormat + QSettings.setPath.
-Lists and per-model options are stored as JSON strings: QSettings' own list/dict round trip differs
-between the INI, registry and plist back ends.
+One QSettings store, lists and per-model options as JSON strings (docs/gui.md, "How it is built").
 """
 
 from __future__ import annotations
