@@ -218,8 +218,21 @@ def _bundled_model() -> Path | None:
     return next((folder / name for name in names if (folder / name).is_file()), None)
 
 
+def canonical_model_path(path: Path | str) -> Path:
+    """The one spelling of a model file's path (absolute, ~ expanded, symlinks resolved): wherever a path
+    identifies a model (the Models view's list, lineage, the cache's fingerprint, the default model), two
+    spellings of one file through a symlinked folder must compare equal."""
+    return Path(path).expanduser().resolve()
+
+
 def resolve_translation_model() -> ModelChoice:
-    """The GGUF to translate with when no model is set (see the module docstring for the order)."""
+    """The GGUF to translate with when no model is set (see the module docstring for the order); its path
+    in canonical form."""
+    choice = _resolve_translation_model()
+    return ModelChoice(canonical_model_path(choice.path), choice.origin, choice.description)
+
+
+def _resolve_translation_model() -> ModelChoice:
     override = os.environ.get(DEFAULT_MODEL_ENV)
     if override:
         if not Path(override).is_file():

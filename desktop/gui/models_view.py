@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from alma_core.gguf_file import AlmaKey
+from alma_core.models import canonical_model_path
 from desktop.gui.dialogs import show_error
 from desktop.gui.settings import AppSettings, ModelOptions
 from desktop.gui.worker import ModelSpec
@@ -201,7 +202,8 @@ class ModelsView(QWidget):
         return [Path(self.list.item(i).data(PATH_ROLE)) for i in range(self.list.count())]
 
     def default_path(self) -> Path | None:
-        """The default entry's file (None when no model could be resolved)."""
+        """The default entry's file (None when no model could be resolved), in canonical form like every
+        path of the list."""
         return self.default_choice.path if self.default_choice is not None else None
 
     def default_text(self) -> str:
@@ -217,7 +219,8 @@ class ModelsView(QWidget):
             self.default_label.setToolTip(str(default))
         else:
             self.default_label.setText(f"No default model: {self.default_problem}")
-        for path in [*([default] if default is not None else []), *self._settings.added_models()]:
+        added = [canonical_model_path(path) for path in self._settings.added_models()]
+        for path in [*([default] if default is not None else []), *(p for p in added if p != default)]:
             item = QListWidgetItem()
             item.setData(PATH_ROLE, str(path))
             self.list.addItem(item)
@@ -225,6 +228,7 @@ class ModelsView(QWidget):
         self._refresh_labels()
         paths = self.model_paths()
         wanted = select or self._active or default
+        wanted = canonical_model_path(wanted) if wanted is not None else None
         self.list.setCurrentRow(paths.index(wanted) if wanted in paths else 0)
         self._show_selected()
 
@@ -251,7 +255,7 @@ class ModelsView(QWidget):
         """Add path to the inventory after checking its header; a bad file gets a dialog, not a row."""
         from alma_core.gguf_file import ModelLoadError, read_model_info
 
-        path = Path(path).resolve()
+        path = canonical_model_path(path)
         try:
             read_model_info(path)
         except ModelLoadError as exc:
@@ -269,7 +273,7 @@ class ModelsView(QWidget):
         path = self.selected_path()
         if path is None or self._is_default(path):
             return
-        self._settings.set_added_models([p for p in self._settings.added_models() if p != path])
+        self._settings.set_added_models([p for p in self._settings.added_models() if canonical_model_path(p) != path])
         self._fill_list()
         self.statusMessage.emit(f"Removed {path.name} from the list (the file stays on disk)")
 
@@ -330,7 +334,7 @@ class ModelsView(QWidget):
         except OSError as exc:
             show_error(self, "Model not deleted", f"{path}: {exc.strerror or exc}")
             return False
-        self._settings.set_added_models([p for p in self._settings.added_models() if p != path])
+        self._settings.set_added_models([p for p in self._settings.added_models() if canonical_model_path(p) != path])
         self._fill_list(select=replacement)
         self.statusMessage.emit(f"Deleted {path.name}")
         return True
@@ -350,12 +354,12 @@ class ModelsView(QWidget):
             return None
         candidates: list[Path] = []
         if card.parent_path:
-            candidates.append(Path(card.parent_path))
+            candidates.append(canonical_model_path(card.parent_path))
         candidates += [p for p in self.model_paths() if p.name == card.parent]
-        candidates += self._runs_models(card.parent) + self._base_models(card.parent)
+        candidates += [canonical_model_path(p) for p in self._runs_models(card.parent) + self._base_models(card.parent)]
         seen: set[Path] = set()
         for candidate in candidates:
-            if candidate in seen or candidate == Path(path) or not candidate.is_file():
+            if candidate in seen or candidate == canonical_model_path(path) or not candidate.is_file():
                 continue
             seen.add(candidate)
             if card.parent_sha256 is None or file_sha256(candidate) == card.parent_sha256:
@@ -417,10 +421,10 @@ class ModelsView(QWidget):
         return Path(item.data(PATH_ROLE)) if item else None
 
     def select_model(self, path: Path) -> None:
-        self.list.setCurrentRow(self.model_paths().index(Path(path)))
+        self.list.setCurrentRow(self.model_paths().index(canonical_model_path(path)))
 
     def _is_default(self, path: Path) -> bool:
-        return self.default_choice is not None and Path(path) == self.default_choice.path
+        return self.default_choice is not None and canonical_model_path(path) == self.default_choice.path
 
     def spec_for(self, path: Path) -> ModelSpec:
         stored = None if self._is_default(path) else path
@@ -435,7 +439,7 @@ class ModelsView(QWidget):
 
     # --- called by the window when the worker reports -----------------------------------------
     def set_active(self, path: Path) -> None:
-        self._active = Path(path)
+        self._active = canonical_model_path(path)
         self._refresh_labels()
         self._show_selected()
 

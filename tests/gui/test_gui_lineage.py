@@ -210,3 +210,38 @@ def test_a_cancelled_tuning_run_is_resumed_from_the_tune_view(qtbot, tmp_path, d
     assert (run / "logs" / "stage2.log").read_text(encoding="utf-8") == stage2_log  # not run again
     assert view.plan.final_gguf.is_file() and not view.resume_button.isEnabled()
     assert json.loads((run / "status.json").read_text())["state"] == "done"
+
+
+def test_use_parent_through_a_symlinked_model_folder(qtbot, tmp_path, default_gguf, monkeypatch):
+    """Models reached through a symlinked folder (a symlinked home, models folder or environment): the
+    default model, the list, the lineage and the cache's fingerprint all name one file one way."""
+    from alma_core.models import resolve_translation_model
+    from alma_train.lineage import write_model_card
+    from desktop.gui.models_view import ModelsView
+    from desktop.gui.settings import AppSettings
+    from desktop.stores.cache import model_fingerprint
+
+    real = tmp_path / "real-models"
+    real.mkdir()
+    link = tmp_path / "linked-models"
+    link.symlink_to(real, target_is_directory=True)
+    shutil.copyfile(default_gguf, real / "base.gguf")
+    # The default model is named through the link, and the child records its parent through the link.
+    monkeypatch.setenv("ALMA_LOCAL_DEFAULT_MODEL", str(link / "base.gguf"))
+    child = tuned_copy(default_gguf, link / "tune-1.q8_0.gguf", link / "base.gguf", 30, 36, "django-de.tmx",
+                       (20.5, 24.25))
+    write_model_card(child)
+    assert resolve_translation_model().path == real / "base.gguf"
+    assert model_fingerprint(link / "base.gguf") == model_fingerprint(real / "base.gguf")
+
+    view = ModelsView(AppSettings())
+    qtbot.addWidget(view)
+    assert view.add_model(link / "tune-1.q8_0.gguf")
+    assert view.model_paths() == [real / "base.gguf", real / "tune-1.q8_0.gguf"]
+    assert not view.add_model(real / "tune-1.q8_0.gguf") or len(view.model_paths()) == 2  # listed once
+    requested: list = []
+    view.activateRequested.connect(requested.append)
+    assert view.use_parent()  # back to the default base, found through the link
+    assert view.selected_path() == real / "base.gguf" and requested[-1].path is None  # the default entry
+    view.select_model(link / "tune-1.q8_0.gguf")  # either spelling selects the one entry
+    assert view.selected_path() == real / "tune-1.q8_0.gguf"
