@@ -7,6 +7,7 @@ docs/api.md ("LibreTranslate compatibility notes").
 from __future__ import annotations
 
 import asyncio
+import io
 import ipaddress
 import json
 import re
@@ -32,6 +33,7 @@ from alma_core.languages import LANGUAGES
 from desktop.api.jobs import ModelQueue, QueueFull, ShuttingDown
 from desktop.api.language_id import detect_language, detect_languages
 from desktop.terminology import TermEntry, Terms
+from desktop.terminology.missing import MissingTermReporter
 from desktop.terminology.sources import EntryList, direction_terms
 
 # LibreTranslate's code for Simplified Chinese is "zh" too; clients that send the script subtag get it.
@@ -421,10 +423,10 @@ def create_app(models: ModelQueue, options: ApiOptions) -> FastAPI:
             translated = []
             for text, src in zip(texts, sources, strict=True):
                 terms = _term_base(options.terms, request_terms, src, target) if src is not None else None
-                found: list[dict[str, Any]] = []
+                reporter = MissingTermReporter()
                 translated.append(text if src is None else _translate_text(engine, text, src, target, text_format,
-                                                                           should_stop, terms, found))
-                missing.append(found)
+                                                                           should_stop, terms, reporter))
+                missing.append(reporter.as_json())
             return translated
 
         translated = await run_job(request, job)
@@ -474,7 +476,7 @@ def create_app(models: ModelQueue, options: ApiOptions) -> FastAPI:
         await run_in_threadpool(save)
 
         def job(engine: Any, should_stop: Callable[[], bool]) -> str:
-            from desktop.documents import translate_document
+            from desktop.documents import DocumentJob, JobOptions
 
             try:
                 src = source
@@ -488,8 +490,8 @@ def create_app(models: ModelQueue, options: ApiOptions) -> FastAPI:
                     if src == target:
                         raise DocumentError(f"{name}: the document is in {LANGUAGES[target]} already")
                 out_name = f"{file_id}.{output_path_for(Path(name), src, target).name}"
-                translate_document(source_path, engine, src, target, output=files.folder / out_name,
-                                   cancel=should_stop, terms=_term_base(options.terms, [], src, target))
+                DocumentJob(source_path, JobOptions(src, target, output=files.folder / out_name, cancel=should_stop,
+                                                    terms=_term_base(options.terms, [], src, target))).run(engine)
                 return out_name
             finally:
                 shutil.rmtree(work, ignore_errors=True)
@@ -538,46 +540,28 @@ def _term_base(server_terms: Any, request_terms: list[Any], src: str, tgt: str) 
     return Terms(terms) if len(terms) else None
 
 
-def _missing_item(number: int, entry: Any) -> dict[str, Any]:
-    return {"sentence": number, "source": entry.source, "target": entry.target,
-            "do_not_translate": entry.keep}
-
-
 def _translate_text(engine: Any, text: str, src: str, tgt: str, text_format: str,
                     should_stop: Callable[[], bool], terms: Any = None,
-                    missing: list[dict[str, Any]] | None = None) -> str:
+                    missing: MissingTermReporter | None = None) -> str:
     """One q item: plain text through the engine, or HTML through the documents' HTML format.
 
-    terms: a desktop.terminology.Terms; each term not placed is appended to `missing` ({"sentence": N from 1, ...}).
+    terms: a desktop.terminology.Terms; each sentence goes to `missing` (numbered from 1).
     """
     if text_format == "text" and terms is not None:
         report = engine.translate_report(text, src, tgt, cancel=should_stop, terms=terms)
         if missing is not None:
-            missing.extend(_missing_item(sentence.index + 1, entry)
-                           for sentence in report.sentences for entry in sentence.missing)
+            missing.sentences_of(report.sentences)
         return report.text
     if text_format == "text":
         return engine.translate(text, src, tgt, cancel=should_stop)
     # The HTML format of desktop.documents (tags, attributes, scripts and entities kept) on the
-    # fragment, so /translate and /translate_file treat markup the same way.
-    from desktop.documents import DocumentError, format_for, translate_document
+    # fragment, read and written in memory, so /translate and /translate_file treat markup the same way.
+    from desktop.documents import DocumentJob, JobOptions, TextSource
 
-    folder = Path(tempfile.mkdtemp(prefix="alma-api-html-"))
-    try:
-        fragment = folder / "q.html"
-        fragment.write_text(text, encoding="utf-8", newline="")
-        try:
-            if not any(True for _ in format_for(fragment).segments(fragment)):
-                return text  # markup only: nothing for the model
-            def note(number: int, source: str, entries: list[Any]) -> None:
-                if missing is not None:
-                    missing.extend(_missing_item(number, entry) for entry in entries)
-
-            written = translate_document(fragment, engine, src, tgt, output=folder / "q.out.html",
-                                         cancel=should_stop, terms=terms, missing_terms=note if terms else None)
-        except DocumentError as exc:
-            raise DocumentError(str(exc).replace(f"{fragment}: ", "q: ")) from None
-        with written.open(encoding="utf-8", newline="") as handle:
-            return handle.read()
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    job = DocumentJob(TextSource(text, "q", ".html"), JobOptions(
+        src, tgt, terms=terms, cancel=should_stop, missing_terms=missing if terms is not None else None))
+    if job.count() == 0:
+        return text  # markup only: nothing for the model
+    out = io.BytesIO()
+    job.run(engine, out)
+    return out.getvalue().decode("utf-8")

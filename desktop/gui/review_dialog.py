@@ -5,7 +5,7 @@ document was translated in (source | translation, inline tags removed); the tran
 editable and an edited row is shaded. "Confirm corrections" stores the edited rows in the app's
 TranslationMemory (origin "correction", the job's model named) in one transaction, so a save that fails
 stores nothing, shows a dialog and leaves the edits in the table. "Write the document again" queues the
-same job once more (same output path): desktop.documents.translate_document serves a plain segment
+same job once more (same output path): desktop.documents.DocumentJob serves a plain segment
 found whole in the memory before the model, so the corrected segments come out as corrected and the
 rest from the translation cache, unchanged.
 """
@@ -55,7 +55,7 @@ class ReviewDialog(QDialog):
         self.resize(900, 600)
         pairs = job.pairs or []
         # Shown and compared without the segment's surrounding whitespace: the memory stores stripped
-        # text, and translate_document puts the document's own whitespace back around a match.
+        # text, and the DocumentJob puts the document's own whitespace back around a match.
         self._sources = [source.strip() for source, _ in pairs]
         self._shown = [translation.strip() for _, translation in pairs]  # as translated or last saved
         self._saved: set[int] = set()

@@ -23,6 +23,7 @@ from desktop.engine import (
 from desktop.engine import Translator as Engine
 from desktop.gui.settings import ModelOptions
 from desktop.terminology import Terms
+from desktop.terminology.missing import MissingTermReporter
 
 
 @dataclass(frozen=True)
@@ -122,17 +123,10 @@ def describe_device(n_gpu_layers: int) -> str:
 
 def locate_missing(report: TranslationReport) -> tuple[MissingTerms, ...]:
     """The sentences of an engine TranslationReport with missing terms, located in report.text."""
-    found: list[MissingTerms] = []
-    position = 0
-    for sentence in report.sentences:
-        start = report.text.find(sentence.translation, position) if sentence.translation else -1
-        if start < 0:
-            continue
-        end = start + len(sentence.translation)
-        position = end
-        if sentence.missing:
-            found.append(MissingTerms(start, end, sentence.source, tuple(sentence.missing)))
-    return tuple(found)
+    reporter = MissingTermReporter()
+    reporter.sentences_of(report.sentences, report.text)
+    return tuple(MissingTerms(found.start, found.end, found.source, found.entries)
+                 for found in reporter.found if found.start >= 0)
 
 
 def locate_sentences(report: TranslationReport, source_text: str) -> tuple[SentenceReport, ...]:
