@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from alma_core.languages import LANGUAGES, UnknownLanguageError, language_name
+from alma_core.models import DefaultModelMissingError, default_gguf_path, resolve_translation_model
 from desktop.terminology import GlossaryError, Terms
 from desktop.terminology.missing import MissingTermReporter, warn_each
 from desktop.terminology.sources import load_terms
@@ -187,7 +188,6 @@ def _document_job(path: Path, args: argparse.Namespace, terms, tmx):
 
 def _print_model(args: argparse.Namespace) -> int:
     """--print-model: the GGUF's path on stdout (how it was chosen on stderr, unless -q); exit 0, or 2."""
-    from alma_core.models import DefaultModelMissingError, resolve_translation_model
 
     if args.model is not None:
         if not args.model.is_file():
@@ -226,7 +226,12 @@ def _load_engine(args: argparse.Namespace):
 
     gpu_layers = args.gpu_layers if args.gpu_layers == "auto" else int(args.gpu_layers)
     try:
-        return TranslationEngine(args.model, n_threads=args.threads, n_gpu_layers=gpu_layers,
+        # The model is decided here, once: -m, else the default (alma_core.models).
+        model = Path(args.model) if args.model else default_gguf_path()
+    except DefaultModelMissingError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        return TranslationEngine(model, n_threads=args.threads, n_gpu_layers=gpu_layers,
                                  max_new_tokens=args.max_new_tokens, cache=not args.no_cache,
                                  memory=_load_memory(args))
     except ModelLoadError as exc:

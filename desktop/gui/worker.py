@@ -13,6 +13,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from alma_core.gguf_file import ModelLoadError
+from alma_core.models import DefaultModelMissingError, default_gguf_path
 from desktop.engine import (
     SentenceReport,
     TranslationCancelled,
@@ -160,9 +162,14 @@ def _spans_hold(sentence: SentenceReport, source_text: str, target_text: str) ->
 
 
 def load_engine(spec: ModelSpec) -> TranslationEngine:
-    """Build a TranslationEngine for spec (raises the engine's ModelLoadError for a bad file)."""
+    """Build a TranslationEngine for spec, the default model (alma_core.models) decided here when spec
+    names none; ModelLoadError for a bad file or when there is no model at all."""
+    try:
+        path = spec.path if spec.path is not None else default_gguf_path()
+    except DefaultModelMissingError as exc:
+        raise ModelLoadError(str(exc)) from None
     return TranslationEngine(
-        model_path=spec.path, n_threads=spec.options.n_threads or None,
+        model_path=path, n_threads=spec.options.n_threads or None,
         n_gpu_layers=gpu_layers_argument(spec.options.n_gpu_layers),
     )
 
