@@ -7,7 +7,7 @@ of the build data), 10 directions, the same for both sides. Each side runs in it
 - baseline: llama-cpp-python's Llama on the untrimmed model, one sentence at a time, the ALMA prompt,
   greedy (create_completion, temperature 0), output cut by clean_output;
 - fast: the product's path: each direction's sentences as one text document translated by
-  desktop.documents.translate_document with a TranslationEngine (no cache) on the vocabulary-trimmed
+  desktop.documents.DocumentJob with a TranslationEngine (no cache) on the vocabulary-trimmed
   model, sentences decoded in batches (desktop.engine.batch_translate).
 
 The sides run in turn --rounds times (baseline first, then fast, then again) and each side's best time
@@ -74,7 +74,7 @@ def run_baseline(model: str, rows: list[dict], threads: int, max_new_tokens: int
 
 
 def run_fast(model: str, rows: list[dict], threads: int, max_new_tokens: int, batch: int, work: Path) -> list[str]:
-    from desktop.documents import translate_document
+    from desktop.documents import DocumentJob, JobOptions
     from desktop.engine import TranslationEngine
 
     engine = TranslationEngine(model, n_threads=threads, max_new_tokens=max_new_tokens, cache=False)
@@ -87,7 +87,7 @@ def run_fast(model: str, rows: list[dict], threads: int, max_new_tokens: int, ba
         # One sentence per paragraph: the document keeps them apart, as the baseline does.
         source = work / f"doc.{src}-{tgt}.txt"
         source.write_text("".join(f"{r['source']}\n\n" for r in group), encoding="utf-8")
-        written = translate_document(source, engine, src, tgt, output=work / f"out.{src}-{tgt}.txt", batch=batch)
+        written = DocumentJob(source, JobOptions(src, tgt, output=work / f"out.{src}-{tgt}.txt", batch=batch)).run(engine)
         lines = written.read_text(encoding="utf-8").split("\n\n")
         for r, line in zip(group, lines, strict=False):
             by_source[(src, tgt, r["source"])] = line.strip()

@@ -7,7 +7,7 @@ docs/api.md ("LibreTranslate compatibility notes").
 from __future__ import annotations
 
 import asyncio
-import ipaddress
+import io
 import json
 import re
 import shutil
@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,9 +29,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from alma_core.gguf_file import trained_pairs
 from alma_core.languages import LANGUAGES
+from desktop.api.errors import ApiError, api_error_handler, http_error_handler
 from desktop.api.jobs import ModelQueue, QueueFull, ShuttingDown
 from desktop.api.language_id import detect_language, detect_languages
+from desktop.api.middleware import BodyLimit, LoopbackHostOnly
 from desktop.terminology import TermEntry, Terms
+from desktop.terminology.missing import MissingTermReporter
 from desktop.terminology.sources import EntryList, direction_terms
 
 # LibreTranslate's code for Simplified Chinese is "zh" too; clients that send the script subtag get it.
@@ -52,15 +55,6 @@ class ApiOptions:
     check_host: bool = True  # refuse Host headers that do not name this computer (DNS rebinding)
     files_kept_s: float = 3600.0  # translated files stay downloadable this long (and until shutdown)
     terms: Any = None  # a desktop.terminology.sources.TermSource (GlossarySet) for every request, or None
-
-
-class ApiError(Exception):
-    """An answer {"error": message} with an HTTP status."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 class TranslatedFiles:
@@ -129,101 +123,6 @@ def served_languages(info: dict[str, Any]) -> list[dict[str, Any]]:
             for code in LANGUAGES]
 
 
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
-
-
-class BodyLimit:
-    """413 for a request body over max_bytes, before any route reads it.
-
-    The body is read here (at most max_bytes of it is kept) and handed on to the app, so a client
-    that sends no Content-Length (chunked) is held to the same limit. An oversized body is still
-    read and dropped up to a bound, so the client receives the 413 instead of a reset connection.
-    """
-
-    _DRAIN_BYTES = 64_000_000
-
-    def __init__(self, app: Callable[..., Awaitable[None]], max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        too_large = declared is not None and declared.isdigit() and int(declared) > self.max_bytes
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body = message.get("body", b"")
-            size += len(body)
-            more = message.get("more_body", False)
-            if size > self.max_bytes:
-                too_large = True
-            if too_large:
-                if size > self.max_bytes + self._DRAIN_BYTES:
-                    break
-                continue
-            chunks.append(body)
-        if too_large:
-            response = _error(413, f"Request too large: the limit is {self.max_bytes:,} bytes "
-                                   "(alma-translate serve --max-request-mb)")
-            await response(scope, receive, send)
-            return
-        whole = b"".join(chunks)
-        replayed = False
-
-        async def replay() -> dict:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": whole, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-
-class LoopbackHostOnly:
-    """403 for a Host header that is not a loopback name or address.
-
-    A keyless server on 127.0.0.1 is reachable from any web page the user opens; a page on an
-    attacker's domain that re-resolves to 127.0.0.1 (DNS rebinding) still sends its own domain as
-    Host. Checking the Host header closes that door, as local model servers do.
-    """
-
-    def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        if scope["type"] == "http":
-            host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
-            if not is_loopback_host_header(host):
-                response = _error(403, f"Host {host!r} is not this computer: the API answers on loopback "
-                                       "names only (localhost, 127.0.0.1, [::1])")
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
-def is_loopback_host_header(host: str) -> bool:
-    """Whether a Host header ("localhost:5000", "[::1]:5000", "127.0.0.1") names this computer."""
-    if host.startswith("["):
-        name = host[1:].partition("]")[0]
-    else:
-        name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    if name.lower() in ("localhost", "localhost."):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
 def create_app(models: ModelQueue, options: ApiOptions) -> FastAPI:
     """The FastAPI app: /translate, /detect, /languages, /translate_file, /download_file, /health."""
     # No /docs or /openapi.json: FastAPI's docs page loads its scripts from a CDN (nothing here may
@@ -235,14 +134,8 @@ def create_app(models: ModelQueue, options: ApiOptions) -> FastAPI:
     if options.check_host and not options.api_keys:
         app.add_middleware(LoopbackHostOnly)
 
-    @app.exception_handler(ApiError)
-    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
-        headers = {"Retry-After": "1"} if exc.status == 429 else None
-        return _error(exc.status, exc.message, headers)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, str(exc.detail))
+    app.add_exception_handler(ApiError, api_error_handler)
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
 
     async def read_params(request: Request) -> tuple[dict[str, Any], bool]:
         """Parameters from the JSON body, else form and query fields (first value wins), as in Flask."""
@@ -421,10 +314,10 @@ def create_app(models: ModelQueue, options: ApiOptions) -> FastAPI:
             translated = []
             for text, src in zip(texts, sources, strict=True):
                 terms = _term_base(options.terms, request_terms, src, target) if src is not None else None
-                found: list[dict[str, Any]] = []
+                reporter = MissingTermReporter()
                 translated.append(text if src is None else _translate_text(engine, text, src, target, text_format,
-                                                                           should_stop, terms, found))
-                missing.append(found)
+                                                                           should_stop, terms, reporter))
+                missing.append(reporter.as_json())
             return translated
 
         translated = await run_job(request, job)
@@ -474,7 +367,7 @@ def create_app(models: ModelQueue, options: ApiOptions) -> FastAPI:
         await run_in_threadpool(save)
 
         def job(engine: Any, should_stop: Callable[[], bool]) -> str:
-            from desktop.documents import translate_document
+            from desktop.documents import DocumentJob, JobOptions
 
             try:
                 src = source
@@ -488,8 +381,8 @@ def create_app(models: ModelQueue, options: ApiOptions) -> FastAPI:
                     if src == target:
                         raise DocumentError(f"{name}: the document is in {LANGUAGES[target]} already")
                 out_name = f"{file_id}.{output_path_for(Path(name), src, target).name}"
-                translate_document(source_path, engine, src, target, output=files.folder / out_name,
-                                   cancel=should_stop, terms=_term_base(options.terms, [], src, target))
+                DocumentJob(source_path, JobOptions(src, target, output=files.folder / out_name, cancel=should_stop,
+                                                    terms=_term_base(options.terms, [], src, target))).run(engine)
                 return out_name
             finally:
                 shutil.rmtree(work, ignore_errors=True)
@@ -538,46 +431,28 @@ def _term_base(server_terms: Any, request_terms: list[Any], src: str, tgt: str) 
     return Terms(terms) if len(terms) else None
 
 
-def _missing_item(number: int, entry: Any) -> dict[str, Any]:
-    return {"sentence": number, "source": entry.source, "target": entry.target,
-            "do_not_translate": entry.keep}
-
-
 def _translate_text(engine: Any, text: str, src: str, tgt: str, text_format: str,
                     should_stop: Callable[[], bool], terms: Any = None,
-                    missing: list[dict[str, Any]] | None = None) -> str:
+                    missing: MissingTermReporter | None = None) -> str:
     """One q item: plain text through the engine, or HTML through the documents' HTML format.
 
-    terms: a desktop.terminology.Terms; each term not placed is appended to `missing` ({"sentence": N from 1, ...}).
+    terms: a desktop.terminology.Terms; each sentence goes to `missing` (numbered from 1).
     """
     if text_format == "text" and terms is not None:
         report = engine.translate_report(text, src, tgt, cancel=should_stop, terms=terms)
         if missing is not None:
-            missing.extend(_missing_item(sentence.index + 1, entry)
-                           for sentence in report.sentences for entry in sentence.missing)
+            missing.sentences_of(report.sentences)
         return report.text
     if text_format == "text":
         return engine.translate(text, src, tgt, cancel=should_stop)
     # The HTML format of desktop.documents (tags, attributes, scripts and entities kept) on the
-    # fragment, so /translate and /translate_file treat markup the same way.
-    from desktop.documents import DocumentError, format_for, translate_document
+    # fragment, read and written in memory, so /translate and /translate_file treat markup the same way.
+    from desktop.documents import DocumentJob, JobOptions, TextSource
 
-    folder = Path(tempfile.mkdtemp(prefix="alma-api-html-"))
-    try:
-        fragment = folder / "q.html"
-        fragment.write_text(text, encoding="utf-8", newline="")
-        try:
-            if not any(True for _ in format_for(fragment).segments(fragment)):
-                return text  # markup only: nothing for the model
-            def note(number: int, source: str, entries: list[Any]) -> None:
-                if missing is not None:
-                    missing.extend(_missing_item(number, entry) for entry in entries)
-
-            written = translate_document(fragment, engine, src, tgt, output=folder / "q.out.html",
-                                         cancel=should_stop, terms=terms, missing_terms=note if terms else None)
-        except DocumentError as exc:
-            raise DocumentError(str(exc).replace(f"{fragment}: ", "q: ")) from None
-        with written.open(encoding="utf-8", newline="") as handle:
-            return handle.read()
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    job = DocumentJob(TextSource(text, "q", ".html"), JobOptions(
+        src, tgt, terms=terms, cancel=should_stop, missing_terms=missing if terms is not None else None))
+    if job.count() == 0:
+        return text  # markup only: nothing for the model
+    out = io.BytesIO()
+    job.run(engine, out)
+    return out.getvalue().decode("utf-8")

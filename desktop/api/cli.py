@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from alma_core.models import DefaultModelMissingError, default_gguf_path
 from desktop.terminology import GlossaryError
 from desktop.terminology.sources import GlossarySet
 from desktop.terminology.store import read_app_glossaries
@@ -110,9 +111,10 @@ def _serve(args: argparse.Namespace) -> int:
         options = _options(args)
         gpu_layers = args.gpu_layers if args.gpu_layers == "auto" else int(args.gpu_layers)
         try:
-            engine = TranslationEngine(args.model, n_threads=args.threads, n_gpu_layers=gpu_layers,
+            model = Path(args.model) if args.model else default_gguf_path()  # decided here, once
+            engine = TranslationEngine(model, n_threads=args.threads, n_gpu_layers=gpu_layers,
                                        max_new_tokens=args.max_new_tokens, cache=not args.no_cache)
-        except ModelLoadError as exc:
+        except (ModelLoadError, DefaultModelMissingError) as exc:
             raise UsageError(str(exc)) from None
         try:
             server = ApiServer(engine, options)

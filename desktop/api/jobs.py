@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 # A job gets the engine and a check that turns true when it should stop (the server shuts down, or
-# its client went away): pass it on as the engine's and translate_document's cancel=.
+# its client went away): pass it on as the engine's and the DocumentJob's cancel=.
 Job = Callable[[Any, Callable[[], bool]], T]
 
 

@@ -9,16 +9,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sqlite3
 import sys
-import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 from alma_core.languages import LANGUAGES, UnknownLanguageError, language_name
+from alma_core.models import DefaultModelMissingError, default_gguf_path, resolve_translation_model
 from desktop.terminology import GlossaryError, Terms
+from desktop.terminology.missing import MissingTermReporter, warn_each
 from desktop.terminology.sources import load_terms
 from desktop.terminology.store import read_app_glossaries
 from desktop.terminology.terms import DEFAULT_STRATEGY, STRATEGIES
@@ -88,8 +88,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _check_arguments(args: argparse.Namespace) -> None:
-    from desktop.documents import DocumentError, format_for
-
     if not args.src or not args.tgt:
         raise UsageError("both --from and --to are required (see --list-languages)")
     try:
@@ -119,10 +117,6 @@ def _check_arguments(args: argparse.Namespace) -> None:
             raise UsageError(f"{path}: is a folder; give the documents in it (e.g. {path}/*.docx)")
         if not path.is_file():
             raise UsageError(f"{path}: no such file")
-        try:
-            format_for(path)
-        except DocumentError as exc:
-            raise UsageError(str(exc)) from None
     if len(args.files) > 1 and args.output is not None and not Path(args.output).is_dir():
         raise UsageError(f"-o {args.output}: with several files, -o must be an existing folder")
     if args.tmx is not None:
@@ -151,20 +145,49 @@ def _warn(message: str) -> None:
     print(f"alma-translate: warning: {message}", file=sys.stderr)
 
 
-def _missing_term_warner(name: str):
-    """A callback printing "NAME: sentence N: term 'Kunde' -> 'client' not placed" per missing term."""
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)
 
-    def warn(number: int, source: str, missing) -> None:
-        for entry in missing:
-            what = f"term {entry.source!r} kept" if entry.keep else f"term {entry.source!r} -> {entry.target!r}"
-            print(f"{name}: sentence {number}: {what} not placed", file=sys.stderr)
 
-    return warn
+class _ProgressBar:
+    """A document's progress bar on stderr (tqdm), opened at its first report and closed after it."""
+
+    def __init__(self, name: str, quiet: bool) -> None:
+        self.name = name
+        self.quiet = quiet
+        self.bar = None
+
+    def __call__(self, done: int, total: int, eta: float | None) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(desc=self.name, unit="seg", file=sys.stderr, disable=True if self.quiet else None,
+                            leave=False)
+        self.bar.total = total
+        self.bar.n = done
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _document_job(path: Path, args: argparse.Namespace, terms, tmx):
+    """The DocumentJob of one FILE: its format and output decided here (a bad one is a UsageError)."""
+    from desktop.documents import DocumentError, DocumentJob, JobOptions
+
+    output = None if args.output in (None, "-") else Path(args.output)
+    options = JobOptions(args.src, args.tgt, output=output, overwrite=args.overwrite, terms=terms,
+                         batch=args.batch, pairs=tmx, progress=_ProgressBar(path.name, args.quiet),
+                         missing_terms=warn_each(str(path), _stderr) if terms else None)
+    try:
+        return DocumentJob(path, options)
+    except DocumentError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _print_model(args: argparse.Namespace) -> int:
     """--print-model: the GGUF's path on stdout (how it was chosen on stderr, unless -q); exit 0, or 2."""
-    from alma_core.models import DefaultModelMissingError, resolve_translation_model
 
     if args.model is not None:
         if not args.model.is_file():
@@ -203,7 +226,12 @@ def _load_engine(args: argparse.Namespace):
 
     gpu_layers = args.gpu_layers if args.gpu_layers == "auto" else int(args.gpu_layers)
     try:
-        return TranslationEngine(args.model, n_threads=args.threads, n_gpu_layers=gpu_layers,
+        # The model is decided here, once: -m, else the default (alma_core.models).
+        model = Path(args.model) if args.model else default_gguf_path()
+    except DefaultModelMissingError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        return TranslationEngine(model, n_threads=args.threads, n_gpu_layers=gpu_layers,
                                  max_new_tokens=args.max_new_tokens, cache=not args.no_cache,
                                  memory=_load_memory(args))
     except ModelLoadError as exc:
@@ -228,15 +256,11 @@ def _stdin_lines():
 def _stdin_reports(engine, src: str, tgt: str, terms=None, alternatives: int = 0):
     """Each stdin line's TranslationReport as soon as the line is done (so a pipe sees it at once and
     memory stays flat); glossary terms a sentence misses are warned with the sentence's number."""
-    warn = _missing_term_warner("stdin")
-    sentences = 0
+    reporter: MissingTermReporter = warn_each("stdin", _stderr)
     for line in _stdin_lines():
         report = engine.translate_report(line, src, tgt, terms=terms, alternatives=alternatives)
         yield report
-        for sentence in report.sentences:
-            if sentence.missing:
-                warn(sentences + sentence.index + 1, sentence.source, sentence.missing)
-        sentences += len(report.sentences)
+        reporter.sentences_of(report.sentences)
 
 
 def _details_stdin(engine, src: str, tgt: str, alternatives: int, terms=None) -> None:
@@ -260,43 +284,18 @@ def _translate_stdin(engine, src: str, tgt: str, terms=None) -> None:
         sys.stdout.flush()
 
 
-def _translate_file(engine, path: Path, args: argparse.Namespace, tmx=None, terms=None) -> None:
-    from tqdm import tqdm
-
-    from desktop.documents import output_path_for, translate_document
-
-    to_stdout = args.output == "-"
-    if to_stdout:
-        scratch = Path(tempfile.mkdtemp(prefix="alma-translate-"))
-        target = scratch / output_path_for(path, args.src, args.tgt).name
-    elif args.output is not None and Path(args.output).is_dir():
-        target = Path(args.output) / output_path_for(path, args.src, args.tgt).name
-    else:
-        target = Path(args.output) if args.output else None
-
-    bar = tqdm(desc=path.name, unit="seg", file=sys.stderr, disable=True if args.quiet else None, leave=False)
-
-    def progress(done: int, total: int, eta: float | None) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
+def _translate_file(engine, job, args: argparse.Namespace) -> None:
+    """One FILE: written beside itself (or to -o), or to stdout whole once done (-o -)."""
     try:
-        written = translate_document(path, engine, args.src, args.tgt, output=target, progress=progress,
-                                     overwrite=args.overwrite, pairs=tmx, terms=terms,
-                                     missing_terms=_missing_term_warner(str(path)) if terms else None,
-                                     batch=args.batch)
-        bar.close()
-        if to_stdout:
-            with written.open("rb") as handle:
-                shutil.copyfileobj(handle, sys.stdout.buffer)
+        if args.output == "-":
+            job.run(engine, out=sys.stdout.buffer)
             sys.stdout.buffer.flush()
-        elif not args.quiet:
-            print(f"{path} -> {written}", file=sys.stderr)
+            return
+        written = job.run(engine)
     finally:
-        bar.close()
-        if to_stdout:
-            shutil.rmtree(scratch, ignore_errors=True)
+        job.options.progress.close()
+    if not args.quiet:
+        print(f"{job.source} -> {written}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -328,6 +327,12 @@ def _run(args: argparse.Namespace) -> int:
     try:
         _check_arguments(args)
         terms = _load_terms(args)
+        tmx = None
+        if args.tmx is not None:
+            from desktop.documents.tmx_out import TmxCollector
+
+            tmx = TmxCollector(args.src, args.tgt)
+        jobs = [_document_job(path, args, terms, tmx) for path in args.files]
         engine = _load_engine(args)
         message = engine.direction_warning(args.src, args.tgt)
         if message:
@@ -338,20 +343,17 @@ def _run(args: argparse.Namespace) -> int:
                 _details_stdin(engine, args.src, args.tgt, args.alternatives or 0, terms)
             elif not args.files:
                 _translate_stdin(engine, args.src, args.tgt, terms)
-            tmx = None
-            if args.tmx is not None:
-                from desktop.documents.tmx_out import TmxCollector
-
-                tmx = TmxCollector(args.src, args.tgt, model_name=Path(engine.model_path).name)
-            for path in args.files:
+            if tmx is not None:
+                tmx.model_name = Path(engine.model_path).name  # its header names the model
+            for job in jobs:
                 try:
-                    _translate_file(engine, path, args, tmx, terms)
+                    _translate_file(engine, job, args)
                 except DocumentError as exc:  # bad input, and also a full disk or read-only output folder
                     raise UsageError(str(exc)) from None
                 except BrokenPipeError:
                     raise
                 except OSError as exc:  # e.g. the source became unreadable half-way: one line, no traceback
-                    raise UsageError(f"{exc.filename or path}: {exc.strerror or exc}") from None
+                    raise UsageError(f"{exc.filename or job.source}: {exc.strerror or exc}") from None
             if tmx is not None:  # written once every document is done, atomically
                 try:
                     tmx.write(args.tmx)

@@ -12,6 +12,8 @@ import os
 import sys
 import time
 
+from alma_core.models import resolve_translation_model
+
 SELF_TEST_SENTENCE = ("de", "en", "Ich habe einen Hund.")
 
 
@@ -19,16 +21,17 @@ def run_self_test(check_qt: bool = True) -> int:
     """Print what was checked; return 0 on success, 1 on failure."""
     started = time.perf_counter()
     try:
+        # Inside the try: a bundle without llama.cpp's shared library is reported, not a traceback.
         from desktop.engine import TranslationEngine
 
-        engine = TranslationEngine(n_threads=2)
+        choice = resolve_translation_model()  # what a fresh bundle translates with
+        engine = TranslationEngine(choice.path, n_threads=2)
         src, tgt, text = SELF_TEST_SENTENCE
         translation = engine.translate(text, src, tgt)
         if not translation.strip() or translation.strip() == text:
             print(f"self-test: FAILED: no translation of {text!r} (got {translation!r})")
             return 1
-        origin = f", {engine.choice.description}" if engine.choice is not None else ""
-        print(f"self-test: model {engine.model_path.name}{origin}")
+        print(f"self-test: model {engine.model_path.name}, {choice.description}")
         print(f"self-test: {src}->{tgt}: {text!r} -> {translation!r}")
         if check_qt:
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

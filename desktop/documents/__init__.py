@@ -1,25 +1,19 @@
-"""Documents: format readers/writers that keep structure, and translate_document to drive them.
+"""Documents: formats that keep a file's structure, and DocumentJob to translate one (docs/translate.md,
+"Documents"). No Qt here; the app, the CLI and the API all use it."""
 
-Formats: .txt, .md, .docx, .pptx, .xlsx, .odt, .srt, .vtt, .html, .po, .xlf. No Qt here; the GUI and
-the CLI both use this.
-"""
-
-from desktop.documents.base import DocumentError
-from desktop.documents.translate import (
-    FORMATS,
-    SUPPORTED_EXTENSIONS,
-    format_for,
-    output_path_for,
-    translate_document,
-)
-from desktop.engine.translation import TranslationCancelled
+from desktop.documents.base import DocumentError, TextSource
+from desktop.documents.formats import FORMATS, SUPPORTED_EXTENSIONS, format_for, output_path_for
+from desktop.documents.job import DocumentJob, JobOptions
+from desktop.engine.translator import TranslationCancelled
 
 __all__ = [
     "FORMATS",
     "SUPPORTED_EXTENSIONS",
     "DocumentError",
+    "DocumentJob",
+    "JobOptions",
+    "TextSource",
     "TranslationCancelled",
     "format_for",
     "output_path_for",
-    "translate_document",
 ]

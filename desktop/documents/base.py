@@ -1,18 +1,17 @@
-"""What every document format shares: the error type, segments, text decoding and the format interface.
-
-A format walks its file and yields the texts to translate in order (`segments`), and writes the
-translated file by walking the source again and asking a callback for each text (`write`). Walking
-twice keeps memory bounded for line-based formats: nothing but the current block is held.
+"""What every document format shares: the error type, segments, text decoding and the format interface
+(a file or text in, a binary stream out); docs/translate.md, "Documents".
 """
 
 from __future__ import annotations
 
 import codecs
+import io
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, TextIO
 
 Translate = Callable[[str], str]
 
@@ -23,6 +22,22 @@ MAX_LINE_CHARS = 1_000_000
 
 class DocumentError(Exception):
     """A document that cannot be translated: missing, empty, unsupported or undecodable."""
+
+
+@dataclass(frozen=True)
+class TextSource:
+    """A document held as text (the API's `format=html`): read by the text formats like a UTF-8 file;
+    `name` stands for the file in messages, `suffix` picks the format."""
+
+    text: str
+    name: str
+    suffix: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
+Source = Path | TextSource
 
 
 @dataclass(frozen=True)
@@ -70,8 +85,10 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (code
          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
 
-def detect_encoding(path: Path) -> str:
-    """UTF-8, or the UTF flavour its byte order mark names (UTF-8-BOM, UTF-16, UTF-32)."""
+def detect_encoding(path: Source) -> str:
+    """UTF-8, or the UTF flavour its byte order mark names (UTF-8-BOM, UTF-16, UTF-32); text is UTF-8."""
+    if isinstance(path, TextSource):
+        return "utf-8"
     try:
         with path.open("rb") as handle:
             head = handle.read(4)
@@ -83,8 +100,14 @@ def detect_encoding(path: Path) -> str:
     return "utf-8"
 
 
-def read_lines(path: Path, encoding: str, max_line_chars: int = MAX_LINE_CHARS) -> Iterator[str]:
-    """The file's lines with their endings, decoded; a DocumentError names the file and line at fault.
+def _open_text(source: Source, encoding: str) -> TextIO:
+    if isinstance(source, TextSource):
+        return io.StringIO(source.text, newline="")
+    return source.open(encoding=encoding, newline="")
+
+
+def read_lines(path: Source, encoding: str, max_line_chars: int = MAX_LINE_CHARS) -> Iterator[str]:
+    """The file's (or text's) lines with their endings, decoded; a DocumentError names the file and line at fault.
 
     Lines are read with a length limit, so a file without line breaks (a binary, a 5 GB log) is
     refused after max_line_chars characters instead of being read whole into memory.
@@ -93,7 +116,7 @@ def read_lines(path: Path, encoding: str, max_line_chars: int = MAX_LINE_CHARS) 
     # Room for the longest ending ("\r\n") on a line of exactly max_line_chars characters.
     limit = max_line_chars + 2
     try:
-        with path.open(encoding=encoding, newline="") as handle:
+        with _open_text(path, encoding) as handle:
             while line := handle.readline(limit):
                 number += 1
                 if len(line) == limit and not line.endswith(("\n", "\r")):
@@ -117,14 +140,24 @@ def read_lines(path: Path, encoding: str, max_line_chars: int = MAX_LINE_CHARS) 
 
 
 class DocumentFormat:
-    """A document format: the texts it holds, and how to write it back with them translated."""
+    """A document format: the texts it holds (`segments`), and how to write it back with them translated
+    (`write`: the source walked again, a callback asked for each text, the result written to `out`).
+
+    Walking twice keeps memory bounded for line-based formats: nothing but the current block is held.
+    Files are read by every format, text (TextSource) by the line-based ones.
+    """
 
     extensions: tuple[str, ...] = ()
 
-    def segments(self, source: Path) -> Iterator[str]:
+    def configured(self, src: str, tgt: str, overwrite: bool = False, model_name: str | None = None) -> DocumentFormat:
+        """The format for one job: bilingual formats (XLIFF) check the languages, mark the model's
+        output and keep or replace existing targets; the others are the same for every job."""
+        return self
+
+    def segments(self, source: Source) -> Iterator[str]:
         raise NotImplementedError
 
-    def write(self, source: Path, target: Path, translate: Translate) -> None:
+    def write(self, source: Source, out: BinaryIO, translate: Translate) -> None:
         raise NotImplementedError
 
 
@@ -134,21 +167,26 @@ class TextDocumentFormat(DocumentFormat):
     def pieces(self, lines: Iterable[str]) -> Iterator[Piece]:
         raise NotImplementedError
 
-    def segments(self, source: Path) -> Iterator[str]:
+    def segments(self, source: Source) -> Iterator[str]:
         with _naming(source):
             for piece in self.pieces(read_lines(source, detect_encoding(source))):
                 if isinstance(piece, Translatable):
                     yield piece.text
 
-    def write(self, source: Path, target: Path, translate: Translate) -> None:
+    def write(self, source: Source, out: BinaryIO, translate: Translate) -> None:
         encoding = detect_encoding(source)
-        with _naming(source), target.open("w", encoding=encoding, newline="") as out:
-            for piece in self.pieces(read_lines(source, encoding)):
-                out.write(piece.written(translate(piece.text)) if isinstance(piece, Translatable) else piece)
+        text = io.TextIOWrapper(out, encoding=encoding, newline="")
+        try:
+            with _naming(source):
+                for piece in self.pieces(read_lines(source, encoding)):
+                    text.write(piece.written(translate(piece.text)) if isinstance(piece, Translatable) else piece)
+            text.flush()
+        finally:
+            text.detach()  # `out` stays open: it is the caller's
 
 
 @contextmanager
-def _naming(source: Path) -> Iterator[None]:
+def _naming(source: Source) -> Iterator[None]:
     """Put the file's name in front of a DocumentError raised without it (by a parser that never saw it)."""
     try:
         yield

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from desktop.documents.base import DocumentError, DocumentFormat, Translate
 from desktop.documents.office_package import PackageKind
@@ -100,8 +101,8 @@ class DocxFormat(DocumentFormat):
         for paragraph in _paragraphs(_open(source)):
             yield from container_segments(paragraph, WORD_RUNS)
 
-    def write(self, source: Path, target: Path, translate: Translate) -> None:
+    def write(self, source: Path, out: BinaryIO, translate: Translate) -> None:
         document = _open(source)
         for paragraph in _paragraphs(document):
             translate_container(paragraph, WORD_RUNS, translate)
-        document.save(str(target))
+        document.save(out)

@@ -37,7 +37,7 @@ benchmarks/inline_markup.py, docs/inline_markup.md):
 called with plain or HTML-tagged text, never with this module's numbered tags (except method="numbered").
 
 Inside the document pipeline a format need not call translate_tagged itself: it yields and translates
-a `TaggedText(tagged, names)` segment, and translate_document sends it through translate_tagged (one
+a `TaggedText(tagged, names)` segment, and the DocumentJob sends it through translate_tagged (one
 segment for progress; the TMX gets its text without tags). `render` of the format's Translatable then
 maps the tagged result back (see html_format.py, markdown_format.py, xliff_format.py).
 """
@@ -73,7 +73,7 @@ class Tag:
 
 
 class TaggedText(str):
-    """A tagged string handed to the document pipeline as one segment: translate_document sends it
+    """A tagged string handed to the document pipeline as one segment: the DocumentJob sends it
     through translate_tagged (with these element names as spelling hints) instead of translating it
     as plain text. Formats yield and translate TaggedText where a segment carries inline markup."""
 

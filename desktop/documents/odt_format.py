@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from desktop.documents.base import DocumentError, DocumentFormat, Translate, has_words
 from desktop.documents.office_package import (
@@ -240,7 +241,7 @@ class OdtFormat(DocumentFormat):
                     if isinstance(entry, _Stretch) and has_words(entry.text):
                         yield segment_text(_stretch_runs(entry, looks))
 
-    def write(self, source: Path, target: Path, translate: Translate) -> None:
+    def write(self, source: Path, out: BinaryIO, translate: Translate) -> None:
         parts = _load(source)
         looks = _Looks(parts)
         changed: set[str] = set()
@@ -261,7 +262,7 @@ class OdtFormat(DocumentFormat):
                 _fill(container, items)
                 changed.add(name)
         try:
-            rewrite_package(source, target, {name: serialize_part(parts[name]) for name in changed})
+            rewrite_package(source, out, {name: serialize_part(parts[name]) for name in changed})
         except (OSError, DocumentError):
             raise
         except Exception as exc:

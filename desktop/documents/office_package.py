@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from desktop.documents.base import DocumentError
 
@@ -222,8 +222,8 @@ def read_parts(source: Path, kind: PackageKind, wanted: Callable[[str], bool]) -
     return parts
 
 
-def rewrite_package(source: Path, target: Path, replaced: Mapping[str, bytes]) -> None:
-    """Write source's zip to target with the named members' contents replaced; all else byte for byte.
+def rewrite_package(source: Path, target: Path | BinaryIO, replaced: Mapping[str, bytes]) -> None:
+    """Write source's zip to target (a file or a seekable stream) with the named members' contents replaced; all else byte for byte.
 
     Members keep their order, names, dates and compression (ODF wants `mimetype` first and stored).
     """

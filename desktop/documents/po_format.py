@@ -8,9 +8,11 @@ around them is translated piece by piece.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from desktop.documents.base import (
     MAX_LINE_CHARS,
@@ -103,7 +105,7 @@ class PoFormat(DocumentFormat):
                 if isinstance(piece, Translatable):
                     yield piece.text
 
-    def write(self, source: Path, target: Path, translate: Translate) -> None:
+    def write(self, source: Path, out: BinaryIO, translate: Translate) -> None:
         po = _open(source)
         filled = []
         for entry, text, set_translation in _units(po):
@@ -113,4 +115,10 @@ class PoFormat(DocumentFormat):
         for entry in filled:
             if "fuzzy" not in entry.flags:
                 entry.flags.append("fuzzy")
-        po.save(str(target))
+        # What polib's save() writes: the catalog in its own encoding, newlines as the platform's.
+        text = io.TextIOWrapper(out, encoding=po.encoding, newline=None)
+        try:
+            text.write(str(po))
+            text.flush()
+        finally:
+            text.detach()

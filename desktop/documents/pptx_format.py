@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from desktop.documents.base import DocumentError, DocumentFormat, Translate
 from desktop.documents.office_package import PackageKind, check_package, package_error
@@ -79,12 +80,12 @@ class PptxFormat(DocumentFormat):
         for paragraph in _paragraphs(_open(source)):
             yield from container_segments(paragraph, DRAWING_RUNS)
 
-    def write(self, source: Path, target: Path, translate: Translate) -> None:
+    def write(self, source: Path, out: BinaryIO, translate: Translate) -> None:
         presentation = _open(source)
         for paragraph in _paragraphs(presentation):
             translate_container(paragraph, DRAWING_RUNS, translate)
         try:
-            presentation.save(str(target))
+            presentation.save(out)
         except (OSError, DocumentError):
             raise
         except Exception as exc:

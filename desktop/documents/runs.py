@@ -124,7 +124,7 @@ def segment_text(runs: Sequence[TextRun]) -> str:
     """What the runs send to translation: their plain text, or a TaggedText when formatting differs.
 
     A TaggedText is a str, so a document's segment count and length are measured on it as on any
-    segment; translate_document sends it through inline_markup.translate_tagged.
+    segment; the DocumentJob sends it through inline_markup.translate_tagged.
     """
     if len({run.key for run in runs}) <= 1:  # one formatting: a plain sentence, the common case
         return "".join(run.text for run in runs)
@@ -135,7 +135,7 @@ def segment_text(runs: Sequence[TextRun]) -> str:
 def translate_runs(runs: Sequence[TextRun], translate: Translate) -> list[Span]:
     """The runs' text translated as one sentence, cut into spans that carry their source formatting.
 
-    `translate` is the document's segment translator (translate_document's): it receives a TaggedText
+    `translate` is the document's segment translator (the DocumentJob's): it receives a TaggedText
     and answers with the tagged translation, every tag present and well nested.
     """
     text = segment_text(runs)

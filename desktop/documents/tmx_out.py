@@ -11,7 +11,7 @@ from desktop.memory.files import MemoryFileError, Tmx
 
 class TmxCollector:
     """Collects the (source, translation) pairs of one run for one direction: the `pairs` sink of
-    translate_document. Plain text (inline markup removed), a source translated twice kept once (the
+    a DocumentJob. Plain text (inline markup removed), a source translated twice kept once (the
     last translation wins, as the cache would give it); the header says it is machine translation."""
 
     def __init__(self, src: str, tgt: str, model_name: str | None = None) -> None:

@@ -27,6 +27,7 @@ import copy
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from alma_core.safe_xml import UnsafeXMLError, read_checked
 from desktop.documents.base import DocumentError, DocumentFormat, Translate
@@ -293,7 +294,7 @@ class XliffFormat(DocumentFormat):
 
     # -- writing -------------------------------------------------------------------------------
 
-    def write(self, source: Path, target: Path, translate: Translate) -> None:
+    def write(self, source: Path, out: BinaryIO, translate: Translate) -> None:
         from lxml import etree
 
         store, version = self._load(source)
@@ -333,8 +334,7 @@ class XliffFormat(DocumentFormat):
                     if not file_node.get("target-language"):
                         file_node.set("target-language", self.tgt)
         encoding = store.document.docinfo.encoding or "UTF-8"
-        with target.open("wb") as out:
-            out.write(etree.tostring(store.document, xml_declaration=True, encoding=encoding))
+        out.write(etree.tostring(store.document, xml_declaration=True, encoding=encoding))
 
     def _add_note(self, unit_element, namespace: str) -> None:
         """2.0: one note per unit saying the target is machine translation (notes come first in a unit)."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from desktop.documents.base import DocumentError, DocumentFormat, Translate, has_words
 from desktop.documents.office_package import (
@@ -119,7 +120,7 @@ class XlsxFormat(DocumentFormat):
                 else:
                     yield from container_segments(item, _schema(ns))
 
-    def write(self, source: Path, target: Path, translate: Translate) -> None:
+    def write(self, source: Path, out: BinaryIO, translate: Translate) -> None:
         parts = _load(source)
         changed: dict[str, bytes] = {}
         for name, root in parts.items():
@@ -137,7 +138,7 @@ class XlsxFormat(DocumentFormat):
             if touched:
                 changed[name] = serialize_part(root)
         try:
-            rewrite_package(source, target, changed)
+            rewrite_package(source, out, changed)
         except (OSError, DocumentError):
             raise
         except Exception as exc:

@@ -17,7 +17,6 @@ from typing import Any
 
 from alma_core.gguf_file import ModelLoadError, read_model_info, trained_pairs
 from alma_core.languages import language_name
-from alma_core.models import DefaultModelMissingError, resolve_translation_model
 from alma_core.prompts import OUTPUT_LENGTH_FACTOR, clean_output
 from desktop.engine.batch_decode import DEFAULT_CELLS, DEFAULT_SEQUENCES, Decoded
 from desktop.engine.batch_translate import decode_ahead
@@ -69,10 +68,9 @@ def _stop_requested(cancel: CancelCheck) -> bool:
 class TranslationEngine:
     """Loads one GGUF model and translates text with it.
 
-    model_path: a GGUF file; None takes alma_core.models.resolve_translation_model()'s choice
-    ($ALMA_LOCAL_DEFAULT_MODEL, else the translator `make model` built, else the one a bundle carries,
-    else the best installed base, zero-shot), kept in .choice. The file is checked before llama.cpp
-    loads it; a bad one (or no model at all) raises ModelLoadError. n_gpu_layers: a number or "auto".
+    model_path: a GGUF file, decided by the caller (the command line, the app, the server: they ask
+    alma_core.models.resolve_translation_model() when the user named none). The file is checked before
+    llama.cpp loads it; a bad one raises ModelLoadError. n_gpu_layers: a number or "auto".
     cache: True for the shared cache in the user data dir, a TranslationCache, or False/None for none.
     memory: a translation memory (desktop.memory.store.TranslationMemory or anything with
     lookup(src, tgt, source) -> str | None), settable later as .memory; an exact match is served
@@ -80,18 +78,9 @@ class TranslationEngine:
     generated_tokens.
     """
 
-    def __init__(self, model_path: Path | str | None = None, n_threads: int | None = None,
+    def __init__(self, model_path: Path | str, n_threads: int | None = None,
                  n_ctx: int = 2048, n_gpu_layers: int | str = "auto", max_new_tokens: int = 256,
                  cache: Any = True, memory: Any = None) -> None:
-        # How the model was chosen: None when model_path was given, else resolve_translation_model()'s
-        # ModelChoice (environment, the translator `make model` built, the bundle's, or a base).
-        self.choice = None
-        if model_path is None:
-            try:
-                self.choice = resolve_translation_model()
-            except DefaultModelMissingError as exc:
-                raise ModelLoadError(str(exc)) from None
-            model_path = self.choice.path
         self.model_path = Path(model_path)
         self.info: dict[str, Any] = read_model_info(self.model_path)
         # How mean token log-probabilities become 0..1 confidences for this model (None: exp fallback).

@@ -13,11 +13,13 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from desktop.documents import SUPPORTED_EXTENSIONS, translate_document
+from desktop import documents  # documents.DocumentJob: the DocumentJob below is this queue's entry
+from desktop.documents import SUPPORTED_EXTENSIONS, JobOptions
 from desktop.documents.tmx_out import TmxCollector
 from desktop.engine import TranslationCancelled, Translator
 from desktop.gui.worker import ModelSpec, load_engine
 from desktop.terminology import Terms
+from desktop.terminology.missing import MissingTermReporter
 
 
 class JobState(enum.Enum):
@@ -111,19 +113,16 @@ class _DocumentWorker(QObject):
                 # pairs are added only once it succeeded, so a cancelled file leaves nothing behind.
                 key = (job.tmx, job.src, job.tgt)
                 memory = self._memories.get(key) or TmxCollector(job.src, job.tgt, model_name)
-            missing: list = []
-
-            def note_missing(number: int, source: str, entries: list) -> None:
-                missing.append((number, source, entries))
-
-            output = translate_document(
-                job.path, engine, job.src, job.tgt,
+            reporter = MissingTermReporter()
+            output = documents.DocumentJob(job.path, JobOptions(
+                job.src, job.tgt, overwrite=job.overwrite, terms=job.terms,
+                pairs=lambda source, translation: pairs.append((source, translation)),
                 progress=lambda done, total, eta: self.progress.emit(
                     job.job_id, done, total, -1.0 if eta is None else float(eta)),
-                cancel=job.cancel_event, overwrite=job.overwrite,
-                pairs=lambda source, translation: pairs.append((source, translation)),
-                terms=job.terms, missing_terms=note_missing if job.terms is not None else None,
-            )
+                cancel=job.cancel_event, missing_terms=reporter,
+            )).run(engine)
+            # (sentence number, source, entries) each, as the Documents view lists them.
+            missing = [(found.number, found.source, list(found.entries)) for found in reporter.found]
             if memory is not None:
                 for source, translation in pairs:
                     memory.add(source, translation)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from alma_core.gguf_file import ModelLoadError
+from alma_core.models import DefaultModelMissingError, default_gguf_path
 from desktop.engine import (
     SentenceReport,
     TranslationCancelled,
@@ -23,6 +25,7 @@ from desktop.engine import (
 from desktop.engine import Translator as Engine
 from desktop.gui.settings import ModelOptions
 from desktop.terminology import Terms
+from desktop.terminology.missing import MissingTermReporter
 
 
 @dataclass(frozen=True)
@@ -122,17 +125,10 @@ def describe_device(n_gpu_layers: int) -> str:
 
 def locate_missing(report: TranslationReport) -> tuple[MissingTerms, ...]:
     """The sentences of an engine TranslationReport with missing terms, located in report.text."""
-    found: list[MissingTerms] = []
-    position = 0
-    for sentence in report.sentences:
-        start = report.text.find(sentence.translation, position) if sentence.translation else -1
-        if start < 0:
-            continue
-        end = start + len(sentence.translation)
-        position = end
-        if sentence.missing:
-            found.append(MissingTerms(start, end, sentence.source, tuple(sentence.missing)))
-    return tuple(found)
+    reporter = MissingTermReporter()
+    reporter.sentences_of(report.sentences, report.text)
+    return tuple(MissingTerms(found.start, found.end, found.source, found.entries)
+                 for found in reporter.found if found.start >= 0)
 
 
 def locate_sentences(report: TranslationReport, source_text: str) -> tuple[SentenceReport, ...]:
@@ -166,9 +162,14 @@ def _spans_hold(sentence: SentenceReport, source_text: str, target_text: str) ->
 
 
 def load_engine(spec: ModelSpec) -> TranslationEngine:
-    """Build a TranslationEngine for spec (raises the engine's ModelLoadError for a bad file)."""
+    """Build a TranslationEngine for spec, the default model (alma_core.models) decided here when spec
+    names none; ModelLoadError for a bad file or when there is no model at all."""
+    try:
+        path = spec.path if spec.path is not None else default_gguf_path()
+    except DefaultModelMissingError as exc:
+        raise ModelLoadError(str(exc)) from None
     return TranslationEngine(
-        model_path=spec.path, n_threads=spec.options.n_threads or None,
+        model_path=path, n_threads=spec.options.n_threads or None,
         n_gpu_layers=gpu_layers_argument(spec.options.n_gpu_layers),
     )
 

@@ -1,7 +1,8 @@
 """Which model translates when none is set, with real files: $ALMA_LOCAL_DEFAULT_MODEL, else the translator
 `make model` built into the user model folder, else the best installed base (Gemma 3 270M), zero-shot.
 
-Checked where users meet it: resolve_translation_model(), the engine, `alma-translate --print-model`, and
+Checked where users meet it: resolve_translation_model(), the app's engine loader (the model is decided
+at the edge and handed to the engine as a path), `alma-translate --print-model`, and
 the desktop app, whose first translation after `make model` must use the built translator with no
 setting and whose Models view shows the translator's base, licence, data, steps and scores.
 """
@@ -67,19 +68,25 @@ def test_resolution_order_environment_then_built_then_base(user_data, monkeypatc
     monkeypatch.setenv("ALMA_LOCAL_DEFAULT_MODEL", str(missing))
     with pytest.raises(DefaultModelMissingError, match=f"ALMA_LOCAL_DEFAULT_MODEL={missing}: no such file"):
         resolve_translation_model()
-    # The engine names the same problem as a load error (what the app's dialog and the CLI show).
+    # The app's loader names the same problem as a load error (what its dialog shows).
+    from desktop.gui.worker import ModelSpec, load_engine
+
     with pytest.raises(ModelLoadError, match=f"ALMA_LOCAL_DEFAULT_MODEL={missing}: no such file"):
-        TranslationEngine(cache=False)
+        load_engine(ModelSpec())
 
 
-def test_the_engine_without_a_model_uses_the_built_translator(user_data, translator_gguf):
+def test_the_app_loader_without_a_model_uses_the_built_translator(user_data, translator_gguf):
+    from desktop.gui.settings import ModelOptions
+    from desktop.gui.worker import ModelSpec, load_engine
+
     built = install_translator(translator_gguf)
-    engine = TranslationEngine(n_threads=2, max_new_tokens=8, cache=False)
-    assert engine.model_path == built and engine.choice.origin == "built"
+    engine = load_engine(ModelSpec(None, ModelOptions(n_threads=2)))
+    assert engine.model_path == built
     assert engine.info["alma.base"] == "smollm2-135m"
     assert engine.translate("Guten Morgen.", "de", "en").strip()
     engine.close()
-    assert TranslationEngine(translator_gguf, n_threads=2, cache=False).choice is None  # a path given: no choice
+    with pytest.raises(TypeError):
+        TranslationEngine(cache=False)  # the engine decides nothing: it is handed a path
 
 
 # --- alma-translate --print-model ------------------------------------------------------------------
@@ -226,7 +233,7 @@ def test_after_make_model_the_app_translates_with_the_built_translator(qtbot, qt
     with qtbot.waitSignal(window.translator.translationReady, timeout=MODEL_TIMEOUT_MS) as ready:
         window.text_view.source.setPlainText("Guten Morgen.")
     engine = window.translator._worker._engine
-    assert engine.model_path == built and engine.choice.origin == "built"
+    assert engine.model_path == built  # the default, decided by the app and handed to the engine
     assert ready.args[0].text == window.text_view.target.toPlainText() != ""
     assert window.model_label.text() == "Model: default-translator.gguf"
 

@@ -18,10 +18,11 @@ import pytest
 from desktop.documents import (
     SUPPORTED_EXTENSIONS,
     DocumentError,
+    DocumentJob,
+    JobOptions,
     TranslationCancelled,
     format_for,
     output_path_for,
-    translate_document,
 )
 from desktop.engine import TranslationEngine
 from desktop.stores.cache import TranslationCache
@@ -49,7 +50,7 @@ def digest(path: Path) -> str:
 def translate(path: Path, engine, src="de", tgt="en", **kwargs) -> Path:
     before = digest(path)
     calls: list[tuple[int, int, float | None]] = []
-    out = translate_document(path, engine, src, tgt, progress=lambda *a: calls.append(a), **kwargs)
+    out = DocumentJob(path, JobOptions(src, tgt, progress=lambda *a: calls.append(a), **kwargs)).run(engine)
     assert digest(path) == before, "the source changed"
     assert out != path and out.is_file()
     assert calls[0][:2] == (0, calls[-1][1]) and calls[-1][0] == calls[-1][1] > 0
@@ -254,7 +255,7 @@ def test_cancel_mid_document_leaves_no_output(engine, tmp_path):
             cancel.set()
 
     with pytest.raises(TranslationCancelled):
-        translate_document(source, engine, "de", "en", progress=progress, cancel=cancel)
+        DocumentJob(source, JobOptions("de", "en", progress=progress, cancel=cancel)).run(engine)
     assert not (tmp_path / "lang.en.txt").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lang.de.txt"]
 
@@ -285,14 +286,14 @@ def test_bad_input_names_the_file(engine, tmp_path, name, content, message):
     source = tmp_path / name
     source.write_bytes(content)
     with pytest.raises(DocumentError, match=re.escape(name) + ".*" + re.escape(message)):
-        translate_document(source, engine, "de", "en")
+        DocumentJob(source, JobOptions("de", "en")).run(engine)
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]
 
 
 def test_the_source_is_never_the_output(engine, tmp_path):
     source = sample("sample.de.txt", tmp_path)
     with pytest.raises(DocumentError, match="overwrite the source"):
-        translate_document(source, engine, "de", "en", output=source)
+        DocumentJob(source, JobOptions("de", "en", output=source)).run(engine)
 
 
 def test_a_huge_document_is_read_in_bounded_memory(tmp_path):

@@ -169,11 +169,15 @@ class RecordingEngine:
     def __init__(self, engine) -> None:
         self.engine = engine
         self.model_path = engine.model_path
+        self.memory = engine.memory
         self.inputs: list[str] = []
 
-    def translate(self, text: str, src: str, tgt: str, cancel=None) -> str:
+    def translate(self, text: str, src: str, tgt: str, cancel=None, terms=None) -> str:
         self.inputs.append(text)
-        return self.engine.translate(text, src, tgt, cancel=cancel)
+        return self.engine.translate(text, src, tgt, cancel=cancel, terms=terms)
+
+    def prefetch(self, *args, **kwargs):
+        return self.engine.prefetch(*args, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -186,12 +190,12 @@ def recording_engine(default_gguf):
 
 
 def test_html_sentence_with_a_link_is_translated_whole_and_the_link_kept(recording_engine, tmp_path):
-    from desktop.documents import translate_document
+    from desktop.documents import DocumentJob, JobOptions
 
     source = tmp_path / "seite.de.html"
     source.write_text('<p>Lesen Sie <a href="haus.html" title="Mehr">mehr über das <b>Haus</b></a>.<br>\n'
                       'Der Befehl <code>ls -l &lt;dir&gt;</code> zeigt alles.</p>\n', encoding="utf-8")
-    out = translate_document(source, recording_engine, "de", "en")
+    out = DocumentJob(source, JobOptions("de", "en")).run(recording_engine)
     html = out.read_text(encoding="utf-8")
     # One model input for the whole paragraph, its inline tags spelled as HTML; the code never shown.
     first = recording_engine.inputs[0]
@@ -204,14 +208,14 @@ def test_html_sentence_with_a_link_is_translated_whole_and_the_link_kept(recordi
 
 
 def test_markdown_emphasis_and_links_are_translated_with_their_sentence(recording_engine, tmp_path):
-    from desktop.documents import translate_document
+    from desktop.documents import DocumentJob, JobOptions
 
     source = tmp_path / "liesmich.de.md"
     source.write_text("- Klicken Sie auf **Übersetzen**, um zu beginnen.\n"
                       "Mehr steht in der [Dokumentation](https://example.org/docs \"Hilfe\") und in `man alma`.\n"
                       "Zwei * drei ist sechs.\n", encoding="utf-8")
     recording_engine.inputs.clear()
-    out = translate_document(source, recording_engine, "de", "en")
+    out = DocumentJob(source, JobOptions("de", "en")).run(recording_engine)
     lines = out.read_text(encoding="utf-8").splitlines()
     assert "Klicken Sie auf <b>Übersetzen</b>, um zu beginnen." in recording_engine.inputs[0]
     assert any("Mehr steht in der <a>Dokumentation</a> und in" in text for text in recording_engine.inputs)

@@ -1,7 +1,7 @@
 """.pptx, .xlsx and .odt (and .docx's inline formatting): structure kept, formatting put back on the right words.
 
 Documents are built here with python-pptx, openpyxl, odfpy and python-docx. Three kinds of test:
-- exact run mapping through translate_document with a dictionary for an engine (what a real model
+- exact run mapping through a DocumentJob with a dictionary for an engine (what a real model
   answers cannot be predicted, a dictionary can: it receives the HTML-spelled tagged sentence that
   inline_markup shows a model, and its answer moves the bold to another word);
 - one real-model run per format through the real alma-translate (the fast test model), checking the
@@ -12,6 +12,7 @@ Documents are built here with python-pptx, openpyxl, odfpy and python-docx. Thre
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import io
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.documents import DocumentError, translate_document
+from desktop.documents import DocumentError, DocumentJob, JobOptions
 
 ROOT = Path(__file__).resolve().parents[2]
 HYPERLINK = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink"
@@ -32,15 +33,22 @@ NS_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
 
 
 class DictionaryEngine:
-    """A deterministic engine: known sentences get their listed translation, others are upper-cased."""
+    """A deterministic engine: known sentences get their listed translation, others are upper-cased.
+    No memory, and nothing decoded ahead (its prefetch does nothing)."""
+
+    model_path = Path("dictionary.gguf")
+    memory = None
 
     def __init__(self, table: dict[str, str] | None = None) -> None:
         self.table = table or {}
         self.seen: list[str] = []
 
-    def translate(self, text: str, src: str, tgt: str, cancel=None) -> str:
+    def translate(self, text: str, src: str, tgt: str, cancel=None, terms=None) -> str:
         self.seen.append(text)
         return self.table.get(text, text.upper())
+
+    def prefetch(self, texts, src, tgt, cancel=None, on_text=None, terms=None, max_sequences=1):
+        return contextlib.nullcontext(0)
 
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -56,9 +64,10 @@ def digest(path: Path) -> str:
 
 
 def translate_checked(source: Path, engine) -> Path:
-    """translate_document with its progress followed: the count of the first pass is what was translated."""
+    """A document job with its progress followed: the count of the first pass is what was translated."""
     calls: list[tuple[int, int]] = []
-    out = translate_document(source, engine, "de", "en", progress=lambda done, total, eta: calls.append((done, total)))
+    progress = lambda done, total, eta: calls.append((done, total))  # noqa: E731
+    out = DocumentJob(source, JobOptions("de", "en", progress=progress)).run(engine)
     assert calls[0] == (0, calls[-1][1]) and calls[-1][0] == calls[-1][1] == len(engine.seen) > 0, calls
     return out
 
@@ -325,7 +334,7 @@ def test_docx_runs_of_one_formatting_are_one_plain_sentence(tmp_path):
         paragraph.add_run(text).italic = True
     document.save(str(source))
     engine = DictionaryEngine({"Das Haus ist groß.": "The house is big."})
-    out = translate_document(source, engine, "de", "en")
+    out = DocumentJob(source, JobOptions("de", "en")).run(engine)
     assert engine.seen == ["Das Haus ist groß."]
     runs = docx.Document(str(out)).paragraphs[0].runs
     assert [(r.text, r.italic) for r in runs] == [("The house is big.", True)]
@@ -359,7 +368,7 @@ def test_docx_as_word_writes_it_proofing_marks_language_and_bookmarks(tmp_path):
     document.save(str(source))
     engine = DictionaryEngine({"Das Haus ist groß.": "The house is big.", " Der Hund schläft.": " The dog sleeps.",
                                " Neu eingefügt.": " Newly inserted."})
-    out = translate_document(source, engine, "de", "en")
+    out = DocumentJob(source, JobOptions("de", "en")).run(engine)
     assert engine.seen == ["Das Haus ist groß.", " Der Hund schläft.", " Neu eingefügt."]
     paragraph = docx.Document(str(out)).paragraphs[0]._p
     assert [child.tag.split("}")[1] for child in paragraph] == ["r", "bookmarkStart", "r", "bookmarkEnd", "ins"]
@@ -378,7 +387,7 @@ def test_a_translator_that_drops_the_tags_still_keeps_every_formatting(tmp_path)
     engine = DictionaryEngine({MIXED: "The house is very big. See the website.",
                                "Das Haus ist sehr groß. Siehe die Webseite.": "The house is very big. See the website.",
                                "sehr groß": "very big", "die Webseite": "the website"})
-    out = translate_document(source, engine, "de", "en")
+    out = DocumentJob(source, JobOptions("de", "en")).run(engine)
     mixed = docx.Document(str(out)).paragraphs[0]
     assert mixed.text == "The house is very big. See the website."
     assert [r.text for r in mixed.runs if r.bold] == ["very big"]
@@ -560,7 +569,7 @@ def test_hostile_packages_are_refused_in_process(hostile_corpus):
     problems = []
     for name, (path, message) in cases.items():
         try:
-            translate_document(path, engine, "de", "en")
+            DocumentJob(path, JobOptions("de", "en")).run(engine)
         except DocumentError as exc:
             if not str(exc).startswith(str(path)) or message not in str(exc):
                 problems.append(f"{name}: {exc}")
@@ -730,7 +739,7 @@ def test_cancel_mid_document_leaves_no_output(tmp_path, build):
             return super().translate(text, src, tgt)
 
     with pytest.raises(TranslationCancelled):
-        translate_document(source, CancellingEngine(), "de", "en", cancel=pressed)
+        DocumentJob(source, JobOptions("de", "en", cancel=pressed)).run(CancellingEngine())
     assert sorted(p.name for p in tmp_path.iterdir()) == [source.name]
 
 
@@ -750,7 +759,7 @@ def test_pptx_line_breaks_and_fields_stay_in_place(tmp_path):
     etree.SubElement(field, qn("a:t")).text = "‹#›"
     presentation.save(str(source))
     engine = DictionaryEngine()
-    out = translate_document(source, engine, "de", "en")
+    out = DocumentJob(source, JobOptions("de", "en")).run(engine)
     assert engine.seen == ["Erste Zeile", "zweite Zeile"]
     result = Presentation(str(out)).slides[0].shapes[0].text_frame.paragraphs[0]._p
     children = [child.tag.split("}")[1] for child in result if child.tag != qn("a:endParaRPr")]

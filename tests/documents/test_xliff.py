@@ -204,11 +204,11 @@ def test_language_mismatch_exits_2_naming_file_and_attribute(tmp_path, data_dir,
     ("app.de.xlf", "de", "ru", '<xliff> trgLang="en" does not match --to ru'),
 ])
 def test_every_language_attribute_is_checked(tmp_path, engine, sample, src, tgt, message):
-    from desktop.documents import DocumentError, translate_document
+    from desktop.documents import DocumentError, DocumentJob, JobOptions
 
     source = copy_sample(sample, tmp_path)
     with pytest.raises(DocumentError) as caught:
-        translate_document(source, engine, src, tgt)
+        DocumentJob(source, JobOptions(src, tgt)).run(engine)
     assert str(caught.value).startswith(f"{source}: ") and message in str(caught.value), caught.value
     assert sorted(p.name for p in tmp_path.iterdir()) == [sample]
 
@@ -267,11 +267,11 @@ EXPECTED = {"billion-laughs": "declares XML entities", "xxe": "declares XML enti
 
 @pytest.mark.parametrize("kind", sorted(EXPECTED))
 def test_hostile_and_broken_xliff_is_refused(tmp_path, engine, kind):
-    from desktop.documents import DocumentError, translate_document
+    from desktop.documents import DocumentError, DocumentJob, JobOptions
 
     source = hostile_file(tmp_path, kind)
     with pytest.raises(DocumentError) as caught:
-        translate_document(source, engine, "de", "en")
+        DocumentJob(source, JobOptions("de", "en")).run(engine)
     message = str(caught.value)
     assert message.startswith(f"{source}: ") and EXPECTED[kind] in message, message
     assert "TOP-SECRET-VALUE" not in message

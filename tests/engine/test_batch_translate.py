@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from alma_core.prompts import build_prompt, clean_output
-from desktop.documents import translate_document
+from desktop.documents import DocumentJob, JobOptions
 from desktop.engine import TranslationCancelled, TranslationEngine
 from desktop.engine.batch_decode import DEFAULT_CELLS
 from desktop.engine.llama_model import LlamaModel
@@ -110,18 +110,18 @@ def test_a_document_is_translated_in_batches_with_the_same_structure(default_ggu
                                cache=TranslationCache(tmp_path / "cache.sqlite3"))
     source = write_text_document(tmp_path / "ui.de.txt", [*SENTENCES, SENTENCES[0]])  # one repeated
     progress: list[tuple[int, int]] = []
-    one = translate_document(source, engine, "de", "en", output=tmp_path / "one.txt", batch=1)
+    one = DocumentJob(source, JobOptions("de", "en", output=tmp_path / "one.txt", batch=1)).run(engine)
     assert engine.model_calls == len(SENTENCES)
     engine.cache = TranslationCache(tmp_path / "cache2.sqlite3")  # nothing cached: the batch decodes all
-    many = translate_document(source, engine, "de", "en", output=tmp_path / "many.txt", batch=4,
-                              progress=lambda done, total, eta: progress.append((done, total)))
+    many = DocumentJob(source, JobOptions("de", "en", output=tmp_path / "many.txt", batch=4,
+                                          progress=lambda done, total, eta: progress.append((done, total)))).run(engine)
     assert engine.model_calls == 2 * len(SENTENCES)  # the repeated sentence decoded once
     lines_one, lines_many = one.read_text().split("\n"), many.read_text().split("\n")
     assert len(lines_one) == len(lines_many) and [bool(x) for x in lines_one] == [bool(x) for x in lines_many]
     assert progress[-1] == (len(SENTENCES) + 1,) * 2
     assert [done for done, _ in progress] == sorted(done for done, _ in progress)
     # The batch's translations are in the cache: writing again calls the model for nothing.
-    again = translate_document(source, engine, "de", "en", output=tmp_path / "again.txt", batch=4)
+    again = DocumentJob(source, JobOptions("de", "en", output=tmp_path / "again.txt", batch=4)).run(engine)
     assert again.read_text() == many.read_text() and engine.model_calls == 2 * len(SENTENCES)
     # Forgotten once the document is written: with the cache gone, a sentence goes to the model again.
     engine.cache = None
@@ -139,7 +139,7 @@ def test_cancel_in_the_middle_of_a_batch_leaves_no_output(default_gguf, tmp_path
             cancel.set()  # after the first sentences of the batch came back
 
     with pytest.raises(TranslationCancelled):
-        translate_document(source, engine, "de", "en", batch=4, cancel=cancel, progress=progress)
+        DocumentJob(source, JobOptions("de", "en", batch=4, cancel=cancel, progress=progress)).run(engine)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ui.de.txt"]
     calls = engine.model_calls
     assert calls < len(SENTENCES)

@@ -133,12 +133,14 @@ def test_an_api_request_with_a_glossary(engine):
 
 
 def test_a_document_reports_its_sentences_without_their_terms(engine, terms, tmp_path):
-    from desktop.documents import translate_document
+    from desktop.documents import DocumentJob, JobOptions
+    from desktop.terminology.missing import MissingTermReporter
 
     source = tmp_path / "note.txt"
     source.write_text(f"Hallo.\n\n{SENTENCE}\n", encoding="utf-8")
     told = []
-    written = translate_document(source, engine, "de", "en", terms=Terms(terms.base, "none"),
-                                 missing_terms=lambda number, text, missing: told.append((number, text, missing)))
+    reporter = MissingTermReporter(lambda found: told.append((found.number, found.source, list(found.entries))))
+    written = DocumentJob(source, JobOptions("de", "en", terms=Terms(terms.base, "none"),
+                                             missing_terms=reporter)).run(engine)
     assert told == [(2, SENTENCE, [terms.base.entries[0]])]
     assert written.read_text(encoding="utf-8").count("\n") == 3

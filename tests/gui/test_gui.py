@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from alma_core.models import default_gguf_path
+
 pytest.importorskip("pytestqt")
 pytestmark = [pytest.mark.timeout(300), pytest.mark.usefixtures("app_dirs")]  # QSettings, cache in tmp_path
 
@@ -45,7 +47,7 @@ def reference_engine():
     """A second engine on the same model, no cache: what the window must show for a given input."""
     from desktop.engine import TranslationEngine
 
-    return TranslationEngine(cache=False)  # same threads as the window: identical arithmetic
+    return TranslationEngine(default_gguf_path(), cache=False)  # same threads as the window: identical arithmetic
 
 
 def error_dialogs(window) -> list[QMessageBox]:

@@ -33,10 +33,10 @@ CORRECTED = {
 }
 
 
-def test_translate_document_serves_a_whole_multi_sentence_segment_from_the_memory(default_gguf, tmp_path):
+def test_a_document_job_serves_a_whole_multi_sentence_segment_from_the_memory(default_gguf, tmp_path):
     """No GUI: the engine's memory holds a correction of a two-sentence line; the line comes out as the
     correction (its indentation kept), not sentence by sentence from the model."""
-    from desktop.documents import translate_document
+    from desktop.documents import DocumentJob, JobOptions
     from desktop.engine import TranslationEngine
     from desktop.memory.store import TranslationMemory
 
@@ -49,7 +49,7 @@ def test_translate_document_serves_a_whole_multi_sentence_segment_from_the_memor
     document.write_text(f"    {source}\nDer Hund schläft.\n", encoding="utf-8")
     pairs: list[tuple[str, str]] = []
     try:
-        output = translate_document(document, engine, "de", "en", pairs=lambda s, t: pairs.append((s, t)))
+        output = DocumentJob(document, JobOptions("de", "en", pairs=lambda s, t: pairs.append((s, t)))).run(engine)
     finally:
         memory.close()
     lines = output.read_text(encoding="utf-8").splitlines()

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from alma_core.models import default_gguf_path
+
 pytest.importorskip("pytestqt")
 # app_dirs: QSettings and the user data dir in tmp_path
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300), pytest.mark.usefixtures("app_dirs")]
@@ -84,7 +86,7 @@ def test_dropped_docx_is_translated_and_bad_files_fail_alone(qtbot, window, docs
     assert letter_job.state.value == "Done", letter_job.error
     assert letter_job.output == docs_dir / "letter.en.docx"
     assert letter.read_bytes() == source_bytes  # the source is never touched
-    reference = TranslationEngine(cache=False)  # same threads as the window: identical arithmetic
+    reference = TranslationEngine(default_gguf_path(), cache=False)  # same threads as the window: identical arithmetic
     expected = [reference.translate(text, "de", "en") for text in paragraphs]
     assert [p.text for p in docx.Document(str(letter_job.output)).paragraphs] == expected
     bar = view.progress_bar(letter_job.job_id)
