@@ -48,7 +48,7 @@ class ReviewDialog(QDialog):
         self.resize(900, 600)
         pairs = job.pairs or []
         # Shown and compared without the segment's surrounding whitespace: the memory stores stripped
-        # text, and translate_document puts the document's own whitespace back around a match.
+        # text, and the DocumentJob puts the document's own whitespace back around a match.
         self._sources = [source.strip() for source, _ in pairs]
         self._shown = [translation.strip() for _, translation in pairs]  # as translated or last saved
         self._saved: set[int] = set()
