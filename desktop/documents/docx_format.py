@@ -1,13 +1,5 @@
-"""Word documents (.docx, python-docx): each paragraph translated as one sentence, its inline formatting kept.
-
-A paragraph's text is spread over runs (stretches of one formatting). The runs of a paragraph are
-translated together, as one text, so the model sees whole sentences. When they differ in formatting
-(a bold word, an italic phrase, a hyperlink), each stretch of other formatting becomes a numbered tag
-(desktop.documents.runs) and after translation each tagged span becomes a run copying that formatting,
-so the bold lands on the translated word. Tabs, breaks, pictures, fields, bookmarks and tracked changes
-end a stretch and stay where they are (desktop.documents.ooxml_runs). Paragraphs of the body, tables
-(nested too), text boxes, headers and footers are all covered.
-"""
+"""Word documents (.docx, python-docx): each paragraph translated as one sentence, its inline formatting
+kept as tags around the translated words (docs/translate.md, "Documents")."""
 
 from __future__ import annotations
 

@@ -1,16 +1,6 @@
-"""HTML (.html, .htm): text nodes translated; tags, attributes, comments, scripts and styles kept.
-
-Parsed with the standard library's html.parser in chunks, so a large page is never held whole.
-Not translated: script, style, code, pre and the like, and anything inside an element marked
-translate="no" (the HTML standard's own switch). Whitespace runs inside a text node are collapsed
-for the model (the browser collapses them too); the node's leading and trailing whitespace is kept.
-
-Inline markup is kept around the right words: a stretch of text with inline elements (<b>, <i>,
-<a href>, <em>, <span>, <br>, <code>...) is one segment for the model, tagged through
-desktop.documents.inline_markup (a <code>, <kbd> or translate="no" element inside it is one standalone
-tag, so its content is never translated), and every tag comes back as its exact original markup.
-A stretch whose inline elements do not nest within it is translated piece by piece, as before.
-"""
+"""HTML (.html, .htm), streamed through html.parser: text nodes translated, a stretch with inline elements as
+one tagged sentence; tags, attributes, comments, scripts and styles kept (docs/translate.md, "Documents";
+docs/inline_markup.md, "What the formats do with it")."""
 
 from __future__ import annotations
 
@@ -70,6 +60,8 @@ class _PieceParser(HTMLParser):
         text = html.unescape(raw)
         lead = text[: len(text) - len(text.lstrip())]
         trail = text[len(text.rstrip()):]
+        # Whitespace runs collapsed for the model (a browser collapses them too); the node's own leading
+        # and trailing whitespace kept.
         self.pieces.append(Translatable(re.sub(r"\s+", " ", text.strip()),
                                         lambda t, lead=lead, trail=trail: lead + html.escape(t, quote=False) + trail))
 

@@ -1,46 +1,5 @@
 """Inline markup through a sentence translator: a tagged sentence is translated as ONE sentence and its
-markup is put back around the right words.
-
-Format-neutral core, for every format that has inline markup (XLIFF inline codes, HTML <b>/<a>/<code>,
-Markdown emphasis and links, .docx/.pptx/.odt runs). A format module turns one sentence (or paragraph)
-into a *tagged string* in which every piece of markup is a numbered tag, translates it here, and maps
-the numbers in the result back to its own markup:
-
-    paired tag      <1>…</1>     (a bold run, <g id="1">, <a href>…</a>, **…**)
-    standalone tag  <2/>          (<x/>, <ph>, <br>, an image, a field, a tab)
-
-Numbers are the caller's ids: unique within one tagged string, any order. Build the string with
-`open_tag`/`close_tag`/`empty_tag` and `escape_text` (a literal "<3>" in the text is escaped so it is
-never taken for a tag), read the result back with `parse` (a list of plain strings and `Tag`s, text
-unescaped). Example for .docx runs (run i becomes tag i, a run without formatting stays plain text):
-
-    tagged = escape_text("Click ") + open_tag(1) + escape_text("Save") + close_tag(1) + escape_text(" now.")
-    result = translate_tagged(tagged, lambda s: engine.translate(s, "en", "de"), names={1: "b"})
-    for piece in parse(result.text):  # ["Klicken Sie jetzt auf ", Tag(1, "open"), "Speichern", Tag(1, "close"), "."]
-        ...
-
-What `translate_tagged` guarantees: result.text has exactly the source's tags, each once, well nested
-(`check_tags` is empty), whatever the model does. How (the method was chosen by measurement,
-benchmarks/inline_markup.py, docs/inline_markup.md):
-
-1. Markup around the whole sentence (a bold paragraph, a leading <x/>) is peeled off and put back
-   around the translation: the model never sees it.
-2. The rest goes to the model with the tags spelled as HTML elements (`names` gives each tag's real
-   element name, e.g. {1: "a"}; others get distinct names like b, i, em...). The translator was
-   trained on software catalogs full of HTML, so it carries <b>…</b> far more often than <1>…</1>.
-3. If the tags came back incomplete, duplicated, crossed or unknown, the sentence is translated again
-   without tags and the tags are re-inserted by alignment: each paired tag's inner text is translated
-   alone and looked up in the translation (or found verbatim: placeholders, names, code), else placed
-   at the proportional word position; standalone tags go to their proportional word boundary.
-
-`translate` is any str -> str callable (the engine's translate, a cache, a dictionary in tests); it is
-called with plain or HTML-tagged text, never with this module's numbered tags (except method="numbered").
-
-Inside the document pipeline a format need not call translate_tagged itself: it yields and translates
-a `TaggedText(tagged, names)` segment, and the DocumentJob sends it through translate_tagged (one
-segment for progress; the TMX gets its text without tags). `render` of the format's Translatable then
-maps the tagged result back (see html_format.py, markdown_format.py, xliff_format.py).
-"""
+markup put back around the right words, whatever the model does (docs/inline_markup.md)."""
 
 from __future__ import annotations
 

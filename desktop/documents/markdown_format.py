@@ -1,17 +1,5 @@
-"""Markdown (.md): prose translated, code and markup kept.
-
-Kept as they are: front matter, fenced and indented code blocks, HTML blocks, link reference
-definitions, table rule rows, and inside a line: inline code, link and image targets, autolinks and
-URLs, inline HTML, emphasis markers and entities. Heading, list, task and quote markers are kept and
-the text after them translated.
-
-Inline markup is kept around the right words: a line with emphasis, links, inline code or inline HTML
-is one segment for the model (desktop.documents.inline_markup): emphasis, link text and paired HTML
-tags become paired tags, code spans, link targets' neighbours, URLs, entities and escapes standalone
-ones, and each comes back as its exact original markup. A line whose markers do not pair up (a lone
-`*`, an unclosed link) is translated piece by piece around the kept spans, as before; the markup always
-survives, whatever the model does.
-"""
+"""Markdown (.md): prose translated; code, front matter and markup kept, a line's emphasis, links and inline
+code as tags of one sentence (docs/translate.md, "Documents"; docs/inline_markup.md)."""
 
 from __future__ import annotations
 

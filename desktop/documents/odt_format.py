@@ -1,18 +1,5 @@
-"""OpenDocument text (.odt): paragraphs and headings translated, with their inline formatting kept.
-
-Every text:p and text:h of the document is covered wherever it sits: the body, tables, lists, frames
-and text boxes, footnotes and endnotes, and the headers and footers of the page styles (styles.xml).
-A paragraph is translated as one sentence. Its character formatting (text:span with a style) and
-hyperlinks (text:a) become numbered tags and come back around the translated words
-(desktop.documents.runs); tabs, line breaks, fields, bookmarks, notes, frames and anything else end a
-sentence and stay where they are. Deleted text kept by change tracking is not translated.
-
-content.xml and styles.xml are edited with lxml and the package is rewritten with every other member
-(pictures, embedded objects, settings, macros, the manifest) copied byte for byte, `mimetype` first
-and stored as ODF wants. odfpy, which the tests use to build and read documents, is not used for the
-writing: its loader prints a part it cannot parse to stdout and goes on with an empty document, and
-its writer drops members it does not know.
-"""
+"""OpenDocument text (.odt): paragraphs and headings translated wherever they sit, text:span and text:a as
+tags; its XML parts edited with lxml, every other member copied byte for byte (docs/translate.md, "Documents")."""
 
 from __future__ import annotations
 

@@ -1,16 +1,6 @@
-"""Office files are zip packages of XML parts: the checks made before any part is parsed, and the rewrite.
-
-One place for what every zip-based format (.docx, .pptx, .xlsx, .odt) must refuse: a file that is not
-a zip (text renamed, an OLE2 file: an old binary format or a password-protected Office file), a zip
-bomb, a part with a DTD or entity declarations, a password-protected OpenDocument file, and a package
-of another kind than its suffix says (a .docx renamed .pptx). Limits are checked on the zip's directory
-before anything is inflated: zipfile never inflates a member past the size the directory declares (a
-member that lies fails its CRC check), so they bound memory even for a crafted zip bomb.
-
-XML parts that a format edits itself are parsed by `parse_part` (lxml with entities never resolved and
-no network), and `rewrite_package` writes the package back with only those parts replaced: every other
-member (pictures, charts, macros, fonts, parts no library knows) is copied byte for byte.
-"""
+"""Office files (.docx, .pptx, .xlsx, .odt) as zip packages of XML parts: the checks made before any part is
+parsed, and the rewrite that copies every other member byte for byte (docs/reliability.md, "Hostile and
+malformed inputs")."""
 
 from __future__ import annotations
 

@@ -1,16 +1,5 @@
-"""Office Open XML paragraphs (Word w:p, PowerPoint a:p, Excel rich text si) as runs, and rebuilt from spans.
-
-The three formats share one shape: a paragraph holds runs (`r`), each with its properties (`rPr`) and
-its text (`t`); Word also wraps runs in hyperlinks. A *stretch* is what is translated as one sentence:
-consecutive text runs (and hyperlinks holding only text runs). Anything else in a paragraph, a tab, a
-line break, a picture, a field, a bookmark, a tracked change, ends a stretch and stays where it is, so
-it can never be lost or moved by a translation. A run holding text and such an object together (Word
-writes "a<tab/>b" as one run) is first split into runs of one kind, each with the same properties.
-
-`rebuild` replaces a stretch's runs with one new run per translated span (runs.translate_runs), each
-copying the properties of the run its span came from; a span from a hyperlink is wrapped in a copy of
-that hyperlink (adjacent spans of one hyperlink share it).
-"""
+"""Office Open XML paragraphs (Word w:p, PowerPoint a:p, Excel rich text si) as stretches of text runs, and
+rebuilt from the translated spans (docs/translate.md, "Documents": inline formatting in office documents)."""
 
 from __future__ import annotations
 
@@ -75,6 +64,7 @@ def _run_text(run, schema: RunSchema) -> str | None:
 
 def _split_mixed_runs(container, schema: RunSchema) -> None:
     """Split each run holding text and other objects into runs of one kind, keeping their order."""
+    # Word writes "a<tab/>b" as one run; split, the tab can end a stretch and stay where it is.
     for run in list(container):
         if run.tag != schema.run:
             continue

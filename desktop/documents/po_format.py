@@ -1,10 +1,5 @@
-"""gettext catalogs (.po, polib): msgstr filled from msgid; msgid, comments and references untouched.
-
-Entries that already have a translation keep it (a human translation beats the model). Filled
-entries are flagged fuzzy, gettext's mark for "check me", so translators review machine output before
-msgfmt compiles it. Placeholders (%(name)s, %s, {name}) and HTML tags are kept as they are: the text
-around them is translated piece by piece.
-"""
+"""gettext catalogs (.po, polib): empty msgstr filled from msgid and flagged fuzzy for review; msgid, existing
+translations, comments and references untouched (docs/translate.md, "Documents")."""
 
 from __future__ import annotations
 
@@ -71,6 +66,7 @@ def _open(source: Path):
 
 
 def _needs_translation(entry) -> bool:
+    # An entry that already has a translation keeps it: a human translation beats the model.
     if entry.obsolete or not entry.msgid:
         return False
     if entry.msgid_plural:
@@ -112,6 +108,7 @@ class PoFormat(DocumentFormat):
             pieces = protected_pieces(text, _PLACEHOLDER)
             set_translation("".join(translate(p.text) if isinstance(p, Translatable) else p for p in pieces))
             filled.append(entry)
+        # Fuzzy is gettext's "check me": translators review machine output before msgfmt compiles it.
         for entry in filled:
             if "fuzzy" not in entry.flags:
                 entry.flags.append("fuzzy")

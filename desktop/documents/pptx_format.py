@@ -1,14 +1,5 @@
-"""PowerPoint presentations (.pptx, python-pptx): every text frame of every slide and its notes translated.
-
-Each slide's XML is walked for its paragraphs (a:p), so every text frame is covered wherever it sits:
-shapes and placeholders, group shapes (nested), tables' cells, and the speaker notes. A paragraph is
-translated as one sentence; runs of other formatting (bold, italic, colour, a hyperlink, which
-DrawingML keeps in the run's properties) become numbered tags and come back as runs with that
-formatting (desktop.documents.runs). Line breaks and fields (slide number, date) end a sentence and
-stay. Slide layouts and masters are not translated (their prompt texts never show in a slideshow);
-text inside charts and SmartArt lives in parts of their own and is left as it is. python-pptx keeps
-every part it does not know (pictures, media, charts) byte for byte.
-"""
+"""PowerPoint presentations (.pptx, python-pptx): every paragraph of every slide's text frames and notes
+translated, run formatting kept as tags (docs/translate.md, "Documents")."""
 
 from __future__ import annotations
 
@@ -67,6 +58,8 @@ def _open(source: Path):
 
 def _paragraphs(presentation) -> Iterator:
     """Every a:p of every slide, then of its notes, slide by slide."""
+    # Not layouts and masters (their placeholder prompts never show in a slideshow); chart and SmartArt
+    # text lives in parts of their own and is left as it is.
     for slide in presentation.slides:
         yield from list(slide._element.iter(_A + "p"))
         if slide.has_notes_slide:

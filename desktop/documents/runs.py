@@ -1,23 +1,5 @@
-"""Runs <-> tags: a paragraph made of formatted runs translated as ONE sentence, its formatting put back.
-
-Word, PowerPoint, Excel rich text and OpenDocument all spell inline formatting the same way: a
-paragraph is a sequence of runs, each a stretch of text with one formatting (bold, italic, a hyperlink,
-a character style). A format module turns a paragraph into `TextRun`s, each with a `key` that says
-which formatting it has (runs with equal keys look the same; what equality ignores, e.g. a spelling
-language, is the format's choice). `translate_runs` then:
-
-1. merges consecutive runs with the same key (Word splits text into runs for revision marks and
-   spell checking, so one bold word is often three runs);
-2. leaves the formatting that covers most characters untagged (the paragraph's own look) and turns
-   every other stretch into a numbered paired tag: "Das Haus ist <1>sehr groß</1>.";
-3. translates that through `inline_markup.translate_tagged` (the model sees HTML-spelled tags; when
-   they come back wrong it falls back to alignment, so every tag is always there, well nested);
-4. reads the result back into `Span`s: each tagged span takes the formatting of the run its tag came
-   from, untagged text takes the paragraph's own formatting.
-
-The format module then replaces the paragraph's runs with one new run per span, copying that run's
-formatting. Nothing here knows about XML.
-"""
+"""Runs <-> tags: a paragraph of formatted runs translated as ONE sentence, its formatting put back on the
+translated words; nothing here knows XML (docs/inline_markup.md, "What the formats do with it")."""
 
 from __future__ import annotations
 

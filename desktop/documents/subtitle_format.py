@@ -1,9 +1,5 @@
-"""Subtitles (.srt, .vtt): cue numbers, identifiers, timecodes and settings kept, cue text translated.
-
-A cue's text lines are translated together (a sentence is often broken over two lines) and the
-translation is wrapped back onto as many lines as the cue had, cut at the spaces nearest to equal
-lengths. Blocks without a timecode (the WEBVTT header, NOTE, STYLE, REGION) are kept as they are.
-"""
+"""Subtitles (.srt, .vtt): cue text translated and wrapped back onto its lines; numbers, identifiers, timecodes,
+settings and the WEBVTT header, NOTE, STYLE and REGION blocks kept (docs/translate.md, "Documents")."""
 
 from __future__ import annotations
 

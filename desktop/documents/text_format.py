@@ -1,4 +1,5 @@
-"""Plain text (.txt): every line is translated on its own; blank lines, indentation and endings kept."""
+"""Plain text (.txt): every line is translated on its own; blank lines, indentation and endings kept
+(docs/translate.md, "Documents")."""
 
 from __future__ import annotations
 

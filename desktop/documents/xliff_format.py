@@ -1,25 +1,5 @@
-"""XLIFF 1.2 and 2.0 (.xlf, .xliff; translate-toolkit): empty targets filled with machine translation.
-
-What a CAT tool (OmegaT, Trados, memoQ, Phrase, Okapi) needs back:
-- a target for every translatable unit (1.2 <trans-unit>, 2.0 <segment>) without one, marked as
-  machine translation: 1.2 `state="needs-review-translation" state-qualifier="mt-suggestion"`, 2.0
-  `state="initial"` on the segment and a note "Machine translation by alma-local (model ...)";
-- targets that exist (a human's, a TM match) left alone, unless the job says overwrite;
-- sources, notes, context, skeleton and every other byte of the file as they were (the tree is
-  written back as parsed, not re-indented);
-- inline codes carried into the target around the right words: 1.2 <g>, <mrk> (paired), <x/>, <bx/>,
-  <ex/>, <ph>, <bpt>/<ept>, <it>; 2.0 <pc>, <mrk> (paired), <ph/>, <sc/>/<ec/>, <sm/>/<em/>, <cp/>.
-  A unit's source becomes one tagged sentence (desktop.documents.inline_markup): containers and
-  begin/end pairs are paired tags, the rest standalone; the target is rebuilt from copies of the
-  source's own code elements, so ids, dataRefs and native code stay exact.
-- the file's languages checked against the job's: 1.2 `source-language`/`target-language` of every
-  <file>, 2.0 `srcLang`/`trgLang`; a mismatch is an error naming the file and the attribute (a German
-  XLIFF translated "from English" would be garbage). Regional variants match their language
-  (de-DE is de). A missing target language is set to the job's.
-
-Units marked translate="no" and sources without words are skipped. Parsing is safe: size limit, no
-entity declarations, no network (alma_core.safe_xml).
-"""
+"""XLIFF 1.2 and 2.0 (.xlf, .xliff; translate-toolkit): empty targets filled with machine translation marked
+for review, inline codes carried, languages checked, all else kept (docs/translate.md, "XLIFF and TMX")."""
 
 from __future__ import annotations
 

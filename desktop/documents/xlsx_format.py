@@ -1,16 +1,5 @@
-"""Excel workbooks (.xlsx): every text cell of every sheet translated; formulas, numbers and dates untouched.
-
-A workbook keeps the text of its cells in one shared strings table (xl/sharedStrings.xml), which every
-text cell of every sheet points into, plus the odd inline string written into a sheet itself
-(`t="inlineStr"`). Exactly those are translated: a formula (and its cached result), a number, a date, a
-boolean or an error value is never a shared or inline string, so it cannot change; neither do sheet
-names (formulas refer to them). A rich-text cell (a bold word in a cell) is translated as one sentence
-with its runs' formatting kept (desktop.documents.runs); phonetic guides stay as they are.
-
-The parts are edited with lxml and the package is rewritten with every other part copied byte for
-byte: openpyxl, which the tests use to build and read workbooks, drops charts, pictures and shapes
-when it saves a workbook it loaded, so it does not write ours.
-"""
+"""Excel workbooks (.xlsx): every text cell of every sheet translated (shared and inline strings, rich text
+as tags); formulas, numbers and dates untouched (docs/translate.md, "Documents")."""
 
 from __future__ import annotations
 
@@ -92,6 +81,8 @@ def _load(source: Path) -> dict[str, object]:
 
 def _strings(root) -> Iterator:
     """The string items of a part: <si> of the shared strings, <is> of a sheet's inline-string cells."""
+    # Only these change: a formula (and its cached result), a number, a date, a boolean or an error value
+    # is never a shared or inline string.
     ns = _namespace(root)
     if root.tag == ns + "sst":
         yield from root.iter(ns + "si")
