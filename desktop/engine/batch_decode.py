@@ -1,8 +1,5 @@
-"""Greedy translation of many sentences at once: one llama.cpp context, one sequence per sentence.
-
-Continuous batching on a side context; why, and how often a near-tie differs from one at a time:
-docs/translate.md#speed-a-trimmed-vocabulary-and-documents-in-batches.
-"""
+"""Greedy translation of many sentences at once: one llama.cpp context, one sequence per sentence, continuous
+batching on a side context (docs/translate.md#speed-a-trimmed-vocabulary-and-documents-in-batches)."""
 
 from __future__ import annotations
 

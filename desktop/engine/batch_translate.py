@@ -1,8 +1,5 @@
-"""A document's sentences decoded together in batches before it is written (TranslationEngine.prefetch).
-
-Batched greedy outputs are the model's greedy translation too, though a near-tie may tip the other way
-than one at a time; docs/translate.md ("Speed") says how often and why the cache keeps whichever came first.
-"""
+"""A document's sentences decoded together in batches before it is written (TranslationEngine.prefetch);
+how often a near-tie differs from one at a time, and which the cache keeps: docs/translate.md, "Speed"."""
 
 from __future__ import annotations
 

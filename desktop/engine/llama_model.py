@@ -1,8 +1,5 @@
-"""LlamaModel: one GGUF loaded by llama.cpp, the only place the engine talks to llama-cpp-python.
-
-Greedy streaming with the ALMA prompt, tokenizing, beam search and batch decoders on the same weights;
-the engine hands narrow views of it to the term and batch decoders (docs/translate.md, "Engine").
-"""
+"""LlamaModel: one GGUF loaded by llama.cpp, the only place the engine talks to llama-cpp-python: greedy
+streaming with the ALMA prompt, tokenizing, beam search and batch decoders (docs/translate.md, "Engine")."""
 
 from __future__ import annotations
 

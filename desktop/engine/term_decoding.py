@@ -1,8 +1,5 @@
-"""Putting glossary terms into translations: the strategies of desktop.terminology.terms, sentence by sentence.
-
-"substitute" puts the target terms into the source, "constrained" then forces a missing term where
-the model ranks it high (TermForcer), "grammar" decodes under a GBNF grammar (docs/terminology.md).
-"""
+"""Putting glossary terms into translations, sentence by sentence: the strategies "substitute", "constrained"
+(TermForcer) and "grammar" of desktop.terminology.terms (docs/terminology.md, "How terms are enforced")."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""TranslationEngine: the Translator (desktop.engine.translator) for one GGUF model, sentence by sentence.
-
-Each sentence goes memory -> terms -> prefetched -> cache -> model (_translate_sentence); the text
-is put back together around its whitespace and line breaks (docs/translate.md, "Engine").
-"""
+"""TranslationEngine: the Translator for one GGUF model; each sentence goes memory -> terms -> prefetched ->
+cache -> model, the text put back together around its whitespace (docs/translate.md, "Engine")."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""The engine's interface: the Translator protocol and what it answers (reports, cancellation).
-
-TranslationEngine (desktop.engine.translation) is the implementation; the app, the CLI, the API and
-the documents use only what is here (docs/translate.md, "Engine").
-"""
+"""The engine's interface: the Translator protocol and what it answers (reports, cancellation); the app, the
+CLI, the API and the documents use only this (docs/translate.md, "Engine")."""
 
 from __future__ import annotations
 
