@@ -194,9 +194,7 @@ async def request_terms(params: Checked) -> list[TermEntry]:
             keep = json.loads(keep) if isinstance(keep, str) else keep
         except ValueError:
             raise ApiError(400, "Invalid request: glossary and do_not_translate must be JSON lists") from None
-    if not isinstance(glossary, list) or not all(
-            isinstance(item, dict) and isinstance(item.get("source"), str) and isinstance(item.get("target"), str)
-            and item["source"].strip() and item["target"].strip() for item in glossary):
+    if not isinstance(glossary, list) or not all(_is_glossary_item(item) for item in glossary):
         raise ApiError(400, 'Invalid request: glossary must be a list of {"source": "...", "target": "..."} '
                             "with non-empty terms")
     if not isinstance(keep, list) or not all(isinstance(term, str) and term.strip() for term in keep):
@@ -206,6 +204,12 @@ async def request_terms(params: Checked) -> list[TermEntry]:
     entries += [TermEntry(term.strip(), term.strip(), "", f"request:do_not_translate[{number}]", keep=True)
                 for number, term in enumerate(keep)]
     return entries
+
+
+def _is_glossary_item(item: Any) -> bool:
+    """{"source": "...", "target": "..."} with non-empty terms (a "note" may come along)."""
+    return (isinstance(item, dict) and all(isinstance(item.get(side), str) and item[side].strip()
+                                           for side in ("source", "target")))
 
 
 RequestTerms = Annotated[list[TermEntry], Depends(request_terms)]

@@ -7,7 +7,8 @@ import threading
 from typing import TypedDict
 
 # The ALMA languages: every translator this project builds is trained on these, to and from English.
-# Restricted to them, lingua reads short strings: three words are ambiguous among 75 languages, rarely among six.
+# Restricted to them, lingua reads short strings: three words are ambiguous among 75 languages,
+# rarely among six.
 DETECTABLE: tuple[str, ...] = ("en", "de", "cs", "is", "zh", "ru")
 # What LibreTranslate answers for text with nothing to identify (digits, emoji, punctuation only).
 UNDETERMINED = "en"

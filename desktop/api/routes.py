@@ -130,7 +130,8 @@ async def translate_file(request: Request, state: State, upload: Upload, way: Wa
     work.mkdir()
     source_path = work / name
     await run_in_threadpool(_save, upload, source_path)
-    job = DocumentFileJob(source_path, name, fmt, way.source, way.target, files.folder, file_id, state.options.terms)
+    job = DocumentFileJob(source_path, name, fmt, way.source, way.target, files.folder, file_id,
+                          state.options.terms)
     out_name = await run_job(request, state.models, job, scrub=(str(source_path), name))
     return JSONResponse({"translatedFileUrl": str(request.url_for("download_file", filename=out_name))})
 

@@ -35,6 +35,8 @@ from desktop.terminology.sources import EntryList, direction_terms
 _DETECT_CHARS = 2000
 # How often a request waiting on the model checks that its client is still connected.
 _DISCONNECT_POLL_S = 0.5
+# One text's terms_missing items (MissingTermReporter.as_json).
+MissingJson = list[dict[str, Any]]
 
 
 async def run_job(request: Request, models: ModelQueue, job: Callable[[Any, Callable[[], bool]], Any],
@@ -120,9 +122,10 @@ class TextsJob:
     server_terms: Any
     request_terms: list[TermEntry]
 
-    def __call__(self, engine: Any, should_stop: Callable[[], bool]) -> tuple[list[str], list[list[dict[str, Any]]]]:
+    def __call__(self, engine: Any, should_stop: Callable[[], bool]) -> tuple[list[str], list[MissingJson]]:
+        """The translations and, for each text, its terms_missing items."""
         translated: list[str] = []
-        missing: list[list[dict[str, Any]]] = []
+        missing: list[MissingJson] = []
         for text, src in zip(self.texts, self.sources, strict=True):
             reporter = MissingTermReporter()
             if src is None:
