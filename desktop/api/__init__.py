@@ -1,6 +1,3 @@
-"""The local LibreTranslate-compatible HTTP API (`alma-translate serve`, the app's API switch).
-
-language_id: source "auto" and /detect; jobs: the one model behind a single worker queue; app: the
-FastAPI routes speaking LibreTranslate's request and error shapes; server: uvicorn on a bound socket
-in a thread, started and stopped cleanly; cli: the `serve` command's options. No Qt, no torch.
-"""
+"""The local LibreTranslate-compatible HTTP API (`alma-translate serve`, the app's API switch): app assembles
+routes, deps, middleware and errors; runs puts work on the one model queue (jobs); server runs uvicorn
+(docs/api.md, "How it is built")."""

@@ -1,11 +1,5 @@
-"""One loaded model, one worker thread: every translation the server makes goes through ModelQueue.
-
-llama.cpp contexts are not thread-safe and a model is hundreds of megabytes, so the server never
-loads a model per request and never lets two requests generate at once: requests are jobs on one
-queue, run in order by one thread that owns the engine. The queue is bounded (waiting + running
-jobs): past the limit a request is refused at once (HTTP 429) instead of piling up behind a long
-document. Closing cancels the running job between tokens and fails the waiting ones.
-"""
+"""ModelQueue: one loaded model, one worker thread, a bounded queue of jobs; every translation the server
+makes goes through it, one at a time (docs/api.md, "How it is built")."""
 
 from __future__ import annotations
 

@@ -1,12 +1,5 @@
-"""Language identification for source "auto" and /detect: lingua, restricted to our languages.
-
-lingua was chosen over langid by measurement on the out-of-source test strings (benchmarks/language_id.py,
-figures in docs/api.md): 97.3% vs 93.5% right (95.9% vs 90.3% under 20 characters), at 100 MB
-installed against 5 MB. Restricting the candidates to the languages the translators are trained on
-is what makes short strings work: a 3-word UI string is ambiguous among 75 languages, rarely among six.
-The detector is built on first use (about 1.7 s, 100 MB of n-gram models), so a server that is never
-asked to detect never pays for it.
-"""
+"""Language identification for source "auto" and /detect: lingua restricted to the languages the translators
+are trained on, built on first use (docs/api.md, "Language identification")."""
 
 from __future__ import annotations
 
@@ -14,6 +7,8 @@ import threading
 from typing import TypedDict
 
 # The ALMA languages: every translator this project builds is trained on these, to and from English.
+# Restricted to them, lingua reads short strings: three words are ambiguous among 75 languages,
+# rarely among six.
 DETECTABLE: tuple[str, ...] = ("en", "de", "cs", "is", "zh", "ru")
 # What LibreTranslate answers for text with nothing to identify (digits, emoji, punctuation only).
 UNDETERMINED = "en"

@@ -12,8 +12,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from desktop.api.app import ApiOptions, create_app
+from desktop.api.app import create_app
 from desktop.api.jobs import ModelQueue
+from desktop.api.options import ApiOptions
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5000  # LibreTranslate's port: its clients' default settings find us
@@ -177,7 +178,7 @@ class ApiServer:
         if not self.running:  # uvicorn closes the sockets it served; these are the ones it never took
             for sock in self._sockets:
                 sock.close()
-        self.app.state.translated_files.remove_all()
+        self.app.state.api.files.remove_all()
         close = getattr(self.engine, "close", None)
         if close is not None and idle and self.own_engine:  # never free llama.cpp under a generation that did not stop
             close()

@@ -1,0 +1,175 @@
+"""A request's work on the model: the jobs /translate and /translate_file put on the queue, and run_job,
+which queues one and waits for it (docs/api.md, "How it is built")."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import shutil
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+
+from alma_core.languages import LANGUAGES
+from desktop.api.errors import ApiError
+from desktop.api.jobs import ModelQueue, QueueFull, ShuttingDown
+from desktop.api.language_id import detect_language
+from desktop.documents import (
+    DocumentError,
+    DocumentJob,
+    JobOptions,
+    TextSource,
+    TranslationCancelled,
+    output_path_for,
+)
+from desktop.terminology import TermEntry, Terms
+from desktop.terminology.missing import MissingTermReporter
+from desktop.terminology.sources import EntryList, direction_terms
+
+# How much of a document's text decides its language for source "auto".
+_DETECT_CHARS = 2000
+# How often a request waiting on the model checks that its client is still connected.
+_DISCONNECT_POLL_S = 0.5
+# One text's terms_missing items (MissingTermReporter.as_json).
+MissingJson = list[dict[str, Any]]
+
+
+async def run_job(request: Request, models: ModelQueue, job: Callable[[Any, Callable[[], bool]], Any],
+                  scrub: tuple[str, str] | None = None) -> Any:
+    """Queue job on the model and wait for it; its failures as LibreTranslate's answers.
+
+    A client that hangs up (a timeout, a closed tab) takes its job with it: dropped while it
+    waits, stopped at the next token while it runs, so the model is not kept busy for nobody.
+    """
+    gone = threading.Event()
+    try:
+        future: Future = models.submit(job, cancel=gone)
+    except QueueFull as exc:
+        raise ApiError(429, f"Slowdown: {exc}; try again shortly") from None
+    except ShuttingDown as exc:
+        raise ApiError(503, str(exc)) from None
+    waiting = asyncio.wrap_future(future)
+    try:
+        while not (await asyncio.wait({waiting}, timeout=_DISCONNECT_POLL_S))[0]:
+            if await request.is_disconnected():
+                gone.set()
+                future.cancel()
+        return await waiting
+    except asyncio.CancelledError:
+        if not gone.is_set():  # the server task itself was cancelled: let it end
+            raise
+        raise ApiError(503, "the request was cancelled: the client went away") from None
+    except (ShuttingDown, TranslationCancelled):
+        # The server stops, or the client left (then nobody reads this answer).
+        raise ApiError(503, "the server is shutting down" if models.stopping.is_set()
+                       else "the request was cancelled: the client went away") from None
+    except DocumentError as exc:
+        message = str(exc)
+        if scrub:  # the client knows its file by its own name, not by the server's temporary path
+            message = message.replace(*scrub)
+        raise ApiError(400, message) from None
+    except ApiError:
+        raise
+    except Exception as exc:  # noqa: BLE001 (any failure of the engine is a 500 with its reason)
+        raise ApiError(500, f"Cannot translate text: {exc}") from None
+
+
+def term_base(server_terms: Any, request_terms: list[TermEntry], src: str, tgt: str) -> Terms | None:
+    """The server's terms for src->tgt, then the request's (which win), as Terms (the default
+    strategy); None if none."""
+    terms = direction_terms([server_terms, EntryList(request_terms)], src, tgt)
+    return Terms(terms) if len(terms) else None
+
+
+def translate_text(engine: Any, text: str, src: str, tgt: str, text_format: str,
+                   should_stop: Callable[[], bool], terms: Terms | None = None,
+                   missing: MissingTermReporter | None = None) -> str:
+    """One q item: plain text through the engine, or HTML through the documents' HTML format.
+
+    terms: a desktop.terminology.Terms; each sentence goes to `missing` (numbered from 1).
+    """
+    if text_format == "text" and terms is not None:
+        report = engine.translate_report(text, src, tgt, cancel=should_stop, terms=terms)
+        if missing is not None:
+            missing.sentences_of(report.sentences)
+        return report.text
+    if text_format == "text":
+        return engine.translate(text, src, tgt, cancel=should_stop)
+    # The HTML format of desktop.documents (tags, attributes, scripts and entities kept) on the
+    # fragment, read and written in memory, so /translate and /translate_file treat markup the same way.
+    job = DocumentJob(TextSource(text, "q", ".html"), JobOptions(
+        src, tgt, terms=terms, cancel=should_stop, missing_terms=missing if terms is not None else None))
+    if job.count() == 0:
+        return text  # markup only: nothing for the model
+    out = io.BytesIO()
+    job.run(engine, out)
+    return out.getvalue().decode("utf-8")
+
+
+@dataclass(frozen=True)
+class TextsJob:
+    """/translate's job: each text from its source (None: returned as it is), with its missing terms."""
+
+    texts: list[str]
+    sources: list[str | None]
+    target: str
+    text_format: str
+    server_terms: Any
+    request_terms: list[TermEntry]
+
+    def __call__(self, engine: Any, should_stop: Callable[[], bool]) -> tuple[list[str], list[MissingJson]]:
+        """The translations and, for each text, its terms_missing items."""
+        translated: list[str] = []
+        missing: list[MissingJson] = []
+        for text, src in zip(self.texts, self.sources, strict=True):
+            reporter = MissingTermReporter()
+            if src is None:
+                translated.append(text)
+            else:
+                terms = term_base(self.server_terms, self.request_terms, src, self.target)
+                translated.append(translate_text(engine, text, src, self.target, self.text_format,
+                                                 should_stop, terms, reporter))
+            missing.append(reporter.as_json())
+        return translated, missing
+
+
+@dataclass(frozen=True)
+class DocumentFileJob:
+    """/translate_file's job: the uploaded document (in its own `work` folder, removed after) translated
+    into the translated files' folder; returns the name it is served under."""
+
+    source_path: Path  # alone in its folder, which the job removes
+    name: str  # the client's (safe) file name
+    fmt: Any  # its desktop.documents format
+    source: str  # a code or "auto"
+    target: str
+    folder: Path
+    file_id: str
+    server_terms: Any
+
+    def __call__(self, engine: Any, should_stop: Callable[[], bool]) -> str:
+        try:
+            src = self.source if self.source != "auto" else self._detected_source()
+            out_name = f"{self.file_id}.{output_path_for(Path(self.name), src, self.target).name}"
+            options = JobOptions(src, self.target, output=self.folder / out_name, cancel=should_stop,
+                                 terms=term_base(self.server_terms, [], src, self.target))
+            DocumentJob(self.source_path, options).run(engine)
+            return out_name
+        finally:
+            shutil.rmtree(self.source_path.parent, ignore_errors=True)
+
+    def _detected_source(self) -> str:
+        sample = []
+        for text in self.fmt.segments(self.source_path):
+            sample.append(text)
+            if sum(map(len, sample)) > _DETECT_CHARS:
+                break
+        src = detect_language("\n".join(sample))["language"]
+        if src == self.target:
+            raise DocumentError(f"{self.name}: the document is in {LANGUAGES[self.target]} already")
+        return src
