@@ -1,4 +1,5 @@
-"""TermEntry: one glossary or do-not-translate term, the unit every terminology module shares (docs/terminology.md)."""
+"""TermEntry: one glossary or do-not-translate term, the unit every terminology module shares
+(docs/terminology.md)."""
 
 from __future__ import annotations
 

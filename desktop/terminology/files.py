@@ -1,8 +1,5 @@
-"""Glossary files: TSV/CSV/TBX term pairs and do-not-translate lists, read into TermEntry lists and written.
-
-The format follows the suffix; every problem is a GlossaryError naming file and line (docs/terminology.md,
-"File formats").
-"""
+"""Glossary files: TSV/CSV/TBX term pairs and do-not-translate lists, read into TermEntry lists and written;
+every problem is a GlossaryError naming file and line (docs/terminology.md, "File formats")."""
 
 from __future__ import annotations
 

@@ -1,8 +1,6 @@
-"""Where a direction's terms come from, and the one builder of "the terms of one direction".
-
-A TermSource gives its entries for src -> tgt (a file, a set of files, the app's glossary store, a
-request's own list); direction_terms merges sources in order, later ones winning (docs/terminology.md).
-"""
+"""Where a direction's terms come from (TermSource: a file, a set of files, the app's store, a request's list),
+and direction_terms, the one builder of "the terms of one direction" (docs/terminology.md, "Where a
+direction's terms come from: one builder")."""
 
 from __future__ import annotations
 

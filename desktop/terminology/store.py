@@ -1,8 +1,5 @@
-"""The app's glossary store: its lists on disk (index + one TSV each), Qt-free; the GUI, CLI and API read it.
-
-Each list has a language pair and is switched on per direction; the lists on for a direction are a
-TermSource (desktop.terminology.sources). Every write is atomic (docs/terminology.md, "The app's glossaries").
-"""
+"""The app's glossary store, Qt-free: its lists on disk (index + one TSV each), each switched on per direction,
+written atomically; the GUI, CLI and API read it (docs/terminology.md, "The app's glossaries")."""
 
 from __future__ import annotations
 

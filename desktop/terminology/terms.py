@@ -1,8 +1,6 @@
-"""Terms: the terms of one direction together with the strategy that puts them into translations.
-
-One value travels from the edge (CLI, API, GUI, evaluation) down to the engine; the default strategy
-is decided here, once. The strategies themselves are the engine's (docs/terminology.md).
-"""
+"""Terms: the terms of one direction together with the strategy that puts them into translations, one value
+from the edge down to the engine; the default strategy is decided here (docs/terminology.md, "How terms are
+enforced")."""
 
 from __future__ import annotations
 
