@@ -1,10 +1,5 @@
-"""The app's switch for the local LibreTranslate-compatible API (desktop.api), off by default.
-
-On: the API loads its own copy of the active model in a background thread and serves it on
-127.0.0.1 (loopback only: the app never opens the API to the network; `alma-translate serve --host`
-with a key file does that). It follows the active model: loading another model in the app restarts
-the API on it. Off, or the window closed: the server stops, cancelling a running request.
-"""
+"""The app's switch for the local LibreTranslate-compatible API (desktop.api), off by default: its own copy of
+the active model, served on 127.0.0.1 only and restarted with it (docs/api.md, "The app's switch")."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""Error dialogs that never block the event loop.
-
-Shown with QMessageBox.open() as children of their window, never in a nested event loop
-(docs/gui.md, "How it is built").
-"""
+"""Error dialogs that never block the event loop: shown with QMessageBox.open() as children of their window,
+never in a nested event loop (docs/gui.md, "How it is built")."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""The document queue: files translated one after another in a worker thread, each with its progress.
-
-Jobs run on the app's engine (the Translator protocol) with their own cancel events, keep their segment
-pairs for review, and can be run again (docs/gui.md, "Documents").
-"""
+"""The document queue: files translated one after another in a worker thread on the app's engine, each with
+its progress, its own cancel and its segment pairs for review (docs/gui.md, "Documents")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Source and target language pickers with a swap button, shared by the text and documents views."""
+"""Source and target language pickers with a swap button, shared by the text and documents views
+(docs/gui.md, "How it is built")."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""Which source sentence goes with which translation sentence, kept right while the user edits.
-
-The engine's spans as Qt text cursors that move with every edit; which edits belong to a sentence:
-docs/gui.md, "How it is built".
-"""
+"""Which source sentence goes with which translation sentence, kept right while the user edits: the engine's
+spans as Qt text cursors that move with every edit (docs/gui.md, "How it is built")."""
 
 from __future__ import annotations
 

@@ -1,8 +1,6 @@
-"""The text view: source and translation side by side, translated as you type, and post-edited.
-
-Sentences with terms not placed, unsure or remembered sentences are marked; corrections go to the
-translation memory (docs/gui.md, "Text"; docs/post_editing.md).
-"""
+"""The text view: source and translation side by side, translated as you type; unsure, remembered and
+term-missing sentences marked, corrections saved to the translation memory (docs/gui.md, "Text";
+docs/post_editing.md)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""The translation engine behind signals: a QObject in its own QThread, so the event loop never waits.
-
-Only the newest text request is kept, answers come as signals tagged with its id; the engine is used
-through the Translator protocol (docs/gui.md, "How it is built").
-"""
+"""The translation engine behind signals: a QObject in its own QThread, only the newest text request kept,
+answers tagged with its id, the engine used through the Translator protocol (docs/gui.md, "How it is built")."""
 
 from __future__ import annotations
 
