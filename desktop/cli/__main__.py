@@ -1,4 +1,4 @@
-"""python -m desktop.cli: alma-translate."""
+"""python -m desktop.cli: alma-translate (docs/translate.md, "Command line")."""
 
 import sys
 

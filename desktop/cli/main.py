@@ -1,8 +1,5 @@
-"""alma-translate: translate text or documents locally with a GGUF model.
-
-stdin to stdout when no file is given; each FILE is written beside itself as name.<tgt>.ext
-(never over the source) unless -o names the output; docs/translate.md, "Command line".
-"""
+"""alma-translate: translate text or documents locally with a GGUF model, stdin to stdout or each FILE beside
+itself as name.<tgt>.ext (docs/translate.md, "Command line")."""
 
 from __future__ import annotations
 

@@ -1,10 +1,5 @@
-"""--self-test for the packaged app: load the default model, translate one sentence, exit 0.
-
-It prints the model and how it was chosen: in a fresh bundle, "the model this package carries".
-
-Runs headless (Qt's offscreen platform) and proves that the pieces a bundle can lose are there:
-llama.cpp's shared library, the default model, the Qt platform plugins.
-"""
+"""--self-test for the packaged app: load the default model, translate one sentence headless, print the model
+and how it was chosen, exit 0 (docs/packaging.md)."""
 
 from __future__ import annotations
 

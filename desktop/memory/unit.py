@@ -1,4 +1,5 @@
-"""One unit of the translation memory: a sentence pair the user confirmed (or imported), with its origin."""
+"""One unit of the translation memory: a sentence pair the user confirmed (or imported), with its origin
+(docs/post_editing.md, "Translation memory")."""
 
 from __future__ import annotations
 

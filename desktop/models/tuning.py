@@ -1,8 +1,5 @@
-"""On-device tuning as the app sees it, without Qt and torch: the request, the run folder, its step commands.
-
-Each step runs `alma-train tune step RUN_DIR NAME` (alma_train.tune) as a child process; the Tune view
-(desktop/gui/tune_view.py) starts them one by one. See docs/tuning.md.
-"""
+"""On-device tuning as the app sees it, without Qt and torch: the request, the run folder, its step commands,
+each step `alma-train tune step RUN_DIR NAME` as a child process the Tune view starts (docs/tuning.md)."""
 
 from __future__ import annotations
 
