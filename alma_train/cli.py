@@ -1,8 +1,4 @@
-"""alma-train: the command line of the training side.
-
-Subcommands are registered by the modules that implement them, each with its own parser so that
-`alma-train SUB --help` documents it; torch and transformers are imported only by the code that runs them.
-"""
+"""alma-train: the command line of the training side; each subcommand's `--help` documents it (docs/training.md)."""
 
 from __future__ import annotations
 
@@ -146,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--output", required=True, help="new folder for the merged model")
     merge.set_defaults(handler=_cmd_merge)
 
+    # These subcommands' own modules register their parsers, so `alma-train SUB --help` documents each;
+    # torch and transformers are imported only by the code that runs a command.
     add_evaluate_parsers(sub)  # evaluate, compare
     add_build_parser(sub)
     add_tune_parser(sub)

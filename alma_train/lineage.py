@@ -1,8 +1,5 @@
-"""The end of a tuning run: its before/after report, the tuned GGUF with its lineage keys, the model card.
-
-The app reads them back (desktop.models.lineage, desktop.models.card); the keys are listed in
-docs/tuning.md#lineage.
-"""
+"""The end of a tuning run: its before/after report, the tuned GGUF with its lineage keys and the model card,
+which the app reads back (desktop.models.lineage, desktop.models.card; docs/tuning.md#lineage)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,6 @@
-"""The one runner of alma-train's multi-step jobs: named steps, resume state, progress with an ETA.
-
-`alma-train build-translator` runs its steps in process; the app's Tune view runs each step of a tuning run
-as a child process (`alma-train tune step`). See docs/training.md#the-pipeline-runner.
-"""
+"""The one runner of alma-train's multi-step jobs: named steps, resume state, progress with an ETA; used by
+`alma-train build-translator` in process and by the Tune view, a child process per step
+(docs/training.md#the-pipeline-runner)."""
 
 from __future__ import annotations
 

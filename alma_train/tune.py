@@ -1,8 +1,5 @@
-"""`alma-train tune step RUN_DIR NAME`: one step of an on-device tuning run, run by alma_train.pipeline.
-
-The app's Tune view makes the run folder (desktop.models.tuning) and runs each step as a child process
-(docs/tuning.md).
-"""
+"""`alma-train tune step RUN_DIR NAME`: one step of an on-device tuning run (alma_train.pipeline), run as a
+child process by the app's Tune view in the run folder desktop.models.tuning made (docs/tuning.md)."""
 
 from __future__ import annotations
 

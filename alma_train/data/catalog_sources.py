@@ -1,8 +1,6 @@
-"""Human-written parallel data that installs offline: the translation catalogs shipped in PyPI packages.
-
-The registry of sources (pinned requirement, licence, locales, role) and the catalog reading and cleaning;
-docs/training.md#the-demo-data-alma-train-demo-data.
-"""
+"""Human-written parallel data that installs offline: the registry of translation catalogs shipped in PyPI
+packages (requirement, licence, locales, role) and their reading and cleaning
+(docs/training.md#the-demo-data-alma-train-demo-data)."""
 
 from __future__ import annotations
 

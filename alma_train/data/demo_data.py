@@ -1,8 +1,6 @@
-"""Build the demo corpora from real data that installs offline.
-
-PyPI packages' translation catalogs (parallel, split by a hash of the English side, two held-out projects)
-and Debian's man pages (monolingual); layout and rules: docs/training.md#the-demo-data-alma-train-demo-data.
-"""
+"""Build the demo corpora from real data that installs offline: PyPI packages' translation catalogs (parallel,
+split by a hash of the English side, two held-out projects) and Debian's man pages (monolingual);
+docs/training.md#the-demo-data-alma-train-demo-data."""
 
 from __future__ import annotations
 

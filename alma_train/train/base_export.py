@@ -1,5 +1,5 @@
-"""The HF copy of a base that training needs: exported once from its GGUF (convert.import_gguf) into the
-user cache, and what a `model:` setting (a base name or an HF folder) resolves to."""
+"""The HF copy of a base that training needs: exported once from its GGUF (convert.import_gguf) into the user
+cache, and what a `model:` setting resolves to (docs/training.md#quick-start-cpu-the-default-model-minutes)."""
 
 from __future__ import annotations
 

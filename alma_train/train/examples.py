@@ -1,8 +1,5 @@
-"""Stage-2 tokenization and loss masking, as pure functions.
-
-The prompt masked, the target and EOS trained, padding masked by position (never by id):
-docs/training.md#what-carries-loss-in-stage-2.
-"""
+"""Stage-2 tokenization and loss masking, as pure functions: the prompt masked, the target and EOS trained,
+padding masked by position, never by id (docs/training.md#what-carries-loss-in-stage-2)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""The one trainer of both ALMA stages: transformers' Trainer + peft, driven by a TrainConfig.
-
-Read top to bottom: check inputs (nothing is written before), load data, load model, train, save,
-summarise (docs/training.md).
-"""
+"""The one trainer of both ALMA stages (transformers' Trainer + peft, driven by a TrainConfig), read top to
+bottom: check inputs before anything is written, load data and model, train, save, summarise (docs/training.md)."""
 
 from __future__ import annotations
 
