@@ -1,4 +1,5 @@
-"""The one error type the converter raises for input a user can fix (exit code 2 on the command line)."""
+"""The one error type the converter raises for input a user can fix (exit code 2 on the command line;
+docs/convert.md, "Errors")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""config.json of a LlamaForCausalLM-family model -> the llama.* keys llama.cpp reads."""
+"""config.json of a LlamaForCausalLM-family model -> the llama.* keys llama.cpp reads
+(docs/convert.md, "How it works")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""HF architecture name (config.json "architectures") -> the converter class that handles it."""
+"""HF architecture name (config.json "architectures") -> the converter class that handles it
+(docs/convert.md, "How it works")."""
 
 from __future__ import annotations
 
