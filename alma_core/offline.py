@@ -1,4 +1,4 @@
-"""Make the offline promise explicit: every library that could reach a hub is told not to."""
+"""Make the offline promise explicit: every library that could reach a hub is told not to (docs/packaging.md)."""
 
 from __future__ import annotations
 
