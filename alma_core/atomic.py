@@ -1,5 +1,6 @@
 """Atomic outputs, the one implementation for files and folders: written under a hidden sibling name and
-renamed into place only when complete, so no half-written output ever has the final name (docs/reliability.md)."""
+renamed into place only when complete, so no half-written output ever has the final name
+(docs/reliability.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Make the offline promise explicit: every library that could reach a hub is told not to (docs/packaging.md)."""
+"""Make the offline promise explicit: every library that could reach a hub is told not to
+(docs/packaging.md)."""
 
 from __future__ import annotations
 

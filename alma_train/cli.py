@@ -1,4 +1,5 @@
-"""alma-train: the command line of the training side; each subcommand's `--help` documents it (docs/training.md)."""
+"""alma-train: the command line of the training side; each subcommand's `--help` documents it
+(docs/training.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """The one trainer of both ALMA stages (transformers' Trainer + peft, driven by a TrainConfig), read top to
-bottom: check inputs before anything is written, load data and model, train, save, summarise (docs/training.md)."""
+bottom: check inputs before anything is written, load data and model, train, save, summarise
+(docs/training.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """OpenDocument text (.odt): paragraphs and headings translated wherever they sit, text:span and text:a as
-tags; its XML parts edited with lxml, every other member copied byte for byte (docs/translate.md, "Documents")."""
+tags; its XML parts edited with lxml, every other member copied byte for byte (docs/translate.md,
+"Documents")."""
 
 from __future__ import annotations
 

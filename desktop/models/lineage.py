@@ -1,7 +1,5 @@
-"""Reading a tuned model's lineage (the alma.* keys alma_train.lineage writes): its ancestors, file hashes, card.
-
-The keys are listed in docs/tuning.md#lineage; the Models view shows them through desktop.models.card.
-"""
+"""Reading a tuned model's lineage (the alma.* keys alma_train.lineage writes): its ancestors, file hashes and
+card, which the Models view shows through desktop.models.card (docs/tuning.md#lineage)."""
 
 from __future__ import annotations
 
