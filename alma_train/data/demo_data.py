@@ -23,6 +23,7 @@ from alma_train.data.catalog_sources import (
     TRAIN,
     CatalogSource,
     catalog_files,
+    get_source,
     installed_version,
     iter_catalog_pairs,
     read_source_pairs,
@@ -67,8 +68,6 @@ def django_locale_root() -> Path:
 
 def read_django_pairs(lang: str, root: Path | None = None) -> list[CatalogPair]:
     """Cleaned, translated singular entries of Django's catalogs for one language, one per English."""
-    from alma_train.data.catalog_sources import get_source
-
     source = get_source("django")
     paths = (sorted(root.glob(f"**/locale/{DJANGO_LOCALES[lang]}/LC_MESSAGES/*.po")) if root
              else catalog_files(source, lang))

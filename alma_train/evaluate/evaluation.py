@@ -14,7 +14,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from alma_core.atomic import write_text_atomic
 from alma_core.languages import parse_pair
+from alma_core.parallel_files import read_records
+from alma_core.prompts import OUTPUT_LENGTH_FACTOR
+from alma_train.evaluate.comet import NO_COMET_NOTE, CometScorer, comet_offline_hint, resolve_checkpoint
+from alma_train.evaluate.decode import DecodingSettings, load_translator
+from alma_train.evaluate.metrics import bleu_tokenizer, corpus_scores
+from alma_train.evaluate.report import averages, compare_markdown, group_of, load_report, report_markdown
+from desktop.terminology import STRATEGIES, GlossaryError, Terms, target_present
+from desktop.terminology.sources import load_terms
 
 
 class EvaluationInputError(ValueError):
@@ -65,8 +74,6 @@ def _file_directions(languages: list[str]) -> list[tuple[str, str]]:
 def load_parallel_tests(paths: Sequence[str], directions: list[tuple[str, str]] | None,
                         sets: dict[str, TestSet]) -> None:
     """Add the segments of parallel files (jsonl/tsv/tmx/po) to `sets`, per direction."""
-    from alma_core.parallel_files import read_records
-
     for name in paths:
         path = Path(name)
         if not path.is_file():
@@ -168,11 +175,6 @@ def load_direction_terms(args: argparse.Namespace, tests: dict[str, TestSet]) ->
         if strategy:
             raise EvaluationInputError("--term-strategy needs --glossary or --do-not-translate")
         return {}
-    try:
-        from desktop.terminology import GlossaryError
-        from desktop.terminology.sources import load_terms
-    except ImportError as exc:  # pragma: no cover - the desktop package is part of this project
-        raise EvaluationInputError(f"--glossary needs the desktop package ({exc})") from None
     for option, paths in (("--glossary", glossaries), ("--do-not-translate", keep_lists)):
         for name in paths:
             if not Path(name).is_file():
@@ -192,13 +194,8 @@ def load_direction_terms(args: argparse.Namespace, tests: dict[str, TestSet]) ->
 
 def check_term_strategy(name: str) -> None:
     """An EvaluationInputError unless the engine knows the enforcement strategy `name`."""
-    try:
-        from desktop.terminology import STRATEGIES as known
-    except ImportError:
-        raise EvaluationInputError(f"--term-strategy {name}: this build has no term enforcement "
-                                   "(desktop.terminology)") from None
-    if name not in known:
-        raise EvaluationInputError(f"--term-strategy {name!r}: unknown strategy (known: {', '.join(known)})")
+    if name not in STRATEGIES:
+        raise EvaluationInputError(f"--term-strategy {name!r}: unknown strategy (known: {', '.join(STRATEGIES)})")
 
 
 def term_scores(terms, sources: Sequence[str], hypotheses: Sequence[str]) -> dict:
@@ -207,8 +204,6 @@ def term_scores(terms, sources: Sequence[str], hypotheses: Sequence[str]) -> dic
     Each entry the TermBase finds in a source counts once per segment: a glossary entry is a hit when
     target_present(translation) holds (an inflected form of the target term counts), a do-not-translate
     term is kept when it is in the translation exactly as written. Rates are percent (None: no term)."""
-    from desktop.terminology import target_present
-
     hits = total = kept = keep_total = 0
     for source, hypothesis in zip(sources, hypotheses, strict=True):
         seen = []
@@ -233,8 +228,6 @@ def term_scores(terms, sources: Sequence[str], hypotheses: Sequence[str]) -> dic
 
 def term_averages(directions: dict[str, dict]) -> dict[str, dict]:
     """Pooled term-hit / DNT-kept rates over xx->en, en->xx and all directions (counts summed)."""
-    from alma_train.evaluate.report import group_of
-
     result = {}
     for group in ("xx-en", "en-xx", "all"):
         members = [d for d, e in directions.items() if "term_total" in e and (group == "all" or group_of(d) == group)]
@@ -277,8 +270,6 @@ def terminology_markdown(report: dict) -> str:
 
 
 def evaluation_markdown(report: dict) -> str:
-    from alma_train.evaluate.report import report_markdown
-
     return report_markdown(report) + terminology_markdown(report)
 
 
@@ -287,8 +278,7 @@ class EngineTranslator:
     time, with the direction's TermBase."""
 
     def __init__(self, model_path: Path, max_new_tokens: int, terms: dict, strategy: str | None) -> None:
-        from desktop.engine import TranslationEngine
-        from desktop.terminology import Terms
+        from desktop.engine import TranslationEngine  # loads llama.cpp: only when a GGUF is evaluated
 
         self.engine = TranslationEngine(model_path, max_new_tokens=max_new_tokens, cache=False)
         # direction -> Terms; strategy None: the default, decided by desktop.terminology.Terms.
@@ -339,13 +329,6 @@ def check_output(output: Path, tests: dict[str, TestSet]) -> None:
 
 def run_evaluation(args: argparse.Namespace) -> dict:
     """Decode, score and write the report; returns the report."""
-    from alma_core.atomic import write_text_atomic as write_atomic
-    from alma_core.prompts import OUTPUT_LENGTH_FACTOR
-    from alma_train.evaluate.comet import NO_COMET_NOTE, resolve_checkpoint
-    from alma_train.evaluate.decode import DecodingSettings, load_translator
-    from alma_train.evaluate.metrics import bleu_tokenizer, corpus_scores
-    from alma_train.evaluate.report import averages
-
     started = time.time()
     # 1. Check everything before loading any model.
     for option, value in (("--beams", args.beams), ("--max-new-tokens", args.max_new_tokens),
@@ -402,8 +385,6 @@ def run_evaluation(args: argparse.Namespace) -> dict:
     comet = {"checkpoint": None, "note": NO_COMET_NOTE}
     scorer = None
     if args.comet_model:
-        from alma_train.evaluate.comet import CometScorer, comet_offline_hint
-
         try:
             scorer = CometScorer(args.comet_model, batch_size=args.comet_batch_size)
         except (OSError, ValueError, KeyError) as exc:
@@ -431,8 +412,8 @@ def run_evaluation(args: argparse.Namespace) -> dict:
             entry["comet_seconds"] = round(time.time() - tick, 2)
         hyp_path, ref_path = output_paths(output, name)
         entry["hypotheses"], entry["references"] = hyp_path.name, ref_path.name
-        write_atomic(hyp_path, "".join(h + "\n" for h in hypotheses[name]))
-        write_atomic(ref_path, "".join(r + "\n" for r in test.references))
+        write_text_atomic(hyp_path, "".join(h + "\n" for h in hypotheses[name]))
+        write_text_atomic(ref_path, "".join(r + "\n" for r in test.references))
         directions[name] = entry
         comet_text = f" COMET {entry['comet']:.2f}" if entry["comet"] is not None else ""
         term_text = ""
@@ -473,8 +454,8 @@ def run_evaluation(args: argparse.Namespace) -> dict:
             "rates": "percent; a term counts once per segment",
             "averages": term_averages(directions),
         }
-    write_atomic(output.with_suffix(".md"), evaluation_markdown(report))
-    write_atomic(output, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    write_text_atomic(output.with_suffix(".md"), evaluation_markdown(report))
+    write_text_atomic(output, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     return report
 
 
@@ -486,9 +467,6 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from alma_core.atomic import write_text_atomic as write_atomic
-    from alma_train.evaluate.report import compare_markdown, load_report
-
     paths = [Path(p) for p in args.reports]
     reports = [load_report(p) for p in paths]
     names = args.names.split(",") if args.names else [p.stem for p in paths]
@@ -496,7 +474,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         raise EvaluationInputError(f"--names gives {len(names)} names for {len(reports)} reports")
     table = compare_markdown(reports, names)
     if args.output:
-        write_atomic(Path(args.output), table)
+        write_text_atomic(Path(args.output), table)
     print(table)
     return 0
 

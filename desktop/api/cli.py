@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from alma_core.interrupts import run_interruptible
 from alma_core.models import DefaultModelMissingError, default_gguf_path
 from desktop.terminology import GlossaryError
 from desktop.terminology.sources import GlossarySet
@@ -142,8 +143,6 @@ def _serve(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from alma_core.interrupts import run_interruptible
-
     # SIGINT/SIGTERM/SIGHUP raise in the main thread (which only waits on the server): stop() runs.
     return run_interruptible(PROG, lambda: _serve(args), message="the server stopped")
 

@@ -12,8 +12,12 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+from alma_core.interrupts import run_interruptible
 from alma_core.languages import LANGUAGES, UnknownLanguageError, language_name
 from alma_core.models import DefaultModelMissingError, default_gguf_path, resolve_translation_model
+from desktop.api.cli import main as serve_main
+from desktop.memory.cli import main as memory_main
+from desktop.memory.store import TranslationMemory
 from desktop.terminology import GlossaryError, Terms
 from desktop.terminology.missing import MissingTermReporter, warn_each
 from desktop.terminology.sources import load_terms
@@ -204,12 +208,8 @@ def _print_model(args: argparse.Namespace) -> int:
 
 
 def _load_memory(args: argparse.Namespace):
-    """The user's translation memory, or None with --no-memory (or where this install has none)."""
+    """The user's translation memory, or None with --no-memory."""
     if args.no_memory:
-        return None
-    try:
-        from desktop.memory.store import TranslationMemory
-    except ImportError:
         return None
     try:
         return TranslationMemory()
@@ -298,16 +298,10 @@ def _translate_file(engine, job, args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["serve"]:  # the local API (a file named serve: ./serve)
-        from desktop.api.cli import main as serve_main
-
         return serve_main(argv[1:])
     if argv[:1] == ["memory"]:  # the translation memory: stats, export, import, remove
-        from desktop.memory.cli import main as memory_main
-
         return memory_main(argv[1:])
     args = build_parser().parse_args(argv)
-    from alma_core.interrupts import run_interruptible
-
     # SIGTERM/SIGHUP/SIGINT raise through the document's atomic write, so its .part file is removed.
     return run_interruptible("alma-translate", lambda: _run(args), message="no partial output was kept")
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from alma_core.safe_xml import UnsafeXMLError, read_checked
+from alma_core.safe_xml import UnsafeXMLError, parser, read_checked
 from desktop.documents.base import DocumentError, DocumentFormat, Translate
 from desktop.documents.inline_markup import (
     Tag,
@@ -347,7 +347,5 @@ def tags_in(tagged: str) -> bool:
 
 
 def _parser():
-    from alma_core.safe_xml import parser
-
     return parser()
 

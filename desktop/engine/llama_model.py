@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from alma_core.gguf_file import ModelLoadError
+from alma_core.interrupts import called_from_c
 from alma_core.paths import MMAP_ENV
 from alma_core.prompts import build_prompt, clean_output, output_token_limit
 from desktop.engine.batch_decode import BatchDecoder
+from desktop.engine.beam import BeamSearcher
 from desktop.engine.confidence import LogprobRecorder
 from desktop.engine.translator import TranslationCancelled
 
@@ -63,8 +65,6 @@ def _filter_llama_log() -> None:
 
     import llama_cpp
     from llama_cpp import _logger
-
-    from alma_core.interrupts import called_from_c
 
     @llama_cpp.llama_log_callback
     @called_from_c  # a signal landing in here is delivered again outside it (alma_core.interrupts)
@@ -200,8 +200,6 @@ class LlamaModel:
     def _beam_searcher(self, beams: int) -> Any:
         """The beam-search context, made on first use (and again for more beams); it has its own KV
         cache, room for the longest prompt plus `beams` outputs."""
-        from desktop.engine.beam import BeamSearcher
-
         searcher = self._searcher
         if searcher is None or searcher.beams < beams:
             if searcher is not None:

@@ -15,6 +15,7 @@ from PySide6.QtCore import QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QWidget
 
+from alma_core.interrupts import HANDLED_SIGNALS
 from desktop.gui.api_switch import ApiSwitch
 from desktop.gui.dialogs import show_error
 from desktop.gui.document_queue import DocumentQueue
@@ -197,8 +198,6 @@ def close_on_signals(window: MainWindow) -> dict[int, object]:
     """SIGTERM (logout, kill), SIGHUP (terminal closed) and Ctrl-C close the window as its close button
     does: running document jobs are cancelled, which removes their .part files, and a Tune step is
     stopped. The signal is kept in window.stopped_by_signal; returns the handlers it replaced."""
-    from alma_core.interrupts import HANDLED_SIGNALS
-
     def handler(signum: int, frame: object) -> None:
         if window.stopped_by_signal is None:
             window.stopped_by_signal = signum

@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from alma_core.gguf_file import AlmaKey
-from alma_core.models import canonical_model_path
+from alma_core.gguf_file import AlmaKey, ModelLoadError, read_model_info, trained_pairs
+from alma_core.models import BASES, DefaultModelMissingError, canonical_model_path, resolve_translation_model
 from desktop.gui.dialogs import show_error
 from desktop.gui.settings import AppSettings, ModelOptions
 from desktop.gui.worker import ModelSpec
@@ -59,8 +59,6 @@ def format_count(n: int) -> str:
 
 def resolve_default_model():
     """(ModelChoice, None), or (None, the reason) when there is no model to translate with."""
-    from alma_core.models import DefaultModelMissingError, resolve_translation_model
-
     try:
         return resolve_translation_model(), None
     except DefaultModelMissingError as exc:
@@ -253,8 +251,6 @@ class ModelsView(QWidget):
 
     def add_model(self, path: Path) -> bool:
         """Add path to the inventory after checking its header; a bad file gets a dialog, not a row."""
-        from alma_core.gguf_file import ModelLoadError, read_model_info
-
         path = canonical_model_path(path)
         try:
             read_model_info(path)
@@ -284,8 +280,6 @@ class ModelsView(QWidget):
 
     def protected_reason(self, path: Path) -> str | None:
         """Why path must not be deleted (the default model, a base's own GGUF, a bundled file), else None."""
-        from alma_core.gguf_file import ModelLoadError, read_model_info
-
         path = Path(path)
         if self._is_default(path):
             return f"{path.name} is the default model"
@@ -344,8 +338,6 @@ class ModelsView(QWidget):
 
         Looked for where the run found it (alma.parent_path), then by name among the listed models,
         the tuning runs and the installed bases."""
-        from alma_core.gguf_file import ModelLoadError, read_model_info
-
         try:
             card = model_card.read_model_card(path, read_model_info(path))
         except ModelLoadError:
@@ -373,8 +365,6 @@ class ModelsView(QWidget):
 
     @staticmethod
     def _base_models(name: str) -> list[Path]:
-        from alma_core.models import BASES
-
         found = []
         for base in BASES.values():
             if base.gguf_name == name:
@@ -392,8 +382,6 @@ class ModelsView(QWidget):
             return False
         parent = self.find_parent(path)
         if parent is None:
-            from alma_core.gguf_file import ModelLoadError, read_model_info
-
             try:
                 card = model_card.read_model_card(path, read_model_info(path))
             except ModelLoadError as exc:
@@ -449,8 +437,6 @@ class ModelsView(QWidget):
     # --- details -------------------------------------------------------------------------------
     @Slot()
     def _show_selected(self) -> None:
-        from alma_core.gguf_file import ModelLoadError, read_model_info, trained_pairs
-
         path = self.selected_path()
         self.remove_button.setEnabled(path is not None and not self._is_default(path))
         self.delete_button.setEnabled(path is not None and not self._is_default(path))

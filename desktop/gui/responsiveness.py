@@ -15,6 +15,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from desktop.gui.app import MainWindow
+
 TICK_MS = 10
 SENTENCES = [
     "Das Treffen findet am Montag statt.",
@@ -37,8 +39,6 @@ def measure(model: Path | None = None, timeout_s: float = 300) -> dict:
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(work / "settings"))
     app = QApplication.instance() or QApplication([sys.argv[0]])
-
-    from desktop.gui.app import MainWindow
 
     clock = QElapsedTimer()
     clock.start()

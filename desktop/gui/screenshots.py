@@ -15,6 +15,9 @@ from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 
+from alma_core.models import default_translator_path
+from desktop.gui.app import MainWindow
+
 WINDOW_SIZE = (1040, 640)
 
 
@@ -44,8 +47,6 @@ def take_screenshots(out: Path, model: Path | None = None, timeout_s: float = 30
     work = Path(tempfile.mkdtemp(prefix="alma-screenshots-"))
     if "QT_QPA_PLATFORM" not in os.environ:
         _use_offscreen_screen(work)
-    from alma_core.models import default_translator_path
-
     built = default_translator_path()  # the user's `make model` result, looked up before the switch
     os.environ["ALMA_LOCAL_DATA"] = str(work / "data")
     if built.is_file():
@@ -61,8 +62,6 @@ def take_screenshots(out: Path, model: Path | None = None, timeout_s: float = 30
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(work / "settings"))
     app = QApplication.instance() or QApplication([sys.argv[0]])
-
-    from desktop.gui.app import MainWindow
 
     window = MainWindow(model)
     window.resize(*WINDOW_SIZE)

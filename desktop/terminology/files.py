@@ -9,7 +9,10 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from alma_core.atomic import write_text_atomic
+from alma_core.languages import LANGUAGES
 from alma_core.limited_read import LimitedReadError, read_limited
+from alma_core.safe_xml import UnsafeXMLError, read_checked
 from desktop.terminology.entry import TermEntry
 
 
@@ -95,8 +98,6 @@ def _rows(path: Path, text: str, delimiter: str) -> Iterable[tuple[int, list[str
 
 def _header_languages(fields: Sequence[str]) -> tuple[str, str] | None:
     """("de", "en") when the row names two languages by code or English name, else None."""
-    from alma_core.languages import LANGUAGES
-
     by_name = {name.lower(): code for code, name in LANGUAGES.items()}
     codes = []
     for field in fields[:2]:
@@ -148,8 +149,6 @@ def _read_table(path: Path, text: str, delimiter: str, src: str, tgt: str) -> li
 
 
 def _read_tbx(path: Path, src: str, tgt: str) -> list[TermEntry]:
-    from alma_core.safe_xml import UnsafeXMLError, read_checked
-
     try:
         data = read_checked(path, "TBX file")
     except UnsafeXMLError as exc:
@@ -198,8 +197,6 @@ def read_do_not_translate(path: Path | str) -> list[TermEntry]:
 
 def write_glossary(path: Path | str, entries: Iterable[TermEntry], src: str, tgt: str) -> None:
     """Write entries as TSV/CSV/TBX (by suffix), atomically; a header row names the languages."""
-    from alma_core.atomic import write_text_atomic
-
     path = Path(path)
     entries = list(entries)
     suffix = path.suffix.lower()
