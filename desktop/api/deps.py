@@ -69,11 +69,18 @@ async def read_params(request: Request, state: State) -> Params:
     return Params(params, False)
 
 
+def api_key(params: Params) -> Any:
+    """The request's key: api_key (LibreTranslate's field, libretranslatepy), else apiKey (the npm
+    `libretranslate` client's spelling); None when neither is given."""
+    key = params.get("api_key")
+    return key if key else params.get("apiKey")
+
+
 def check_access(params: Params, api_keys: tuple[str, ...]) -> None:
-    """ApiError 403 unless the request's api_key is one of api_keys (none asked when there are none)."""
+    """ApiError 403 unless the request's api_key (or apiKey) is one of api_keys (none asked when there are none)."""
     if not api_keys:
         return
-    key = params.get("api_key")
+    key = api_key(params)
     if not isinstance(key, str) or not key:
         raise ApiError(403, "Please contact the server operator to get an API key")
     if not any(hmac.compare_digest(key.encode(), known.encode()) for known in api_keys):

@@ -1,0 +1,128 @@
+"""What LibreTranslate's clients send beyond the basics, against real servers with the real fast model
+(SmolLM2-135M GGUF): the npm client's apiKey, LibreTranslate's language codes (pb, zt, zh-Hans),
+n-best alternatives, /suggest into the translation memory, many requests at once, CORS and /spec.
+
+Servers listen on free ports of this computer, as in test_api_server.py; the libretranslatepy client
+is used where it can send what is tested, raw HTTP elsewhere (the npm client's and the browsers'
+requests are replayed as they send them). Every translation must equal the same engine's own.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+from libretranslatepy import LibreTranslateAPI  # noqa: E402
+
+HOUSE = "Das Haus ist groß."
+DOG = "Ich habe einen Hund."
+KEY = "test-key-8b2e41"
+MAX_NEW_TOKENS = 8
+
+
+@pytest.fixture(autouse=True)
+def no_proxy(monkeypatch):
+    # urllib (and so libretranslatepy) would send even 127.0.0.1 through a proxy named in the environment.
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="module")
+def engine(default_gguf):
+    from desktop.engine import TranslationEngine
+
+    # One thread: a 2-core machine under load makes llama.cpp's threads wait on each other.
+    engine = TranslationEngine(default_gguf, n_threads=1, max_new_tokens=MAX_NEW_TOKENS, cache=False)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def reference(engine):
+    """The engine's own translation of a text (memoized): what the API must answer."""
+    done: dict[tuple[str, str, str], str] = {}
+
+    def translate(text: str, src: str = "de", tgt: str = "en") -> str:
+        if (text, src, tgt) not in done:
+            done[text, src, tgt] = engine.translate(text, src, tgt)
+        return done[text, src, tgt]
+
+    return translate
+
+
+@pytest.fixture(scope="module")
+def server(engine):
+    """A server with the default options (queue, CORS), on a free port."""
+    from desktop.api.server import ApiServer, ServerOptions
+
+    with ApiServer(engine, ServerOptions(port=0), own_engine=False) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def keyed(engine):
+    """A server that asks for a key (listening on every address, as --host 0.0.0.0 --api-key-file)."""
+    from desktop.api.server import ApiServer, ServerOptions
+
+    with ApiServer(engine, ServerOptions(host="0.0.0.0", port=0, api_keys=(KEY,)), own_engine=False) as running:
+        yield running
+
+
+def url_of(server) -> str:
+    return f"http://127.0.0.1:{server.port}/"
+
+
+def call(url: str, path: str, body: bytes | None = None, content_type: str | None = None,
+         method: str | None = None, headers: dict[str, str] | None = None) -> tuple[int, object, dict[str, str]]:
+    """(status, decoded JSON or None, headers) of one raw HTTP request; error statuses are returned."""
+    request = urllib.request.Request(url + path, data=body, method=method, headers=dict(headers or {}))
+    if content_type:
+        request.add_header("Content-Type", content_type)
+    try:
+        with urllib.request.urlopen(request, timeout=600) as response:
+            status, data, answer_headers = response.status, response.read(), dict(response.headers)
+    except urllib.error.HTTPError as exc:
+        status, data, answer_headers = exc.code, exc.read(), dict(exc.headers)
+    return status, json.loads(data) if data.strip() else None, answer_headers
+
+
+def post_json(url: str, path: str, payload: object, headers: dict[str, str] | None = None) -> tuple[int, object]:
+    status, answer, _ = call(url, path, json.dumps(payload).encode(), "application/json", headers=headers)
+    return status, answer
+
+
+def post_form(url: str, path: str, fields: dict[str, str]) -> tuple[int, object]:
+    body = urllib.parse.urlencode(fields).encode()
+    status, answer, _ = call(url, path, body, "application/x-www-form-urlencoded")
+    return status, answer
+
+
+def post_multipart(url: str, path: str, fields: dict[str, str]) -> tuple[int, object]:
+    boundary = "alma-test-boundary-51c0"
+    body = b"".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+                    for k, v in fields.items()) + f"--{boundary}--\r\n".encode()
+    status, answer, _ = call(url, path, body, f"multipart/form-data; boundary={boundary}")
+    return status, answer
+
+
+# -- 1. the npm client's apiKey ----------------------------------------------------------------------
+
+
+def test_the_npm_clients_apikey_is_accepted_in_json_form_and_multipart(keyed, reference):
+    url = url_of(keyed)
+    request = {"q": HOUSE, "source": "de", "target": "en"}
+    for send in (post_json, post_form, post_multipart):
+        assert send(url, "translate", {**request, "apiKey": KEY}) == (200, {"translatedText": reference(HOUSE)})
+        assert send(url, "translate", {**request, "apiKey": "wrong"}) == (403, {"error": "Invalid API key"})
+        assert send(url, "translate", request) == (
+            403, {"error": "Please contact the server operator to get an API key"})
+    status, found = post_json(url, "detect", {"q": DOG, "apiKey": KEY})
+    assert status == 200 and found[0]["language"] == "de", found
+    # libretranslatepy sends api_key: still the field LibreTranslate documents.
+    assert LibreTranslateAPI(url, api_key=KEY).translate(HOUSE, "de", "en") == reference(HOUSE)
