@@ -18,8 +18,15 @@ from desktop.api.errors import ApiError
 from desktop.api.options import ApiState
 from desktop.terminology import TermEntry
 
-# LibreTranslate's code for Simplified Chinese is "zh" too; clients that send the script subtag get it.
-_ALIASES = {"zh-hans": "zh", "zh-cn": "zh"}
+# Other spellings of the table's languages that LibreTranslate's clients send (lower-cased): Simplified
+# Chinese with its script or region subtag (LibreTranslate's current code is zh-Hans, its older one zh), and
+# Brazilian Portuguese (LibreTranslate's pb) or European Portuguese: the table's Portuguese has no variant.
+ALIASES = {"zh-hans": "zh", "zh-cn": "zh", "zh-sg": "zh", "pb": "pt", "pt-br": "pt", "pt-pt": "pt"}
+# Traditional Chinese (LibreTranslate's zt, now zh-Hant): not in the table. As a source it is Chinese text
+# the model reads; as a target it would get Simplified Chinese, so it is refused, naming the code.
+TRADITIONAL_CHINESE = frozenset({"zt", "zh-hant", "zh-tw", "zh-hk", "zh-mo"})
+# The code /languages gives the table's Chinese: LibreTranslate's current clients look for zh-Hans.
+LISTED_CODES = {"zh": "zh-Hans"}
 
 
 async def api_state(request: Request) -> ApiState:
@@ -121,15 +128,22 @@ QueryTexts = Annotated[list[str], Depends(query_texts)]
 
 
 def language_code(value: Any) -> str | None:
-    """A request's language value, lower-cased, LibreTranslate's aliases mapped; None when missing."""
+    """A request's language value, lower-cased, LibreTranslate's aliases mapped (Traditional Chinese read
+    as Chinese); None when missing. Check a target with check_target(value) first: it refuses zt."""
     if not isinstance(value, str) or not value.strip():
         return None
     code = value.strip().lower()
-    return _ALIASES.get(code, code)
+    if code in TRADITIONAL_CHINESE:
+        return "zh"
+    return ALIASES.get(code, code)
 
 
-def check_target(target: str | None) -> str:
-    """A supported target language, else ApiError."""
+def check_target(value: Any) -> str:
+    """A request's target value as a supported language code, else ApiError."""
+    if isinstance(value, str) and value.strip().lower() in TRADITIONAL_CHINESE:
+        raise ApiError(400, f"{value.strip()} is not supported: Traditional Chinese is not among the model's "
+                            "languages (zh-Hans, Simplified Chinese, is)")
+    target = language_code(value)
     if target is None:
         raise ApiError(400, "Invalid request: missing target parameter")
     if target not in LANGUAGES:
@@ -162,7 +176,7 @@ async def direction(params: Checked) -> Direction:
     source = language_code(params.get("source"))
     if source is None:
         raise ApiError(400, "Invalid request: missing source parameter")
-    target = check_target(language_code(params.get("target")))
+    target = check_target(params.get("target"))
     return Direction(check_source(source, target), target)
 
 

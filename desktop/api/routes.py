@@ -15,6 +15,7 @@ from starlette.datastructures import UploadFile
 from alma_core.gguf_file import trained_pairs
 from alma_core.languages import LANGUAGES
 from desktop.api.deps import (
+    LISTED_CODES,
     Alternatives,
     Direction,
     Query,
@@ -35,14 +36,17 @@ router = APIRouter()
 
 
 def served_languages(info: dict[str, Any]) -> list[dict[str, Any]]:
-    """GET /languages: the model's trained directions (alma.language_pairs), else every language."""
+    """GET /languages: the model's trained directions (alma.language_pairs), else every language; codes
+    as LibreTranslate's clients know them (zh-Hans for the table's zh)."""
     pairs = trained_pairs(info)
     if pairs:
         codes = [code for code in LANGUAGES if any(code in pair for pair in pairs)]
-        return [{"code": code, "name": LANGUAGES[code],
-                 "targets": [t for t in LANGUAGES if (code, t) in pairs]} for code in codes]
-    return [{"code": code, "name": LANGUAGES[code], "targets": [t for t in LANGUAGES if t != code]}
-            for code in LANGUAGES]
+        targets = {code: [t for t in LANGUAGES if (code, t) in pairs] for code in codes}
+    else:
+        codes = list(LANGUAGES)
+        targets = {code: [t for t in LANGUAGES if t != code] for code in codes}
+    return [{"code": LISTED_CODES.get(code, code), "name": LANGUAGES[code],
+             "targets": [LISTED_CODES.get(t, t) for t in targets[code]]} for code in codes]
 
 
 @router.get("/languages")

@@ -126,3 +126,37 @@ def test_the_npm_clients_apikey_is_accepted_in_json_form_and_multipart(keyed, re
     assert status == 200 and found[0]["language"] == "de", found
     # libretranslatepy sends api_key: still the field LibreTranslate documents.
     assert LibreTranslateAPI(url, api_key=KEY).translate(HOUSE, "de", "en") == reference(HOUSE)
+
+
+# -- 2. LibreTranslate's language codes -------------------------------------------------------------
+
+
+def test_libretranslates_portuguese_and_chinese_codes_map_onto_the_table(server, reference):
+    url = url_of(server)
+    client = LibreTranslateAPI(url)
+    casa, wenjian = "A casa é grande.", "无法保存文件。"
+    for code in ("pb", "pt-BR", "pt"):  # Brazilian Portuguese (LibreTranslate's pb) is the table's Portuguese
+        assert client.translate(casa, code, "en") == reference(casa, "pt", "en"), code
+    assert client.translate(HOUSE, "de", "pt-BR") == reference(HOUSE, "de", "pt")
+    for code in ("zh-Hans", "zh", "zh-CN"):
+        assert client.translate(wenjian, code, "en") == reference(wenjian, "zh", "en"), code
+        assert client.translate(DOG, "de", code) == reference(DOG, "de", "zh"), code
+    # Traditional Chinese is read as Chinese, but never promised as a target: the model writes Simplified.
+    for code in ("zt", "zh-Hant", "zh-TW"):
+        assert client.translate(wenjian, code, "en") == reference(wenjian, "zh", "en"), code
+        status, answer = post_json(url, "translate", {"q": DOG, "source": "de", "target": code})
+        assert status == 400 and answer["error"].startswith(f"{code} is not supported: Traditional Chinese"), answer
+    status, answer = post_json(url, "translate", {"q": casa, "source": "pb", "target": "pt"})
+    assert (status, answer) == (400, {"error": "Portuguese (pt) is not available as a target language from "
+                                               "Portuguese (pt)"})
+
+
+def test_languages_lists_chinese_as_zh_hans_and_every_listed_code_translates(server, reference):
+    languages = {entry["code"]: entry for entry in LibreTranslateAPI(url_of(server)).languages()}
+    assert "zh-Hans" in languages and "zh" not in languages
+    assert languages["zh-Hans"]["name"] == "Chinese" and "en" in languages["zh-Hans"]["targets"]
+    assert all("zh" not in entry["targets"] for entry in languages.values())
+    assert "zh-Hans" in languages["de"]["targets"]
+    # A client that takes its codes from /languages gets them accepted back.
+    client = LibreTranslateAPI(url_of(server))
+    assert client.translate(DOG, "de", "zh-Hans") == reference(DOG, "de", "zh")
