@@ -25,6 +25,9 @@ ALIASES = {"zh-hans": "zh", "zh-cn": "zh", "zh-sg": "zh", "pb": "pt", "pt-br": "
 # Traditional Chinese (LibreTranslate's zt, now zh-Hant): not in the table. As a source it is Chinese text
 # the model reads; as a target it would get Simplified Chinese, so it is refused, naming the code.
 TRADITIONAL_CHINESE = frozenset({"zt", "zh-hant", "zh-tw", "zh-hk", "zh-mo"})
+# The most alternatives a request may ask for: each one widens the beam search of every sentence
+# (alma-translate --alternatives has the same bound).
+MAX_ALTERNATIVES = 16
 # The code /languages gives the table's Chinese: LibreTranslate's current clients look for zh-Hans.
 LISTED_CODES = {"zh": "zh-Hans"}
 
@@ -184,11 +187,14 @@ Way = Annotated[Direction, Depends(direction)]
 
 
 async def alternatives(params: Checked) -> int:
-    """How many alternatives the client asks for (accepted, never produced)."""
+    """How many other translations the client asks for (0 to MAX_ALTERNATIVES; below 0 reads as 0)."""
     try:
-        return max(0, int(params.get("alternatives") or 0))
+        count = max(0, int(params.get("alternatives") or 0))
     except (TypeError, ValueError):
         raise ApiError(400, "Invalid request: alternatives parameter is not a number") from None
+    if count > MAX_ALTERNATIVES:
+        raise ApiError(400, f"Invalid request: alternatives ({count}) must be <= {MAX_ALTERNATIVES}")
+    return count
 
 
 Alternatives = Annotated[int, Depends(alternatives)]

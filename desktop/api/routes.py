@@ -87,15 +87,15 @@ async def translate(request: Request, state: State, q: Query, way: Way,
                     texts: QueryTexts) -> JSONResponse:
     batch = isinstance(q, list)
     detections, sources = await _detect_sources(texts, way)
-    job = TextsJob(texts, sources, way.target, text_format, state.options.terms, terms)
-    translated, missing = await run_job(request, state.models, job)
+    job = TextsJob(texts, sources, way.target, text_format, state.options.terms, terms, alternatives)
+    translated, missing, others = await run_job(request, state.models, job)
     result: dict[str, Any] = {"translatedText": translated if batch else translated[0]}
     if bool(terms) or bool(state.options.terms):
         result["terms_missing"] = missing if batch else missing[0]
     if way.source == "auto":
         result["detectedLanguage"] = detections if batch else detections[0]
-    if alternatives > 0:  # accepted, never produced: greedy decoding gives one translation
-        result["alternatives"] = [[] for _ in texts] if batch else []
+    if alternatives > 0:  # beam search's n-best (none for HTML, as in LibreTranslate)
+        result["alternatives"] = others if batch else others[0]
     return JSONResponse(result)
 
 

@@ -160,3 +160,42 @@ def test_languages_lists_chinese_as_zh_hans_and_every_listed_code_translates(ser
     # A client that takes its codes from /languages gets them accepted back.
     client = LibreTranslateAPI(url_of(server))
     assert client.translate(DOG, "de", "zh-Hans") == reference(DOG, "de", "zh")
+
+
+# -- 3. alternatives ---------------------------------------------------------------------------------
+
+
+def test_alternatives_are_the_engines_n_best_in_libretranslates_shape(server, engine, reference):
+    url = url_of(server)
+    expected = {text: engine.translate_report(text, "de", "en", alternatives=3).sentences[0].alternatives
+                for text in (HOUSE, DOG)}
+    assert all(expected.values()), expected  # beam search finds other translations of both sentences
+    status, answer = post_json(url, "translate", {"q": DOG, "source": "de", "target": "en", "alternatives": 3})
+    assert (status, answer) == (200, {"translatedText": reference(DOG), "alternatives": expected[DOG]})
+    assert 1 <= len(answer["alternatives"]) <= 3 and len(set(answer["alternatives"])) == len(answer["alternatives"])
+
+    # A list gets a list of lists; form fields send the number as text.
+    status, answer = post_json(url, "translate", {"q": [HOUSE, DOG], "source": "de", "target": "en",
+                                                  "alternatives": 3})
+    assert (status, answer) == (200, {"translatedText": [reference(HOUSE), reference(DOG)],
+                                      "alternatives": [expected[HOUSE], expected[DOG]]})
+    assert post_form(url, "translate", {"q": DOG, "source": "de", "target": "en", "alternatives": "3"}) == (
+        200, {"translatedText": reference(DOG), "alternatives": expected[DOG]})
+
+    # Two sentences: each alternative is the whole text, one sentence's n-best in its place.
+    both = f"{HOUSE} {DOG}"
+    status, answer = post_json(url, "translate", {"q": both, "source": "de", "target": "en", "alternatives": 2})
+    assert status == 200 and answer["translatedText"] == reference(both), answer
+    first = [reference(HOUSE), *expected[HOUSE][:2]]
+    second = [reference(DOG), *expected[DOG][:2]]
+    assert answer["alternatives"], answer
+    for other in answer["alternatives"]:
+        assert other != answer["translatedText"]
+        assert any(other == f"{a} {b}" for a in first for b in second), (other, first, second)
+
+    # HTML has none (as in LibreTranslate); too many is a 400.
+    status, answer = post_json(url, "translate", {"q": f"<p>{DOG}</p>", "source": "de", "target": "en",
+                                                  "format": "html", "alternatives": 2})
+    assert status == 200 and answer["alternatives"] == [], answer
+    assert post_json(url, "translate", {"q": DOG, "source": "de", "target": "en", "alternatives": 17}) == (
+        400, {"error": "Invalid request: alternatives (17) must be <= 16"})
