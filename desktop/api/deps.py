@@ -251,3 +251,35 @@ async def uploaded_file(params: Checked) -> UploadFile:
 
 
 Upload = Annotated[UploadFile, Depends(uploaded_file)]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """/suggest's pair: q translated as s, from source to target (codes of the table)."""
+
+    q: str
+    s: str
+    source: str
+    target: str
+
+
+async def suggestion(params: Checked) -> Suggestion:
+    """q, s, source and target of /suggest, checked in that order (source "auto" is not a language)."""
+    texts = {}
+    for name in ("q", "s"):
+        value = params.get(name)
+        if not value:
+            raise ApiError(400, f"Invalid request: missing {name} parameter")
+        if not isinstance(value, str) or not value.strip():
+            raise ApiError(400, f"Invalid request: {name} must be a non-empty string")
+        texts[name] = value
+    source = language_code(params.get("source"))
+    if source is None:
+        raise ApiError(400, "Invalid request: missing source parameter")
+    target = check_target(params.get("target"))
+    if source == "auto":
+        raise ApiError(400, "Invalid request: a suggestion needs its source language, not auto")
+    return Suggestion(texts["q"], texts["s"], check_source(source, target), target)
+
+
+SuggestedPair = Annotated[Suggestion, Depends(suggestion)]

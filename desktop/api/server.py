@@ -34,6 +34,10 @@ class ServerOptions:
     max_queue: int = DEFAULT_MAX_QUEUE  # requests waiting or running; more get 429
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES  # larger bodies get 413
     terms: Any = None  # server-wide glossaries (desktop.terminology.sources.GlossarySet) or None
+    # The translation memory /suggest stores into (desktop.memory.store.TranslationMemory), or None: no
+    # /suggest. The engine's own memory (exact matches served) is the engine's: serve gives it the same one.
+    memory: Any = None
+    suggest: bool = True  # False: /suggest answers 403 even with a memory (serve --no-suggest)
 
 
 def resolve_host(host: str, port: int) -> list[tuple[int, tuple[Any, ...]]]:
@@ -112,6 +116,7 @@ class ApiServer:
         self.models = ModelQueue(engine, options.max_queue)
         self.app = create_app(self.models, ApiOptions(
             api_keys=options.api_keys, max_request_bytes=options.max_request_bytes, terms=options.terms,
+            memory=options.memory, suggest=options.suggest,
         ))
         self._server = None
         self._thread: threading.Thread | None = None

@@ -10,9 +10,14 @@ requests are replayed as they send them). Every translation must equal the same 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +25,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 from libretranslatepy import LibreTranslateAPI  # noqa: E402
 
+ROOT = Path(__file__).resolve().parents[2]
 HOUSE = "Das Haus ist groß."
 DOG = "Ich habe einen Hund."
 KEY = "test-key-8b2e41"
@@ -199,3 +205,152 @@ def test_alternatives_are_the_engines_n_best_in_libretranslates_shape(server, en
     assert status == 200 and answer["alternatives"] == [], answer
     assert post_json(url, "translate", {"q": DOG, "source": "de", "target": "en", "alternatives": 17}) == (
         400, {"error": "Invalid request: alternatives (17) must be <= 16"})
+
+
+# -- 4. /suggest -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def remembering(engine, tmp_path):
+    """A server whose engine serves from, and whose /suggest stores into, a fresh translation memory
+    (as `serve` gives both the user's memory)."""
+    from desktop.api.server import ApiServer, ServerOptions
+    from desktop.memory.store import TranslationMemory
+
+    memory = TranslationMemory(tmp_path / "memory.sqlite")
+    engine.memory = memory
+    try:
+        with ApiServer(engine, ServerOptions(port=0, memory=memory), own_engine=False) as running:
+            yield running, memory
+    finally:
+        engine.memory = None
+        memory.close()
+
+
+def test_a_suggestion_is_stored_in_the_memory_and_served_from_then_on(remembering, reference):
+    server, memory = remembering
+    url = url_of(server)
+    assert call(url, "frontend/settings")[1]["suggestions"] is True
+    better = "The house is big, truly."
+    assert reference(HOUSE) != better
+    assert post_json(url, "suggest", {"q": HOUSE, "s": better, "source": "de", "target": "en"}) == (
+        200, {"success": True})
+    [unit] = memory.pairs("de", "en")
+    assert (unit.source, unit.target, unit.origin) == (HOUSE, better, "suggestion")
+    assert LibreTranslateAPI(url).translate(HOUSE, "de", "en") == better  # the memory's match comes first
+    # Form fields (LibreTranslate's web page sends them), LibreTranslate's codes, a browser extension.
+    assert post_form(url, "suggest", {"q": DOG, "s": "I own a dog.", "source": "de", "target": "en"}) == (
+        200, {"success": True})
+    status, answer, _ = call(url, "suggest", json.dumps({"q": "A casa é grande.", "s": "The house is large.",
+                                                        "source": "pb", "target": "en"}).encode(),
+                             "application/json", headers={"Origin": "moz-extension://2f5c7e1a-4b7d-4e8c-9a61-0c3d"})
+    assert (status, answer) == (200, {"success": True})
+    assert memory.lookup("de", "en", DOG) == "I own a dog." and memory.lookup("pt", "en", "A casa é grande.")
+    assert memory.count() == 3
+
+    cases = [
+        ({"s": better, "source": "de", "target": "en"}, "Invalid request: missing q parameter"),
+        ({"q": HOUSE, "source": "de", "target": "en"}, "Invalid request: missing s parameter"),
+        ({"q": HOUSE, "s": better, "target": "en"}, "Invalid request: missing source parameter"),
+        ({"q": HOUSE, "s": better, "source": "de"}, "Invalid request: missing target parameter"),
+        ({"q": HOUSE, "s": "   ", "source": "de", "target": "en"}, "Invalid request: s must be a non-empty string"),
+        ({"q": HOUSE, "s": better, "source": "auto", "target": "en"}, "needs its source language, not auto"),
+        ({"q": HOUSE, "s": better, "source": "xx", "target": "en"}, "xx is not supported"),
+        ({"q": HOUSE, "s": better, "source": "de", "target": "zt"}, "zt is not supported"),
+        ({"q": HOUSE, "s": better, "source": "de", "target": "de"}, "is not available as a target language"),
+    ]
+    for payload, message in cases:
+        status, answer = post_json(url, "suggest", payload)
+        assert status == 400 and message in answer["error"], (payload, answer)
+    # A web page may send a form POST to 127.0.0.1 without CORS; it must not write into the memory.
+    status, answer, _ = call(url, "suggest", b"q=Hallo.&s=Pwned.&source=de&target=en",
+                             "application/x-www-form-urlencoded", headers={"Origin": "https://evil.example"})
+    assert status == 403 and "https://evil.example are refused" in answer["error"], answer
+    assert memory.count() == 3 and memory.lookup("de", "en", "Hallo.") is None
+
+
+def test_suggest_is_403_without_a_writable_memory_or_with_no_suggest(engine, tmp_path, capsys):
+    from desktop.api.server import ApiServer, ServerOptions
+    from desktop.memory.store import TranslationMemory
+
+    blocker = tmp_path / "data"
+    blocker.write_text("a file where the data folder should be")
+    unwritable = TranslationMemory(blocker / "memory.sqlite")  # warns: cannot be written
+    writable = TranslationMemory(tmp_path / "memory.sqlite")
+    pair = {"q": HOUSE, "s": "The house is big.", "source": "de", "target": "en"}
+    try:
+        for options in (ServerOptions(port=0), ServerOptions(port=0, memory=unwritable),
+                        ServerOptions(port=0, memory=writable, suggest=False)):
+            with ApiServer(engine, options, own_engine=False) as running:
+                url = url_of(running)
+                assert post_json(url, "suggest", pair) == (403, {"error": "Suggestions are disabled on this server."})
+                assert call(url, "frontend/settings")[1]["suggestions"] is False
+        assert writable.count() == 0
+    finally:
+        unwritable.close()
+        writable.close()
+    assert "cannot be written" in capsys.readouterr().err
+
+
+def test_suggest_on_a_keyed_server_needs_the_key(engine, tmp_path):
+    from desktop.api.server import ApiServer, ServerOptions
+    from desktop.memory.store import TranslationMemory
+
+    pair = {"q": HOUSE, "s": "The house is big.", "source": "de", "target": "en"}
+    with TranslationMemory(tmp_path / "memory.sqlite") as memory, \
+            ApiServer(engine, ServerOptions(host="0.0.0.0", port=0, api_keys=(KEY,), memory=memory),
+                      own_engine=False) as running:
+        url = url_of(running)
+        assert post_json(url, "suggest", pair) == (403, {"error": "Please contact the server operator to get an "
+                                                                  "API key"})
+        assert post_json(url, "suggest", {**pair, "apiKey": "wrong"}) == (403, {"error": "Invalid API key"})
+        assert memory.count() == 0
+        assert post_json(url, "suggest", {**pair, "apiKey": KEY}) == (200, {"success": True})
+        assert memory.lookup("de", "en", HOUSE) == "The house is big."
+
+
+def test_alma_translate_serve_stores_suggestions_in_the_users_memory_and_serves_them(default_gguf, tmp_path):
+    from desktop.memory.store import TranslationMemory
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ALMA_LOCAL_DATA": str(tmp_path / "data")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "desktop.cli", "serve", "-m", str(default_gguf), "--port", "0", "--threads", "1",
+         "--max-new-tokens", str(MAX_NEW_TOKENS), "--no-cache"],
+        stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    try:
+        seen = []
+        while not seen or ("(LibreTranslate API; Ctrl-C stops)" not in seen[-1] and seen[-1]):
+            seen.append(process.stderr.readline())
+        assert seen[-1], seen
+        url = seen[-1].split(" at ", 1)[1].split(" ", 1)[0]
+        better = "The house is big, truly."
+        assert post_json(url, "suggest", {"q": HOUSE, "s": better, "source": "de", "target": "en"}) == (
+            200, {"success": True})
+        assert LibreTranslateAPI(url).translate(HOUSE, "de", "en") == better
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(120) == 128 + signal.SIGTERM
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    with TranslationMemory(tmp_path / "data" / "memory.sqlite") as memory:
+        [unit] = memory.pairs()
+    assert (unit.src, unit.tgt, unit.source, unit.target, unit.origin) == ("de", "en", HOUSE, better, "suggestion")
+
+
+def test_serve_opens_the_users_memory_unless_told_not_to(tmp_path, monkeypatch):
+    from desktop.api.cli import _options, build_parser
+
+    monkeypatch.setenv("ALMA_LOCAL_DATA", str(tmp_path / "data"))
+    options = _options(build_parser().parse_args(["--port", "0"]))
+    try:
+        assert options.memory.path == tmp_path / "data" / "memory.sqlite" and options.memory.writable
+        assert options.suggest
+    finally:
+        options.memory.close()
+    assert _options(build_parser().parse_args(["--port", "0", "--no-memory"])).memory is None
+    options = _options(build_parser().parse_args(["--port", "0", "--no-suggest"]))
+    try:
+        assert options.memory is not None and not options.suggest
+    finally:
+        options.memory.close()
