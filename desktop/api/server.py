@@ -18,7 +18,10 @@ from desktop.api.options import ApiOptions
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5000  # LibreTranslate's port: its clients' default settings find us
-DEFAULT_MAX_QUEUE = 8
+# Requests waiting for or using the model; more get 429. Tools that pre-translate in parallel send 16 or
+# 32 at once and treat a 429 as a failed segment: they wait their turn instead. Still a bound, so a
+# runaway client cannot pile up connections without end (a client that gives up leaves the queue).
+DEFAULT_MAX_QUEUE = 64
 DEFAULT_MAX_REQUEST_BYTES = 20_000_000
 
 

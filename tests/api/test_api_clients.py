@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -354,3 +355,29 @@ def test_serve_opens_the_users_memory_unless_told_not_to(tmp_path, monkeypatch):
         assert options.memory is not None and not options.suggest
     finally:
         options.memory.close()
+
+
+# -- 5. many requests at once ------------------------------------------------------------------------
+
+
+def test_sixteen_simultaneous_requests_all_succeed_on_the_default_server(server, reference):
+    from desktop.api.server import DEFAULT_MAX_QUEUE
+
+    # A tool that pre-translates a file with 16 workers sends 16 requests at once; they wait their turn.
+    texts = [f"Ich habe {n} Hunde." for n in range(16)]
+    results: dict[str, tuple[int, object]] = {}
+    start = threading.Barrier(len(texts))
+
+    def send(text: str) -> None:
+        start.wait()
+        results[text] = post_json(url_of(server), "translate", {"q": text, "source": "de", "target": "en"})
+
+    threads = [threading.Thread(target=send, args=(text,)) for text in texts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(600)
+    assert {text: results.get(text) for text in texts} == {
+        text: (200, {"translatedText": reference(text)}) for text in texts}
+    assert server.models.pending == 0
+    assert server.models.max_jobs == DEFAULT_MAX_QUEUE and 16 < DEFAULT_MAX_QUEUE < 1000  # still bounded
