@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="layers to offload to the GPU: a number, or auto (all when llama.cpp has GPU support)")
     parser.add_argument("--max-new-tokens", type=int, default=256, help="token limit per sentence (default 256)")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the translation cache")
+    parser.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
+                        help="a web origin (https://host[:port]) whose pages may call the API from a browser, "
+                             "besides browser extensions, which always may (repeatable; * allows every web page)")
     parser.add_argument("--no-memory", action="store_true",
                         help="do not serve sentences from the translation memory (alma-translate memory), nor "
                              "store clients' suggestions in it (/suggest answers 403)")
@@ -105,7 +108,7 @@ def _options(args: argparse.Namespace):
         host=args.host, port=args.port,
         api_keys=read_api_keys(args.api_key_file) if args.api_key_file is not None else (),
         max_queue=args.max_queue, max_request_bytes=int(args.max_request_mb * 1e6), terms=terms or None,
-        suggest=not args.no_suggest,
+        suggest=not args.no_suggest, cors_origins=tuple(origin.lower() for origin in args.cors_origin),
     )
     try:
         check_options(options)  # before the model loads: a bad option costs no waiting

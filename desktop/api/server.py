@@ -6,6 +6,7 @@ Sockets are bound before uvicorn starts; signals stay with the caller (docs/api.
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import threading
 import time
@@ -23,6 +24,8 @@ DEFAULT_PORT = 5000  # LibreTranslate's port: its clients' default settings find
 # runaway client cannot pile up connections without end (a client that gives up leaves the queue).
 DEFAULT_MAX_QUEUE = 64
 DEFAULT_MAX_REQUEST_BYTES = 20_000_000
+# What a browser sends as Origin: scheme://host[:port], nothing after (RFC 6454).
+_ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://[^/?#\s]+")
 
 
 class ApiServerError(Exception):
@@ -40,6 +43,7 @@ class ServerOptions:
     # The translation memory /suggest stores into (desktop.memory.store.TranslationMemory), or None: no
     # /suggest. The engine's own memory (exact matches served) is the engine's: serve gives it the same one.
     memory: Any = None
+    cors_origins: tuple[str, ...] = ()  # web origins allowed by CORS besides browser extensions ("*": any)
     suggest: bool = True  # False: /suggest answers 403 even with a memory (serve --no-suggest)
 
 
@@ -72,6 +76,10 @@ def check_options(options: ServerOptions) -> None:
         raise ApiServerError(f"--max-queue {options.max_queue}: at least 1")
     if options.max_request_bytes < 1024:
         raise ApiServerError("--max-request-mb: at least 0.001 (1 kB)")
+    for origin in options.cors_origins:
+        if origin != "*" and not _ORIGIN.fullmatch(origin):
+            raise ApiServerError(f"--cors-origin {origin}: not a web origin (scheme://host or scheme://host:port, "
+                                 "without a path, e.g. https://translate.example.org or http://localhost:8080)")
     if not is_loopback(options.host) and not options.api_keys:
         raise ApiServerError(
             f"--host {options.host} is reachable from other computers: give --api-key-file FILE "
@@ -119,7 +127,7 @@ class ApiServer:
         self.models = ModelQueue(engine, options.max_queue)
         self.app = create_app(self.models, ApiOptions(
             api_keys=options.api_keys, max_request_bytes=options.max_request_bytes, terms=options.terms,
-            memory=options.memory, suggest=options.suggest,
+            memory=options.memory, suggest=options.suggest, cors_origins=options.cors_origins,
         ))
         self._server = None
         self._thread: threading.Thread | None = None

@@ -381,3 +381,81 @@ def test_sixteen_simultaneous_requests_all_succeed_on_the_default_server(server,
         text: (200, {"translatedText": reference(text)}) for text in texts}
     assert server.models.pending == 0
     assert server.models.max_jobs == DEFAULT_MAX_QUEUE and 16 < DEFAULT_MAX_QUEUE < 1000  # still bounded
+
+
+# -- 6. CORS -----------------------------------------------------------------------------------------
+
+EXTENSIONS = ("chrome-extension://abcdefghijklmnopabcdefghijklmnop", "moz-extension://2f5c7e1a-4b7d-4e8c-9a61-0c3d",
+              "safari-web-extension://6A1F9E1C-3B4D-4C8E-8A2B-1D2E3F4A5B6C")
+
+
+def preflight(url: str, path: str, origin: str) -> tuple[int, dict[str, str]]:
+    """A browser's preflight for a JSON POST from `origin` (status, headers)."""
+    request = urllib.request.Request(url + path, method="OPTIONS", headers={
+        "Origin": origin, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, {k.lower(): v for k, v in response.headers.items()}
+    except urllib.error.HTTPError as exc:
+        return exc.code, {k.lower(): v for k, v in exc.headers.items()}
+
+
+def test_browser_extensions_may_call_the_api_and_web_pages_may_not(server, reference):
+    url = url_of(server)
+    for origin in EXTENSIONS:
+        status, headers = preflight(url, "translate", origin)
+        assert status == 200 and headers["access-control-allow-origin"] == origin, (origin, headers)
+        assert "POST" in headers["access-control-allow-methods"]
+        assert "content-type" in headers["access-control-allow-headers"].lower()
+        status, answer, headers = call(url, "translate", json.dumps({"q": DOG, "source": "de", "target": "en"}).encode(),
+                                       "application/json", headers={"Origin": origin})
+        assert (status, answer) == (200, {"translatedText": reference(DOG)})
+        assert headers["access-control-allow-origin"] == origin
+        status, _, headers = call(url, "languages", headers={"Origin": origin})
+        assert status == 200 and headers["access-control-allow-origin"] == origin
+    # A web page (or a look-alike of an extension's origin) gets no permission: the browser keeps the
+    # answer from it.
+    for origin in ("https://evil.example", "http://localhost:8080", "null", "chrome-extension://x/path",
+                   "https://chrome-extension.example"):
+        status, headers = preflight(url, "translate", origin)
+        assert status == 400 and "access-control-allow-origin" not in headers, (origin, headers)
+        status, _, headers = call(url, "languages", headers={"Origin": origin})
+        assert status == 200 and "access-control-allow-origin" not in headers, (origin, headers)
+
+
+def test_cors_origin_allows_the_web_origins_named(engine, reference, tmp_path):
+    from desktop.api.server import ApiServer, ServerOptions
+    from desktop.memory.store import TranslationMemory
+
+    app = "https://translate.example.org"
+    with TranslationMemory(tmp_path / "memory.sqlite") as memory, \
+            ApiServer(engine, ServerOptions(port=0, cors_origins=(app, "http://localhost:8080"), memory=memory),
+                      own_engine=False) as running:
+        url = url_of(running)
+        for origin in (app, "http://localhost:8080", EXTENSIONS[0]):
+            status, headers = preflight(url, "translate", origin)
+            assert status == 200 and headers["access-control-allow-origin"] == origin, (origin, headers)
+        status, headers = preflight(url, "translate", "https://evil.example")
+        assert status == 400 and "access-control-allow-origin" not in headers
+        # The origins CORS allows may suggest; the others may not.
+        pair = {"q": HOUSE, "s": "The house is big.", "source": "de", "target": "en"}
+        assert post_json(url, "suggest", pair, headers={"Origin": app}) == (200, {"success": True})
+        status, answer = post_json(url, "suggest", pair, headers={"Origin": "https://evil.example"})
+        assert status == 403 and memory.count() == 1
+
+
+def test_serve_cors_origin_options(tmp_path, monkeypatch, capsys):
+    from desktop.api.cli import _options, build_parser
+    from desktop.cli.main import main
+
+    monkeypatch.setenv("ALMA_LOCAL_DATA", str(tmp_path / "data"))
+    options = _options(build_parser().parse_args(["--port", "0", "--no-memory", "--cors-origin",
+                                                  "https://Translate.example.org", "--cors-origin",
+                                                  "http://localhost:8080"]))
+    assert options.cors_origins == ("https://translate.example.org", "http://localhost:8080")
+    for bad in ("https://translate.example.org/", "translate.example.org", "null"):
+        assert main(["serve", "--no-memory", "--cors-origin", bad]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"alma-translate serve: error: --cors-origin {bad}: not a web origin") and \
+            err.count("\n") == 1, err
