@@ -19,13 +19,14 @@ __all__ = ["ApiOptions", "create_app"]
 
 
 def create_app(models: ModelQueue, options: ApiOptions) -> FastAPI:
-    """The FastAPI app: /translate, /detect, /languages, /translate_file, /download_file, /health.
+    """The FastAPI app: /translate, /detect, /languages, /translate_file, /download_file, /suggest, /spec,
+    /health, /frontend/settings.
 
     Its state (app.state.api) is what the routes' dependencies read; its translated files are the
     owner's to remove (ApiServer.stop).
     """
     # No /docs or /openapi.json: FastAPI's docs page loads its scripts from a CDN (nothing here may
-    # reach the network), and LibreTranslate's clients do not read the schema.
+    # reach the network); /spec serves a written OpenAPI document instead (desktop/api/spec.py).
     app = FastAPI(title="alma-local", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.api = ApiState(models, options, TranslatedFiles(options.files_kept_s))
     app.add_exception_handler(ApiError, api_error_handler)

@@ -1,5 +1,5 @@
-"""The API's routes in LibreTranslate's shapes: /languages, /health, /frontend/settings, /detect, /translate,
-/translate_file, /download_file (docs/api.md, "Endpoints")."""
+"""The API's routes in LibreTranslate's shapes: /languages, /health, /spec, /frontend/settings, /detect,
+/translate, /suggest, /translate_file, /download_file (docs/api.md, "Endpoints")."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ from desktop.api.language_id import detect_language, detect_languages
 from desktop.api.options import ApiOptions
 from desktop.api.origins import is_loopback_client, origin_allowed
 from desktop.api.runs import DocumentFileJob, TextsJob, run_job
+from desktop.api.spec import openapi_spec
 from desktop.documents import SUPPORTED_EXTENSIONS, DocumentError, format_for
 from desktop.memory.store import MemoryWriteError
 
@@ -65,6 +66,12 @@ async def languages(state: State) -> JSONResponse:
 @router.get("/health")
 async def health() -> JSONResponse:
     return JSONResponse({"status": "ok"})
+
+
+@router.get("/spec")
+async def spec() -> JSONResponse:
+    """The OpenAPI document of these routes (LibreTranslate serves its own here)."""
+    return JSONResponse(openapi_spec())
 
 
 @router.get("/frontend/settings")

@@ -459,3 +459,32 @@ def test_serve_cors_origin_options(tmp_path, monkeypatch, capsys):
         err = capsys.readouterr().err
         assert err.startswith(f"alma-translate serve: error: --cors-origin {bad}: not a web origin") and \
             err.count("\n") == 1, err
+
+
+# -- 7. /spec ----------------------------------------------------------------------------------------
+
+
+def test_spec_is_an_openapi_document_of_exactly_the_routes_served(server):
+    from desktop.api.routes import router
+
+    url = url_of(server)
+    status, spec, headers = call(url, "spec")
+    assert status == 200 and headers["content-type"] == "application/json", headers
+    assert spec["openapi"].startswith("3.0.") and spec["info"]["title"] == "alma-local"
+    served = {(method.lower(), route.path) for route in router.routes for method in route.methods}
+    assert not [route for route in server.app.routes if getattr(route, "path", None)]  # all in the router
+    documented = {(method, path) for path, operations in spec["paths"].items() for method in operations}
+    assert documented == served
+    # Every reference resolves, every operation has its answer, and the request fields are the ones read.
+    text = json.dumps(spec)
+    for name in {part.split('"')[0] for part in text.split('"#/components/schemas/')[1:]}:
+        assert name in spec["components"]["schemas"], name
+    assert all("200" in operation["responses"] for operations in spec["paths"].values()
+               for operation in operations.values())
+    fields = spec["components"]["schemas"]["TranslateRequest"]["properties"]
+    assert set(fields) == {"q", "source", "target", "format", "alternatives", "glossary", "do_not_translate",
+                           "api_key", "apiKey"}
+    assert fields["alternatives"]["maximum"] == 16
+    # Nothing else of FastAPI's is served: no docs page that would load scripts from a CDN.
+    for path in ("docs", "redoc", "openapi.json"):
+        assert call(url, path)[0] == 404, path
