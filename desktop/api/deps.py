@@ -15,7 +15,8 @@ from starlette.datastructures import UploadFile
 
 from alma_core.languages import LANGUAGES
 from desktop.api.errors import ApiError
-from desktop.api.options import ApiState
+from desktop.api.options import ApiOptions, ApiState
+from desktop.api.origins import is_loopback_client, origin_allowed
 from desktop.terminology import TermEntry
 
 # Other spellings of the table's languages that LibreTranslate's clients send (lower-cased): Simplified
@@ -25,6 +26,8 @@ ALIASES = {"zh-hans": "zh", "zh-cn": "zh", "zh-sg": "zh", "pb": "pt", "pt-br": "
 # Traditional Chinese (LibreTranslate's zt, now zh-Hant): not in the table. As a source it is Chinese text
 # the model reads; as a target it would get Simplified Chinese, so it is refused, naming the code.
 TRADITIONAL_CHINESE = frozenset({"zt", "zh-hant", "zh-tw", "zh-hk", "zh-mo"})
+# LibreTranslate's answer to /suggest when suggestions are off.
+SUGGESTIONS_OFF = "Suggestions are disabled on this server."
 # The most alternatives a request may ask for: each one widens the beam search of every sentence
 # (alma-translate --alternatives has the same bound).
 MAX_ALTERNATIVES = 16
@@ -263,8 +266,28 @@ class Suggestion:
     target: str
 
 
-async def suggestion(params: Checked) -> Suggestion:
-    """q, s, source and target of /suggest, checked in that order (source "auto" is not a language)."""
+def check_suggestion_sender(request: Request, options: ApiOptions) -> None:
+    """ApiError 403 unless the request may write into the user's memory: from this computer (or with a
+    key, which checked_params has checked), and not from a web page.
+
+    A page in the user's browser can send a form POST to 127.0.0.1 without CORS (it cannot read the
+    answer, but the pair would be stored); browsers name the page in Origin, so only the origins CORS
+    allows (browser extensions, --cors-origin) may suggest.
+    """
+    origin = request.headers.get("origin")
+    if origin is not None and not origin_allowed(origin, options.cors_origins):
+        raise ApiError(403, f"Suggestions from the web page {origin} are refused: only browser extensions and "
+                            "the origins named with serve --cors-origin may send them")
+    if not options.api_keys and not is_loopback_client(request.client.host if request.client else None):
+        raise ApiError(403, "Suggestions are accepted from this computer only, or with an API key")
+
+
+async def suggestion(request: Request, params: Checked, state: State) -> Suggestion:
+    """/suggest's pair, once the key, then whether suggestions are on (as LibreTranslate checks), then the
+    sender are checked; q, s, source and target in that order (source "auto" is not a language)."""
+    if not state.options.suggestions:
+        raise ApiError(403, SUGGESTIONS_OFF)
+    check_suggestion_sender(request, state.options)
     texts = {}
     for name in ("q", "s"):
         value = params.get(name)

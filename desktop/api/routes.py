@@ -30,16 +30,12 @@ from desktop.api.deps import (
 from desktop.api.errors import ApiError
 from desktop.api.files import safe_file_name
 from desktop.api.language_id import detect_language, detect_languages
-from desktop.api.options import ApiOptions
-from desktop.api.origins import is_loopback_client, origin_allowed
 from desktop.api.runs import DocumentFileJob, TextsJob, run_job
 from desktop.api.spec import openapi_spec
 from desktop.documents import SUPPORTED_EXTENSIONS, DocumentError, format_for
 from desktop.memory.store import MemoryWriteError
 
 router = APIRouter()
-# LibreTranslate's answer to /suggest when suggestions are off.
-SUGGESTIONS_OFF = "Suggestions are disabled on this server."
 # The memory's origin of a pair a client suggested (the app's own corrections are "correction").
 SUGGESTION_ORIGIN = "suggestion"
 
@@ -135,35 +131,16 @@ async def _detect_sources(texts: list[str], way: Direction) -> tuple[list[dict[s
 
 
 @router.post("/suggest")
-async def suggest(request: Request, state: State, pair: SuggestedPair) -> JSONResponse:
+async def suggest(state: State, pair: SuggestedPair) -> JSONResponse:
     """Store q -> s in the translation memory (origin "suggestion"): the engine serves it from then on."""
-    options = state.options
-    if not options.suggestions:
-        raise ApiError(403, SUGGESTIONS_OFF)
-    check_suggestion_sender(request, options)
     try:
-        await run_in_threadpool(options.memory.add, pair.source, pair.target, pair.q, pair.s, SUGGESTION_ORIGIN)
+        await run_in_threadpool(state.options.memory.add, pair.source, pair.target, pair.q, pair.s,
+                                SUGGESTION_ORIGIN)
     except ValueError as exc:
         raise ApiError(400, f"Invalid request: {exc}") from None
     except MemoryWriteError as exc:
         raise ApiError(500, f"Cannot store the suggestion: {exc}") from None
     return JSONResponse({"success": True})
-
-
-def check_suggestion_sender(request: Request, options: ApiOptions) -> None:
-    """ApiError 403 unless the request may write into the user's memory: from this computer (or with a
-    key, which checked_params has checked), and not from a web page.
-
-    A page in the user's browser can send a form POST to 127.0.0.1 without CORS (it cannot read the
-    answer, but the pair would be stored); browsers name the page in Origin, so only the origins CORS
-    allows (browser extensions, --cors-origin) may suggest.
-    """
-    origin = request.headers.get("origin")
-    if origin is not None and not origin_allowed(origin, options.cors_origins):
-        raise ApiError(403, f"Suggestions from the web page {origin} are refused: only browser extensions and "
-                            "the origins named with serve --cors-origin may send them")
-    if not options.api_keys and not is_loopback_client(request.client.host if request.client else None):
-        raise ApiError(403, "Suggestions are accepted from this computer only, or with an API key")
 
 
 @router.post("/translate_file")

@@ -284,7 +284,9 @@ def test_suggest_is_403_without_a_writable_memory_or_with_no_suggest(engine, tmp
                         ServerOptions(port=0, memory=writable, suggest=False)):
             with ApiServer(engine, options, own_engine=False) as running:
                 url = url_of(running)
-                assert post_json(url, "suggest", pair) == (403, {"error": "Suggestions are disabled on this server."})
+                for payload in (pair, {}):  # off is said first, as LibreTranslate does, whatever was sent
+                    assert post_json(url, "suggest", payload) == (
+                        403, {"error": "Suggestions are disabled on this server."})
                 assert call(url, "frontend/settings")[1]["suggestions"] is False
         assert writable.count() == 0
     finally:
