@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"port (default {DEFAULT_PORT}, LibreTranslate's; 0 picks a free one)")
     parser.add_argument("--api-key-file", type=Path,
                         help="file with the accepted API keys, one per line (# comments allowed); clients send "
-                             "one as api_key. Required with a --host other than loopback")
+                             "one as api_key (or apiKey). Required with a --host other than loopback")
     parser.add_argument("-m", "--model", type=Path,
                         help="GGUF model (default: as alma-translate, see alma-translate --print-model)")
     parser.add_argument("--max-queue", type=int, default=DEFAULT_MAX_QUEUE,
