@@ -78,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "see docs/terminology.md)")
     parser.add_argument("--details", action="store_true",
                         help="stdin only: print one JSON object per sentence (JSON Lines): source, "
-                             "translation, confidence (0..1), alternatives, origin (model, cache or memory)")
+                             "translation, confidence (0..1), alternatives, origin (model, cache or memory), "
+                             "truncated (the translation stopped at its token limit)")
     parser.add_argument("--alternatives", type=int, metavar="N",
                         help=f"stdin only: also up to N other translations per sentence (beam search n-best, "
                              f"best first, 1..{MAX_ALTERNATIVES}); implies --details")
@@ -148,6 +149,27 @@ def _warn(message: str) -> None:
 
 def _stderr(line: str) -> None:
     print(line, file=sys.stderr)
+
+
+class _CutWarnings:
+    """The engine's on_truncated: a warning line for each sentence whose translation stopped at its
+    token limit (its end may be missing), naming the input: the file, or stdin and its line."""
+
+    EXCERPT = 60  # characters of the sentence quoted
+
+    def __init__(self, max_new_tokens: int) -> None:
+        self.max_new_tokens = max_new_tokens
+        self.name = "stdin"
+        self.line = 0  # stdin's line being translated (0: a file)
+
+    def __call__(self, source: str, _translation: str) -> None:
+        where = f"{self.name}: line {self.line}" if self.line else self.name
+        excerpt = source
+        if len(source) > self.EXCERPT:  # cut at a blank, so no word is quoted half
+            head = source[:self.EXCERPT + 1]
+            excerpt = (head.rsplit(None, 1)[0] if " " in head.strip() else head[:self.EXCERPT]) + "…"
+        _stderr(f"{where}: translation stopped at its token limit and may be cut "
+                f"(--max-new-tokens {self.max_new_tokens}): {excerpt!r}")
 
 
 class _ProgressBar:
@@ -239,50 +261,55 @@ def sentence_details(sentence) -> dict:
     """--details' JSON object for one SentenceReport."""
     confidence = None if sentence.confidence is None else round(sentence.confidence, 4)
     return {"source": sentence.source, "translation": sentence.translation, "confidence": confidence,
-            "alternatives": list(sentence.alternatives), "origin": sentence.origin}
+            "alternatives": list(sentence.alternatives), "origin": sentence.origin,
+            "truncated": sentence.truncated}
 
 
-def _stdin_lines():
-    """stdin's lines; text that is not in stdin's encoding is a usage error naming stdin."""
+def _stdin_lines(cut: _CutWarnings):
+    """stdin's lines, `cut` told which one is being translated; text that is not in stdin's encoding
+    is a usage error naming stdin."""
     try:
-        yield from sys.stdin
+        for number, line in enumerate(sys.stdin, 1):
+            cut.name, cut.line = "stdin", number
+            yield line
     except UnicodeDecodeError as exc:
         raise UsageError(f"stdin: not {sys.stdin.encoding} text ({exc.reason})") from None
 
 
-def _stdin_reports(engine, src: str, tgt: str, terms=None, alternatives: int = 0):
+def _stdin_reports(engine, src: str, tgt: str, cut: _CutWarnings, terms=None, alternatives: int = 0):
     """Each stdin line's TranslationReport as soon as the line is done (so a pipe sees it at once and
     memory stays flat); glossary terms a sentence misses are warned with the sentence's number."""
     reporter: MissingTermReporter = warn_each("stdin", _stderr)
-    for line in _stdin_lines():
+    for line in _stdin_lines(cut):
         report = engine.translate_report(line, src, tgt, terms=terms, alternatives=alternatives)
         yield report
         reporter.sentences_of(report.sentences)
 
 
-def _details_stdin(engine, src: str, tgt: str, alternatives: int, terms=None) -> None:
+def _details_stdin(engine, src: str, tgt: str, alternatives: int, cut: _CutWarnings, terms=None) -> None:
     """--details: a JSON object a sentence, a line each, as soon as each input line is done."""
-    for report in _stdin_reports(engine, src, tgt, terms, alternatives):
+    for report in _stdin_reports(engine, src, tgt, cut, terms, alternatives):
         for sentence in report.sentences:
             sys.stdout.write(json.dumps(sentence_details(sentence), ensure_ascii=False) + "\n")
         sys.stdout.flush()
 
 
-def _translate_stdin(engine, src: str, tgt: str, terms=None) -> None:
+def _translate_stdin(engine, src: str, tgt: str, cut: _CutWarnings, terms=None) -> None:
     if terms is not None:
-        for report in _stdin_reports(engine, src, tgt, terms):
+        for report in _stdin_reports(engine, src, tgt, cut, terms):
             sys.stdout.write(report.text)
             sys.stdout.flush()
         return
     # Without a glossary the translation streams piece by piece, as the model writes it.
-    for line in _stdin_lines():
+    for line in _stdin_lines(cut):
         for piece in engine.iter_translate(line, src, tgt):
             sys.stdout.write(piece)
         sys.stdout.flush()
 
 
-def _translate_file(engine, job, args: argparse.Namespace) -> None:
+def _translate_file(engine, job, args: argparse.Namespace, cut: _CutWarnings) -> None:
     """One FILE: written beside itself (or to -o), or to stdout whole once done (-o -)."""
+    cut.name, cut.line = str(job.source), 0
     try:
         if args.output == "-":
             job.run(engine, out=sys.stdout.buffer)
@@ -325,20 +352,22 @@ def _run(args: argparse.Namespace) -> int:
             tmx = TmxCollector(args.src, args.tgt)
         jobs = [_document_job(path, args, terms, tmx) for path in args.files]
         engine = _load_engine(args)
+        # A translation that stops at its token limit is told, never silently shorter than its source.
+        engine.on_truncated = cut = _CutWarnings(args.max_new_tokens)
         message = engine.direction_warning(args.src, args.tgt)
         if message:
             print(f"alma-translate: warning: {message}", file=sys.stderr)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the direction warning was printed once above
             if not args.files and args.details:
-                _details_stdin(engine, args.src, args.tgt, args.alternatives or 0, terms)
+                _details_stdin(engine, args.src, args.tgt, args.alternatives or 0, cut, terms)
             elif not args.files:
-                _translate_stdin(engine, args.src, args.tgt, terms)
+                _translate_stdin(engine, args.src, args.tgt, cut, terms)
             if tmx is not None:
                 tmx.model_name = Path(engine.model_path).name  # its header names the model
             for job in jobs:
                 try:
-                    _translate_file(engine, job, args)
+                    _translate_file(engine, job, args, cut)
                 except DocumentError as exc:  # bad input, and also a full disk or read-only output folder
                     raise UsageError(str(exc)) from None
                 except BrokenPipeError:
