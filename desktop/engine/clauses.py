@@ -20,6 +20,9 @@ _LEVELS = (
 )
 _BRACKETS = {"(": ")", "[": "]", "{": "}", "（": "）", "「": "」", "『": "』", "《": "》"}
 _CLOSING = set(_BRACKETS.values())
+# Inline markup as the documents show it to the model (<b>, </b>, <br/>): an element is a bracket too,
+# so a part never holds an opening tag without its closing one.
+_TAG = re.compile(r"<(/?)[A-Za-z][\w.:-]*(/?)>")
 _BLANKS = re.compile(r"\s+")
 
 # Targets written without blanks between words, with full-width punctuation.
@@ -84,14 +87,15 @@ def _close(text: str, separator: str, fits: Callable[[str], bool], level: int) -
 
 
 def _pieces(text: str, boundary: re.Pattern[str]) -> list[tuple[str, str]]:
-    """(piece, separator after it) at every boundary outside brackets; the last separator is ""."""
+    """(piece, separator after it) at every boundary outside brackets and elements; the last separator
+    is ""."""
+    tags = {match.start(): 1 if not (match.group(1) or match.group(2)) else -1 if match.group(1) else 0
+            for match in _TAG.finditer(text)}
     depth = [0] * (len(text) + 1)
     level = 0
     for index, char in enumerate(text):
-        if char in _BRACKETS:
-            level += 1
-        elif char in _CLOSING and level:
-            level -= 1
+        step = tags.get(index, 1 if char in _BRACKETS else -1 if char in _CLOSING else 0)
+        level = max(0, level + step)
         depth[index + 1] = level
     pieces: list[tuple[str, str]] = []
     start = 0

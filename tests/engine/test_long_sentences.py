@@ -80,6 +80,17 @@ def test_numbers_times_and_brackets_are_not_cut():
                                        "um 12:30 Uhr, sagte sie heute"]
 
 
+def test_inline_markup_elements_are_not_cut():
+    """The documents show inline tags to the model as <b>...</b>: a part never opens one it does not close."""
+    sentence = ("Bitte lesen Sie <b>die Regeln, die Hinweise</b>, die Anlage<br/> und alle Listen, "
+                "und unterschreiben Sie bitte jede Seite")
+    parts = split_long(sentence, words_at_most(7))
+    assert rejoined(parts) == sentence
+    assert [p.text for p in parts] == ["Bitte lesen Sie <b>die Regeln, die Hinweise</b>",
+                                       "die Anlage<br/> und alle Listen",  # <br/> closes itself
+                                       "und unterschreiben Sie bitte jede Seite"]
+
+
 def test_dashes_list_marks_and_repeated_separators():
     sentence = "Äpfel • Birnen • Kirschen – alles frisch;; und billig"
     parts = split_long(sentence, words_at_most(4))  # "–" counts as a word here
