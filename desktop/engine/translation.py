@@ -246,7 +246,7 @@ class TranslationEngine:
         return TranslationReport("".join(pieces), sentences)
 
     def translate_sentence(self, sentence: str, src: str, tgt: str, terms: Terms | None = None) -> str:
-        """One sentence through the model (and the cache), without sentence splitting."""
+        """One sentence through the chain (memory, cache, model; a long one in parts), not cut into sentences."""
         return "".join(self._translate_sentence(sentence, src, tgt, None, terms))
 
     def alternatives(self, sentence: str, src: str, tgt: str, n: int = 4, cancel: CancelCheck = None) -> list[str]:
