@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from desktop.documents.base import Piece, TextDocumentFormat, Translatable, has_words, split_line_ending
-from desktop.documents.inline_markup import TaggedBuilder, TaggedText, parse
+from desktop.documents.inline_markup import TaggedBuilder, TaggedText, parse, strip_tags
 
 # A timing line: "00:00:01,000 --> 00:00:02,000" (SRT), "00:01.000 --> 00:02.000 align:start" (WebVTT).
 # Lenient on digits and the decimal sign: it only decides whether a block's text is cue text to translate;
@@ -236,10 +236,13 @@ def _cue_pieces(lines: list[str], webvtt: bool) -> Iterator[Piece]:
             yield from group
             continue
         dash = _DIALOGUE_DASH.match(group[0])
+        cue = _Cue([group[0][dash.end():], *group[1:]] if dash else group, webvtt)
+        if not has_words(strip_tags(cue.builder.tagged())):  # only tags, symbols or "&amp;": nothing to say
+            yield from group
+            continue
         if dash:  # "- " in front of a speaker's words stays as it is
             yield dash.group()
-            group = [group[0][dash.end():], *group[1:]]
-        yield _Cue(group, webvtt).translatable()
+        yield cue.translatable()
 
 
 def _block_pieces(block: list[str], webvtt: bool) -> Iterator[Piece]:
