@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"documents: sentences decoded together (default {DEFAULT_BATCH}; 1: one at a time)")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the translation cache")
     parser.add_argument("--overwrite", action="store_true",
-                        help="XLIFF: replace existing targets too (default: only empty units are filled)")
+                        help="XLIFF and .po: translate the units that have a translation already too "
+                             "(default: only untranslated ones are filled)")
     parser.add_argument("--tmx", type=Path, metavar="FILE",
                         help="also write every translated segment pair of the run to this TMX file")
     parser.add_argument("--glossary", action="append", type=Path, default=[], metavar="FILE",

@@ -20,6 +20,9 @@ Translate = Callable[[str], str]
 MAX_LINE_CHARS = 1_000_000
 
 
+NOTHING_TO_TRANSLATE = "nothing to translate (the document is empty or has no text)"
+
+
 class DocumentError(Exception):
     """A document that cannot be translated: missing, empty, unsupported or undecodable."""
 
@@ -156,6 +159,11 @@ class DocumentFormat:
 
     def segments(self, source: Source) -> Iterator[str]:
         raise NotImplementedError
+
+    def why_empty(self, source: Source) -> str:
+        """Why segments() yields nothing for `source`, in words for the user after the file's name (asked
+        only then): bilingual formats tell a file whose units are all translated from an empty one."""
+        return NOTHING_TO_TRANSLATE
 
     def write(self, source: Source, out: BinaryIO, translate: Translate) -> None:
         raise NotImplementedError

@@ -65,19 +65,22 @@ def _open(source: Path):
         raise DocumentError(f"{source}: not a readable gettext catalog ({exc})") from None
 
 
-def _needs_translation(entry) -> bool:
-    # An entry that already has a translation keeps it: a human translation beats the model.
+def _needs_translation(entry, overwrite: bool = False) -> bool:
+    # An entry that already has a translation keeps it (a human translation beats the model), unless
+    # the job overwrites.
     if entry.obsolete or not entry.msgid:
         return False
+    if overwrite:
+        return True
     if entry.msgid_plural:
         return not entry.msgstr_plural or not all(entry.msgstr_plural.values())
     return not entry.msgstr
 
 
-def _units(po) -> Iterator[tuple[object, str, Callable[[str], None]]]:
+def _units(po, overwrite: bool = False) -> Iterator[tuple[object, str, Callable[[str], None]]]:
     """(entry, source text, setter for its translation) for every message to fill, in catalog order."""
     for entry in po:
-        if not _needs_translation(entry):
+        if not _needs_translation(entry, overwrite):
             continue
         if entry.msgid_plural:
             indexes = sorted(entry.msgstr_plural) or [0, 1]
@@ -92,19 +95,56 @@ def _units(po) -> Iterator[tuple[object, str, Callable[[str], None]]]:
             yield entry, entry.msgid, lambda text, entry=entry: setattr(entry, "msgstr", text)
 
 
+def _messages(count: int) -> str:
+    return "1 message is" if count == 1 else f"{count:,} messages are"
+
+
 class PoFormat(DocumentFormat):
+    """gettext catalogs. `configured` binds a job's overwrite switch (translated messages translated again)."""
+
     extensions = (".po",)
 
+    def __init__(self, overwrite: bool = False) -> None:
+        self.overwrite = overwrite
+
+    def configured(self, src: str, tgt: str, overwrite: bool = False, model_name: str | None = None) -> PoFormat:
+        return PoFormat(overwrite)
+
+    def _units(self, po) -> Iterator[tuple[object, str, Callable[[str], None]]]:
+        return _units(po, self.overwrite)
+
     def segments(self, source: Path) -> Iterator[str]:
-        for _, text, _ in _units(_open(source)):
+        for _, text, _ in self._units(_open(source)):
             for piece in protected_pieces(text, _PLACEHOLDER):
                 if isinstance(piece, Translatable):
                     yield piece.text
 
+    def why_empty(self, source: Path) -> str:
+        """All messages translated already (how many, and --overwrite), only obsolete ones, or none."""
+        po = _open(source)
+        live = [entry for entry in po if not entry.obsolete and entry.msgid]
+        if not live:
+            obsolete = sum(1 for entry in po if entry.obsolete)
+            if obsolete:
+                return f"nothing to translate: the catalog's {_messages(obsolete)} obsolete (#~)"
+            return "nothing to translate (the catalog has no messages)"
+        open_ = [entry for entry in live if _needs_translation(entry, self.overwrite)]
+        translated = len(live) - len(open_)
+        wordless = f"{_messages(len(open_))} without words to translate (only placeholders or markup)"
+        if not translated:
+            return f"nothing to translate: {wordless}"
+        fuzzy = sum(1 for entry in live if "fuzzy" in entry.flags and not _needs_translation(entry))
+        said = (f"{'its one message is' if translated == 1 else 'all ' + _messages(translated)} translated "
+                f"already" if not open_ else f"{_messages(translated)} translated already")
+        if fuzzy:
+            said += f", {fuzzy:,} of them marked fuzzy" if translated > 1 else ", marked fuzzy"
+        them = "it" if translated == 1 else "them"
+        return f"{said} (use --overwrite to translate {them} again)" + (f"; the other {wordless}" if open_ else "")
+
     def write(self, source: Path, out: BinaryIO, translate: Translate) -> None:
         po = _open(source)
         filled = []
-        for entry, text, set_translation in _units(po):
+        for entry, text, set_translation in self._units(po):
             pieces = protected_pieces(text, _PLACEHOLDER)
             set_translation("".join(translate(p.text) if isinstance(p, Translatable) else p for p in pieces))
             filled.append(entry)
