@@ -157,6 +157,10 @@ class DocumentFormat:
         output and keep or replace existing targets; the others are the same for every job."""
         return self
 
+    def output_suffix(self, suffix: str) -> str:
+        """The suffix of a translation of a file with this suffix (a .pot template becomes a .po catalog)."""
+        return suffix
+
     def segments(self, source: Source) -> Iterator[str]:
         raise NotImplementedError
 
