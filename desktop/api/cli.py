@@ -6,12 +6,15 @@ One model, one queue; loopback only unless --host (with --api-key-file); signals
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from alma_core.interrupts import run_interruptible
 from alma_core.models import DefaultModelMissingError, default_gguf_path
+from desktop.memory.store import TranslationMemory
 from desktop.terminology import GlossaryError
 from desktop.terminology.sources import GlossarySet
 from desktop.terminology.store import read_app_glossaries
@@ -35,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"port (default {DEFAULT_PORT}, LibreTranslate's; 0 picks a free one)")
     parser.add_argument("--api-key-file", type=Path,
                         help="file with the accepted API keys, one per line (# comments allowed); clients send "
-                             "one as api_key. Required with a --host other than loopback")
+                             "one as api_key (or apiKey). Required with a --host other than loopback")
     parser.add_argument("-m", "--model", type=Path,
                         help="GGUF model (default: as alma-translate, see alma-translate --print-model)")
     parser.add_argument("--max-queue", type=int, default=DEFAULT_MAX_QUEUE,
@@ -49,6 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
                         help="layers to offload to the GPU: a number, or auto (all when llama.cpp has GPU support)")
     parser.add_argument("--max-new-tokens", type=int, default=256, help="token limit per sentence (default 256)")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the translation cache")
+    parser.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
+                        help="a web origin (https://host[:port]) whose pages may call the API from a browser, "
+                             "besides browser extensions, which always may (repeatable; * allows every web page)")
+    parser.add_argument("--no-memory", action="store_true",
+                        help="do not serve sentences from the translation memory (alma-translate memory), nor "
+                             "store clients' suggestions in it (/suggest answers 403)")
+    parser.add_argument("--no-suggest", action="store_true",
+                        help="refuse /suggest (403): clients' suggested translations are not stored in the "
+                             "translation memory, which is still served from")
     parser.add_argument("--glossary", action="append", type=Path, default=[], metavar="FILE",
                         help="terms every request translates a fixed way: TSV, CSV or TBX (repeatable; a "
                              "TSV/CSV whose header names a pair serves that pair only)")
@@ -96,12 +108,27 @@ def _options(args: argparse.Namespace):
         host=args.host, port=args.port,
         api_keys=read_api_keys(args.api_key_file) if args.api_key_file is not None else (),
         max_queue=args.max_queue, max_request_bytes=int(args.max_request_mb * 1e6), terms=terms or None,
+        suggest=not args.no_suggest, cors_origins=tuple(origin.lower() for origin in args.cors_origin),
     )
     try:
         check_options(options)  # before the model loads: a bad option costs no waiting
     except ApiServerError as exc:
         raise UsageError(str(exc)) from None
-    return options
+    return replace(options, memory=_open_memory(args, warn))
+
+
+def _open_memory(args: argparse.Namespace, warn: Callable[[str], None]) -> TranslationMemory | None:
+    """The user's translation memory (served from, and /suggest's store), or None with --no-memory.
+
+    A memory that cannot be written is still served from (it warns itself); /suggest then answers 403.
+    """
+    if args.no_memory:
+        return None
+    try:
+        return TranslationMemory()
+    except (OSError, sqlite3.Error) as exc:  # an unusable memory never stops the server
+        warn(f"translation memory not used: {exc}")
+        return None
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -114,13 +141,16 @@ def _serve(args: argparse.Namespace) -> int:
         try:
             model = Path(args.model) if args.model else default_gguf_path()  # decided here, once
             engine = TranslationEngine(model, n_threads=args.threads, n_gpu_layers=gpu_layers,
-                                       max_new_tokens=args.max_new_tokens, cache=not args.no_cache)
+                                       max_new_tokens=args.max_new_tokens, cache=not args.no_cache,
+                                       memory=options.memory)
         except (ModelLoadError, DefaultModelMissingError) as exc:
+            _close(options.memory)
             raise UsageError(str(exc)) from None
         try:
             server = ApiServer(engine, options)
         except ApiServerError as exc:
             engine.close()
+            _close(options.memory)
             raise UsageError(str(exc)) from None
     except UsageError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
@@ -137,8 +167,14 @@ def _serve(args: argparse.Namespace) -> int:
         return 1
     finally:
         server.stop()
+        _close(options.memory)
     print(f"{PROG}: error: the HTTP server stopped on its own (see the messages above)", file=sys.stderr)
     return 1
+
+
+def _close(memory: TranslationMemory | None) -> None:
+    if memory is not None:
+        memory.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,11 +15,24 @@ from starlette.datastructures import UploadFile
 
 from alma_core.languages import LANGUAGES
 from desktop.api.errors import ApiError
-from desktop.api.options import ApiState
+from desktop.api.options import ApiOptions, ApiState
+from desktop.api.origins import is_loopback_client, origin_allowed
 from desktop.terminology import TermEntry
 
-# LibreTranslate's code for Simplified Chinese is "zh" too; clients that send the script subtag get it.
-_ALIASES = {"zh-hans": "zh", "zh-cn": "zh"}
+# Other spellings of the table's languages that LibreTranslate's clients send (lower-cased): Simplified
+# Chinese with its script or region subtag (LibreTranslate's current code is zh-Hans, its older one zh), and
+# Brazilian Portuguese (LibreTranslate's pb) or European Portuguese: the table's Portuguese has no variant.
+ALIASES = {"zh-hans": "zh", "zh-cn": "zh", "zh-sg": "zh", "pb": "pt", "pt-br": "pt", "pt-pt": "pt"}
+# Traditional Chinese (LibreTranslate's zt, now zh-Hant): not in the table. As a source it is Chinese text
+# the model reads; as a target it would get Simplified Chinese, so it is refused, naming the code.
+TRADITIONAL_CHINESE = frozenset({"zt", "zh-hant", "zh-tw", "zh-hk", "zh-mo"})
+# LibreTranslate's answer to /suggest when suggestions are off.
+SUGGESTIONS_OFF = "Suggestions are disabled on this server."
+# The most alternatives a request may ask for: each one widens the beam search of every sentence
+# (alma-translate --alternatives has the same bound).
+MAX_ALTERNATIVES = 16
+# The code /languages gives the table's Chinese: LibreTranslate's current clients look for zh-Hans.
+LISTED_CODES = {"zh": "zh-Hans"}
 
 
 async def api_state(request: Request) -> ApiState:
@@ -69,11 +82,18 @@ async def read_params(request: Request, state: State) -> Params:
     return Params(params, False)
 
 
+def api_key(params: Params) -> Any:
+    """The request's key: api_key (LibreTranslate's field, libretranslatepy), else apiKey (the npm
+    `libretranslate` client's spelling); None when neither is given."""
+    key = params.get("api_key")
+    return key if key else params.get("apiKey")
+
+
 def check_access(params: Params, api_keys: tuple[str, ...]) -> None:
-    """ApiError 403 unless the request's api_key is one of api_keys (none asked when there are none)."""
+    """ApiError 403 unless the request's api_key (or apiKey) is one of api_keys (none asked when there are none)."""
     if not api_keys:
         return
-    key = params.get("api_key")
+    key = api_key(params)
     if not isinstance(key, str) or not key:
         raise ApiError(403, "Please contact the server operator to get an API key")
     if not any(hmac.compare_digest(key.encode(), known.encode()) for known in api_keys):
@@ -114,15 +134,22 @@ QueryTexts = Annotated[list[str], Depends(query_texts)]
 
 
 def language_code(value: Any) -> str | None:
-    """A request's language value, lower-cased, LibreTranslate's aliases mapped; None when missing."""
+    """A request's language value, lower-cased, LibreTranslate's aliases mapped (Traditional Chinese read
+    as Chinese); None when missing. Check a target with check_target(value) first: it refuses zt."""
     if not isinstance(value, str) or not value.strip():
         return None
     code = value.strip().lower()
-    return _ALIASES.get(code, code)
+    if code in TRADITIONAL_CHINESE:
+        return "zh"
+    return ALIASES.get(code, code)
 
 
-def check_target(target: str | None) -> str:
-    """A supported target language, else ApiError."""
+def check_target(value: Any) -> str:
+    """A request's target value as a supported language code, else ApiError."""
+    if isinstance(value, str) and value.strip().lower() in TRADITIONAL_CHINESE:
+        raise ApiError(400, f"{value.strip()} is not supported: Traditional Chinese is not among the model's "
+                            "languages (zh-Hans, Simplified Chinese, is)")
+    target = language_code(value)
     if target is None:
         raise ApiError(400, "Invalid request: missing target parameter")
     if target not in LANGUAGES:
@@ -155,7 +182,7 @@ async def direction(params: Checked) -> Direction:
     source = language_code(params.get("source"))
     if source is None:
         raise ApiError(400, "Invalid request: missing source parameter")
-    target = check_target(language_code(params.get("target")))
+    target = check_target(params.get("target"))
     return Direction(check_source(source, target), target)
 
 
@@ -163,11 +190,14 @@ Way = Annotated[Direction, Depends(direction)]
 
 
 async def alternatives(params: Checked) -> int:
-    """How many alternatives the client asks for (accepted, never produced)."""
+    """How many other translations the client asks for (0 to MAX_ALTERNATIVES; below 0 reads as 0)."""
     try:
-        return max(0, int(params.get("alternatives") or 0))
+        count = max(0, int(params.get("alternatives") or 0))
     except (TypeError, ValueError):
         raise ApiError(400, "Invalid request: alternatives parameter is not a number") from None
+    if count > MAX_ALTERNATIVES:
+        raise ApiError(400, f"Invalid request: alternatives ({count}) must be <= {MAX_ALTERNATIVES}")
+    return count
 
 
 Alternatives = Annotated[int, Depends(alternatives)]
@@ -224,3 +254,55 @@ async def uploaded_file(params: Checked) -> UploadFile:
 
 
 Upload = Annotated[UploadFile, Depends(uploaded_file)]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """/suggest's pair: q translated as s, from source to target (codes of the table)."""
+
+    q: str
+    s: str
+    source: str
+    target: str
+
+
+def check_suggestion_sender(request: Request, options: ApiOptions) -> None:
+    """ApiError 403 unless the request may write into the user's memory: from this computer (or with a
+    key, which checked_params has checked), and not from a web page.
+
+    A page in the user's browser can send a form POST to 127.0.0.1 without CORS (it cannot read the
+    answer, but the pair would be stored); browsers name the page in Origin, so only the origins CORS
+    allows (browser extensions, --cors-origin) may suggest.
+    """
+    origin = request.headers.get("origin")
+    if origin is not None and not origin_allowed(origin, options.cors_origins):
+        raise ApiError(403, f"Suggestions from the web page {origin} are refused: only browser extensions and "
+                            "the origins named with serve --cors-origin may send them")
+    if not options.api_keys and not is_loopback_client(request.client.host if request.client else None):
+        raise ApiError(403, "Suggestions are accepted from this computer only, or with an API key")
+
+
+async def suggestion(request: Request, params: Checked, state: State) -> Suggestion:
+    """/suggest's pair, once the key, then whether suggestions are on (as LibreTranslate checks), then the
+    sender are checked; q, s, source and target in that order (source "auto" is not a language)."""
+    if not state.options.suggestions:
+        raise ApiError(403, SUGGESTIONS_OFF)
+    check_suggestion_sender(request, state.options)
+    texts = {}
+    for name in ("q", "s"):
+        value = params.get(name)
+        if not value:
+            raise ApiError(400, f"Invalid request: missing {name} parameter")
+        if not isinstance(value, str) or not value.strip():
+            raise ApiError(400, f"Invalid request: {name} must be a non-empty string")
+        texts[name] = value
+    source = language_code(params.get("source"))
+    if source is None:
+        raise ApiError(400, "Invalid request: missing source parameter")
+    target = check_target(params.get("target"))
+    if source == "auto":
+        raise ApiError(400, "Invalid request: a suggestion needs its source language, not auto")
+    return Suggestion(texts["q"], texts["s"], check_source(source, target), target)
+
+
+SuggestedPair = Annotated[Suggestion, Depends(suggestion)]

@@ -19,6 +19,14 @@ class ApiOptions:
     check_host: bool = True  # refuse Host headers that do not name this computer (DNS rebinding)
     files_kept_s: float = 3600.0  # translated files stay downloadable this long (and until shutdown)
     terms: Any = None  # a desktop.terminology.sources.TermSource (GlossarySet) for every request, or None
+    cors_origins: tuple[str, ...] = ()  # web origins allowed besides browser extensions (serve --cors-origin)
+    memory: Any = None  # the desktop.memory.store.TranslationMemory /suggest stores into, or None (no /suggest)
+    suggest: bool = True  # False: /suggest refused even with a memory (serve --no-suggest)
+
+    @property
+    def suggestions(self) -> bool:
+        """Whether /suggest stores pairs now: asked for, and a memory that can be written."""
+        return self.suggest and self.memory is not None and bool(getattr(self.memory, "writable", False))
 
 
 @dataclass(frozen=True)

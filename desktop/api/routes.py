@@ -1,5 +1,5 @@
-"""The API's routes in LibreTranslate's shapes: /languages, /health, /frontend/settings, /detect, /translate,
-/translate_file, /download_file (docs/api.md, "Endpoints")."""
+"""The API's routes in LibreTranslate's shapes: /languages, /health, /spec, /frontend/settings, /detect,
+/translate, /suggest, /translate_file, /download_file (docs/api.md, "Endpoints")."""
 
 from __future__ import annotations
 
@@ -15,12 +15,14 @@ from starlette.datastructures import UploadFile
 from alma_core.gguf_file import trained_pairs
 from alma_core.languages import LANGUAGES
 from desktop.api.deps import (
+    LISTED_CODES,
     Alternatives,
     Direction,
     Query,
     QueryTexts,
     RequestTerms,
     State,
+    SuggestedPair,
     TextFormat,
     Upload,
     Way,
@@ -29,20 +31,27 @@ from desktop.api.errors import ApiError
 from desktop.api.files import safe_file_name
 from desktop.api.language_id import detect_language, detect_languages
 from desktop.api.runs import DocumentFileJob, TextsJob, run_job
+from desktop.api.spec import openapi_spec
 from desktop.documents import SUPPORTED_EXTENSIONS, DocumentError, format_for
+from desktop.memory.store import MemoryWriteError
 
 router = APIRouter()
+# The memory's origin of a pair a client suggested (the app's own corrections are "correction").
+SUGGESTION_ORIGIN = "suggestion"
 
 
 def served_languages(info: dict[str, Any]) -> list[dict[str, Any]]:
-    """GET /languages: the model's trained directions (alma.language_pairs), else every language."""
+    """GET /languages: the model's trained directions (alma.language_pairs), else every language; codes
+    as LibreTranslate's clients know them (zh-Hans for the table's zh)."""
     pairs = trained_pairs(info)
     if pairs:
         codes = [code for code in LANGUAGES if any(code in pair for pair in pairs)]
-        return [{"code": code, "name": LANGUAGES[code],
-                 "targets": [t for t in LANGUAGES if (code, t) in pairs]} for code in codes]
-    return [{"code": code, "name": LANGUAGES[code], "targets": [t for t in LANGUAGES if t != code]}
-            for code in LANGUAGES]
+        targets = {code: [t for t in LANGUAGES if (code, t) in pairs] for code in codes}
+    else:
+        codes = list(LANGUAGES)
+        targets = {code: [t for t in LANGUAGES if t != code] for code in codes}
+    return [{"code": LISTED_CODES.get(code, code), "name": LANGUAGES[code],
+             "targets": [LISTED_CODES.get(t, t) for t in targets[code]]} for code in codes]
 
 
 @router.get("/languages")
@@ -55,11 +64,18 @@ async def health() -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
+@router.get("/spec")
+async def spec() -> JSONResponse:
+    """The OpenAPI document of these routes (LibreTranslate serves its own here)."""
+    return JSONResponse(openapi_spec())
+
+
 @router.get("/frontend/settings")
 async def frontend_settings(state: State) -> JSONResponse:
     keys = bool(state.options.api_keys)
     return JSONResponse({
-        "charLimit": -1, "frontendTimeout": 500, "apiKeys": keys, "keyRequired": keys, "suggestions": False,
+        "charLimit": -1, "frontendTimeout": 500, "apiKeys": keys, "keyRequired": keys,
+        "suggestions": state.options.suggestions,
         "filesTranslation": True, "supportedFilesFormat": list(SUPPORTED_EXTENSIONS),
         "language": {"source": {"code": "auto", "name": "Auto Detect"},
                      "target": {"code": "en", "name": "English"}},
@@ -83,15 +99,15 @@ async def translate(request: Request, state: State, q: Query, way: Way,
                     texts: QueryTexts) -> JSONResponse:
     batch = isinstance(q, list)
     detections, sources = await _detect_sources(texts, way)
-    job = TextsJob(texts, sources, way.target, text_format, state.options.terms, terms)
-    translated, missing = await run_job(request, state.models, job)
+    job = TextsJob(texts, sources, way.target, text_format, state.options.terms, terms, alternatives)
+    translated, missing, others = await run_job(request, state.models, job)
     result: dict[str, Any] = {"translatedText": translated if batch else translated[0]}
     if bool(terms) or bool(state.options.terms):
         result["terms_missing"] = missing if batch else missing[0]
     if way.source == "auto":
         result["detectedLanguage"] = detections if batch else detections[0]
-    if alternatives > 0:  # accepted, never produced: greedy decoding gives one translation
-        result["alternatives"] = [[] for _ in texts] if batch else []
+    if alternatives > 0:  # beam search's n-best (none for HTML, as in LibreTranslate)
+        result["alternatives"] = others if batch else others[0]
     return JSONResponse(result)
 
 
@@ -112,6 +128,19 @@ async def _detect_sources(texts: list[str], way: Direction) -> tuple[list[dict[s
             detections.append({"confidence": 100.0, "language": way.source})
             sources.append(way.source)
     return detections, sources
+
+
+@router.post("/suggest")
+async def suggest(state: State, pair: SuggestedPair) -> JSONResponse:
+    """Store q -> s in the translation memory (origin "suggestion"): the engine serves it from then on."""
+    try:
+        await run_in_threadpool(state.options.memory.add, pair.source, pair.target, pair.q, pair.s,
+                                SUGGESTION_ORIGIN)
+    except ValueError as exc:
+        raise ApiError(400, f"Invalid request: {exc}") from None
+    except MemoryWriteError as exc:
+        raise ApiError(500, f"Cannot store the suggestion: {exc}") from None
+    return JSONResponse({"success": True})
 
 
 @router.post("/translate_file")

@@ -88,15 +88,20 @@ def term_base(server_terms: Any, request_terms: list[TermEntry], src: str, tgt: 
 
 def translate_text(engine: Any, text: str, src: str, tgt: str, text_format: str,
                    should_stop: Callable[[], bool], terms: Terms | None = None,
-                   missing: MissingTermReporter | None = None) -> str:
+                   missing: MissingTermReporter | None = None, alternatives: list[str] | None = None,
+                   wanted: int = 0) -> str:
     """One q item: plain text through the engine, or HTML through the documents' HTML format.
 
-    terms: a desktop.terminology.Terms; each sentence goes to `missing` (numbered from 1).
+    terms: a desktop.terminology.Terms; each sentence goes to `missing` (numbered from 1). wanted > 0:
+    up to that many other translations of plain text go to `alternatives` (none for HTML, as in
+    LibreTranslate).
     """
-    if text_format == "text" and terms is not None:
-        report = engine.translate_report(text, src, tgt, cancel=should_stop, terms=terms)
-        if missing is not None:
+    if text_format == "text" and (terms is not None or wanted > 0):
+        report = engine.translate_report(text, src, tgt, cancel=should_stop, terms=terms, alternatives=wanted)
+        if missing is not None and terms is not None:
             missing.sentences_of(report.sentences)
+        if alternatives is not None:
+            alternatives.extend(text_alternatives(report, wanted))
         return report.text
     if text_format == "text":
         return engine.translate(text, src, tgt, cancel=should_stop)
@@ -111,9 +116,32 @@ def translate_text(engine: Any, text: str, src: str, tgt: str, text_format: str,
     return out.getvalue().decode("utf-8")
 
 
+def text_alternatives(report: Any, count: int) -> list[str]:
+    """Up to `count` other translations of a whole text from its report (translate_report with
+    alternatives=count): the k-th puts each sentence's k-th alternative in that sentence's place (its
+    own translation where it has fewer), whitespace and untranslated parts as they are; distinct,
+    never report.text. For one sentence these are the engine's n-best, best first."""
+    found: list[str] = []
+    for k in range(count):
+        if not any(len(sentence.alternatives) > k for sentence in report.sentences):
+            break
+        pieces: list[str] = []
+        at = 0
+        for sentence in report.sentences:
+            pieces.append(report.text[at:sentence.target_start])
+            pieces.append(sentence.alternatives[k] if len(sentence.alternatives) > k else sentence.translation)
+            at = sentence.target_end
+        pieces.append(report.text[at:])
+        text = "".join(pieces)
+        if text != report.text and text not in found:
+            found.append(text)
+    return found
+
+
 @dataclass(frozen=True)
 class TextsJob:
-    """/translate's job: each text from its source (None: returned as it is), with its missing terms."""
+    """/translate's job: each text from its source (None: returned as it is), with its missing terms
+    and, when asked, up to `alternatives` other translations."""
 
     texts: list[str]
     sources: list[str | None]
@@ -121,21 +149,26 @@ class TextsJob:
     text_format: str
     server_terms: Any
     request_terms: list[TermEntry]
+    alternatives: int = 0
 
-    def __call__(self, engine: Any, should_stop: Callable[[], bool]) -> tuple[list[str], list[MissingJson]]:
-        """The translations and, for each text, its terms_missing items."""
+    def __call__(self, engine: Any,
+                 should_stop: Callable[[], bool]) -> tuple[list[str], list[MissingJson], list[list[str]]]:
+        """The translations and, for each text, its terms_missing items and its alternatives."""
         translated: list[str] = []
         missing: list[MissingJson] = []
+        others: list[list[str]] = []
         for text, src in zip(self.texts, self.sources, strict=True):
             reporter = MissingTermReporter()
+            alternatives: list[str] = []
             if src is None:
                 translated.append(text)
             else:
                 terms = term_base(self.server_terms, self.request_terms, src, self.target)
                 translated.append(translate_text(engine, text, src, self.target, self.text_format,
-                                                 should_stop, terms, reporter))
+                                                 should_stop, terms, reporter, alternatives, self.alternatives))
             missing.append(reporter.as_json())
-        return translated, missing
+            others.append(alternatives)
+        return translated, missing, others
 
 
 @dataclass(frozen=True)

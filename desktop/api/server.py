@@ -6,6 +6,7 @@ Sockets are bound before uvicorn starts; signals stay with the caller (docs/api.
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import threading
 import time
@@ -18,8 +19,13 @@ from desktop.api.options import ApiOptions
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5000  # LibreTranslate's port: its clients' default settings find us
-DEFAULT_MAX_QUEUE = 8
+# Requests waiting for or using the model; more get 429. Tools that pre-translate in parallel send 16 or
+# 32 at once and treat a 429 as a failed segment: they wait their turn instead. Still a bound, so a
+# runaway client cannot pile up connections without end (a client that gives up leaves the queue).
+DEFAULT_MAX_QUEUE = 64
 DEFAULT_MAX_REQUEST_BYTES = 20_000_000
+# What a browser sends as Origin: scheme://host[:port], nothing after (RFC 6454).
+_ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://[^/?#\s]+")
 
 
 class ApiServerError(Exception):
@@ -34,6 +40,11 @@ class ServerOptions:
     max_queue: int = DEFAULT_MAX_QUEUE  # requests waiting or running; more get 429
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES  # larger bodies get 413
     terms: Any = None  # server-wide glossaries (desktop.terminology.sources.GlossarySet) or None
+    # The translation memory /suggest stores into (desktop.memory.store.TranslationMemory), or None: no
+    # /suggest. The engine's own memory (exact matches served) is the engine's: serve gives it the same one.
+    memory: Any = None
+    cors_origins: tuple[str, ...] = ()  # web origins allowed by CORS besides browser extensions ("*": any)
+    suggest: bool = True  # False: /suggest answers 403 even with a memory (serve --no-suggest)
 
 
 def resolve_host(host: str, port: int) -> list[tuple[int, tuple[Any, ...]]]:
@@ -65,6 +76,10 @@ def check_options(options: ServerOptions) -> None:
         raise ApiServerError(f"--max-queue {options.max_queue}: at least 1")
     if options.max_request_bytes < 1024:
         raise ApiServerError("--max-request-mb: at least 0.001 (1 kB)")
+    for origin in options.cors_origins:
+        if origin != "*" and not _ORIGIN.fullmatch(origin):
+            raise ApiServerError(f"--cors-origin {origin}: not a web origin (scheme://host or scheme://host:port, "
+                                 "without a path, e.g. https://translate.example.org or http://localhost:8080)")
     if not is_loopback(options.host) and not options.api_keys:
         raise ApiServerError(
             f"--host {options.host} is reachable from other computers: give --api-key-file FILE "
@@ -112,6 +127,7 @@ class ApiServer:
         self.models = ModelQueue(engine, options.max_queue)
         self.app = create_app(self.models, ApiOptions(
             api_keys=options.api_keys, max_request_bytes=options.max_request_bytes, terms=options.terms,
+            memory=options.memory, suggest=options.suggest, cors_origins=options.cors_origins,
         ))
         self._server = None
         self._thread: threading.Thread | None = None

@@ -3,13 +3,16 @@ the active model, served on 127.0.0.1 only and restarted with it (docs/api.md, "
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import warnings
 
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QCheckBox, QFormLayout, QGroupBox, QLabel, QSpinBox, QWidget
 
 from desktop.gui.settings import AppSettings
 from desktop.gui.worker import ModelSpec, load_engine
+from desktop.memory.store import TranslationMemory
 
 
 class ApiSwitch(QGroupBox):
@@ -89,11 +92,16 @@ class ApiSwitch(QGroupBox):
             return
         if stopping is not None:  # the server being replaced still holds the port until it has stopped
             stopping.join()
+        # The user's translation memory, on a connection of the server's own: its matches are served, as in
+        # the app, and /suggest stores into it.
+        memory = _open_memory()
+        engine.memory = memory
         try:
-            server = ApiServer(engine, ServerOptions(port=port))
+            server = ApiServer(engine, ServerOptions(port=port, memory=memory))
             server.start()
         except ApiServerError as exc:
             engine.close()
+            _close(memory)
             self._failed.emit(generation, str(exc))
             return
         self._started.emit(generation, server, spec)
@@ -126,6 +134,7 @@ class ApiSwitch(QGroupBox):
 
         def stop() -> None:
             server.stop()
+            _close(server.options.memory)
             self._stopped.emit()
 
         thread = threading.Thread(target=stop, name="alma-api-stop", daemon=True)
@@ -143,3 +152,18 @@ class ApiSwitch(QGroupBox):
         server, self.server = self.server, None
         if server is not None:
             server.stop()
+            _close(server.options.memory)
+
+
+def _open_memory() -> TranslationMemory | None:
+    """The user's translation memory for the API, or None when it cannot be opened (the API serves on)."""
+    try:
+        return TranslationMemory()
+    except (OSError, sqlite3.Error) as exc:
+        warnings.warn(f"local API: translation memory not used: {exc}", RuntimeWarning, stacklevel=2)
+        return None
+
+
+def _close(memory: TranslationMemory | None) -> None:
+    if memory is not None:
+        memory.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ORIGINS = ("correction", "import")
+ORIGINS = ("correction", "import", "suggestion")  # suggestion: sent to the local API's /suggest
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,14 @@ def translate(port: int, text: str) -> dict:
         return json.loads(response.read())
 
 
+def suggest(port: int, text: str, suggestion: str) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/suggest", method="POST", headers={"Content-Type": "application/json"},
+        data=json.dumps({"q": text, "s": suggestion, "source": "de", "target": "en"}).encode())
+    with urllib.request.urlopen(request, timeout=600) as response:
+        return json.loads(response.read())
+
+
 def test_the_api_switch_is_off_by_default_and_serves_the_active_model(qtbot, default_gguf, app_default_gguf):
     from desktop.gui.app import MainWindow
     from desktop.gui.settings import AppSettings
@@ -57,6 +65,11 @@ def test_the_api_switch_is_off_by_default_and_serves_the_active_model(qtbot, def
     answer = translate(port, "Das Haus ist groß.")
     assert answer["translatedText"].strip() and answer["translatedText"] != "Das Haus ist groß."
     assert switch.server.engine.model_path == default_gguf  # the active model, its own copy of it
+
+    # /suggest stores into the app's translation memory, and the API serves it from there at once.
+    assert suggest(port, "Der Zug fährt ab.", "The train is leaving.") == {"success": True}
+    assert window.memory.lookup("de", "en", "Der Zug fährt ab.") == "The train is leaving."
+    assert translate(port, "Der Zug fährt ab.")["translatedText"] == "The train is leaving."
 
     settings = AppSettings()
     assert settings.api_enabled() and settings.api_port() == port  # remembered for the next start
