@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"documents: sentences decoded together (default {DEFAULT_BATCH}; 1: one at a time)")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the translation cache")
     parser.add_argument("--overwrite", action="store_true",
-                        help="XLIFF: replace existing targets too (default: only empty units are filled)")
+                        help="XLIFF and .po: translate the units that have a translation already too "
+                             "(default: only untranslated ones are filled)")
     parser.add_argument("--tmx", type=Path, metavar="FILE",
                         help="also write every translated segment pair of the run to this TMX file")
     parser.add_argument("--glossary", action="append", type=Path, default=[], metavar="FILE",
@@ -114,11 +115,6 @@ def _check_arguments(args: argparse.Namespace) -> None:
                          f"(given: {args.files[0]})")
     if args.model is not None and not args.model.is_file():
         raise UsageError(f"{args.model}: no such model file")
-    for path in args.files:
-        if path.is_dir():
-            raise UsageError(f"{path}: is a folder; give the documents in it (e.g. {path}/*.docx)")
-        if not path.is_file():
-            raise UsageError(f"{path}: no such file")
     if len(args.files) > 1 and args.output is not None and not Path(args.output).is_dir():
         raise UsageError(f"-o {args.output}: with several files, -o must be an existing folder")
     if args.tmx is not None:
@@ -195,10 +191,18 @@ class _ProgressBar:
             self.bar.close()
 
 
+class FileFailed(Exception):
+    """One FILE that cannot be translated: reported as one line naming it; the other files go on."""
+
+
 def _document_job(path: Path, args: argparse.Namespace, terms, tmx):
-    """The DocumentJob of one FILE: its format and output decided here (a bad one is a UsageError)."""
+    """The DocumentJob of one FILE: its format and output decided here (a bad one is FileFailed)."""
     from desktop.documents import DocumentError, DocumentJob, JobOptions
 
+    if path.is_dir():
+        raise FileFailed(f"{path}: is a folder; give the documents in it (e.g. {path}/*.docx)")
+    if not path.is_file():
+        raise FileFailed(f"{path}: no such file")
     output = None if args.output in (None, "-") else Path(args.output)
     options = JobOptions(args.src, args.tgt, output=output, overwrite=args.overwrite, terms=terms,
                          batch=args.batch, pairs=tmx, progress=_ProgressBar(path.name, args.quiet),
@@ -206,7 +210,7 @@ def _document_job(path: Path, args: argparse.Namespace, terms, tmx):
     try:
         return DocumentJob(path, options)
     except DocumentError as exc:
-        raise UsageError(str(exc)) from None
+        raise FileFailed(str(exc)) from None
 
 
 def _print_model(args: argparse.Namespace) -> int:
@@ -308,7 +312,10 @@ def _translate_stdin(engine, src: str, tgt: str, cut: _CutWarnings, terms=None) 
 
 
 def _translate_file(engine, job, args: argparse.Namespace, cut: _CutWarnings) -> None:
-    """One FILE: written beside itself (or to -o), or to stdout whole once done (-o -)."""
+    """One FILE: written beside itself (or to -o), or to stdout whole once done (-o -); FileFailed for
+    bad input, an output that cannot be written or a source that became unreadable."""
+    from desktop.documents import DocumentError
+
     cut.name, cut.line = str(job.source), 0
     try:
         if args.output == "-":
@@ -316,10 +323,44 @@ def _translate_file(engine, job, args: argparse.Namespace, cut: _CutWarnings) ->
             sys.stdout.buffer.flush()
             return
         written = job.run(engine)
+    except DocumentError as exc:  # bad input, and also a full disk or read-only output folder
+        raise FileFailed(str(exc)) from None
+    except BrokenPipeError:
+        raise
+    except OSError as exc:  # e.g. the source became unreadable half-way: one line, no traceback
+        raise FileFailed(f"{exc.filename or job.source}: {exc.strerror or exc}") from None
     finally:
         job.options.progress.close()
     if not args.quiet:
         print(f"{job.source} -> {written}", file=sys.stderr)
+
+
+def _error(message: str) -> None:
+    print(f"alma-translate: error: {message}", file=sys.stderr)
+
+
+def _make_jobs(args: argparse.Namespace, terms, tmx) -> tuple[list, list[Path]]:
+    """The jobs of the FILEs that can be made, and the FILEs that cannot (each reported as it is found)."""
+    jobs, failed = [], []
+    for path in args.files:
+        try:
+            jobs.append(_document_job(path, args, terms, tmx))
+        except FileFailed as exc:
+            _error(str(exc))
+            failed.append(path)
+    return jobs, failed
+
+
+def _translate_files(engine, jobs: list, args: argparse.Namespace, cut: _CutWarnings) -> list[Path]:
+    """Each job in turn; one that fails is reported and the rest go on. The FILEs that failed."""
+    failed = []
+    for job in jobs:
+        try:
+            _translate_file(engine, job, args, cut)
+        except FileFailed as exc:
+            _error(str(exc))
+            failed.append(job.source)
+    return failed
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -350,7 +391,11 @@ def _run(args: argparse.Namespace) -> int:
             from desktop.documents.tmx_out import TmxCollector
 
             tmx = TmxCollector(args.src, args.tgt)
-        jobs = [_document_job(path, args, terms, tmx) for path in args.files]
+        # A FILE that is missing, a folder, of an unknown type or with an impossible output is reported
+        # here, and the others go on; with none left, no model is loaded.
+        jobs, failed = _make_jobs(args, terms, tmx)
+        if args.files and not jobs:
+            return EXIT_USAGE
         engine = _load_engine(args)
         # A translation that stops at its token limit is told, never silently shorter than its source.
         engine.on_truncated = cut = _CutWarnings(args.max_new_tokens)
@@ -365,22 +410,21 @@ def _run(args: argparse.Namespace) -> int:
                 _translate_stdin(engine, args.src, args.tgt, cut, terms)
             if tmx is not None:
                 tmx.model_name = Path(engine.model_path).name  # its header names the model
-            for job in jobs:
-                try:
-                    _translate_file(engine, job, args, cut)
-                except DocumentError as exc:  # bad input, and also a full disk or read-only output folder
-                    raise UsageError(str(exc)) from None
-                except BrokenPipeError:
-                    raise
-                except OSError as exc:  # e.g. the source became unreadable half-way: one line, no traceback
-                    raise UsageError(f"{exc.filename or job.source}: {exc.strerror or exc}") from None
-            if tmx is not None:  # written once every document is done, atomically
+            failed += _translate_files(engine, jobs, args, cut)
+            # Once every document is done, atomically; a run where a FILE failed writes none (the
+            # memory would hold part of the run; a rerun takes the finished files from the cache).
+            if tmx is not None and not failed:
                 try:
                     tmx.write(args.tmx)
                 except DocumentError as exc:
                     raise UsageError(str(exc)) from None
                 if not args.quiet:
                     print(f"{len(tmx)} segment pairs -> {args.tmx}", file=sys.stderr)
+        if failed:
+            if len(args.files) > 1 and not args.quiet:
+                print(f"alma-translate: {len(args.files) - len(failed)} of {len(args.files)} files translated; "
+                      f"failed: {', '.join(str(path) for path in failed)}", file=sys.stderr)
+            return EXIT_USAGE
     except UsageError as exc:
         print(f"alma-translate: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

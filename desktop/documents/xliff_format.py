@@ -4,6 +4,7 @@ for review, inline codes carried, languages checked, all else kept (docs/transla
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,12 @@ NS_12 = "urn:oasis:names:tc:xliff:document:1.2"
 NS_20 = "urn:oasis:names:tc:xliff:document:2.0"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 MT_NOTE_CATEGORY = "alma-local"
+# XLIFF 1.2 target states saying the target is not a translation yet (Okapi writes "new" or
+# "needs-translation" on targets it pre-filled); 2.0 segment states saying it is one.
+_UNTRANSLATED_STATES_12 = {"new", "needs-translation"}
+_TRANSLATED_STATES_20 = {"translated", "reviewed", "final"}
+# What a unit of the file is to this job (XliffFormat._classified).
+FILL, TRANSLATED, LOCKED, NO_TEXT = "fill", "translated", "locked", "no text"
 
 # Inline elements by role. Containers hold translatable text; pair markers open and close a span as
 # two empty elements (matched by id/rid, or 2.0 startRef); the rest are standalone codes.
@@ -246,31 +253,60 @@ class XliffFormat(DocumentFormat):
                 raise DocumentError(f"{source}: {where} {attribute}=\"{value}\" does not match {option} {wanted}; "
                                     f"translate it with {option} {_language(value)} or fix the file")
 
-    def _units(self, store, version: int) -> Iterator[_Unit]:
-        """The units to fill, in document order."""
+    def _classified(self, store, version: int) -> Iterator[tuple[str, _Unit | None]]:
+        """Every unit (1.2 <trans-unit>, 2.0 <segment>) in document order with what it is: FILL (its
+        _Unit), TRANSLATED (a target kept), LOCKED (translate="no") or NO_TEXT (no letters in the source)."""
         namespace = store.namespace
-        for unit in store.units:
-            holder = unit.xmlelement
-            if version == 1 and (holder.get("translate") or "yes").lower() == "no":
-                continue
-            if version == 2 and not unit.istranslatable():
+        for unit, holder, group_locked in _holders(store, version):
+            if version == 1 and (holder.get("translate") or ("no" if group_locked else "yes")).lower() == "no" or \
+                    version == 2 and not unit.istranslatable():
+                yield LOCKED, None
                 continue
             source = holder.find(f"{{{namespace}}}source")
-            if source is None:
-                continue
-            if not any(ch.isalpha() for ch in "".join(source.itertext())):
+            if source is None or not any(ch.isalpha() for ch in "".join(source.itertext())):
+                yield NO_TEXT, None
                 continue
             target = holder.find(f"{{{namespace}}}target")
-            if target is not None and not self.overwrite and (
-                    "".join(target.itertext()).strip() or len(target)):
-                continue  # a translation is there already (a human's, a TM match): left alone
-            yield _Unit(holder, source, version)
+            if target is not None and not self.overwrite and _translated(holder, source, target, version):
+                yield TRANSLATED, None  # a translation is there already (a human's, a TM match): left alone
+                continue
+            yield FILL, _Unit(holder, source, version)
+
+    def _units(self, store, version: int) -> Iterator[_Unit]:
+        """The units to fill, in document order."""
+        for _, unit in self._classified(store, version):
+            if unit is not None:
+                yield unit
 
     def segments(self, source: Path) -> Iterator[str]:
         store, version = self._load(source)
         for unit in self._units(store, version):
             tagged, _ = _tagged_source(unit.source)
             yield tagged if tags_in(tagged) else strip_tags(tagged)
+
+    def why_empty(self, source: Path) -> str:
+        """All translated already (how many, and --overwrite), all translate="no", or no text at all."""
+        store, version = self._load(source)
+        kinds = Counter(kind for kind, _ in self._classified(store, version))
+        noun = "unit" if version == 1 else "segment"
+        translated, locked, no_text = kinds[TRANSLATED], kinds[LOCKED], kinds[NO_TEXT]
+        if not translated + locked + no_text:
+            return f"nothing to translate (the file has no translation {noun}s)"
+        others = []
+        if locked:
+            others.append(f"{_many(locked, noun)} marked translate=\"no\"")
+        if no_text:
+            others.append(f"{_many(no_text, noun)} without text (no letters in the source)")
+        if translated:
+            them = "it" if translated == 1 else "them"
+            if others:
+                said = f"{_many(translated, noun)} translated already"
+            else:
+                said = f"its one {noun} is" if translated == 1 else f"all {_many(translated, noun)}"
+                said += " translated already"
+            return (f"{said} (use --overwrite to translate {them} again)"
+                    + (f"; the other {' and '.join(others)}" if others else ""))
+        return f"nothing to translate: {' and '.join(others)}"
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -340,6 +376,50 @@ class XliffFormat(DocumentFormat):
                 return
         note = etree.SubElement(notes, f"{{{namespace}}}note", category=MT_NOTE_CATEGORY)
         note.text = text
+
+
+def _holders(store, version: int) -> Iterator[tuple[object, object, bool]]:
+    """(translate-toolkit unit, the element holding a <source>, whether its group says translate="no")
+    for every unit of the file. In 1.2 a <group restype="x-gettext-plurals"> (po2xliff's plural forms)
+    is one unit to translate-toolkit: each <trans-unit> in it is one here, translated like any other."""
+    for unit in store.units:
+        holder = unit.xmlelement
+        if version == 1 and _local(holder.tag) == "group":
+            locked = (holder.get("translate") or "yes").lower() == "no"
+            for child in holder.iterchildren(f"{{{store.namespace}}}trans-unit"):
+                yield unit, child, locked
+        else:
+            yield unit, holder, False
+
+
+def _many(count: int, noun: str) -> str:
+    """"1 unit is", "12 units are"."""
+    return f"{count} {noun} is" if count == 1 else f"{count:,} {noun}s are"
+
+
+def _translated(holder, source, target, version: int) -> bool:
+    """Whether a unit's existing target is a translation to keep, decided by the XLIFF states where the
+    file has them. 1.2: approved="yes" keeps it; a target state "new" or "needs-translation" is not a
+    translation; any other state is. 2.0: a segment state "translated", "reviewed" or "final" keeps it
+    ("initial", the default, says nothing). Otherwise a target that is a copy of its source (what
+    Okapi/Rainbow and other kit makers pre-fill) is not a translation, and any other text is."""
+    if not ("".join(target.itertext()).strip() or len(target)):
+        return False  # an empty target
+    if version == 1:
+        if (holder.get("approved") or "").lower() == "yes":
+            return True
+        state = target.get("state")
+        if state is not None:
+            return state not in _UNTRANSLATED_STATES_12
+    elif holder.get("state") in _TRANSLATED_STATES_20:
+        return True
+    return _content(target) != _content(source)
+
+
+def _content(element) -> str:
+    """An element's text and inline codes as one comparable string (whitespace runs as one space)."""
+    tagged, _ = _tagged_source(element)
+    return " ".join(tagged.split())
 
 
 def tags_in(tagged: str) -> bool:
