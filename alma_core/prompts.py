@@ -67,3 +67,12 @@ def output_token_limit(source_tokens: int, max_new_tokens: int, factor: float = 
     if factor <= 0:
         return max_new_tokens
     return max(1, min(max_new_tokens, int(factor * source_tokens) + OUTPUT_LENGTH_SLACK))
+
+
+# A sentence of more tokens than this is translated in parts, cut at clause boundaries (desktop/engine/clauses.py)
+# and joined back. At OUTPUT_LENGTH_FACTOR a part this long may take 3 x 80 + 16 = 256 new tokens, the
+# default max_new_tokens: its translation has room even where the target takes three times the source's
+# tokens, and the output cap only cuts a model that rambles. 80 tokens are 30 to 55 words of German or
+# English with these tokenizers, longer than nearly every sentence a translator is trained on (WMT and
+# Flores sentences average 20-25 words) and short enough for a small model to keep every clause.
+PART_TOKENS = (256 - OUTPUT_LENGTH_SLACK) // OUTPUT_LENGTH_FACTOR

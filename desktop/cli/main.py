@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"documents: sentences decoded together (default {DEFAULT_BATCH}; 1: one at a time)")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the translation cache")
     parser.add_argument("--overwrite", action="store_true",
-                        help="XLIFF: replace existing targets too (default: only empty units are filled)")
+                        help="XLIFF and .po: translate the units that have a translation already too "
+                             "(default: only untranslated ones are filled)")
     parser.add_argument("--tmx", type=Path, metavar="FILE",
                         help="also write every translated segment pair of the run to this TMX file")
     parser.add_argument("--glossary", action="append", type=Path, default=[], metavar="FILE",
@@ -78,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "see docs/terminology.md)")
     parser.add_argument("--details", action="store_true",
                         help="stdin only: print one JSON object per sentence (JSON Lines): source, "
-                             "translation, confidence (0..1), alternatives, origin (model, cache or memory)")
+                             "translation, confidence (0..1), alternatives, origin (model, cache or memory), "
+                             "truncated (the translation stopped at its token limit)")
     parser.add_argument("--alternatives", type=int, metavar="N",
                         help=f"stdin only: also up to N other translations per sentence (beam search n-best, "
                              f"best first, 1..{MAX_ALTERNATIVES}); implies --details")
@@ -113,11 +115,6 @@ def _check_arguments(args: argparse.Namespace) -> None:
                          f"(given: {args.files[0]})")
     if args.model is not None and not args.model.is_file():
         raise UsageError(f"{args.model}: no such model file")
-    for path in args.files:
-        if path.is_dir():
-            raise UsageError(f"{path}: is a folder; give the documents in it (e.g. {path}/*.docx)")
-        if not path.is_file():
-            raise UsageError(f"{path}: no such file")
     if len(args.files) > 1 and args.output is not None and not Path(args.output).is_dir():
         raise UsageError(f"-o {args.output}: with several files, -o must be an existing folder")
     if args.tmx is not None:
@@ -150,6 +147,27 @@ def _stderr(line: str) -> None:
     print(line, file=sys.stderr)
 
 
+class _CutWarnings:
+    """The engine's on_truncated: a warning line for each sentence whose translation stopped at its
+    token limit (its end may be missing), naming the input: the file, or stdin and its line."""
+
+    EXCERPT = 60  # characters of the sentence quoted
+
+    def __init__(self, max_new_tokens: int) -> None:
+        self.max_new_tokens = max_new_tokens
+        self.name = "stdin"
+        self.line = 0  # stdin's line being translated (0: a file)
+
+    def __call__(self, source: str, _translation: str) -> None:
+        where = f"{self.name}: line {self.line}" if self.line else self.name
+        excerpt = source
+        if len(source) > self.EXCERPT:  # cut at a blank, so no word is quoted half
+            head = source[:self.EXCERPT + 1]
+            excerpt = (head.rsplit(None, 1)[0] if " " in head.strip() else head[:self.EXCERPT]) + "…"
+        _stderr(f"{where}: translation stopped at its token limit and may be cut "
+                f"(--max-new-tokens {self.max_new_tokens}): {excerpt!r}")
+
+
 class _ProgressBar:
     """A document's progress bar on stderr (tqdm), opened at its first report and closed after it."""
 
@@ -173,10 +191,18 @@ class _ProgressBar:
             self.bar.close()
 
 
+class FileFailed(Exception):
+    """One FILE that cannot be translated: reported as one line naming it; the other files go on."""
+
+
 def _document_job(path: Path, args: argparse.Namespace, terms, tmx):
-    """The DocumentJob of one FILE: its format and output decided here (a bad one is a UsageError)."""
+    """The DocumentJob of one FILE: its format and output decided here (a bad one is FileFailed)."""
     from desktop.documents import DocumentError, DocumentJob, JobOptions
 
+    if path.is_dir():
+        raise FileFailed(f"{path}: is a folder; give the documents in it (e.g. {path}/*.docx)")
+    if not path.is_file():
+        raise FileFailed(f"{path}: no such file")
     output = None if args.output in (None, "-") else Path(args.output)
     options = JobOptions(args.src, args.tgt, output=output, overwrite=args.overwrite, terms=terms,
                          batch=args.batch, pairs=tmx, progress=_ProgressBar(path.name, args.quiet),
@@ -184,7 +210,7 @@ def _document_job(path: Path, args: argparse.Namespace, terms, tmx):
     try:
         return DocumentJob(path, options)
     except DocumentError as exc:
-        raise UsageError(str(exc)) from None
+        raise FileFailed(str(exc)) from None
 
 
 def _print_model(args: argparse.Namespace) -> int:
@@ -239,60 +265,102 @@ def sentence_details(sentence) -> dict:
     """--details' JSON object for one SentenceReport."""
     confidence = None if sentence.confidence is None else round(sentence.confidence, 4)
     return {"source": sentence.source, "translation": sentence.translation, "confidence": confidence,
-            "alternatives": list(sentence.alternatives), "origin": sentence.origin}
+            "alternatives": list(sentence.alternatives), "origin": sentence.origin,
+            "truncated": sentence.truncated}
 
 
-def _stdin_lines():
-    """stdin's lines; text that is not in stdin's encoding is a usage error naming stdin."""
+def _stdin_lines(cut: _CutWarnings):
+    """stdin's lines, `cut` told which one is being translated; text that is not in stdin's encoding
+    is a usage error naming stdin."""
     try:
-        yield from sys.stdin
+        for number, line in enumerate(sys.stdin, 1):
+            cut.name, cut.line = "stdin", number
+            yield line
     except UnicodeDecodeError as exc:
         raise UsageError(f"stdin: not {sys.stdin.encoding} text ({exc.reason})") from None
 
 
-def _stdin_reports(engine, src: str, tgt: str, terms=None, alternatives: int = 0):
+def _stdin_reports(engine, src: str, tgt: str, cut: _CutWarnings, terms=None, alternatives: int = 0):
     """Each stdin line's TranslationReport as soon as the line is done (so a pipe sees it at once and
     memory stays flat); glossary terms a sentence misses are warned with the sentence's number."""
     reporter: MissingTermReporter = warn_each("stdin", _stderr)
-    for line in _stdin_lines():
+    for line in _stdin_lines(cut):
         report = engine.translate_report(line, src, tgt, terms=terms, alternatives=alternatives)
         yield report
         reporter.sentences_of(report.sentences)
 
 
-def _details_stdin(engine, src: str, tgt: str, alternatives: int, terms=None) -> None:
+def _details_stdin(engine, src: str, tgt: str, alternatives: int, cut: _CutWarnings, terms=None) -> None:
     """--details: a JSON object a sentence, a line each, as soon as each input line is done."""
-    for report in _stdin_reports(engine, src, tgt, terms, alternatives):
+    for report in _stdin_reports(engine, src, tgt, cut, terms, alternatives):
         for sentence in report.sentences:
             sys.stdout.write(json.dumps(sentence_details(sentence), ensure_ascii=False) + "\n")
         sys.stdout.flush()
 
 
-def _translate_stdin(engine, src: str, tgt: str, terms=None) -> None:
+def _translate_stdin(engine, src: str, tgt: str, cut: _CutWarnings, terms=None) -> None:
     if terms is not None:
-        for report in _stdin_reports(engine, src, tgt, terms):
+        for report in _stdin_reports(engine, src, tgt, cut, terms):
             sys.stdout.write(report.text)
             sys.stdout.flush()
         return
     # Without a glossary the translation streams piece by piece, as the model writes it.
-    for line in _stdin_lines():
+    for line in _stdin_lines(cut):
         for piece in engine.iter_translate(line, src, tgt):
             sys.stdout.write(piece)
         sys.stdout.flush()
 
 
-def _translate_file(engine, job, args: argparse.Namespace) -> None:
-    """One FILE: written beside itself (or to -o), or to stdout whole once done (-o -)."""
+def _translate_file(engine, job, args: argparse.Namespace, cut: _CutWarnings) -> None:
+    """One FILE: written beside itself (or to -o), or to stdout whole once done (-o -); FileFailed for
+    bad input, an output that cannot be written or a source that became unreadable."""
+    from desktop.documents import DocumentError
+
+    cut.name, cut.line = str(job.source), 0
     try:
         if args.output == "-":
             job.run(engine, out=sys.stdout.buffer)
             sys.stdout.buffer.flush()
             return
         written = job.run(engine)
+    except DocumentError as exc:  # bad input, and also a full disk or read-only output folder
+        raise FileFailed(str(exc)) from None
+    except BrokenPipeError:
+        raise
+    except OSError as exc:  # e.g. the source became unreadable half-way: one line, no traceback
+        raise FileFailed(f"{exc.filename or job.source}: {exc.strerror or exc}") from None
     finally:
         job.options.progress.close()
     if not args.quiet:
         print(f"{job.source} -> {written}", file=sys.stderr)
+
+
+def _error(message: str) -> None:
+    print(f"alma-translate: error: {message}", file=sys.stderr)
+
+
+def _make_jobs(args: argparse.Namespace, terms, tmx) -> tuple[list, list[Path]]:
+    """The jobs of the FILEs that can be made, and the FILEs that cannot (each reported as it is found)."""
+    jobs, failed = [], []
+    for path in args.files:
+        try:
+            jobs.append(_document_job(path, args, terms, tmx))
+        except FileFailed as exc:
+            _error(str(exc))
+            failed.append(path)
+    return jobs, failed
+
+
+def _translate_files(engine, jobs: list, args: argparse.Namespace, cut: _CutWarnings) -> list[Path]:
+    """Each job in turn; one that fails is reported and the rest go on. The FILEs that failed."""
+    failed = []
+    for job in jobs:
+        try:
+            _translate_file(engine, job, args, cut)
+        except FileFailed as exc:
+            _error(str(exc))
+            failed.append(job.source)
+    return failed
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -323,35 +391,40 @@ def _run(args: argparse.Namespace) -> int:
             from desktop.documents.tmx_out import TmxCollector
 
             tmx = TmxCollector(args.src, args.tgt)
-        jobs = [_document_job(path, args, terms, tmx) for path in args.files]
+        # A FILE that is missing, a folder, of an unknown type or with an impossible output is reported
+        # here, and the others go on; with none left, no model is loaded.
+        jobs, failed = _make_jobs(args, terms, tmx)
+        if args.files and not jobs:
+            return EXIT_USAGE
         engine = _load_engine(args)
+        # A translation that stops at its token limit is told, never silently shorter than its source.
+        engine.on_truncated = cut = _CutWarnings(args.max_new_tokens)
         message = engine.direction_warning(args.src, args.tgt)
         if message:
             print(f"alma-translate: warning: {message}", file=sys.stderr)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the direction warning was printed once above
             if not args.files and args.details:
-                _details_stdin(engine, args.src, args.tgt, args.alternatives or 0, terms)
+                _details_stdin(engine, args.src, args.tgt, args.alternatives or 0, cut, terms)
             elif not args.files:
-                _translate_stdin(engine, args.src, args.tgt, terms)
+                _translate_stdin(engine, args.src, args.tgt, cut, terms)
             if tmx is not None:
                 tmx.model_name = Path(engine.model_path).name  # its header names the model
-            for job in jobs:
-                try:
-                    _translate_file(engine, job, args)
-                except DocumentError as exc:  # bad input, and also a full disk or read-only output folder
-                    raise UsageError(str(exc)) from None
-                except BrokenPipeError:
-                    raise
-                except OSError as exc:  # e.g. the source became unreadable half-way: one line, no traceback
-                    raise UsageError(f"{exc.filename or job.source}: {exc.strerror or exc}") from None
-            if tmx is not None:  # written once every document is done, atomically
+            failed += _translate_files(engine, jobs, args, cut)
+            # Once every document is done, atomically; a run where a FILE failed writes none (the
+            # memory would hold part of the run; a rerun takes the finished files from the cache).
+            if tmx is not None and not failed:
                 try:
                     tmx.write(args.tmx)
                 except DocumentError as exc:
                     raise UsageError(str(exc)) from None
                 if not args.quiet:
                     print(f"{len(tmx)} segment pairs -> {args.tmx}", file=sys.stderr)
+        if failed:
+            if len(args.files) > 1 and not args.quiet:
+                print(f"alma-translate: {len(args.files) - len(failed)} of {len(args.files)} files translated; "
+                      f"failed: {', '.join(str(path) for path in failed)}", file=sys.stderr)
+            return EXIT_USAGE
     except UsageError as exc:
         print(f"alma-translate: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -20,6 +20,9 @@ Translate = Callable[[str], str]
 MAX_LINE_CHARS = 1_000_000
 
 
+NOTHING_TO_TRANSLATE = "nothing to translate (the document is empty or has no text)"
+
+
 class DocumentError(Exception):
     """A document that cannot be translated: missing, empty, unsupported or undecodable."""
 
@@ -154,8 +157,17 @@ class DocumentFormat:
         output and keep or replace existing targets; the others are the same for every job."""
         return self
 
+    def output_suffix(self, suffix: str) -> str:
+        """The suffix of a translation of a file with this suffix (a .pot template becomes a .po catalog)."""
+        return suffix
+
     def segments(self, source: Source) -> Iterator[str]:
         raise NotImplementedError
+
+    def why_empty(self, source: Source) -> str:
+        """Why segments() yields nothing for `source`, in words for the user after the file's name (asked
+        only then): bilingual formats tell a file whose units are all translated from an empty one."""
+        return NOTHING_TO_TRANSLATE
 
     def write(self, source: Source, out: BinaryIO, translate: Translate) -> None:
         raise NotImplementedError

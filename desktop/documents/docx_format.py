@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from desktop.documents.base import DocumentError, DocumentFormat, Translate
-from desktop.documents.office_package import PackageKind
+from desktop.documents.office_package import PackageKind, why_package_empty
 from desktop.documents.office_package import check_package as check_office_package
 from desktop.documents.ooxml_runs import RunSchema, container_segments, translate_container
 
@@ -92,6 +92,9 @@ class DocxFormat(DocumentFormat):
     def segments(self, source: Path) -> Iterator[str]:
         for paragraph in _paragraphs(_open(source)):
             yield from container_segments(paragraph, WORD_RUNS)
+
+    def why_empty(self, source: Path) -> str:
+        return why_package_empty(source, DOCX)
 
     def write(self, source: Path, out: BinaryIO, translate: Translate) -> None:
         document = _open(source)

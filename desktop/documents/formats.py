@@ -37,8 +37,11 @@ def format_for(source: Source) -> DocumentFormat:
 
 
 def output_path_for(source: Path, src: str, tgt: str) -> Path:
-    """name.<tgt>.ext beside the source; a source named name.<src>.ext becomes name.<tgt>.ext."""
+    """name.<tgt>.ext beside the source; a source named name.<src>.ext becomes name.<tgt>.ext; a gettext
+    template name.pot becomes the catalog name.<tgt>.po."""
     stem = source.stem
     if stem.lower().endswith(f".{src.lower()}"):
         stem = stem[: -len(src) - 1]
-    return source.with_name(f"{stem}.{tgt}{source.suffix}")
+    fmt = _BY_EXTENSION.get(source.suffix.lower())
+    suffix = fmt.output_suffix(source.suffix) if fmt is not None else source.suffix
+    return source.with_name(f"{stem}.{tgt}{suffix}")

@@ -39,8 +39,8 @@ class JobOptions:
     """How a document is translated.
 
     output: the file to write, or an existing folder for the default name in it; None: name.<tgt>.ext
-    beside the source (never the source itself). overwrite: bilingual formats (XLIFF) replace existing
-    targets too. terms: the direction's glossary and do-not-translate terms with their strategy.
+    beside the source (never the source itself). overwrite: bilingual formats (XLIFF, .po) translate
+    units that have a translation already too. terms: the direction's glossary and do-not-translate terms with their strategy.
     batch: sentences decoded together before writing (1: one at a time, as the document is written).
     pairs(source, translation): every translated segment, inline tags removed (for a TMX).
     progress(done, total, eta_seconds), cancel (an Event or a callable: TranslationCancelled, no output
@@ -120,8 +120,8 @@ class DocumentJob:
     # -- step 1: count ---------------------------------------------------------------------------
 
     def count(self) -> int:
-        """The segments to translate (0: nothing in the document to translate); read once, then kept.
-        Decoding errors surface here, before anything is written."""
+        """The segments to translate (0: nothing in the document to translate, the format's why_empty
+        says why); read once, then kept. Decoding errors surface here, before anything is written."""
         if self._count is None:
             total = chars = 0
             plain: list[str] = []
@@ -137,7 +137,7 @@ class DocumentJob:
 
     def _counted(self) -> _Count:
         if self.count() == 0:
-            raise DocumentError(f"{self.source}: nothing to translate (the document is empty or has no text)")
+            raise DocumentError(f"{self.source}: {self.configured_format().why_empty(self.source)}")
         assert self._count is not None
         return self._count
 

@@ -18,7 +18,27 @@ from desktop.documents.inline_markup import TaggedBuilder, TaggedText, parse
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _INDENTED = re.compile(r"^(?: {4}|\t)")
-_HTML_BLOCK = re.compile(r"^ {0,3}<(?:[A-Za-z][\w-]*|/[A-Za-z]|!--|!\[CDATA|\?)")
+# HTML blocks by CommonMark's start and end conditions (https://spec.commonmark.org/0.31.2/#html-blocks):
+# types 1-5 end at the line holding their end mark (a comment at "-->"), types 6 and 7 at an empty line;
+# type 7 (any other tag alone on its line) cannot interrupt a paragraph.
+_HTML_ENDS = (
+    (re.compile(r"^ {0,3}<(?:pre|script|style|textarea)(?:[\s>]|$)", re.I),
+     re.compile(r"</(?:pre|script|style|textarea)>", re.I)),
+    (re.compile(r"^ {0,3}<!--"), re.compile(r"-->")),
+    (re.compile(r"^ {0,3}<\?"), re.compile(r"\?>")),
+    (re.compile(r"^ {0,3}<![A-Za-z]"), re.compile(r">")),
+    (re.compile(r"^ {0,3}<!\[CDATA\["), re.compile(r"\]\]>")),
+)
+_HTML_BLOCK_NAMES = (
+    "address|article|aside|base|basefont|blockquote|body|caption|center|col|colgroup|dd|details|dialog|dir|div|"
+    "dl|dt|fieldset|figcaption|figure|footer|form|frame|frameset|h[1-6]|head|header|hr|html|iframe|legend|li|"
+    "link|main|menu|menuitem|nav|noframes|ol|optgroup|option|p|param|search|section|summary|table|tbody|td|"
+    "tfoot|th|thead|title|tr|track|ul"
+)
+_HTML_BLOCK_6 = re.compile(rf"^ {{0,3}}</?(?:{_HTML_BLOCK_NAMES})(?:[\s>]|/>|$)", re.I)
+_HTML_ATTRIBUTE = r"""\s+[A-Za-z_:][\w.:-]*(?:\s*=\s*(?:[^\s"'=<>`]+|'[^']*'|"[^"]*"))?"""
+_HTML_BLOCK_7 = re.compile(
+    rf"^ {{0,3}}(?:<[A-Za-z][A-Za-z0-9-]*(?:{_HTML_ATTRIBUTE})*\s*/?>|</[A-Za-z][A-Za-z0-9-]*\s*>)\s*$")
 _LINK_DEFINITION = re.compile(r"^ {0,3}\[[^\]]+\]:\s*\S")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{1,}:?\s*(?:\|\s*:?-{1,}:?\s*)*\|?\s*$")
 _BLOCK_PREFIX = re.compile(
@@ -32,13 +52,24 @@ _INLINE_KEPT = re.compile(
     r"|\]\[[^\]]*\]"  # ][reference]
     r"|\[\^[^\]]+\]"  # footnote reference
     r"|<(?:https?|ftp|mailto):[^>\s]+>|<[^>\s@]+@[^>\s]+>"  # autolinks
-    r"|https?://[^\s<>()]+"  # bare URLs
+    r"|(?:(?:https?|ftp)://|www\.)(?:[^\s<>()]|\([^\s<>()]*\))+(?<![?!.,:*_~'\"])"  # bare URLs (GFM)
+    r"|(?<![\w.+-])(?:mailto:)?[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # e-mail addresses
     r"|</?[A-Za-z][\w-]*(?:\s[^<>]*)?/?>|<!--.*?-->"  # inline HTML
     r"|&(?:#\d+|#x[0-9A-Fa-f]+|[A-Za-z]\w*);"  # entities
     r"|\*{1,3}|(?<!\w)_{1,3}|_{1,3}(?!\w)|~~"  # emphasis markers
     r"|\]|\s+\#+\s*$|\\."  # a closing bracket, closing heading hashes, escapes
 )
 
+
+# What a paragraph may hold and still be kept whole: images, links (a badge is an image in a link), autolinks,
+# bare URLs and addresses, with nothing but spaces and punctuation between them.
+_DESTINATION = r"\((?:[^()\s]|\([^()]*\))*(?:\s+(?:\"[^\"]*\"|'[^']*'))?\)"
+_IMAGE = rf"!\[[^\[\]]*\](?:{_DESTINATION}|\[[^\]]*\])"
+_LINK_ONLY = re.compile(
+    rf"{_IMAGE}|\[(?:[^\[\]]|{_IMAGE})*\](?:{_DESTINATION}|\[[^\]]*\])"  # images, links, reference links
+    r"|<[A-Za-z][\w+.-]*:[^<>\s]*>|<[^<>\s@]+@[^<>\s]+>"  # autolinks
+    r"|(?:(?:https?|ftp)://|www\.)[^\s<>]+|(?<![\w.+-])(?:mailto:)?[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # URLs, addresses
+)
 
 _EMPHASIS = re.compile(r"\*{1,3}|_{1,3}|~~")
 _HTML_OPEN = re.compile(r"<([A-Za-z][\w-]*)(?:\s[^<>]*)?>")
@@ -106,14 +137,46 @@ def _table_row(body: str) -> list[Piece]:
     return pieces
 
 
+def _html_block(body: str, in_paragraph: bool) -> re.Pattern[str] | str | None:
+    """Whether the line starts an HTML block: the end mark its block waits for, "" for one that ends at an
+    empty line, None for no HTML block."""
+    for start, end in _HTML_ENDS:
+        if start.match(body):
+            return end
+    if _HTML_BLOCK_6.match(body) or not in_paragraph and _HTML_BLOCK_7.match(body):
+        return ""
+    return None
+
+
+def _links_only(text: str) -> bool:
+    """A paragraph line that is nothing but links, images, autolinks or URLs (a badge row, a bare address)."""
+    return bool(_LINK_ONLY.search(text)) and not has_words(_LINK_ONLY.sub("", text))
+
+
+def _text_line(body: str, ending: str) -> Iterator[Piece]:
+    if body.lstrip().startswith("|"):
+        yield from _table_row(body)
+    else:
+        prefix = _BLOCK_PREFIX.match(body).group()
+        if prefix:
+            yield prefix
+        yield from _inline(body[len(prefix):])
+    if ending:
+        yield ending
+
+
 class MarkdownFormat(TextDocumentFormat):
     extensions = (".md", ".markdown")
 
     def pieces(self, lines: Iterable[str]) -> Iterator[Piece]:
         fence: str | None = None  # the opening fence while inside a fenced block
-        in_html = in_front_matter = False
+        html_end: re.Pattern[str] | str | None = None  # inside an HTML block: what ends it ("": an empty line)
+        in_front_matter = False
         previous_blank = True
-        in_list = False
+        in_list = in_paragraph = False
+        # The lines of a paragraph that so far holds only links or URLs: kept as they are if it ends so,
+        # translated if a line with words of its own follows.
+        held: list[str] = []
         for number, line in enumerate(lines):
             body, ending = split_line_ending(line)
             blank = not body.strip()
@@ -132,42 +195,49 @@ class MarkdownFormat(TextDocumentFormat):
                     fence = None
                 yield line
                 continue
+            if html_end is not None:
+                if html_end == "":
+                    html_end = None if blank else html_end
+                    previous_blank = blank
+                elif html_end.search(body):
+                    html_end = None
+                yield line
+                continue
+            paragraph_line = False
             opening = _FENCE.match(body)
             if opening:
                 fence = opening.group(1)
-                yield line
-                previous_blank = False
-                continue
-            if in_html:
-                in_html = not blank
-                yield line
-                previous_blank = blank
-                continue
-            if blank:
-                yield line
+            elif blank:
                 previous_blank = True
-                continue
-            if _INDENTED.match(body) and previous_blank and not in_list:
-                yield line  # an indented code block (a blank line before it, not inside a list)
-                continue
-            previous_blank = False
-            if _HTML_BLOCK.match(body):
-                in_html = True
-                yield line
-                continue
-            if _LINK_DEFINITION.match(body) or _TABLE_RULE.match(body) and "-" in body:
+            elif _INDENTED.match(body) and previous_blank and not in_list:
+                pass  # an indented code block (a blank line before it, not inside a list)
+            elif (end := _html_block(body, in_paragraph)) is not None:
+                html_end = end if not (end and end.search(body, body.index("<") + 2)) else None
+            elif _LINK_DEFINITION.match(body) or _TABLE_RULE.match(body) and "-" in body:
+                pass
+            else:
+                paragraph_line = True
+            if not blank:
+                previous_blank = False
+            if not paragraph_line:
+                yield from held
+                held = []
+                in_paragraph = False
                 yield line
                 continue
             if _LIST_ITEM.match(body):
                 in_list = True
             elif not _INDENTED.match(body):
                 in_list = False
-            if body.lstrip().startswith("|"):
-                yield from _table_row(body)
-            else:
-                prefix = _BLOCK_PREFIX.match(body).group()
-                if prefix:
-                    yield prefix
-                yield from _inline(body[len(prefix):])
-            if ending:
-                yield ending
+            prefix = _BLOCK_PREFIX.match(body).group()
+            plain = not body.lstrip().startswith("|") and not re.search(r"#|[-*+](?=\s)|\d[.)]", prefix)
+            starts = not in_paragraph or bool(held)
+            in_paragraph = not prefix.lstrip(" >").startswith("#")  # a heading is a paragraph of one line
+            if plain and starts and _links_only(body[len(prefix):]):
+                held.append(line)
+                continue
+            for kept in held:  # the paragraph has words after all: its link lines are translated too
+                yield from _text_line(*split_line_ending(kept))
+            held = []
+            yield from _text_line(body, ending)
+        yield from held

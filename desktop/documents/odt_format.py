@@ -18,6 +18,7 @@ from desktop.documents.office_package import (
     read_parts,
     rewrite_package,
     serialize_part,
+    why_package_empty,
 )
 from desktop.documents.ooxml_runs import xml_text
 from desktop.documents.runs import Span, TextRun, segment_text, translate_runs
@@ -228,6 +229,9 @@ class OdtFormat(DocumentFormat):
                 for entry in _layout(container):
                     if isinstance(entry, _Stretch) and has_words(entry.text):
                         yield segment_text(_stretch_runs(entry, looks))
+
+    def why_empty(self, source: Path) -> str:
+        return why_package_empty(source, ODT)
 
     def write(self, source: Path, out: BinaryIO, translate: Translate) -> None:
         parts = _load(source)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from desktop.documents.base import DocumentError
+from desktop.documents.base import NOTHING_TO_TRANSLATE, DocumentError
 
 if TYPE_CHECKING:  # lxml is imported where a part is parsed, not at start-up
     from lxml.etree import _Element
@@ -210,6 +210,44 @@ def read_parts(source: Path, kind: PackageKind, wanted: Callable[[str], bool]) -
     except Exception as exc:  # lxml syntax errors, a damaged member: said plainly, never a traceback
         raise package_error(source, kind, exc) from None
     return parts
+
+
+_ODF_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+_ODF_PARAGRAPHS = {f"{{{_ODF_TEXT}}}p", f"{{{_ODF_TEXT}}}h"}
+
+
+def parts_with_text(source: Path, kind: PackageKind) -> list[str]:
+    """The XML parts of a package that hold words: Office Open XML text elements (<w:t>, <a:t>, a
+    workbook's <t>) or OpenDocument paragraphs and headings, wherever they are (call check_package first)."""
+    found = []
+    try:
+        with zipfile.ZipFile(source) as archive:
+            for info in archive.infolist():
+                if not info.filename.endswith(".xml"):
+                    continue
+                root = parse_part(archive.read(info))
+                for element in root.iter():
+                    tag = element.tag
+                    if not isinstance(tag, str):
+                        continue
+                    if (tag in _ODF_PARAGRAPHS if kind.mimetypes else tag.rsplit("}", 1)[-1] == "t") and \
+                            any(ch.isalpha() for ch in "".join(element.itertext())):
+                        found.append(info.filename)
+                        break
+    except Exception as exc:  # lxml syntax errors, a damaged member: said plainly, never a traceback
+        raise package_error(source, kind, exc) from None
+    return found
+
+
+def why_package_empty(source: Path, kind: PackageKind) -> str:
+    """Why a package gave no text to translate: none at all, or text only where the format does not
+    read (charts, SmartArt, comments...: docs/translate.md lists what each format translates)."""
+    parts = parts_with_text(source, kind)
+    if not parts:
+        return NOTHING_TO_TRANSLATE
+    named = ", ".join(parts[:5]) + (f" and {len(parts) - 5:,} more" if len(parts) > 5 else "")
+    return (f"nothing to translate: its only text is in {named}, which is not translated in {kind.suffix} files "
+            "(docs/translate.md lists what is)")
 
 
 def rewrite_package(source: Path, target: Path | BinaryIO, replaced: Mapping[str, bytes]) -> None:

@@ -1,5 +1,5 @@
-"""gettext catalogs (.po, polib): empty msgstr filled from msgid and flagged fuzzy for review; msgid, existing
-translations, comments and references untouched (docs/translate.md, "Documents")."""
+"""gettext catalogs and templates (.po, .pot; polib): empty msgstr filled from msgid and flagged fuzzy for review;
+msgid, existing translations, comments and references untouched (docs/translate.md, "Documents")."""
 
 from __future__ import annotations
 
@@ -55,34 +55,61 @@ def check_catalog(source: Path) -> None:
         raise DocumentError(f"{source}: cannot be read ({exc.strerror or exc})") from None
 
 
+# A comment line whose marker is not followed by a space ("#Comment", "#,fuzzy", "#:src/a.c:1"): GNU
+# gettext reads it, polib calls it a syntax error. The marker gets its space before polib parses the
+# text (a translator comment "#Comment" is written back as "# Comment").
+_TIGHT_COMMENT = re.compile(r"^([ \t]*#(?:~\|?|[,.:|])?)(?=[^\s#~,.:|])", re.MULTILINE)
+_CHARSET = re.compile(r"charset=([^\s;]*)", re.IGNORECASE)
+
+
 def _open(source: Path):
+    """The catalog, read in the charset its header declares (UTF-8 if it declares none or an unknown one)."""
     import polib
 
     check_catalog(source)
     try:
-        return polib.pofile(str(source), wrapwidth=78)
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        encoding = polib.detect_encoding(str(source))
+        data = source.read_bytes()
+    except OSError as exc:
+        raise DocumentError(f"{source}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise DocumentError(f"{source}: line {line}: not {encoding.upper()} text ({exc.reason}), the charset its "
+                            "header declares; fix the header's charset or convert the file (msgconv)") from None
+    # polib takes a string holding a newline as the catalog's text (a one-line text could name a file).
+    text = _TIGHT_COMMENT.sub(r"\1 ", text) + "\n"
+    try:
+        return polib.pofile(text, encoding=encoding, wrapwidth=78)
+    except (OSError, ValueError) as exc:
         raise DocumentError(f"{source}: not a readable gettext catalog ({exc})") from None
 
 
-def _needs_translation(entry) -> bool:
-    # An entry that already has a translation keeps it: a human translation beats the model.
+def _needs_translation(entry, overwrite: bool = False) -> bool:
+    # An entry that already has a translation keeps it (a human translation beats the model), unless
+    # the job overwrites.
     if entry.obsolete or not entry.msgid:
         return False
+    if overwrite:
+        return True
     if entry.msgid_plural:
         return not entry.msgstr_plural or not all(entry.msgstr_plural.values())
     return not entry.msgstr
 
 
-def _units(po) -> Iterator[tuple[object, str, Callable[[str], None]]]:
-    """(entry, source text, setter for its translation) for every message to fill, in catalog order."""
+def _units(po, overwrite: bool = False, nplurals: int | None = None,
+           ) -> Iterator[tuple[object, str, Callable[[str], None]]]:
+    """(entry, source text, setter for its translation) for every message to fill, in catalog order;
+    nplurals: the plural forms each plural message gets (a template's), else the forms it has."""
     for entry in po:
-        if not _needs_translation(entry):
+        if not _needs_translation(entry, overwrite):
             continue
         if entry.msgid_plural:
-            indexes = sorted(entry.msgstr_plural) or [0, 1]
+            indexes = list(range(nplurals)) if nplurals else sorted(entry.msgstr_plural) or [0, 1]
             for index in indexes:
-                source = entry.msgid if index == 0 else entry.msgid_plural
+                # A language with one form (ja, zh, ko) says every count with it: the plural reads best.
+                source = entry.msgid if index == 0 and len(indexes) > 1 else entry.msgid_plural
 
                 def set_plural(text: str, entry=entry, index=index) -> None:
                     entry.msgstr_plural[index] = text
@@ -92,28 +119,117 @@ def _units(po) -> Iterator[tuple[object, str, Callable[[str], None]]]:
             yield entry, entry.msgid, lambda text, entry=entry: setattr(entry, "msgstr", text)
 
 
+def _template_plurals(po, tgt: str | None) -> tuple[int, str] | None:
+    """A template's Plural-Forms placeholder ("nplurals=INTEGER; plural=EXPRESSION;") replaced, as
+    msginit does: the target language's number of forms and expression from translate-toolkit's table;
+    None when the header has real ones (or none) or the language is not in the table."""
+    forms = po.metadata.get("Plural-Forms")
+    if tgt is None or forms is None or re.search(r"nplurals\s*=\s*\d", forms):
+        return None
+    from translate.lang import data
+
+    known = data.languages.get(tgt) or next(
+        (value for code, value in data.languages.items() if code.startswith(f"{tgt}_")), None)
+    return (known[1], known[2]) if known else None
+
+
+def _messages(count: int) -> str:
+    return "1 message is" if count == 1 else f"{count:,} messages are"
+
+
+def _output_encoding(po, text: str) -> str:
+    """The charset the translated catalog is written in: the one its header declares when that can hold
+    the text, else UTF-8, with the header's Content-Type changed to say so (a template's "CHARSET", an
+    ASCII catalog that now holds umlauts)."""
+    content_type = po.metadata.get("Content-Type")
+    match = _CHARSET.search(content_type or "")
+    declared = match.group(1) if match else None
+    if declared:
+        try:
+            text.encode(declared)
+            return declared
+        except (LookupError, UnicodeEncodeError):
+            pass
+    elif text.isascii():
+        return po.encoding  # no charset said, none needed
+    if match:
+        po.metadata["Content-Type"] = content_type[:match.start(1)] + "UTF-8" + content_type[match.end(1):]
+    else:
+        po.metadata["Content-Type"] = "text/plain; charset=UTF-8"
+    return "utf-8"
+
+
 class PoFormat(DocumentFormat):
-    extensions = (".po",)
+    """gettext catalogs and templates (.po, .pot). `configured` binds a job's target language (a
+    template's empty Language header) and the overwrite switch (translated messages translated again)."""
+
+    extensions = (".po", ".pot")
+
+    def __init__(self, tgt: str | None = None, overwrite: bool = False) -> None:
+        self.tgt = tgt
+        self.overwrite = overwrite
+
+    def configured(self, src: str, tgt: str, overwrite: bool = False, model_name: str | None = None) -> PoFormat:
+        return PoFormat(tgt, overwrite)
+
+    def output_suffix(self, suffix: str) -> str:
+        return ".po" if suffix.lower() == ".pot" else suffix  # a template's translation is a catalog
+
+    def _units(self, po) -> Iterator[tuple[object, str, Callable[[str], None]]]:
+        plurals = _template_plurals(po, self.tgt)
+        return _units(po, self.overwrite, plurals[0] if plurals else None)
 
     def segments(self, source: Path) -> Iterator[str]:
-        for _, text, _ in _units(_open(source)):
+        for _, text, _ in self._units(_open(source)):
             for piece in protected_pieces(text, _PLACEHOLDER):
                 if isinstance(piece, Translatable):
                     yield piece.text
 
+    def why_empty(self, source: Path) -> str:
+        """All messages translated already (how many, and --overwrite), only obsolete ones, or none."""
+        po = _open(source)
+        live = [entry for entry in po if not entry.obsolete and entry.msgid]
+        if not live:
+            obsolete = sum(1 for entry in po if entry.obsolete)
+            if obsolete:
+                return f"nothing to translate: the catalog's {_messages(obsolete)} obsolete (#~)"
+            return "nothing to translate (the catalog has no messages)"
+        open_ = [entry for entry in live if _needs_translation(entry, self.overwrite)]
+        translated = len(live) - len(open_)
+        wordless = f"{_messages(len(open_))} without words to translate (only placeholders or markup)"
+        if not translated:
+            return f"nothing to translate: {wordless}"
+        fuzzy = sum(1 for entry in live if "fuzzy" in entry.flags and not _needs_translation(entry))
+        said = (f"{'its one message is' if translated == 1 else 'all ' + _messages(translated)} translated "
+                f"already" if not open_ else f"{_messages(translated)} translated already")
+        if fuzzy:
+            said += f", {fuzzy:,} of them marked fuzzy" if translated > 1 else ", marked fuzzy"
+        them = "it" if translated == 1 else "them"
+        return f"{said} (use --overwrite to translate {them} again)" + (f"; the other {wordless}" if open_ else "")
+
     def write(self, source: Path, out: BinaryIO, translate: Translate) -> None:
         po = _open(source)
         filled = []
-        for entry, text, set_translation in _units(po):
+        for entry, text, set_translation in self._units(po):
             pieces = protected_pieces(text, _PLACEHOLDER)
             set_translation("".join(translate(p.text) if isinstance(p, Translatable) else p for p in pieces))
             filled.append(entry)
+        plurals = _template_plurals(po, self.tgt)
+        if plurals is not None:
+            forms, expression = plurals
+            po.metadata["Plural-Forms"] = f"nplurals={forms}; plural={expression};"
+            for entry in filled:  # a template's two forms where the language has one
+                if entry.msgid_plural:
+                    entry.msgstr_plural = {index: entry.msgstr_plural[index] for index in range(forms)}
         # Fuzzy is gettext's "check me": translators review machine output before msgfmt compiles it.
         for entry in filled:
             if "fuzzy" not in entry.flags:
                 entry.flags.append("fuzzy")
-        # What polib's save() writes: the catalog in its own encoding, newlines as the platform's.
-        text = io.TextIOWrapper(out, encoding=po.encoding, newline=None)
+        if self.tgt and not po.metadata.get("Language", "").strip() and po.metadata:
+            po.metadata["Language"] = self.tgt  # a template's empty Language: the catalog is now this one
+        encoding = _output_encoding(po, str(po))
+        # What polib's save() writes: the catalog in its charset, newlines as the platform's.
+        text = io.TextIOWrapper(out, encoding=encoding, newline=None)
         try:
             text.write(str(po))
             text.flush()

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from desktop.documents.base import DocumentError, DocumentFormat, Translate
-from desktop.documents.office_package import PackageKind, check_package, package_error
+from desktop.documents.office_package import PackageKind, check_package, package_error, why_package_empty
 from desktop.documents.ooxml_runs import RunSchema, container_segments, translate_container
 
 PPTX = PackageKind(".pptx", "PowerPoint presentation", main_content_types=(
@@ -72,6 +72,9 @@ class PptxFormat(DocumentFormat):
     def segments(self, source: Path) -> Iterator[str]:
         for paragraph in _paragraphs(_open(source)):
             yield from container_segments(paragraph, DRAWING_RUNS)
+
+    def why_empty(self, source: Path) -> str:
+        return why_package_empty(source, PPTX)
 
     def write(self, source: Path, out: BinaryIO, translate: Translate) -> None:
         presentation = _open(source)

@@ -1,9 +1,11 @@
-"""XLIFF 1.2 and 2.0 (.xlf, .xliff; translate-toolkit): empty targets filled with machine translation marked
-for review, inline codes carried, languages checked, all else kept (docs/translate.md, "XLIFF and TMX")."""
+"""XLIFF 1.2 and 2.0 (.xlf, .xliff, .sdlxliff; translate-toolkit): empty targets (or segments) filled with machine
+translation marked for review, inline codes carried, languages checked, all else kept byte for byte
+(docs/translate.md, "XLIFF and TMX")."""
 
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +24,29 @@ from desktop.documents.inline_markup import (
     parse,
     strip_tags,
 )
+from desktop.documents.xliff_segments import (
+    SDL_NS,
+    SegmentPlan,
+    has_text,
+    mark_sdl_segment,
+    plan,
+    rebuild_target,
+    sdl_segs,
+    seg_markers,
+    target_markers,
+)
+from desktop.documents.xml_splice import Edits, SpliceError
 
 NS_12 = "urn:oasis:names:tc:xliff:document:1.2"
 NS_20 = "urn:oasis:names:tc:xliff:document:2.0"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 MT_NOTE_CATEGORY = "alma-local"
+# XLIFF 1.2 target states saying the target is not a translation yet (Okapi writes "new" or
+# "needs-translation" on targets it pre-filled); 2.0 segment states saying it is one.
+_UNTRANSLATED_STATES_12 = {"new", "needs-translation"}
+_TRANSLATED_STATES_20 = {"translated", "reviewed", "final"}
+# What a unit of the file is to this job (XliffFormat._classified).
+FILL, TRANSLATED, LOCKED, NO_TEXT = "fill", "translated", "locked", "no text"
 
 # Inline elements by role. Containers hold translatable text; pair markers open and close a span as
 # two empty elements (matched by id/rid, or 2.0 startRef); the rest are standalone codes.
@@ -168,12 +188,17 @@ class _Unit:
     holder: object  # 1.2 <trans-unit>, 2.0 <segment>
     source: object  # its <source>
     version: int
+    segments: SegmentPlan | None = None  # 1.2 with <seg-source> segment markers: translated segment by segment
+
+    def texts(self) -> list:
+        """The elements whose content is translated, in order: the source, or each segment to fill."""
+        return list(self.segments.fill) if self.segments is not None else [self.source]
 
 
 class XliffFormat(DocumentFormat):
     """XLIFF 1.2 and 2.0. `configured` binds a job's languages, overwrite switch and model name."""
 
-    extensions = (".xlf", ".xliff")
+    extensions = (".xlf", ".xliff", ".sdlxliff")
 
     def __init__(self, src: str | None = None, tgt: str | None = None, overwrite: bool = False,
                  model_name: str | None = None) -> None:
@@ -188,7 +213,8 @@ class XliffFormat(DocumentFormat):
     # -- reading -------------------------------------------------------------------------------
 
     def _load(self, source: Path):
-        """The translate-toolkit store of the file, after the safety checks and the language check."""
+        """The translate-toolkit store of the file, its XLIFF version (1 or 2) and its bytes, after the safety
+        checks and the language check."""
         from lxml import etree
 
         try:
@@ -221,7 +247,7 @@ class XliffFormat(DocumentFormat):
             detail = str(exc) or type(exc).__name__
             raise DocumentError(f"{source}: not a readable XLIFF file ({detail})") from None
         self._check_languages(source, store, 2 if is_two else 1)
-        return store, 2 if is_two else 1
+        return store, 2 if is_two else 1, data
 
     def _check_languages(self, source: Path, store, version: int) -> None:
         if self.src is None or self.tgt is None:
@@ -246,57 +272,115 @@ class XliffFormat(DocumentFormat):
                 raise DocumentError(f"{source}: {where} {attribute}=\"{value}\" does not match {option} {wanted}; "
                                     f"translate it with {option} {_language(value)} or fix the file")
 
-    def _units(self, store, version: int) -> Iterator[_Unit]:
-        """The units to fill, in document order."""
+    def _classified(self, store, version: int) -> Iterator[tuple[str, _Unit | None]]:
+        """Every unit (1.2 <trans-unit>, 2.0 <segment>) in document order with what it is: FILL (its
+        _Unit), TRANSLATED (a target kept), LOCKED (translate="no") or NO_TEXT (no letters in the source)."""
         namespace = store.namespace
-        for unit in store.units:
-            holder = unit.xmlelement
-            if version == 1 and (holder.get("translate") or "yes").lower() == "no":
-                continue
-            if version == 2 and not unit.istranslatable():
+        for unit, holder, group_locked in _holders(store, version):
+            if version == 1 and (holder.get("translate") or ("no" if group_locked else "yes")).lower() == "no" or \
+                    version == 2 and not unit.istranslatable():
+                yield LOCKED, None
                 continue
             source = holder.find(f"{{{namespace}}}source")
-            if source is None:
-                continue
-            if not any(ch.isalpha() for ch in "".join(source.itertext())):
+            if source is None or not any(ch.isalpha() for ch in "".join(source.itertext())):
+                yield NO_TEXT, None
                 continue
             target = holder.find(f"{{{namespace}}}target")
-            if target is not None and not self.overwrite and (
-                    "".join(target.itertext()).strip() or len(target)):
-                continue  # a translation is there already (a human's, a TM match): left alone
-            yield _Unit(holder, source, version)
+            seg_source = holder.find(f"{{{namespace}}}seg-source") if version == 1 else None
+            if seg_markers(seg_source) and not (  # a whole-unit translation without segments is judged whole
+                    target is not None and has_text(target) and not seg_markers(target)
+                    and not self.overwrite and _translated(holder, source, target, version)):
+                segments = plan(holder, seg_source, target, self.overwrite,
+                                lambda mine, theirs, holder=holder, target=target:
+                                _translated(holder, mine, theirs, version, target))
+                if segments.fill:
+                    yield FILL, _Unit(holder, source, version, segments)
+                else:  # every segment kept: translated already, or locked in Trados
+                    yield (LOCKED if segments.locked == len(seg_markers(seg_source)) else TRANSLATED), None
+                continue
+            if target is not None and not self.overwrite and _translated(holder, source, target, version):
+                yield TRANSLATED, None  # a translation is there already (a human's, a TM match): left alone
+                continue
+            yield FILL, _Unit(holder, source, version)
+
+    def _units(self, store, version: int) -> Iterator[_Unit]:
+        """The units to fill, in document order."""
+        for _, unit in self._classified(store, version):
+            if unit is not None:
+                yield unit
 
     def segments(self, source: Path) -> Iterator[str]:
-        store, version = self._load(source)
+        store, version, _ = self._load(source)
         for unit in self._units(store, version):
-            tagged, _ = _tagged_source(unit.source)
-            yield tagged if tags_in(tagged) else strip_tags(tagged)
+            for element in unit.texts():
+                tagged, _ = _tagged_source(element)
+                yield tagged if tags_in(tagged) else strip_tags(tagged)
+
+    def why_empty(self, source: Path) -> str:
+        """All translated already (how many, and --overwrite), all translate="no", or no text at all."""
+        store, version, _ = self._load(source)
+        kinds = Counter(kind for kind, _ in self._classified(store, version))
+        noun = "unit" if version == 1 else "segment"
+        translated, locked, no_text = kinds[TRANSLATED], kinds[LOCKED], kinds[NO_TEXT]
+        if not translated + locked + no_text:
+            return f"nothing to translate (the file has no translation {noun}s)"
+        others = []
+        if locked:
+            others.append(f"{_many(locked, noun)} marked translate=\"no\"")
+        if no_text:
+            others.append(f"{_many(no_text, noun)} without text (no letters in the source)")
+        if translated:
+            them = "it" if translated == 1 else "them"
+            if others:
+                said = f"{_many(translated, noun)} translated already"
+            else:
+                said = f"its one {noun} is" if translated == 1 else f"all {_many(translated, noun)}"
+                said += " translated already"
+            return (f"{said} (use --overwrite to translate {them} again)"
+                    + (f"; the other {' and '.join(others)}" if others else ""))
+        return f"nothing to translate: {' and '.join(others)}"
 
     # -- writing -------------------------------------------------------------------------------
 
     def write(self, source: Path, out: BinaryIO, translate: Translate) -> None:
         from lxml import etree
 
-        store, version = self._load(source)
+        store, version, data = self._load(source)
         root = store.document.getroot()
         namespace = store.namespace
+        edits = Edits(store.document)
+        sdl = SDL_NS in root.nsmap.values()  # SDLXLIFF: segments marked in sdl:seg-defs, as Trados does
         for unit in list(self._units(store, version)):
-            tagged, codes = _tagged_source(unit.source)
-            translation = translate(tagged if tags_in(tagged) else strip_tags(tagged))
-            if not tags_in(tagged):
-                translation = escape_text(translation)
-            elif check_tags(tagged, translation):  # the pipeline always repairs tags; never write broken ones
-                translation = escape_text(strip_tags(translation))
             target_element = unit.holder.find(f"{{{namespace}}}target")
             if target_element is None:
                 target_element = etree.Element(f"{{{namespace}}}target")
-                previous = unit.source.getprevious()
+                # XLIFF 1.2 orders a unit: source, seg-source, target, then the rest
+                after = unit.holder.find(f"{{{namespace}}}seg-source") if version == 1 else None
+                after = unit.source if after is None else after
+                previous = after.getprevious()
                 indent = previous.tail if previous is not None else unit.holder.text
-                unit.source.addnext(target_element)
-                target_element.tail = unit.source.tail
-                unit.source.tail = indent  # the new target indented like its source
-            _fill_target(target_element, translation, codes)
+                after.addnext(target_element)
+                target_element.tail = after.tail
+                after.tail = indent  # the new target indented like its source
+                edits.inserted(target_element)
+            else:
+                edits.replaced(target_element)
+            if unit.segments is None:
+                _fill_target(target_element, *_translation(unit.source, translate))
+            else:
+                segments = unit.segments
+                if segments.rebuild:
+                    rebuild_target(target_element, segments.seg_source, segments.kept)
+                markers = target_markers(target_element)
+                seg_defs = sdl_segs(unit.holder)
+                for marker in segments.fill:
+                    mid = marker.get("mid")
+                    _fill_target(markers[mid], *_translation(marker, translate))
+                    if mid in seg_defs:
+                        mark_sdl_segment(seg_defs[mid], edits.attributes)
             if version == 1:
+                if sdl and unit.segments is not None:
+                    continue  # Trados keeps a segment's status in its sdl:seg, not on <target>
                 file_node = next(unit.holder.iterancestors(f"{{{namespace}}}file"), None)
                 language = file_node.get("target-language") if file_node is not None else None
                 if language or self.tgt:  # the file's own spelling (en-US) where it has one
@@ -304,19 +388,25 @@ class XliffFormat(DocumentFormat):
                 target_element.set("state", "needs-review-translation")
                 target_element.set("state-qualifier", "mt-suggestion")
             else:
+                edits.attributes(unit.holder)
                 unit.holder.set("state", "initial")
-                self._add_note(unit.holder.getparent(), namespace)
+                self._add_note(unit.holder.getparent(), namespace, edits)
         if self.tgt:
             if version == 2 and not root.get("trgLang"):
+                edits.attributes(root)
                 root.set("trgLang", self.tgt)
             if version == 1:
                 for file_node in root.iterchildren(f"{{{namespace}}}file"):
                     if not file_node.get("target-language"):
+                        edits.attributes(file_node)
                         file_node.set("target-language", self.tgt)
-        encoding = store.document.docinfo.encoding or "UTF-8"
-        out.write(etree.tostring(store.document, xml_declaration=True, encoding=encoding))
+        try:
+            out.write(edits.spliced(data))
+        except SpliceError:  # an encoding Python cannot write: the whole tree, as lxml writes it
+            encoding = store.document.docinfo.encoding or "UTF-8"
+            out.write(etree.tostring(store.document, xml_declaration=True, encoding=encoding))
 
-    def _add_note(self, unit_element, namespace: str) -> None:
+    def _add_note(self, unit_element, namespace: str, edits: Edits) -> None:
         """2.0: one note per unit saying the target is machine translation (notes come first in a unit)."""
         from lxml import etree
 
@@ -334,12 +424,72 @@ class XliffFormat(DocumentFormat):
                 notes.tail = indent  # the new element indented like the one it precedes
             else:
                 unit_element.append(notes)
+            edits.inserted(notes)
+        else:
+            edits.replaced(notes)
         for note in notes.iterchildren(f"{{{namespace}}}note"):
             if note.get("category") == MT_NOTE_CATEGORY:
                 note.text = text
                 return
         note = etree.SubElement(notes, f"{{{namespace}}}note", category=MT_NOTE_CATEGORY)
         note.text = text
+
+
+def _holders(store, version: int) -> Iterator[tuple[object, object, bool]]:
+    """(translate-toolkit unit, the element holding a <source>, whether its group says translate="no")
+    for every unit of the file. In 1.2 a <group restype="x-gettext-plurals"> (po2xliff's plural forms)
+    is one unit to translate-toolkit: each <trans-unit> in it is one here, translated like any other."""
+    for unit in store.units:
+        holder = unit.xmlelement
+        if version == 1 and _local(holder.tag) == "group":
+            locked = (holder.get("translate") or "yes").lower() == "no"
+            for child in holder.iterchildren(f"{{{store.namespace}}}trans-unit"):
+                yield unit, child, locked
+        else:
+            yield unit, holder, False
+
+
+def _many(count: int, noun: str) -> str:
+    """"1 unit is", "12 units are"."""
+    return f"{count} {noun} is" if count == 1 else f"{count:,} {noun}s are"
+
+
+def _translated(holder, source, target, version: int, target_element=None) -> bool:
+    """Whether a unit's existing target (or a segment's target marker: source and target are then the
+    segment's markers, target_element the <target> holding them) is a translation to keep, decided by the
+    XLIFF states where the file has them. 1.2: approved="yes" keeps it; a target state "new" or
+    "needs-translation" is not a translation; any other state is. 2.0: a segment state "translated",
+    "reviewed" or "final" keeps it ("initial", the default, says nothing). Otherwise a target that is a
+    copy of its source (what Okapi/Rainbow and other kit makers pre-fill) is not a translation, and any
+    other text is. A target without text (empty, or only empty segment markers and codes) is none."""
+    if not has_text(target):
+        return False
+    if version == 1:
+        if (holder.get("approved") or "").lower() == "yes":
+            return True
+        state = (target_element if target_element is not None else target).get("state")
+        if state is not None:
+            return state not in _UNTRANSLATED_STATES_12
+    elif holder.get("state") in _TRANSLATED_STATES_20:
+        return True
+    return _content(target) != _content(source)
+
+
+def _content(element) -> str:
+    """An element's text and inline codes as one comparable string (whitespace runs as one space)."""
+    tagged, _ = _tagged_source(element)
+    return " ".join(tagged.split())
+
+
+def _translation(element, translate: Translate) -> tuple[str, _Codes]:
+    """The element's content translated (a tagged string whose tags are its codes) and those codes."""
+    tagged, codes = _tagged_source(element)
+    translation = translate(tagged if tags_in(tagged) else strip_tags(tagged))
+    if not tags_in(tagged):
+        translation = escape_text(translation)
+    elif check_tags(tagged, translation):  # the pipeline always repairs tags; never write broken ones
+        translation = escape_text(strip_tags(translation))
+    return translation, codes
 
 
 def tags_in(tagged: str) -> bool:

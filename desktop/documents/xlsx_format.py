@@ -17,6 +17,7 @@ from desktop.documents.office_package import (
     read_parts,
     rewrite_package,
     serialize_part,
+    why_package_empty,
 )
 from desktop.documents.ooxml_runs import (
     XML_SPACE,
@@ -110,6 +111,9 @@ class XlsxFormat(DocumentFormat):
                         yield plain.text
                 else:
                     yield from container_segments(item, _schema(ns))
+
+    def why_empty(self, source: Path) -> str:
+        return why_package_empty(source, XLSX)
 
     def write(self, source: Path, out: BinaryIO, translate: Translate) -> None:
         parts = _load(source)

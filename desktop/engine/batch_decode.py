@@ -19,11 +19,13 @@ BatchDecodeError = DecodeError
 
 @dataclass(frozen=True)
 class Decoded:
-    """One prompt's raw output and the mean log-probability of its tokens (None: no token)."""
+    """One prompt's raw output and the mean log-probability of its tokens (None: no token); truncated:
+    it stopped at its token limit, before an end token or a complete line (its end may be missing)."""
 
     text: str
     logprob: float | None
     tokens: int = 0
+    truncated: bool = False
 
 
 @dataclass
@@ -110,15 +112,18 @@ class BatchDecoder:
                     token, logprob = self._greedy(slot.batch_row)
                     slot.batch_row = -1
                     slot.logprobs.append(logprob)  # the stop token counts too, as in the engine's confidence
+                    truncated = False
                     if side.is_end(token):
                         finished = True
                     else:
                         slot.output.append(token)
-                        finished = len(slot.output) >= slot.limit or has_complete_line(side.text(slot.output))
+                        finished = has_complete_line(side.text(slot.output))
+                        if not finished and len(slot.output) >= slot.limit:
+                            finished = truncated = True
                     if finished:
                         text = Decoded(side.text(slot.output),
                                        sum(slot.logprobs) / len(slot.logprobs) if slot.logprobs else None,
-                                       len(slot.output))
+                                       len(slot.output), truncated)
                         results[slot.index] = text
                         side.drop(seq)
                         used_cells -= slot.reserved

@@ -3,7 +3,7 @@ how often a near-tie differs from one at a time, and which the cache keeps: docs
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from alma_core.prompts import build_prompt, clean_output
 from desktop.engine.batch_decode import BatchDecoder, Decoded
@@ -13,17 +13,21 @@ from desktop.engine.sentences import split_segments
 def decode_ahead(decoder: BatchDecoder, texts: Sequence[str], sentences: Sequence[str],
                  token_limit: Callable[[str], int], src: str, tgt: str, stop: Callable[[], bool] | None,
                  on_decoded: Callable[[str, str, Decoded], None],
-                 on_text: Callable[[int], None] | None = None) -> int:
+                 on_text: Callable[[int], None] | None = None,
+                 units_of: Callable[[str], Iterable[str]] | None = None) -> int:
     """Decode `sentences` (those of `texts` that need the model) for src->tgt; returns how many were.
 
     on_decoded(sentence, translation, decoded) is called as each one finishes, on_text(i) once every
-    sentence of texts[i] is ready (texts with nothing to decode at once). Sentences whose prompt and
-    output limit do not fit the batch's cells are left out (decoded one at a time as they are
-    written). stop() is checked before every step; true raises InterruptedError.
+    sentence of texts[i] is ready (texts with nothing to decode at once). units_of(text): what the model
+    translates for a text (default: its sentences; the engine gives a long sentence's parts). Sentences
+    whose prompt and output limit do not fit the batch's cells are left out (decoded one at a time as
+    they are written). stop() is checked before every step; true raises InterruptedError.
     """
     limits = {sentence: token_limit(sentence) for sentence in sentences}
     batched = [s for s in sentences if decoder.fits(len(decoder.prompt_tokens(build_prompt(src, tgt, s))), limits[s])]
-    waiting_by_text = [_pending(text, set(batched)) for text in texts]
+    units_of = units_of if units_of is not None else _sentences
+    batched_set = set(batched)
+    waiting_by_text = [{unit for unit in units_of(text) if unit in batched_set} for text in texts]
     users: dict[str, list[int]] = {}
     for number, pending in enumerate(waiting_by_text):
         for sentence in pending:
@@ -43,5 +47,5 @@ def decode_ahead(decoder: BatchDecoder, texts: Sequence[str], sentences: Sequenc
     return len(batched)
 
 
-def _pending(text: str, batched: set[str]) -> set[str]:
-    return {segment.text for segment in split_segments(text) if segment.translatable and segment.text in batched}
+def _sentences(text: str) -> list[str]:
+    return [segment.text for segment in split_segments(text) if segment.translatable]

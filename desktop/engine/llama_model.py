@@ -13,9 +13,10 @@ from typing import Any
 from alma_core.gguf_file import ModelLoadError
 from alma_core.interrupts import called_from_c
 from alma_core.paths import MMAP_ENV
-from alma_core.prompts import build_prompt, clean_output, output_token_limit
+from alma_core.prompts import PART_TOKENS, build_prompt, clean_output, output_token_limit
 from desktop.engine.batch_decode import BatchDecoder
 from desktop.engine.beam import BeamSearcher
+from desktop.engine.clauses import Part, split_long
 from desktop.engine.confidence import LogprobRecorder
 from desktop.engine.translator import TranslationCancelled
 
@@ -114,26 +115,30 @@ class LlamaModel:
         (a model that rambles on costs the user time and puts junk in the output)."""
         return output_token_limit(len(self.tokenize(sentence)), self.max_new_tokens)
 
-    def fit_to_context(self, sentence: str, src: str, tgt: str) -> list[str]:
-        """The sentence, cut at spaces into parts whose prompts leave room for the output in n_ctx."""
-        budget = self.n_ctx - self.max_new_tokens
-        if len(self.tokenize(build_prompt(src, tgt, sentence))) <= budget:
-            return [sentence]
-        middle = len(sentence) // 2
-        cut = sentence.rfind(" ", 0, middle)
-        cut = cut if cut > 0 else middle
-        return [*self.fit_to_context(sentence[:cut].rstrip(), src, tgt),
-                *self.fit_to_context(sentence[cut:].lstrip(), src, tgt)]
+    def parts(self, sentence: str, src: str, tgt: str) -> list[Part]:
+        """The sentence as one Part, or cut at clause boundaries into parts the model translates well:
+        at most PART_TOKENS tokens each (alma_core.prompts), and prompts that leave room for the output
+        in n_ctx (desktop.engine.clauses)."""
+        room = self.n_ctx - self.max_new_tokens
+
+        def fits(text: str) -> bool:
+            return (len(self.tokenize(text)) <= PART_TOKENS
+                    and len(self.tokenize(build_prompt(src, tgt, text))) <= room)
+
+        return split_long(sentence, fits)
 
     # -- decoding --------------------------------------------------------------------------------
 
     def stream(self, sentence: str, src: str, tgt: str, stop: Stop, forcer: Any = None,
-               grammar: str | None = None, token_logprobs: list[float] | None = None) -> Iterator[str]:
+               grammar: str | None = None, token_logprobs: list[float] | None = None,
+               cut: list[bool] | None = None) -> Iterator[str]:
         """Stream the model's greedy translation of one sentence, cut as clean_output cuts it.
 
         forcer: a llama-cpp-python logits processor (terminology forcing); grammar: GBNF text the
         output must match. token_logprobs: extended with the log-probability of each token chosen.
-        stop() is checked between tokens (TranslationCancelled).
+        cut: appended True when the output stopped at its token limit (token_limit: the translation
+        may be missing its end), False when the model ended it. stop() is checked between tokens
+        (TranslationCancelled).
 
         clean_output keeps the first non-empty line, stripped: leading whitespace is dropped here,
         trailing whitespace is held back until more text follows, and generation stops at the first
@@ -146,6 +151,7 @@ class LlamaModel:
         streamed: list[str] = []
         pending = ""
         started = False
+        finish = None  # llama.cpp's finish reason, "length" at the token limit
         processors = [forcer] if forcer is not None else []
         recorder = LogprobRecorder(processors) if token_logprobs is not None else None
         if recorder is not None:
@@ -162,6 +168,7 @@ class LlamaModel:
                     if stop():
                         raise TranslationCancelled("translation cancelled")
                     self.tokens += 1
+                    finish = chunk["choices"][0].get("finish_reason") or finish
                     text = chunk["choices"][0]["text"]
                     raw.append(text)
                     if not started:
@@ -178,11 +185,14 @@ class LlamaModel:
                         streamed.append(kept)
                         yield kept
                     if first != text:  # a line break: the translation line is complete
+                        finish = "stop"
                         break
             finally:
                 stream.close()
                 if recorder is not None and token_logprobs is not None:
                     token_logprobs.extend(recorder.logprobs)
+        if cut is not None:
+            cut.append(finish == "length")
         # The streamed cut and the shared cut agree; the shared one is the reference.
         cleaned = clean_output("".join(raw), tgt)
         if cleaned != "".join(streamed) and cleaned.startswith("".join(streamed)):
@@ -230,18 +240,22 @@ class LlamaModel:
 class DirectionDecoder:
     """What term decoding needs of the model for one sentence: greedy decoding of a text in one
     direction (forced or under a grammar) and the tokenizer. Each output's token log-probabilities are
-    kept in `scored`, so the caller can find those of the output it keeps."""
+    kept in `scored`, and whether it stopped at its token limit in `cut`, so the caller can find those
+    of the output it keeps."""
 
     def __init__(self, model: LlamaModel, src: str, tgt: str, stop: Stop) -> None:
         self._model = model
         self._src, self._tgt, self._stop = src, tgt, stop
         self.scored: dict[str, list[float]] = {}
+        self.cut: dict[str, bool] = {}
 
     def generate(self, text: str, forcer: Any = None, grammar: str | None = None) -> str:
         logprobs: list[float] = []
+        cut: list[bool] = []
         output = "".join(self._model.stream(text, self._src, self._tgt, self._stop, forcer=forcer,
-                                            grammar=grammar, token_logprobs=logprobs))
+                                            grammar=grammar, token_logprobs=logprobs, cut=cut))
         self.scored[output] = logprobs
+        self.cut[output] = any(cut)
         return output
 
     def tokenize(self, text: str) -> list[int]:

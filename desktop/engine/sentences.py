@@ -51,8 +51,9 @@ def _is_false_end(line: str, end: re.Match[str]) -> bool:
     return word.isdigit() and len(word) <= 2  # "am 1. Mai": a German ordinal, not a sentence end
 
 
-def _translatable(text: str) -> bool:
-    # Numbers, bullets and rules alone are kept: a small model garbles them more often than not.
+def translatable(text: str) -> bool:
+    """Whether text goes to the model: numbers, bullets and rules alone are kept as they are (a small
+    model garbles them more often than not)."""
     return any(ch.isalpha() for ch in text)
 
 
@@ -72,12 +73,12 @@ def _split_line(line: str, segments: list[Segment]) -> None:
         if end.start(1) <= start or _is_false_end(stripped, end):
             continue
         sentence = stripped[start:end.start(1)]
-        segments.append(Segment(sentence, _translatable(sentence)))
+        segments.append(Segment(sentence, translatable(sentence)))
         if end.end(1) > end.start(1):
             segments.append(Segment(stripped[end.start(1):end.end(1)], False))
         start = end.end(1)
     sentence = stripped[start:]
-    segments.append(Segment(sentence, _translatable(sentence)))
+    segments.append(Segment(sentence, translatable(sentence)))
     if trail:
         segments.append(Segment(trail, False))
 

@@ -1,5 +1,6 @@
 """TranslationEngine: the Translator for one GGUF model; each sentence goes memory -> terms -> prefetched ->
-cache -> model, the text put back together around its whitespace (docs/translate.md, "Engine")."""
+cache -> model (a long one in parts), the text put back together around its whitespace (docs/translate.md,
+"Engine")."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,10 @@ from alma_core.languages import language_name
 from alma_core.prompts import OUTPUT_LENGTH_FACTOR, clean_output
 from desktop.engine.batch_decode import DEFAULT_CELLS, DEFAULT_SEQUENCES, Decoded
 from desktop.engine.batch_translate import decode_ahead
+from desktop.engine.clauses import Part, join_part
 from desktop.engine.confidence import calibrated_confidence, calibration_for, mean_logprob
 from desktop.engine.llama_model import DirectionDecoder, LlamaModel, default_threads, resolve_gpu_layers
-from desktop.engine.sentences import split_segments
+from desktop.engine.sentences import split_segments, translatable
 from desktop.engine.term_decoding import enforce_sentence
 from desktop.engine.translator import (
     ORIGINS,
@@ -30,7 +32,7 @@ from desktop.engine.translator import (
     Translator,
     UntrainedDirectionWarning,
 )
-from desktop.stores.cache import TranslationCache, model_fingerprint
+from desktop.stores.cache import CachedTranslation, TranslationCache, model_fingerprint
 from desktop.terminology.matching import TermMatch
 from desktop.terminology.terms import Terms
 
@@ -40,8 +42,11 @@ __all__ = ["MIN_BEAMS", "ORIGINS", "CancelCheck", "SentenceReport", "Translation
 # Beams searched for alternatives at least (n-best lists of 2 or 3 from 5 beams are more varied).
 MIN_BEAMS = 5
 
-# (src, tgt, sentence) -> (translation, mean token log-probability): a document's sentences decoded ahead.
-Prefetched = dict[tuple[str, str, str], tuple[str, float | None]]
+# (src, tgt, sentence or part) -> (translation, mean token log-probability, stopped at its token limit): a
+# document's sentences decoded ahead.
+Prefetched = dict[tuple[str, str, str], tuple[str, float | None, bool]]
+# Told the source and translation of each sentence whose translation stopped at its token limit.
+TruncationHook = Callable[[str, str], None]
 
 
 @dataclass
@@ -52,6 +57,8 @@ class _Outcome:
     # Mean log-probability per token of the greedy output (None: not known); 1.0 confidence for memory.
     logprob: float | None = None
     confidence: float | None = None
+    truncated: bool = False  # stopped at its token limit (the end may be missing)
+    parts: list[tuple[str, str]] = field(default_factory=list)  # (source, translation) of a long one's parts
 
 
 def _stop_requested(cancel: CancelCheck) -> bool:
@@ -72,7 +79,8 @@ class TranslationEngine:
     memory: a translation memory (desktop.memory.store.TranslationMemory or anything with
     lookup(src, tgt, source) -> str | None), settable later as .memory; an exact match is served
     before the cache and the model. Counters: model_calls (sentences sent to the model) and
-    generated_tokens.
+    generated_tokens. on_truncated(source, translation), when set, is told of every sentence whose
+    translation stopped at its token limit, whichever method translated it (the command line warns).
     """
 
     def __init__(self, model_path: Path | str, n_threads: int | None = None,
@@ -112,6 +120,7 @@ class TranslationEngine:
         self._cancel = threading.Event()
         self._warned: set[tuple[str, str]] = set()
         self._prefetched: list[Prefetched] = []  # one table per open prefetch() block
+        self.on_truncated: TruncationHook | None = None
 
     # -- counters (the model's; settable, e.g. to 0 before a measurement) -----------------------
 
@@ -232,11 +241,12 @@ class TranslationEngine:
                 sentences.append(SentenceReport(
                     len(sentences), segment.text, translation, missing, confidence=outcome.confidence,
                     alternatives=others, source_start=source_start, source_end=source_at,
-                    target_start=target_start, target_end=target_at, origin=outcome.origin))
+                    target_start=target_start, target_end=target_at, origin=outcome.origin,
+                    truncated=outcome.truncated, parts=outcome.parts))
         return TranslationReport("".join(pieces), sentences)
 
     def translate_sentence(self, sentence: str, src: str, tgt: str, terms: Terms | None = None) -> str:
-        """One sentence through the model (and the cache), without sentence splitting."""
+        """One sentence through the chain (memory, cache, model; a long one in parts), not cut into sentences."""
         return "".join(self._translate_sentence(sentence, src, tgt, None, terms))
 
     def alternatives(self, sentence: str, src: str, tgt: str, n: int = 4, cancel: CancelCheck = None) -> list[str]:
@@ -256,8 +266,8 @@ class TranslationEngine:
         results = [first]
         if n < 2:
             return results
-        if len(self._model.fit_to_context(sentence, src, tgt)) > 1:
-            return results  # a sentence cut to fit the context: its parts' n-bests do not combine
+        if len(self._model.parts(sentence, src, tgt)) > 1:
+            return results  # a long sentence translated in parts: their n-bests do not combine
         try:
             texts = self._model.n_best(sentence, src, tgt, max(n + 1, MIN_BEAMS), stop=lambda: self._stopping(cancel))
         except InterruptedError:
@@ -279,26 +289,36 @@ class TranslationEngine:
         """Decode the sentences of `texts` that need the model together, before they are translated.
 
         On entry the sentences the chain would send to the model (not in the memory, without terms to
-        enforce, not cached) are decoded in batches of up to max_sequences (desktop.engine.batch_translate)
-        and cached; inside the block translate() serves them; at exit they are forgotten. Yields how many
-        were decoded. on_text(i) is called once every sentence of texts[i] is ready. cancel stops the
-        decoding with TranslationCancelled.
+        enforce, not cached; a long sentence's parts, as translate() cuts it) are decoded in batches of up
+        to max_sequences (desktop.engine.batch_translate) and cached; inside the block translate() serves
+        them; at exit they are forgotten. Yields how many were decoded. on_text(i) is called once every
+        sentence of texts[i] is ready. cancel stops the decoding with TranslationCancelled.
         """
         table: Prefetched = {}
 
-        def decoded(sentence: str, translation: str, result: Decoded) -> None:
-            table[(src, tgt, sentence)] = (translation, result.logprob)
+        def decoded(unit: str, translation: str, result: Decoded) -> None:
+            table[(src, tgt, unit)] = (translation, result.logprob, result.truncated)
             self._model.tokens += result.tokens
             if self.cache is not None:
-                self.cache.put(self._cache_model_key, src, tgt, sentence, translation, logprob=result.logprob)
+                self.cache.put(self._cache_model_key, src, tgt, unit, translation, logprob=result.logprob,
+                               truncated=result.truncated)
 
         with self._running_translation():
-            wanted = [sentence for sentence in _distinct_sentences(texts)
-                      if self._needs_model(sentence, src, tgt, terms)]
+            units: dict[str, list[str]] = {}  # sentence -> the texts the model translates for it
+            for sentence in _distinct_sentences(texts):
+                units[sentence] = [part.text for part in self._model.parts(sentence, src, tgt)]
+            wanted = list(dict.fromkeys(unit for sentence in units
+                                        for unit in self._model_units(sentence, units[sentence], src, tgt, terms)))
+
+            def units_of(text: str) -> list[str]:
+                return [unit for segment in split_segments(text) if segment.translatable
+                        for unit in units[segment.text]]
+
             with self._model.batch_decoder(max_sequences, n_ctx) as decoder:
                 try:
                     count = decode_ahead(decoder, texts, wanted, self._model.token_limit, src, tgt,
-                                         stop=lambda: self._stopping(cancel), on_decoded=decoded, on_text=on_text)
+                                         stop=lambda: self._stopping(cancel), on_decoded=decoded, on_text=on_text,
+                                         units_of=units_of)
                 except InterruptedError:
                     raise TranslationCancelled("translation cancelled") from None
             self._model.calls += count
@@ -308,15 +328,18 @@ class TranslationEngine:
         finally:
             self._prefetched.remove(table)
 
-    def _needs_model(self, sentence: str, src: str, tgt: str, terms: Terms | None) -> bool:
-        """Whether _translate_sentence would send the sentence to the model as it is: steps 1 to 4 of
-        its chain find nothing."""
-        return (self._memory_lookup(src, tgt, sentence) is None
-                and not (terms is not None and terms.to_enforce(sentence))
-                and self._prefetched_entry(src, tgt, sentence) is None
-                and (self.cache is None or self.cache.get_entry(self._cache_model_key, src, tgt, sentence) is None))
+    def _model_units(self, sentence: str, parts: list[str], src: str, tgt: str, terms: Terms | None) -> list[str]:
+        """The texts _translate_sentence would send to the model as they are for the sentence (cut into
+        `parts`): none when the memory has it, else the parts without terms to enforce, not prefetched
+        and not cached."""
+        if self._memory_lookup(src, tgt, sentence) is not None:
+            return []
+        return [unit for unit in parts
+                if translatable(unit) and not (terms is not None and terms.to_enforce(unit))
+                and self._prefetched_entry(src, tgt, unit) is None
+                and (self.cache is None or self.cache.get_entry(self._cache_model_key, src, tgt, unit) is None)]
 
-    def _prefetched_entry(self, src: str, tgt: str, sentence: str) -> tuple[str, float | None] | None:
+    def _prefetched_entry(self, src: str, tgt: str, sentence: str) -> tuple[str, float | None, bool] | None:
         for table in self._prefetched:
             found = table.get((src, tgt, sentence))
             if found is not None:
@@ -350,7 +373,8 @@ class TranslationEngine:
 
     def _translate_sentence(self, sentence: str, src: str, tgt: str, cancel: CancelCheck,
                             terms: Terms | None = None, outcome: _Outcome | None = None) -> Iterator[str]:
-        """One sentence: memory -> terms -> prefetched -> cache -> model, the first that has it."""
+        """One sentence: memory, else the sentence (a long one part by part, joined back with its
+        separators) through terms -> prefetched -> cache -> model, the first that has it."""
         outcome = outcome if outcome is not None else _Outcome()
         # 1. The user's own translation wins over everything else.
         remembered = self._memory_lookup(src, tgt, sentence)
@@ -358,63 +382,105 @@ class TranslationEngine:
             outcome.origin, outcome.confidence = "memory", 1.0
             yield remembered
             return
-        # 2. A sentence with terms to enforce is decoded by the terminology strategy (its own cache key).
-        matches = terms.to_enforce(sentence) if terms is not None else []
+        parts = self._model.parts(sentence, src, tgt)
+        pieces: list[str] = []
+        units = (self._translate_unit(sentence, src, tgt, cancel, terms, outcome) if len(parts) == 1
+                 else self._translate_parts(parts, src, tgt, cancel, terms, outcome))
+        for piece in units:
+            pieces.append(piece)
+            yield piece
+        if outcome.truncated and self.on_truncated is not None:
+            self.on_truncated(sentence, "".join(pieces))
+
+    def _translate_parts(self, parts: list[Part], src: str, tgt: str, cancel: CancelCheck, terms: Terms | None,
+                         outcome: _Outcome) -> Iterator[str]:
+        """A long sentence's parts, each translated as a sentence of its own and yielded with the
+        separator after it (desktop.engine.clauses.join_part)."""
+        translated: list[tuple[_Outcome, str]] = []
+        for index, part in enumerate(parts):
+            translation = part.text  # a part without letters (a number, a date) is kept, as a sentence is
+            if translatable(part.text):
+                part_outcome = _Outcome()
+                translation = "".join(self._translate_unit(part.text, src, tgt, cancel, terms, part_outcome))
+                translated.append((part_outcome, translation))
+            outcome.parts.append((part.text, translation))
+            # A part the model gave nothing for keeps its source: shown untranslated, never dropped.
+            yield join_part(part, translation or part.text, tgt, last=index == len(parts) - 1)
+        outcomes = [part_outcome for part_outcome, _ in translated]
+        outcome.origin = "cache" if outcomes and all(o.origin == "cache" for o in outcomes) else "model"
+        outcome.truncated = any(o.truncated for o in outcomes)
+        # The sentence's log-probability: its parts', weighted by their length (known only if all are).
+        weights = [max(1, len(translation)) for _, translation in translated]
+        known = outcomes and all(o.logprob is not None for o in outcomes)
+        self._set_logprob(outcome, sum(o.logprob * w for o, w in zip(outcomes, weights, strict=True)) / sum(weights)
+                          if known else None)
+
+    def _translate_unit(self, text: str, src: str, tgt: str, cancel: CancelCheck, terms: Terms | None,
+                        outcome: _Outcome) -> Iterator[str]:
+        """A sentence (or a part of a long one) that fits the model: terms -> prefetched -> cache -> model."""
+        # 2. A text with terms to enforce is decoded by the terminology strategy (its own cache key).
+        matches = terms.to_enforce(text) if terms is not None else []
         if terms is not None and matches:
-            yield self._translate_with_terms(sentence, src, tgt, cancel, terms, matches, outcome)
+            yield self._translate_with_terms(text, src, tgt, cancel, terms, matches, outcome)
             return
         # 3. Decoded a moment ago in the document's batch.
-        prefetched = self._prefetched_entry(src, tgt, sentence)
+        prefetched = self._prefetched_entry(src, tgt, text)
         if prefetched is not None:
-            outcome.origin = "model"
+            outcome.origin, outcome.truncated = "model", prefetched[2]
             self._set_logprob(outcome, prefetched[1])
             yield prefetched[0]
             return
         # 4. Translated before with the same model and settings.
         if self.cache is not None:
-            cached = self.cache.get_entry(self._cache_model_key, src, tgt, sentence)
+            cached = self.cache.get_entry(self._cache_model_key, src, tgt, text)
             if cached is not None:
-                outcome.origin = "cache"
-                self._set_logprob(outcome, cached[1])
-                yield cached[0]
+                outcome.origin, outcome.truncated = "cache", self._was_cut(text, cached)
+                self._set_logprob(outcome, cached.logprob)
+                yield cached.translation
                 return
-        # 5. The model, streamed (a sentence too long for the context in parts).
+        # 5. The model, streamed.
         pieces: list[str] = []
         logprobs: list[float] = []
-        stop = self._stop_check(cancel)
-        for index, part in enumerate(self._model.fit_to_context(sentence, src, tgt)):
-            if index:
-                pieces.append(" ")
-                yield " "
-            for piece in self._model.stream(part, src, tgt, stop, token_logprobs=logprobs):
-                pieces.append(piece)
-                yield piece
+        cut: list[bool] = []
+        for piece in self._model.stream(text, src, tgt, self._stop_check(cancel), token_logprobs=logprobs, cut=cut):
+            pieces.append(piece)
+            yield piece
+        outcome.truncated = any(cut)
         self._set_logprob(outcome, mean_logprob(logprobs))
         if self.cache is not None:
-            self.cache.put(self._cache_model_key, src, tgt, sentence, "".join(pieces), logprob=outcome.logprob)
+            self.cache.put(self._cache_model_key, src, tgt, text, "".join(pieces), logprob=outcome.logprob,
+                           truncated=outcome.truncated)
 
-    def _translate_with_terms(self, sentence: str, src: str, tgt: str, cancel: CancelCheck, terms: Terms,
+    def _was_cut(self, text: str, cached: CachedTranslation) -> bool:
+        """Whether a cached translation stopped at its token limit. A row written before that was stored
+        is judged by its length: one that reaches the limit (less a token or two that tokenizing the
+        cleaned text again may merge) was most likely cut there."""
+        if cached.truncated is not None:
+            return cached.truncated
+        return len(self._model.tokenize(cached.translation)) >= self._model.token_limit(text) - 2
+
+    def _translate_with_terms(self, text: str, src: str, tgt: str, cancel: CancelCheck, terms: Terms,
                               matches: list[TermMatch], outcome: _Outcome) -> str:
-        """A sentence with terms in it, enforced by terms.strategy, cached under the terms' key."""
+        """A text with terms in it, enforced by terms.strategy, cached under the terms' key."""
         key = self.cache_key(terms)
         if key is not None:
-            cached = self.cache.get_entry(key, src, tgt, sentence)
+            cached = self.cache.get_entry(key, src, tgt, text)
             if cached is not None:
-                outcome.origin = "cache"
-                self._set_logprob(outcome, cached[1])
-                return cached[0]
-        # The strategy may decode a part up to three times and keep any one of the outputs: the
-        # decoder keeps each output's token log-probabilities, so the kept one's are found by its text.
+                outcome.origin, outcome.truncated = "cache", self._was_cut(text, cached)
+                self._set_logprob(outcome, cached.logprob)
+                return cached.translation
+        # The strategy may decode the text up to three times and keep any one of the outputs: the
+        # decoder keeps each output's token log-probabilities (and whether it was cut), so the kept
+        # one's are found by its text.
         decoder = DirectionDecoder(self._model, src, tgt, self._stop_check(cancel))
-        parts = self._model.fit_to_context(sentence, src, tgt)
-        outputs = [enforce_sentence(decoder, part, terms, matches if len(parts) == 1 else None) for part in parts]
-        translation = " ".join(outputs)
-        # A do-not-translate name mended after decoding has no decoded log-probabilities: unknown.
-        known = all(output in decoder.scored for output in outputs)
-        self._set_logprob(outcome, mean_logprob([lp for output in outputs for lp in decoder.scored[output]])
-                          if known else None)
+        translation = enforce_sentence(decoder, text, terms, matches)
+        # A do-not-translate name mended after decoding has no decoded log-probabilities: unknown; it
+        # counts as cut when any output it may come from was.
+        known = translation in decoder.scored
+        self._set_logprob(outcome, mean_logprob(decoder.scored[translation]) if known else None)
+        outcome.truncated = decoder.cut[translation] if known else any(decoder.cut.values())
         if key is not None:
-            self.cache.put(key, src, tgt, sentence, translation, logprob=outcome.logprob)
+            self.cache.put(key, src, tgt, text, translation, logprob=outcome.logprob, truncated=outcome.truncated)
         return translation
 
     def _stop_check(self, cancel: CancelCheck) -> Callable[[], bool]:

@@ -37,6 +37,9 @@ class SentenceReport:
     best first, distinct, without `translation` (only when asked for). The spans map the sentence
     exactly: text[source_start:source_end] == source in the input text and
     report.text[target_start:target_end] == translation. origin: "model", "cache" or "memory".
+    truncated: the translation (or a part of it) stopped at its token limit, so its end may be missing.
+    parts: (source part, its translation) for a sentence too long to translate whole, cut at clause
+    boundaries (desktop.engine.clauses); empty for a sentence translated in one piece.
     """
 
     index: int
@@ -50,6 +53,8 @@ class SentenceReport:
     target_start: int = 0
     target_end: int = 0
     origin: str = "model"
+    truncated: bool = False
+    parts: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -63,6 +68,11 @@ class TranslationReport:
     def missing(self) -> list[SentenceReport]:
         """The sentences with a term that was not placed."""
         return [sentence for sentence in self.sentences if sentence.missing]
+
+    @property
+    def truncated(self) -> list[SentenceReport]:
+        """The sentences whose translation stopped at its token limit (its end may be missing)."""
+        return [sentence for sentence in self.sentences if sentence.truncated]
 
 
 @runtime_checkable

@@ -163,7 +163,7 @@ class DocumentsView(QWidget):
         # XLIFF has its own entry too: CAT-tool users look for their exchange files by name.
         paths, _ = QFileDialog.getOpenFileNames(
             self, "Add documents", "",
-            f"Documents ({patterns});;XLIFF from a CAT tool (*.xlf *.xliff);;All files (*)")
+            f"Documents ({patterns});;XLIFF from a CAT tool (*.xlf *.xliff *.sdlxliff);;All files (*)")
         self.add_files(Path(p) for p in paths)
 
     @Slot()

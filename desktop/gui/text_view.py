@@ -48,6 +48,8 @@ PAIR_COLOR = QColor(187, 222, 251)  # the sentence under the cursor and its coun
 ALTERNATIVES = 4  # n-best asked of the engine (the greedy translation among them)
 ALTERNATIVES_TIMEOUT_MS = 300_000  # show_alternatives() waits at most this long for the engine
 MEMORY_TOOLTIP = "from your translation memory"
+# A sentence whose translation stopped at the engine's token limit: shaded as an unsure one.
+CUT_TOOLTIP = "the translation may be cut: it stopped at its token limit, so its end may be missing"
 CONFIRM_TOOLTIP = "Save your corrected sentences to the translation memory (Ctrl+Shift+Return)"
 
 
@@ -416,7 +418,8 @@ class TextView(QWidget):
         return selection
 
     def _sentence_format(self, index: int) -> QTextCharFormat | None:
-        """Sentence index's shade, or None: edited (unconfirmed), else from the memory, else unsure."""
+        """Sentence index's shade, or None: edited (unconfirmed), else from the memory, else unsure
+        (low confidence, or a translation that may be cut)."""
         tooltip = self.sentence_tooltip(index)
         char_format = QTextCharFormat()
         char_format.setToolTip(tooltip)
@@ -424,7 +427,7 @@ class TextView(QWidget):
             char_format.setBackground(QBrush(EDITED_COLOR))
         elif self._map.origins[index] == "memory":
             char_format.setBackground(QBrush(MEMORY_COLOR))
-        elif self.low_confidence(index):
+        elif self.low_confidence(index) or self.cut(index):
             char_format.setBackground(QBrush(LOW_CONFIDENCE_COLOR))
             char_format.setUnderlineStyle(QTextCharFormat.UnderlineStyle.DotLine)
             char_format.setUnderlineColor(LOW_CONFIDENCE_UNDERLINE)
@@ -442,6 +445,10 @@ class TextView(QWidget):
         confidence = self.sentences[index].confidence
         return confidence is not None and confidence < self.confidence_threshold
 
+    def cut(self, index: int) -> bool:
+        """Whether sentence index's translation stopped at its token limit (it is shaded as unsure)."""
+        return self.sentences[index].truncated
+
     def sentence_tooltip(self, index: int) -> str:
         """What the tooltip over translation sentence index says (its marks), or ""."""
         lines = []
@@ -452,6 +459,8 @@ class TextView(QWidget):
         elif self._map is not None and self._map.origins[index] == "memory":
             lines.append(MEMORY_TOOLTIP)
         else:
+            if self.cut(index):
+                lines.append(CUT_TOOLTIP)
             confidence = self.sentences[index].confidence
             if confidence is not None:
                 lines.append(describe_confidence(confidence))

@@ -9,6 +9,7 @@ import os
 import sqlite3
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from alma_core.file_memo import per_file_version
 from alma_core.paths import CACHE_MAX_ROWS_ENV, translation_cache_path
@@ -26,7 +27,16 @@ _TOUCH_GRANULARITY_S = 3600
 _CHECK_EVERY = 256
 _EVICT_TO = 0.9
 
-__all__ = ["TranslationCache", "max_rows_setting", "model_fingerprint"]
+__all__ = ["CachedTranslation", "TranslationCache", "max_rows_setting", "model_fingerprint"]
+
+
+class CachedTranslation(NamedTuple):
+    """A cache row: the translation, its mean token log-probability (None: not known) and whether it
+    stopped at its token limit (None: a row written before that was stored)."""
+
+    translation: str
+    logprob: float | None
+    truncated: bool | None
 
 
 @per_file_version
@@ -85,13 +95,15 @@ class TranslationCache(SqliteStore):
         db.execute(
             "CREATE TABLE IF NOT EXISTS translations (model TEXT NOT NULL, src TEXT NOT NULL, "
             "tgt TEXT NOT NULL, source TEXT NOT NULL, target TEXT NOT NULL, "
-            "used INTEGER NOT NULL DEFAULT 0, logprob REAL, PRIMARY KEY (model, src, tgt, source))"
+            "used INTEGER NOT NULL DEFAULT 0, logprob REAL, truncated INTEGER, PRIMARY KEY (model, src, tgt, source))"
         )
         columns = {row[1] for row in db.execute("PRAGMA table_info(translations)")}
         if "used" not in columns:  # a cache written before the size cap existed
             db.execute("ALTER TABLE translations ADD COLUMN used INTEGER NOT NULL DEFAULT 0")
         if "logprob" not in columns:  # written before confidence was stored: NULL for old rows
             db.execute("ALTER TABLE translations ADD COLUMN logprob REAL")
+        if "truncated" not in columns:  # written before cut outputs were told apart: NULL, not known
+            db.execute("ALTER TABLE translations ADD COLUMN truncated INTEGER")
         db.execute("CREATE INDEX IF NOT EXISTS translations_used ON translations (used)")
 
     def _check(self, db: sqlite3.Connection) -> None:
@@ -114,13 +126,15 @@ class TranslationCache(SqliteStore):
         entry = self.get_entry(model, src, tgt, source)
         return None if entry is None else entry[0]
 
-    def get_entry(self, model: str, src: str, tgt: str, source: str) -> tuple[str, float | None] | None:
-        """(translation, mean token log-probability) or None; the log-probability is None for a row
-        written before it was stored (or by a caller that did not give one)."""
+    def get_entry(self, model: str, src: str, tgt: str, source: str) -> CachedTranslation | None:
+        """(translation, mean token log-probability, truncated) or None; the log-probability is None for
+        a row written before it was stored (or by a caller that did not give one), truncated None for a
+        row written before it was."""
 
-        def lookup(db: sqlite3.Connection) -> tuple[str, float | None] | None:
+        def lookup(db: sqlite3.Connection) -> CachedTranslation | None:
             row = db.execute(
-                "SELECT target, used, logprob FROM translations WHERE model=? AND src=? AND tgt=? AND source=?",
+                "SELECT target, used, logprob, truncated FROM translations "
+                "WHERE model=? AND src=? AND tgt=? AND source=?",
                 (model, src, tgt, source),
             ).fetchone()
             if row is None:
@@ -129,17 +143,19 @@ class TranslationCache(SqliteStore):
             if row[1] < now - _TOUCH_GRANULARITY_S:
                 db.execute("UPDATE translations SET used=? WHERE model=? AND src=? AND tgt=? AND source=?",
                            (now, model, src, tgt, source))
-            return row[0], row[2]
+            return CachedTranslation(row[0], row[2], None if row[3] is None else bool(row[3]))
 
         return self._run(lookup, "read")
 
-    def put(self, model: str, src: str, tgt: str, source: str, target: str, logprob: float | None = None) -> None:
-        """Store a translation and its mean token log-probability (best effort: a failed write is a warning)."""
+    def put(self, model: str, src: str, tgt: str, source: str, target: str, logprob: float | None = None,
+            truncated: bool = False) -> None:
+        """Store a translation, its mean token log-probability and whether it stopped at its token limit
+        (best effort: a failed write is a warning)."""
 
         def store(db: sqlite3.Connection) -> None:
-            db.execute("INSERT OR REPLACE INTO translations (model, src, tgt, source, target, used, logprob) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       (model, src, tgt, source, target, int(time.time()), logprob))
+            db.execute("INSERT OR REPLACE INTO translations (model, src, tgt, source, target, used, logprob, "
+                       "truncated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (model, src, tgt, source, target, int(time.time()), logprob, int(truncated)))
             self._writes += 1
             if self._writes % _CHECK_EVERY == 0:
                 self._evict_if_needed(db)

@@ -81,3 +81,45 @@ def test_memory_subcommand_is_dispatched(tmp_path):
     result = run_cli("memory", "stats", data_dir=tmp_path, options=())
     assert result.returncode == 0, result.stderr
     assert str(tmp_path / "memory.sqlite") in result.stdout + result.stderr
+
+
+def test_a_translation_cut_at_its_token_limit_is_warned_and_in_details(default_gguf, tmp_path):
+    """--max-new-tokens 4 stops every translation here at its limit: each is warned on stderr with the
+    input's name and line, and --details says "truncated": true (issue 26: nothing cut silently)."""
+    tiny = ("--max-new-tokens", "4", "--no-cache")
+    lines = "Der Hund schläft im Garten.\nDie Katze ist schwarz. Ja.\n"
+    result = run_cli("-m", str(default_gguf), "--from", "de", "--to", "en", "--details", data_dir=tmp_path,
+                     stdin=lines, options=tiny)
+    assert result.returncode == 0, result.stderr
+    objects = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["truncated"] for o in objects] == [True, True, True]
+    warned = [line for line in result.stderr.splitlines() if "token limit" in line]
+    assert warned == [
+        "stdin: line 1: translation stopped at its token limit and may be cut (--max-new-tokens 4): "
+        "'Der Hund schläft im Garten.'",
+        "stdin: line 2: translation stopped at its token limit and may be cut (--max-new-tokens 4): "
+        "'Die Katze ist schwarz.'",
+        "stdin: line 2: translation stopped at its token limit and may be cut (--max-new-tokens 4): 'Ja.'"]
+    # Streamed (no --details) the same warnings come; with room to finish, none.
+    streamed = run_cli("-m", str(default_gguf), "--from", "de", "--to", "en", data_dir=tmp_path,
+                       stdin=lines, options=tiny)
+    assert [line for line in streamed.stderr.splitlines() if "token limit" in line] == warned
+    roomy = run_cli("-m", str(default_gguf), "--from", "de", "--to", "en", "--details", data_dir=tmp_path,
+                    stdin="Wo ist der Bahnhof?\n", options=("--max-new-tokens", "256", "--no-cache"))
+    assert json.loads(roomy.stdout)["truncated"] is False and "token limit" not in roomy.stderr
+
+
+def test_a_documents_cut_sentence_is_warned_with_the_file_name(default_gguf, tmp_path):
+    """A document (DocumentJob, decoded ahead in a batch): the warning names the file and quotes the sentence."""
+    source = tmp_path / "brief.txt"
+    long_sentence = "Die Katze schläft auf dem Sofa im Wohnzimmer neben dem großen Fenster zum Garten hinaus."
+    source.write_text(f"Ja.\n\n{long_sentence}\n", encoding="utf-8")
+    result = run_cli("-m", str(default_gguf), "--from", "de", "--to", "en", str(source), data_dir=tmp_path,
+                     options=("--max-new-tokens", "4", "--no-cache"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "brief.en.txt").is_file()
+    warned = [line for line in result.stderr.splitlines() if "token limit" in line]
+    assert warned == [
+        f"{source}: translation stopped at its token limit and may be cut (--max-new-tokens 4): 'Ja.'",
+        f"{source}: translation stopped at its token limit and may be cut (--max-new-tokens 4): "
+        "'Die Katze schläft auf dem Sofa im Wohnzimmer neben dem…'"]

@@ -287,6 +287,37 @@ def test_typed_corrections_stay_with_their_sentence(qtbot):
         translator.shutdown()
 
 
+def test_a_translation_cut_at_its_token_limit_is_shaded_with_a_tooltip(qtbot):
+    """Without a model: a sentence the engine reports as stopped at its token limit (truncated) is shaded
+    as an unsure one, whatever its confidence, and its tooltip says the translation may be cut."""
+    from desktop.engine.translation import SentenceReport
+    from desktop.gui.settings import AppSettings
+    from desktop.gui.text_view import CUT_TOOLTIP, LOW_CONFIDENCE_COLOR, TextView
+    from desktop.gui.worker import TranslationResult, Translator
+
+    source, text = "Eins ist gut. Zwei, drei, vier.", "One is good. Two, three, fo"
+    sentences = [SentenceReport(0, "Eins ist gut.", "One is good.", confidence=0.9, source_start=0, source_end=13,
+                                target_start=0, target_end=12),
+                 SentenceReport(1, "Zwei, drei, vier.", "Two, three, fo", confidence=0.9, source_start=14,
+                                source_end=31, target_start=13, target_end=27, truncated=True)]
+    translator = Translator()
+    view = TextView(translator, AppSettings())
+    qtbot.addWidget(view)
+    try:
+        view.live_box.setChecked(False)
+        view.source.setPlainText(source)
+        view._on_ready(TranslationResult(1, text, 0.1, 9, (), tuple(sentences), "de", "en", source))
+        assert [view.cut(i) for i in range(2)] == [False, True]
+        assert view.marked_sentences() == {1: f"{CUT_TOOLTIP}\nconfidence 0.90"}
+        assert shaded(view) == {"Two, three, fo": f"{CUT_TOOLTIP}\nconfidence 0.90"}
+        shade = next(s for s in view.target.extraSelections() if s.cursor.selectedText() == "Two, three, fo")
+        assert shade.format.background().color() == LOW_CONFIDENCE_COLOR
+        assert view.tooltip_at(20) == f"{CUT_TOOLTIP}\nconfidence 0.90"
+        assert view.tooltip_at(3) == "confidence 0.90"  # not shaded, its tooltip as ever
+    finally:
+        translator.shutdown()
+
+
 def test_replacing_a_sentence_with_no_space_before_the_next(qtbot):
     """Without a model: CJK sentences follow each other with no space; replacing the first leaves the
     second as it was (its start is moved past the new text, not left inside it)."""

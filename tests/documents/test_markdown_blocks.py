@@ -1,0 +1,71 @@
+"""Markdown blocks by CommonMark's rules, translated for real with the fast model: a heading under an HTML
+comment is translated (a comment block ends at "-->", not at an empty line), a paragraph that is only a URL,
+link, autolink, image or badge row is kept byte for byte.
+
+markdown/liesmich.de.md was written for this test (no network to fetch a project's README), shaped like a
+real README: a maintainer's comment on the first line, a badge row, section markers in comments.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from desktop.documents import DocumentJob, JobOptions, format_for
+from desktop.engine import TranslationEngine
+from desktop.stores.cache import TranslationCache
+
+DATA = Path(__file__).resolve().parent / "markdown"
+HEADINGS = ["# Wetterstation", "## Einrichtung", "### Fehler melden"]
+KEPT = [  # whole paragraphs (a badge row is two lines), byte for byte
+    "[![Build](https://ci.example.org/wetter/badge.svg)](https://ci.example.org/wetter) "
+    "[![PyPI](https://img.shields.io/pypi/v/wetterstation.svg)](https://pypi.org/project/wetterstation/)\n"
+    "[![Lizenz: MIT](https://img.shields.io/badge/Lizenz-MIT-blue.svg)](LICENSE)\n",
+    "https://de.wikipedia.org/wiki/Wetterstation_(Meteorologie)\n",
+    "www.example.org/wetter/handbuch\n",
+    "<https://example.org/wetter>\n",
+    "![Schaltplan](docs/schaltplan.png)\n",
+    '[Handbuch](https://example.org/wetter/handbuch "Das Handbuch")\n',
+    "mailto:wetter@example.org\n",
+]
+
+
+@pytest.fixture(scope="module")
+def engine(default_gguf, tmp_path_factory) -> TranslationEngine:
+    cache = TranslationCache(tmp_path_factory.mktemp("markdown-cache") / "cache.sqlite3")
+    return TranslationEngine(default_gguf, n_threads=2, max_new_tokens=16, cache=cache)
+
+
+def test_headings_under_comments_are_segments_and_link_paragraphs_are_not(tmp_path):
+    source = tmp_path / "liesmich.de.md"
+    shutil.copyfile(DATA / "liesmich.de.md", source)
+    segments = [str(s) for s in format_for(source).segments(source)]
+    assert [s for s in segments if s in ("Wetterstation", "Einrichtung", "Fehler melden")] == [
+        "Wetterstation", "Einrichtung", "Fehler melden"]
+    assert not any("example.org" in s or "Schaltplan" in s or "Handbuch" in s or "Build" in s for s in segments)
+    # An address inside a sentence is one code the model never sees.
+    assert "Schreiben Sie uns an <1/>, wenn etwas nicht funktioniert." in segments
+
+
+def test_a_readme_keeps_comments_and_link_paragraphs_and_translates_headings(engine, tmp_path):
+    source = tmp_path / "liesmich.de.md"
+    shutil.copyfile(DATA / "liesmich.de.md", source)
+    text = source.read_text(encoding="utf-8")
+    out = DocumentJob(source, JobOptions("de", "en")).run(engine)
+    result = out.read_text(encoding="utf-8")
+    for paragraph in KEPT:
+        assert f"\n\n{paragraph}" in result, paragraph
+    for comment in ("<!-- Dieses Dokument wird mit dem Werkzeug gepflegt; bitte nicht von Hand ändern. -->\n",
+                    "<!-- start-installation -->\n",
+                    "<!--\nDer folgende Abschnitt wird aus der Hilfe erzeugt.\n-->\n"):
+        assert comment in result
+    src_lines, out_lines = text.splitlines(), result.splitlines()
+    assert len(out_lines) == len(src_lines)
+    for heading in HEADINGS:
+        index = src_lines.index(heading)
+        level = heading.split()[0] + " "
+        assert out_lines[index].startswith(level) and out_lines[index] != heading, out_lines[index]
+    assert "wetter@example.org" in out_lines[src_lines.index(
+        "Schreiben Sie uns an wetter@example.org, wenn etwas nicht funktioniert.")]
