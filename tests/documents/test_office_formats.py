@@ -17,6 +17,7 @@ import datetime
 import hashlib
 import io
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -393,6 +394,26 @@ def test_a_translator_that_drops_the_tags_still_keeps_every_formatting(tmp_path)
     assert [r.text for r in mixed.runs if r.bold] == ["very big"]
     link = mixed._p.find(W + "hyperlink")
     assert w_text(link) == "the website"
+
+
+@pytest.mark.parametrize("suffix", [".docx", ".pptx", ".odt"])
+def test_a_link_whose_tags_the_model_dropped_keeps_its_text(tmp_path, suffix):
+    # The model drops the tags and answers with one word (a cut answer): before, the alignment gave that
+    # word to the bold and the link had none, so it was written empty or not at all (issue 26, item 5).
+    source = tmp_path / f"brief{suffix}"
+    {".docx": build_docx, ".pptx": build_pptx, ".odt": build_odt}[suffix](source)
+    engine = DictionaryEngine({MIXED: "Haus.", "Das Haus ist sehr groß. Siehe die Webseite.": "Haus."})
+    out = DocumentJob(source, JobOptions("de", "en")).run(engine)
+    with zipfile.ZipFile(out) as package:
+        part = {".docx": "word/document.xml", ".pptx": "ppt/slides/slide1.xml", ".odt": "content.xml"}[suffix]
+        xml = package.read(part).decode()
+    links = {".docx": r"<w:hyperlink\b.*?</w:hyperlink>", ".pptx": r"<a:r>(?:(?!</a:r>).)*?hlinkClick.*?</a:r>",
+             ".odt": r"<text:a\b.*?</text:a>"}[suffix]
+    found = [re.sub(r"<[^>]+>", "", link) for link in re.findall(links, xml, re.DOTALL)]
+    assert found == ["DIE WEBSEITE"], found
+    bold = {".docx": r"<w:b/>.*?<w:t[^>]*>([^<]*)", ".pptx": r'<a:rPr[^>]* b="1"[^>]*/?>(?:</a:rPr>)?<a:t>([^<]*)',
+            ".odt": r'<text:span text:style-name="Fett">([^<]*)'}[suffix]
+    assert re.findall(bold, xml) == ["SEHR GROSS"], xml
 
 
 def test_pptx_keeps_slides_shapes_tables_groups_notes_and_run_formatting(tmp_path):

@@ -61,7 +61,6 @@ FAILING_TODAY: dict[str, str] = {
     "subtitles/example-in.vtt": _CUE_LINES,
     "subtitles/bom-utf-16-be.srt": "UTF-16 BE comes back UTF-16 LE (6); " + _CUE_LINES,
     "subtitles/youtube_dl.vtt": _CUE_LINES,
-    "office/par-hyperlinks.docx": "hyperlinks whose tags the model dropped disappear: 4 -> 2 (5)",
     "office/strict-format.docx": "a Strict OOXML .docx is refused with a generic message ('no relationship of type')",
     "office/table-multiple.xlsx": "table column names do not follow their translated header cells (5)",
     "office/temperature-table.xlsx": "table column names do not follow their translated header cells (5)",
