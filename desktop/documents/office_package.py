@@ -203,7 +203,7 @@ def read_parts(source: Path, kind: PackageKind, wanted: Callable[[str], bool]) -
     try:
         with zipfile.ZipFile(source) as archive:
             for info in archive.infolist():
-                if info.filename.endswith(".xml") and wanted(info.filename):
+                if info.filename.endswith(_XML_SUFFIXES) and wanted(info.filename):
                     parts[info.filename] = parse_part(archive.read(info))
     except DocumentError:
         raise

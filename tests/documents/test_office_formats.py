@@ -467,6 +467,59 @@ def test_xlsx_translates_string_cells_only(tmp_path):
     assert sorted(changed) == ["xl/sharedStrings.xml", "xl/worksheets/sheet2.xml"]
 
 
+def _table_columns(path: Path) -> dict[str, tuple[list[str], list[object]]]:
+    """Each table's column names and its header cells' values, read by openpyxl."""
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(str(path))
+    found = {}
+    for sheet in workbook.worksheets:
+        for table in sheet.tables.values():
+            first = sheet[table.ref.split(":")[0]]
+            found[table.name] = ([column.name for column in table.tableColumns],
+                                 [sheet.cell(first.row, first.column + i).value for i in range(len(table.tableColumns))])
+    return found
+
+
+def test_xlsx_table_columns_follow_their_translated_header_cells(tmp_path):
+    import openpyxl
+    from openpyxl.worksheet.table import Table
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Lager"
+    sheet.append(["Artikel", "Menge", "Anzahl"])
+    sheet.append(["Apfel", 3, 4])
+    sheet["E1"] = "Artikel"  # the same shared string as a header cell, outside the table
+    sheet.add_table(Table(displayName="Bestand", ref="A1:C2"))
+    prices = workbook.create_sheet("Preise")
+    prices.append(["Artikel", "Preis"])
+    prices.append(["Apfel", 2])
+    prices["D1"] = "=SUM(Preisliste[Preis])"  # a structured reference names the columns
+    prices.add_table(Table(displayName="Preisliste", ref="A1:B2"))
+    other = workbook.create_sheet("Kosten")
+    other.append(["Menge", "Anzahl"])
+    other.append([1, 2])
+    other.add_table(Table(displayName="Kosten", ref="A1:B2"))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    source = tmp_path / "lager.xlsx"
+    _share_strings(buffer.getvalue(), source, "xl/worksheets/sheet1.xml")  # Kosten keeps inline strings
+    assert _table_columns(source)["Bestand"] == (["Artikel", "Menge", "Anzahl"], ["Artikel", "Menge", "Anzahl"])
+    # "Menge" and "Anzahl" both become "Quantity": Excel wants unique names, and writes "Quantity2".
+    engine = DictionaryEngine({"Artikel": "Item", "Menge": "Quantity", "Anzahl": "Quantity", "Apfel": "Apple",
+                               "Preis": "Price"})
+    out = DocumentJob(source, JobOptions("de", "en")).run(engine)
+    columns = _table_columns(out)
+    assert columns["Bestand"] == (["Item", "Quantity", "Quantity2"], ["Item", "Quantity", "Quantity2"])
+    assert columns["Kosten"] == (["Quantity", "Quantity2"], ["Quantity", "Quantity2"])
+    # A formula names Preisliste's columns: its header cells stay as they were, and so do its columns.
+    assert columns["Preisliste"] == (["Artikel", "Preis"], ["Artikel", "Preis"])
+    result = openpyxl.load_workbook(str(out))
+    assert result["Lager"]["E1"].value == "Item" and result["Preise"]["A2"].value == "Apple"
+    assert result["Preise"]["D1"].value == "=SUM(Preisliste[Preis])"
+
+
 def test_odt_keeps_paragraphs_tables_lists_notes_headers_and_spans(tmp_path):
     source = tmp_path / "bericht.de.odt"
     build_odt(source)
