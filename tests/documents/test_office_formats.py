@@ -520,6 +520,42 @@ def test_xlsx_table_columns_follow_their_translated_header_cells(tmp_path):
     assert result["Preise"]["D1"].value == "=SUM(Preisliste[Preis])"
 
 
+_STRICT = {b"http://schemas.openxmlformats.org/spreadsheetml/2006/main": b"http://purl.oclc.org/ooxml/spreadsheetml/main",
+           b"http://schemas.openxmlformats.org/officeDocument/2006/relationships":
+           b"http://purl.oclc.org/ooxml/officeDocument/relationships"}
+
+
+def _as_strict(source: Path, target: Path) -> None:
+    """The package as ISO/IEC 29500 Strict spells it: its namespaces and relationship types."""
+    with zipfile.ZipFile(source) as package, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in package.infolist():
+            data = package.read(info)
+            for transitional, strict in _STRICT.items():
+                data = data.replace(transitional, strict)
+            out.writestr(info, data)
+
+
+def test_strict_ooxml_is_translated_as_xlsx_and_refused_as_docx_and_pptx(tmp_path):
+    # python-docx and python-pptx know only the Transitional namespaces: a Strict .docx or .pptx is refused
+    # with what to do, not "no relationship of type ... in collection" (issue 26, item 5).
+    strict_docx = ROOT / "tests/data/corpus/office/strict-format.docx"
+    with pytest.raises(DocumentError, match=r"strict-format\.docx: ISO/IEC 29500 Strict \.docx is not supported; "
+                                            r"save it as a Word Document \(\.docx\) in Word or LibreOffice$"):
+        DocumentJob(strict_docx, JobOptions("en", "de", output=tmp_path)).run(DictionaryEngine())
+    build_pptx(tmp_path / "folien.pptx")
+    _as_strict(tmp_path / "folien.pptx", tmp_path / "strict.pptx")
+    with pytest.raises(DocumentError, match=r"Strict \.pptx is not supported; save it as a PowerPoint Presentation"):
+        DocumentJob(tmp_path / "strict.pptx", JobOptions("de", "en")).run(DictionaryEngine())
+    # The .xlsx code reads either spelling of the namespaces, and writes the Strict one back.
+    build_xlsx(tmp_path / "zahlen.xlsx")
+    _as_strict(tmp_path / "zahlen.xlsx", tmp_path / "strict.xlsx")
+    out = DocumentJob(tmp_path / "strict.xlsx", JobOptions("de", "en")).run(DictionaryEngine())
+    with zipfile.ZipFile(out) as package:
+        strings, sheet = package.read("xl/sharedStrings.xml"), package.read("xl/worksheets/sheet2.xml")
+    assert b"DER HUND SCHL\xc3\x84FT." in strings and b"DIE KATZE SPIELT." in sheet
+    assert b"purl.oclc.org/ooxml/spreadsheetml/main" in strings and b"schemas.openxmlformats.org" not in sheet
+
+
 def test_odt_keeps_paragraphs_tables_lists_notes_headers_and_spans(tmp_path):
     source = tmp_path / "bericht.de.odt"
     build_odt(source)
