@@ -578,6 +578,77 @@ def test_odt_keeps_paragraphs_tables_lists_notes_headers_and_spans(tmp_path):
         assert first.filename == "mimetype" and first.compress_type == zipfile.ZIP_STORED
 
 
+def build_odp(path: Path) -> None:
+    from odf.draw import CustomShape, Frame, Page, TextBox
+    from odf.opendocument import OpenDocumentPresentation
+    from odf.presentation import Notes
+    from odf.style import MasterPage, PageLayout, Style, TextProperties
+    from odf.text import A, P, Span
+
+    def frame(*paragraphs) -> Frame:
+        element = Frame(width="10cm", height="2cm", x="1cm", y="1cm")
+        box = TextBox()
+        for paragraph in paragraphs:
+            box.addElement(paragraph)
+        element.addElement(box)
+        return element
+
+    document = OpenDocumentPresentation()
+    bold = Style(name="Fett", family="text")
+    bold.addElement(TextProperties(fontweight="bold"))
+    document.automaticstyles.addElement(bold)
+    layout = PageLayout(name="Seite")
+    document.automaticstyles.addElement(layout)
+    master = MasterPage(name="Standard", pagelayoutname=layout)
+    master.addElement(frame(P(text="Titel durch Klicken bearbeiten")))  # a prompt no slideshow shows
+    document.masterstyles.addElement(master)
+    slide = Page(name="Folie1", masterpagename=master)
+    slide.addElement(frame(P(text="Jahresbericht")))
+    paragraph = P(text="Das Haus ist ")
+    paragraph.addElement(Span(stylename=bold, text="sehr groß"))
+    paragraph.addText(". Siehe ")
+    paragraph.addElement(A(href="https://example.org/", type="simple", text="die Webseite"))
+    paragraph.addText(".")
+    slide.addElement(frame(paragraph, P(text="Der Hund schläft.")))
+    shape = CustomShape(width="5cm", height="2cm", x="1cm", y="4cm")
+    shape.addElement(P(text="Guten Morgen."))
+    slide.addElement(shape)
+    notes = Notes()
+    notes.addElement(frame(P(text="Eine Notiz für den Sprecher.")))
+    slide.addElement(notes)
+    document.presentation.addElement(slide)
+    document.save(str(path))
+
+
+def test_odp_keeps_slides_frames_shapes_notes_and_spans(tmp_path):
+    from lxml import etree
+    from odf import teletype
+    from odf.opendocument import load
+    from odf.text import P
+
+    source = tmp_path / "folien.de.odp"
+    build_odp(source)
+    before = digest(source)
+    out = translate_checked(source, DictionaryEngine({MIXED: MOVED}))
+    assert out == tmp_path / "folien.en.odp" and digest(source) == before
+    document = load(str(out))  # odfpy reads it
+    texts = [teletype.extractText(p) for p in document.body.getElementsByType(P)]
+    assert texts == ["JAHRESBERICHT", "The house is very big. See the website.", "DER HUND SCHLÄFT.", "GUTEN MORGEN.",
+                     "EINE NOTIZ FÜR DEN SPRECHER."]
+    masters = [teletype.extractText(p) for p in document.masterstyles.getElementsByType(P)]
+    assert masters == ["Titel durch Klicken bearbeiten"]  # master pages: not translated, as in .pptx
+    content = odt_content(out)
+    assert '<text:span text:style-name="Fett">house</text:span>' in content
+    assert '<text:a xlink:href="https://example.org/" xlink:type="simple">the website</text:a>' in content
+    with zipfile.ZipFile(source) as a, zipfile.ZipFile(out) as b:
+        assert a.namelist() == b.namelist()
+        assert [n for n in a.namelist() if a.read(n) != b.read(n)] == ["content.xml"]
+        assert b.infolist()[0].filename == "mimetype" and b.infolist()[0].compress_type == zipfile.ZIP_STORED
+        shape = lambda data: [e.tag for e in etree.fromstring(data).iter() if "}p" not in e.tag  # noqa: E731
+                              and "}span" not in e.tag and "}a" not in e.tag]
+        assert shape(b.read("content.xml")) == shape(a.read("content.xml"))  # every frame, shape and note kept
+
+
 # --- hostile and broken packages -----------------------------------------------------------------
 
 def _rezip(data: bytes, path: Path, replace: dict[str, bytes | None], extra: dict[str, bytes] | None = None) -> None:
@@ -829,7 +900,7 @@ def test_the_documents_view_offers_the_office_formats():
     pytest.importorskip("PySide6")
     from desktop.gui.document_queue import supported_extensions
 
-    assert {".pptx", ".xlsx", ".odt", ".docx"} <= set(supported_extensions())
+    assert {".pptx", ".xlsx", ".odt", ".odp", ".docx"} <= set(supported_extensions())
 
 
 @pytest.mark.parametrize("build", [build_pptx, build_xlsx, build_odt], ids=["pptx", "xlsx", "odt"])
