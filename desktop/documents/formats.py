@@ -9,7 +9,7 @@ from desktop.documents.base import DocumentError, DocumentFormat, Source
 from desktop.documents.docx_format import DocxFormat
 from desktop.documents.html_format import HtmlFormat
 from desktop.documents.markdown_format import MarkdownFormat
-from desktop.documents.odt_format import OdtFormat
+from desktop.documents.odt_format import OdpFormat, OdtFormat
 from desktop.documents.po_format import PoFormat
 from desktop.documents.pptx_format import PptxFormat
 from desktop.documents.subtitle_format import SubtitleFormat
@@ -19,7 +19,7 @@ from desktop.documents.xlsx_format import XlsxFormat
 
 FORMATS: tuple[DocumentFormat, ...] = (
     PlainTextFormat(), MarkdownFormat(), DocxFormat(), SubtitleFormat(), HtmlFormat(), PoFormat(), XliffFormat(),
-    PptxFormat(), XlsxFormat(), OdtFormat(),
+    PptxFormat(), XlsxFormat(), OdtFormat(), OdpFormat(),
 )
 _BY_EXTENSION = {ext: fmt for fmt in FORMATS for ext in fmt.extensions}
 SUPPORTED_EXTENSIONS: tuple[str, ...] = tuple(sorted(_BY_EXTENSION))

@@ -42,6 +42,9 @@ class PackageKind:
     # META-INF/manifest.xml, so for ODF only entity declarations are refused (the DOCTYPE names an
     # external DTD that no parser here ever loads).
     refuse_doctype: bool = True
+    # OOXML: what to save an ISO/IEC 29500 Strict package as, where the format cannot read Strict
+    # (python-docx and python-pptx know only the Transitional namespaces); empty: Strict is read.
+    strict_save_as: str = ""
 
     @property
     def a_noun(self) -> str:
@@ -60,6 +63,10 @@ _OOXML_TYPES = {  # main-part content type marker -> what the package is, for "i
     "ms-powerpoint": "a PowerPoint presentation (.pptm)",
     "ms-word": "a Word document (.docm)",
 }
+
+
+# The package relationship to the main part, as Strict spells it (Transitional: schemas.openxmlformats.org).
+_STRICT_MAIN = b"http://purl.oclc.org/ooxml/officeDocument/relationships/officeDocument"
 
 
 def _markers(kind: PackageKind) -> tuple[bytes, ...]:
@@ -169,6 +176,9 @@ def _check_kind(source: Path, kind: PackageKind, archive: zipfile.ZipFile) -> No
                             f"so not {kind.a_noun})")
     declared = re.findall(rb'ContentType="([^"]+)"', types)
     if any(t.decode("ascii", "replace") in kind.main_content_types for t in declared):
+        if kind.strict_save_as and _STRICT_MAIN in (_small_member(archive, "_rels/.rels", 1 << 20) or b""):
+            raise DocumentError(f"{source}: ISO/IEC 29500 Strict {kind.suffix} is not supported; save it as "
+                                f"{kind.strict_save_as}")
         return
     for marker, what in _OOXML_TYPES.items():
         if any(marker.encode() in t and t.endswith(b".main+xml") for t in declared):
@@ -203,7 +213,7 @@ def read_parts(source: Path, kind: PackageKind, wanted: Callable[[str], bool]) -
     try:
         with zipfile.ZipFile(source) as archive:
             for info in archive.infolist():
-                if info.filename.endswith(".xml") and wanted(info.filename):
+                if info.filename.endswith(_XML_SUFFIXES) and wanted(info.filename):
                     parts[info.filename] = parse_part(archive.read(info))
     except DocumentError:
         raise
