@@ -59,7 +59,7 @@ FAILING_TODAY: dict[str, str] = {
     "subtitles/example-in-non-utf8.srt": _CUE_LINES,
     "subtitles/missing-sequence-in.srt": _CUE_LINES,
     "subtitles/example-in.vtt": _CUE_LINES,
-    "subtitles/bom-utf-16-be.srt": "UTF-16 BE comes back UTF-16 LE (6); " + _CUE_LINES,
+    "subtitles/bom-utf-16-be.srt": _CUE_LINES,
     "subtitles/youtube_dl.vtt": _CUE_LINES,
     "office/par-hyperlinks.docx": "hyperlinks whose tags the model dropped disappear: 4 -> 2 (5)",
     "office/strict-format.docx": "a Strict OOXML .docx is refused with a generic message ('no relationship of type')",
@@ -67,9 +67,6 @@ FAILING_TODAY: dict[str, str] = {
     "office/temperature-table.xlsx": "table column names do not follow their translated header cells (5)",
     "office/cols.odp": ".odp is not read yet",
     "po/SABemail.pot": "Cheetah template placeholders ($name, <!--#if ...#-->) are lost (4)",
-    "text/bomlbConversion2_utf16BE.txt": "UTF-16 BE comes back UTF-16 LE (6)",
-    "text/tsvtest.txt": "tabs are lost (6)",
-    "text/mixture.txt": "a U+2028 line separator is lost: two lines come back as one",
 }
 
 
