@@ -6,6 +6,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+# Lines held while deciding whether a block is a wrapped paragraph; a longer block is translated line by line
+# (and memory stays bounded whatever the file).
+MAX_PARAGRAPH_LINES = 200
 # Blanks inside a paragraph that a line break may replace: spaces only (a tab or a no-break space is meant).
 _SPACES = re.compile(r"( +)")
 

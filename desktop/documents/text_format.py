@@ -8,13 +8,11 @@ import re
 from collections.abc import Iterable, Iterator
 
 from desktop.documents.base import Piece, TextDocumentFormat, Translatable, has_words, split_line_ending
-from desktop.documents.rewrap import rewrap
+from desktop.documents.rewrap import MAX_PARAGRAPH_LINES, rewrap
 from desktop.engine.sentences import LINE_SEPARATORS
 
 # A paragraph wrapped by an editor is at least this wide: shorter lines are a list, an address, a poem.
 MIN_WRAP_WIDTH = 40
-# Lines held while deciding whether a block is a wrapped paragraph; a longer block is translated line by line.
-MAX_PARAGRAPH_LINES = 200
 # A line that starts a list item, a quotation or a table row is never part of a wrapped paragraph.
 _ITEM = re.compile(r"[ \t]*(?:[-*+•‣◦▪–—>|#]|\d{1,9}[.)]|[A-Za-z][.)])(?:\s|$)")
 _INNER_BREAK = re.compile(f"[{LINE_SEPARATORS}]")
