@@ -128,7 +128,13 @@ def _tagged_inline(text: str) -> list[Piece] | None:
     trail = tagged[len(tagged.rstrip()):]
 
     def render(translation: str) -> str:
-        return "".join(piece if isinstance(piece, str) else builder.markup(piece) for piece in parse(translation))
+        out: list[str] = []
+        for piece in parse(translation):
+            written = piece if isinstance(piece, str) else builder.markup(piece)
+            if out and out[-1].endswith("`") and written.startswith("`"):
+                out.append(" ")  # two code spans the model left side by side would read as one
+            out.append(written)
+        return "".join(out)
 
     return [piece for piece in (lead, Translatable(TaggedText(body, builder.names), render), trail) if piece]
 
