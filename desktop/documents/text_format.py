@@ -16,6 +16,7 @@ MIN_WRAP_WIDTH = 40
 # A line that starts a list item, a quotation or a table row is never part of a wrapped paragraph.
 _ITEM = re.compile(r"[ \t]*(?:[-*+•‣◦▪–—>|#]|\d{1,9}[.)]|[A-Za-z][.)])(?:\s|$)")
 _INNER_BREAK = re.compile(f"[{LINE_SEPARATORS}]")
+_SENTENCE_END = re.compile(r"[.!?…:。！？][\"'”’»)\]]*\s*$")
 
 
 def _line_pieces(body: str, ending: str) -> Iterator[Piece]:
@@ -35,8 +36,9 @@ def _lead(line: str) -> str:
 def wrapped_paragraph(lines: list[tuple[str, str]]) -> bool:
     """Whether a block of non-blank lines (body, ending) is one paragraph an editor wrapped: two lines or
     more, every line with words, no tabs, list marks or separators inside, the same line ending and the same
-    indentation after the first line (which may be indented more), at least MIN_WRAP_WIDTH wide, and each
-    break where a greedy wrap puts it: the next line's first word would not have fit on the line."""
+    indentation after the first line (which may be indented more), at least MIN_WRAP_WIDTH wide, each break
+    where a greedy wrap puts it (the next line's first word would not have fit on the line), and at least one
+    break inside a sentence (where lines each holding whole sentences are translated as well one by one)."""
     if not 2 <= len(lines) <= MAX_PARAGRAPH_LINES:
         return False
     bodies = [body.rstrip() for body, _ in lines]
@@ -48,7 +50,19 @@ def wrapped_paragraph(lines: list[tuple[str, str]]) -> bool:
     indent = _lead(bodies[1])
     if any(_lead(body) != indent for body in bodies[2:]) or not bodies[0].startswith(indent):
         return False
-    return all(len(body) + 1 + len(following.split()[0]) > width for body, following in zip(bodies, bodies[1:], strict=False))
+    breaks = list(zip(bodies, bodies[1:], strict=False))
+    return all(len(body) + 1 + len(following.split()[0]) > width for body, following in breaks) \
+        and any(_inside_sentence(body, following) for body, following in breaks)
+
+
+def _inside_sentence(line: str, following: str) -> bool:
+    """Whether a line break falls inside a sentence: the line does not end one, and the next line goes on
+    in lowercase or the line ends with a comma, a dash or an opening bracket. Only then is joining needed (and
+    a title above a line is not taken for the start of a paragraph)."""
+    if _SENTENCE_END.search(line):
+        return False
+    first = following.lstrip()[:1]
+    return first.islower() or line.rstrip()[-1:] in ",;-–—(„“\""
 
 
 def _paragraph_pieces(lines: list[tuple[str, str]]) -> Iterator[Piece]:

@@ -133,6 +133,9 @@ def _lines(text: str) -> list[tuple[str, str]]:
     (WRAPPED.replace("sechzig", "- sechzig"), False),  # a list item
     (WRAPPED.replace("Breite von\n", "Breite von\r\n"), False),  # mixed endings stay where they are
     (WRAPPED.replace("Editor bei", "Editor\tbei"), False),  # tabs are columns
+    # Whole sentences on each line need no joining (and a memory match for the line stays one).
+    ("    Die Katze ist schwarz. Das Wetter ist sehr schön.\nDer Hund schläft.\n", False),
+    ("Kontoinformationen für das laufende Geschäftsjahr 2024\nBitte prüfen Sie alle Angaben.\n", False),  # a title
 ])
 def test_a_block_is_a_wrapped_paragraph_only_when_an_editor_wrapped_it(text, paragraph):
     assert wrapped_paragraph(_lines(text)) is paragraph
