@@ -194,6 +194,15 @@ def test_a_cue_keeps_its_line_count_whenever_the_translation_has_a_word_for_each
     assert _write(srt, lambda text: "Wie?").endswith("\nWie?\n")
 
 
+def test_a_tag_whose_name_holds_an_underscore_is_a_tag():
+    # capability_tester.srt (corpus): "<invalid_tag>...</invalid_tag>" went to the model as words and was lost.
+    seen = []
+    srt = "1\n00:00:01,000 --> 00:00:02,000\n<invalid_tag>verborgener Text</invalid_tag>\n"
+    result = _write(srt, lambda text: seen.append(text) or text.upper())
+    assert "invalid_tag" not in seen[0]
+    assert result.endswith("\n<invalid_tag>VERBORGENER TEXT</invalid_tag>\n")
+
+
 def test_the_model_never_sees_entities_and_an_ampersand_is_escaped_again():
     seen = []
     vtt = "WEBVTT\n\n00:01.000 --> 00:02.000\nTom &amp; Jerry &lt;3\n"
