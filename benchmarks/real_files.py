@@ -288,8 +288,13 @@ def check_bytes(src: bytes, out: bytes, counts: bool) -> tuple[list[str], str, s
         out_text = out[len(out_bom):].decode(out_encoding)
     except (UnicodeDecodeError, LookupError):
         out_text, out_encoding = decode(out)
+    declared_out = declared_charset(out)
     if codecs.lookup(out_encoding).name != codecs.lookup(encoding).name:
-        problems.append(f"encoding {encoding} -> {out_encoding}")
+        # A charset the output declares itself (a .po catalog whose ASCII could not hold the translation says
+        # UTF-8 now) is a change the format's own check judges; an undeclared one is lost bytes.
+        if not (declared_out and declared_out != declared_charset(src)
+                and codecs.lookup(declared_out).name == codecs.lookup(out_encoding).name):
+            problems.append(f"encoding {encoding} -> {out_encoding}")
     elif not out_bom and codecs.lookup(encoding).name != "utf-8" and not out.isascii() and _is_utf8(out):
         problems.append(f"UTF-8 bytes in a {encoding} file")  # decodes as both: the writer ignored the charset
     src_ends, out_ends = line_endings(src_text), line_endings(out_text)
