@@ -168,6 +168,21 @@ def test_html_keeps_its_markup(server, reference):
     assert answer["translatedText"] == f'<p class="x">{reference(HOUSE)}</p><script>var Haus = 1;</script>'
 
 
+def test_a_pdf_is_translated_into_a_word_document(server, tmp_path):
+    import docx
+
+    pdf = ROOT / "tests/data/corpus/pdf/pypdf-crazyones.pdf"  # pypdf's sample (MANIFEST.toml)
+    body, content_type = multipart({"source": "en", "target": "de"}, "crazyones.pdf", pdf.read_bytes())
+    status, answer = call(server.url, "translate_file", body, content_type)
+    assert status == 200, answer
+    url = answer["translatedFileUrl"]
+    assert url.endswith(".crazyones.de.docx")
+    with urllib.request.urlopen(url, timeout=60) as response:
+        assert 'filename="crazyones.de.docx"' in response.headers["Content-Disposition"]
+        (tmp_path / "out.docx").write_bytes(response.read())
+    assert any(p.text.strip() for p in docx.Document(tmp_path / "out.docx").paragraphs)
+
+
 def test_a_document_is_translated_and_downloaded(server, reference, tmp_path):
     import docx
 
