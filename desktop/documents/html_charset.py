@@ -1,6 +1,6 @@
 """An HTML page's character encoding as a browser finds it: its byte order mark, else the HTML standard's
 prescan of its first 1024 bytes for a `<meta charset>` or `http-equiv` Content-Type, with the WHATWG
-label table (webencodings); docs/translate.md, "Encodings"."""
+label table (webencodings); docs/translate.md, "HTML charsets"."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """HTML (.html, .htm), streamed through html.parser: text nodes translated, a stretch with inline elements as
-one tagged sentence; tags, attributes, comments, scripts and styles kept (docs/translate.md, "Documents";
-docs/inline_markup.md, "What the formats do with it")."""
+one tagged sentence; tags, attributes, comments, scripts, styles and the declared charset kept
+(docs/translate.md, "Documents" and "HTML charsets"; docs/inline_markup.md, "What the formats do with it")."""
 
 from __future__ import annotations
 
@@ -244,8 +244,8 @@ class HtmlFormat(TextDocumentFormat):
         with source.open("rb") as handle:  # detect_encoding read it already: no OSError left to say
             declared = prescan(handle.read(PRESCAN_BYTES))
         if declared is None:
-            return TextEncoding("utf-8", hint=f"no <meta charset> in its first {PRESCAN_BYTES} bytes names "
-                                              "another encoding: add one, or save the page as UTF-8")
+            return TextEncoding("utf-8", hint=f"no <meta charset> in its first {PRESCAN_BYTES} bytes names another "
+                                              "encoding: add one there (or move it up), or save the page as UTF-8")
         if declared.name == "replacement":
             raise DocumentError(f"line {declared.line}: its <meta> declares an encoding browsers refuse to "
                                 "read (ISO-2022-KR, HZ-GB-2312 and the like); save the page as UTF-8")

@@ -1,7 +1,7 @@
 """An HTML page's declared charset (issue 26, item 6): found as a browser finds it (BOM, then a <meta> in the
 first 1024 bytes, WHATWG labels), checked against html5lib-tests' encoding cases; the translation written in
 it, what it cannot hold as `&#N;`, every other byte as it was; EPUB's XHTML still by its XML declaration.
-docs/translate.md, "Encodings"."""
+docs/translate.md, "HTML charsets"."""
 
 from __future__ import annotations
 
