@@ -22,7 +22,8 @@ by lxml on its zip members: the same paragraphs, hyperlinks (none emptied), fiel
 boxes, notes, comments and run formats per paragraph, zip members and, for .xlsx, table column names that
 follow their header cells; .srt/.vtt: the same cues, timings and cue markup, and lines per cue (fewer only where
 the translation has fewer words than the cue had lines); .md: the same
-block structure, code, link targets and HTML (markdown-it); .html: the same elements and attributes;
+block structure, code, link targets and HTML (markdown-it); .html: the same elements and attributes, scripts and
+styles, read (both files) in the charset the page's <meta> declares, by the WHATWG labels;
 .txt: the same lines and tabs (a wrapped paragraph may be wrapped again). Text formats also keep their bytes outside the text: encoding and BOM,
 line endings, the final newline, the XML declaration.
 
@@ -278,20 +279,27 @@ def line_endings(text: str) -> Counter:
     return Counter("CRLF" if m == "\r\n" else "CR" if m == "\r" else "LF" for m in re.findall(r"\r\n|\r|\n", text))
 
 
-def check_bytes(src: bytes, out: bytes, counts: bool) -> tuple[list[str], str, str]:
+def check_bytes(src: bytes, out: bytes, counts: bool, charset: str | None = None) -> tuple[list[str], str, str]:
     """The bytes around the text: BOM, encoding, line endings (kinds, or counts), final newline, XML declaration.
+    `charset`: the encoding both files are in by their format's rules (an HTML page's <meta>), where the
+    source has no BOM; the output must decode in it.
 
     Returns (problems, source text, output text)."""
     problems = []
     src_bom, _ = bom_of(src)
     out_bom, _ = bom_of(out)
-    src_text, encoding = decode(src)
+    if charset and not src_bom:
+        src_text, encoding = src.decode(charset), charset
+    else:
+        src_text, encoding = decode(src)
     out_encoding = bom_of(out)[1] or encoding
     if src_bom != out_bom:
         problems.append(f"BOM {src_bom.hex() or 'none'} -> {out_bom.hex() or 'none'}")
     try:
         out_text = out[len(out_bom):].decode(out_encoding)
-    except (UnicodeDecodeError, LookupError):
+    except (UnicodeDecodeError, LookupError) as exc:
+        if charset and not src_bom:
+            problems.append(f"the output does not decode as its declared charset {charset} ({exc})")
         out_text, out_encoding = decode(out)
     declared_out = declared_charset(out)
     if codecs.lookup(out_encoding).name != codecs.lookup(encoding).name:
@@ -934,14 +942,37 @@ def _translatable(element, attribute: str) -> bool:
     return attribute == "content" and (element.get("name") or "").lower() in ("description", "keywords")
 
 
+_HTML_META_CHARSET = re.compile(rb"""<meta\s[^>]*?charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
+
+
+def html_charset(data: bytes) -> str | None:
+    """The Python codec of the charset a page's <meta> in its first 1024 bytes declares, by the WHATWG
+    label table (webencodings: "iso-8859-1" and "ascii" are windows-1252, "utf-16" is UTF-8 there), as a
+    browser reads it; None without one."""
+    import webencodings
+
+    match = _HTML_META_CHARSET.search(data[:1024])
+    encoding = webencodings.lookup(match.group(1).decode("ascii")) if match else None
+    if encoding is None:
+        return None
+    return "utf-8" if encoding.name in ("utf-16le", "utf-16be") else encoding.codec_info.name
+
+
 def check_html(src: bytes, out: bytes) -> list[str]:
     from lxml import html
 
-    problems, src_text, out_text = check_bytes(src, out, counts=False)
+    charset = html_charset(src)
+    problems, src_text, out_text = check_bytes(src, out, counts=False, charset=charset)
+    if charset:
+        declared, kept = _HTML_META_CHARSET.search(src[:1024]), _HTML_META_CHARSET.search(out[:1024])
+        if kept is None or kept.group() != declared.group():
+            problems.append(f"the <meta> declaring the charset changed: {declared.group()!r} -> "
+                            f"{kept.group() if kept else None!r}")
 
     def shape(text: str) -> list[tuple]:
         root = html.document_fromstring(text.encode("utf-8"), parser=html.HTMLParser(encoding="utf-8"))
-        return [(e.tag, tuple(sorted((k, v) for k, v in e.attrib.items() if not _translatable(e, k))))
+        return [(e.tag, tuple(sorted((k, v) for k, v in e.attrib.items() if not _translatable(e, k))),
+                 e.text if e.tag in ("script", "style") else None)
                 for e in root.iter() if isinstance(e.tag, str)]
 
     before, after = shape(src_text), shape(out_text)

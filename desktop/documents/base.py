@@ -78,6 +78,9 @@ def protected_pieces(text: str, protected: re.Pattern[str]) -> list[Piece]:
     return pieces
 
 
+_LINE_BREAKS = re.compile(r"\r\n|\r|\n")
+
+
 def split_line_ending(line: str) -> tuple[str, str]:
     """("text", "\\r\\n") for "text\\r\\n"."""
     body = line.rstrip("\r\n")
@@ -108,12 +111,25 @@ def detect_encoding(path: Source) -> str:
     return "utf-8"
 
 
-def _open_text(source: Source, encoding: str) -> TextIO:
+@dataclass(frozen=True)
+class TextEncoding:
+    """How a text document is decoded and written: the Python codec (detect_encoding's names, or a charset
+    the document declares), its name and a hint for the message when the bytes do not decode, and the
+    error handlers of both directions (an HTML page writes what its charset cannot hold as `&#8364;`)."""
+
+    codec: str
+    name: str = ""  # as the user knows it ("windows-1252"); the codec's name in capitals when empty
+    hint: str = "save it as UTF-8 (e.g. iconv -f latin1 -t utf-8) and try again"
+    decode_errors: str = "strict"
+    encode_errors: str = "strict"
+
+
+def _open_text(source: Source, encoding: TextEncoding) -> TextIO:
     if isinstance(source, TextSource):
         return io.StringIO(source.text, newline="")
     handle = source.open("rb")
-    handle.seek(len(_BOM_OF.get(encoding, b"")))  # the BOM is no text; it is written back by write_bom
-    return io.TextIOWrapper(handle, encoding=encoding, newline="")
+    handle.seek(len(_BOM_OF.get(encoding.codec, b"")))  # the BOM is no text; it is written back by write_bom
+    return io.TextIOWrapper(handle, encoding=encoding.codec, errors=encoding.decode_errors, newline="")
 
 
 def write_bom(out: BinaryIO, encoding: str) -> None:
@@ -121,7 +137,7 @@ def write_bom(out: BinaryIO, encoding: str) -> None:
     out.write(_BOM_OF.get(encoding, b""))
 
 
-def read_lines(path: Source, encoding: str, max_line_chars: int = MAX_LINE_CHARS) -> Iterator[str]:
+def read_lines(path: Source, encoding: TextEncoding, max_line_chars: int = MAX_LINE_CHARS) -> Iterator[str]:
     """The file's (or text's) lines with their endings, decoded; a DocumentError names the file and line at fault.
 
     Lines are read with a length limit, so a file without line breaks (a binary, a 5 GB log) is
@@ -146,12 +162,30 @@ def read_lines(path: Source, encoding: str, max_line_chars: int = MAX_LINE_CHARS
                     )
                 yield line
     except UnicodeDecodeError as exc:
+        if isinstance(path, Path):
+            number = _undecodable_line(path, encoding) - 1
         raise DocumentError(
-            f"{path}: line {number + 1}: not {encoding.upper()} text ({exc.reason}); save it as UTF-8 "
-            "(e.g. iconv -f latin1 -t utf-8) and try again"
+            f"{path}: line {number + 1}: not {encoding.name or encoding.codec.upper()} text ({exc.reason}); "
+            f"{encoding.hint}"
         ) from None
     except OSError as exc:
         raise DocumentError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+
+
+def _undecodable_line(path: Path, encoding: TextEncoding) -> int:
+    """The line of the first byte that does not decode: the text reader decodes ahead in chunks of several
+    kB, so its error comes before the line that holds the byte is counted."""
+    decoder = codecs.getincrementaldecoder(encoding.codec)(encoding.decode_errors)
+    line = 1
+    with path.open("rb") as handle:
+        handle.seek(len(_BOM_OF.get(encoding.codec, b"")))
+        for chunk in handle:  # cut after each b"\n"; the decoder carries a cut character over
+            try:
+                text = decoder.decode(chunk)
+            except UnicodeDecodeError:
+                return line
+            line += len(_LINE_BREAKS.findall(text))
+    return line
 
 
 class DocumentFormat:
@@ -194,16 +228,21 @@ class TextDocumentFormat(DocumentFormat):
     def pieces(self, lines: Iterable[str]) -> Iterator[Piece]:
         raise NotImplementedError
 
+    def encoding(self, source: Source) -> TextEncoding:
+        """The source's encoding, also the output's: UTF-8 or the UTF flavour its byte order mark names."""
+        return TextEncoding(detect_encoding(source))
+
     def segments(self, source: Source) -> Iterator[str]:
         with _naming(source):
-            for piece in self.pieces(read_lines(source, detect_encoding(source))):
+            for piece in self.pieces(read_lines(source, self.encoding(source))):
                 if isinstance(piece, Translatable):
                     yield piece.text
 
     def write(self, source: Source, out: BinaryIO, translate: Translate) -> None:
-        encoding = detect_encoding(source)
-        write_bom(out, encoding)
-        text = io.TextIOWrapper(out, encoding=encoding, newline="")
+        with _naming(source):
+            encoding = self.encoding(source)
+        write_bom(out, encoding.codec)
+        text = io.TextIOWrapper(out, encoding=encoding.codec, errors=encoding.encode_errors, newline="")
         try:
             with _naming(source):
                 for piece in self.pieces(read_lines(source, encoding)):

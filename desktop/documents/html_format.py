@@ -1,6 +1,6 @@
 """HTML (.html, .htm), streamed through html.parser: text nodes translated, a stretch with inline elements as
-one tagged sentence; tags, attributes, comments, scripts and styles kept (docs/translate.md, "Documents";
-docs/inline_markup.md, "What the formats do with it")."""
+one tagged sentence; tags, attributes, comments, scripts, styles and the declared charset kept
+(docs/translate.md, "Documents" and "HTML charsets"; docs/inline_markup.md, "What the formats do with it")."""
 
 from __future__ import annotations
 
@@ -13,10 +13,15 @@ from desktop.documents.base import (
     MAX_LINE_CHARS,
     DocumentError,
     Piece,
+    Source,
     TextDocumentFormat,
+    TextEncoding,
+    TextSource,
     Translatable,
+    detect_encoding,
     has_words,
 )
+from desktop.documents.html_charset import ERRORS, PRESCAN_BYTES, prescan
 from desktop.documents.inline_markup import TaggedBuilder, TaggedText, parse
 
 _KEPT_ELEMENTS = frozenset({"script", "style", "code", "pre", "kbd", "samp", "var", "textarea", "svg", "math"})
@@ -229,6 +234,25 @@ def _tagged_piece(run: list[tuple[str, str, str]]) -> Translatable | None:
 
 class HtmlFormat(TextDocumentFormat):
     extensions = (".html", ".htm")
+
+    def encoding(self, source: Source) -> TextEncoding:
+        """As a browser reads the page: its BOM, else the charset a <meta> in its first 1024 bytes declares
+        (the translation is written in it too), else UTF-8. Text (the API's) is UTF-8."""
+        codec = detect_encoding(source)
+        if codec != "utf-8" or isinstance(source, TextSource):
+            return TextEncoding(codec)
+        with source.open("rb") as handle:  # detect_encoding read it already: no OSError left to say
+            declared = prescan(handle.read(PRESCAN_BYTES))
+        if declared is None:
+            return TextEncoding("utf-8", hint=f"no <meta charset> in its first {PRESCAN_BYTES} bytes names another "
+                                              "encoding: add one there (or move it up), or save the page as UTF-8")
+        if declared.name == "replacement":
+            raise DocumentError(f"line {declared.line}: its <meta> declares an encoding browsers refuse to "
+                                "read (ISO-2022-KR, HZ-GB-2312 and the like); save the page as UTF-8")
+        return TextEncoding(declared.codec, declared.name,
+                            hint=f"its <meta> on line {declared.line} declares {declared.name}: correct the "
+                                 f"declaration, or save the page in {declared.name}",
+                            decode_errors=ERRORS, encode_errors=ERRORS)
 
     def pieces(self, lines: Iterable[str]) -> Iterator[Piece]:
         parser = _PieceParser()
