@@ -51,6 +51,8 @@ _SHORTCUT = re.compile(r"\t(?:(?:Ctrl|Control|Alt|AltGr|Shift|Cmd|Command|Meta|S
 # Accelerator syntax of UI strings: "&&" a literal ampersand, "&F" marks F.
 _AMPERSANDS = re.compile(r"&&|&(?=[^\W_])")
 _ELEMENT = re.compile(r"</?([A-Za-z][\w:.-]*)")
+# A line's comment or list mark ("## ", "# ", "- ", "* ", "> "): kept in front of the line's translation.
+_LINE_MARK = re.compile(r"[ \t]*(?:#{1,6}|[-*•>]|\d{1,3}[.)])[ \t]+")
 
 
 @dataclass
@@ -289,7 +291,13 @@ def _build(items: list[tuple[str, str, int]], names: dict[int, str], first_id: i
                     return None
                 pieces.append("\n")
             body, carriage = (line[:-1], "\r") if lines and line.endswith("\r") else (line, "")
-            _add_text(run, body, amp, at)
+            start = at
+            lead = _LINE_MARK.match(body) if lines and not run.parts and not icu else None
+            if lead and has_words(body[lead.end():]):  # "## comment", "- item": the mark stays as it is
+                pieces.append(lead.group())
+                body = body[lead.end():]
+                start = at + lead.end() if at >= 0 else -1
+            _add_text(run, body, amp, start)
             at = at + len(line) + 1 if at >= 0 else -1
             raw.append(icu_message.quote(body, in_plural) if icu else body)
             if carriage:

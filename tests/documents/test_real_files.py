@@ -66,7 +66,6 @@ FAILING_TODAY: dict[str, str] = {
     "office/table-multiple.xlsx": "table column names do not follow their translated header cells (5)",
     "office/temperature-table.xlsx": "table column names do not follow their translated header cells (5)",
     "office/cols.odp": ".odp is not read yet",
-    "po/SABemail.pot": "Cheetah template placeholders ($name, <!--#if ...#-->) are lost (4)",
     "text/bomlbConversion2_utf16BE.txt": "UTF-16 BE comes back UTF-16 LE (6)",
     "text/tsvtest.txt": "tabs are lost (6)",
     "text/mixture.txt": "a U+2028 line separator is lost: two lines come back as one",
@@ -229,6 +228,33 @@ def test_the_po_check_catches_a_lost_placeholder(tmp_path: Path) -> None:
                                    'msgid "Invalid field name \'%s\'."\nmsgstr "Ungültiger Feldname."'),
                       encoding="utf-8")
     assert any("placeholders lost" in p and "%s" in p for p in check_structure(source, output))
+    output.write_text(text.replace('msgid "Invalid field name \'%s\'."\nmsgstr ""',
+                                   'msgid "Invalid field name \'%s\'."\nmsgstr "Feldname \'%s\' (%s)."'),
+                      encoding="utf-8")
+    assert any("placeholders lost or changed" in p and "added" in p for p in check_structure(source, output))
+
+
+def test_the_xliff_check_catches_a_lost_or_doubled_placeholder_and_a_changed_icu_message(tmp_path: Path) -> None:
+    source, output = _copy("xliff-software/example_angular.xliff", tmp_path)
+    text = output.read_text(encoding="utf-8")
+    icu = "{VAR_PLURAL, plural, =0 {noone} =1 {number one} other {anyone}}"
+    good = icu.replace("noone", "niemand").replace("number one", "eine Nummer").replace("anyone", "jeder")
+    output.write_text(text.replace(f"<source>{icu}</source>", f"<source>{icu}</source><target>{good}</target>"),
+                      encoding="utf-8")
+    assert not any("ICU" in p for p in check_structure(source, output))
+    broken = "{VAR_PLURAL, plural, =0 {niemand} other {jeder}}"  # a branch lost
+    output.write_text(text.replace(f"<source>{icu}</source>", f"<source>{icu}</source><target>{broken}</target>"),
+                      encoding="utf-8")
+    assert any("ICU syntax changed" in p for p in check_structure(source, output))
+
+    source, output = _copy("xliff-software/PAS-10-Test01.xlf", tmp_path)
+    data = output.read_bytes()
+    for target in ("Nicht gefunden", "&quot;%%&quot; %% nicht gefunden"):  # lost, doubled
+        output.write_bytes(data.replace(b"<source >Cannot find &quot;%%&quot;</source>",
+                                        f"<source >Cannot find &quot;%%&quot;</source><target>{target}</target>"
+                                        .encode()))
+        assert any("placeholders or ICU syntax changed" in p and "%%" in p
+                   for p in check_structure(source, output)), target
 
 
 def test_the_lists_of_what_fails_or_is_slow_today_name_corpus_files() -> None:
