@@ -63,6 +63,7 @@ class _Run:
     first_id: int
     icu: bool = False  # written as ICU message text: literal text quoted
     amp: bool = False  # the string has accelerator syntax: the translation's "&" doubled
+    braces: bool = True  # the model's own braces kept (a malformed ICU message's are the source's only)
     parts: list[str] = field(default_factory=list)
     markup: dict[str, tuple[str, bool]] = field(default_factory=dict)  # new tag ("<4/>") -> (text, quoted like text)
     names: dict[int, str] = field(default_factory=dict)
@@ -254,18 +255,19 @@ def _text_pieces(tagged: str, names: dict[int, str], first_id: int, amp: _Ampers
         items.append(("text", tagged[start:], start))
     else:
         items.append(("text", tagged, 0))
-    built = _build(items, names, first_id, amp, lines, icu=icu, in_plural=False)
+    built = _build(items, names, first_id, amp, lines, icu=icu, in_plural=False, braces=not broken_icu)
     if built is None:  # the caller's tags never cross a line here; kept whole if they do
-        built = _build(items, names, first_id, amp, False, icu=icu, in_plural=False) or [tagged]
+        built = _build(items, names, first_id, amp, False, icu=icu, in_plural=False, braces=not broken_icu) \
+            or [tagged]
     return built
 
 
 def _build(items: list[tuple[str, str, int]], names: dict[int, str], first_id: int, amp: _Ampersands | None,
-           lines: bool, icu: bool, in_plural: bool) -> list[Piece] | None:
+           lines: bool, icu: bool, in_plural: bool, braces: bool = True) -> list[Piece] | None:
     """Runs of text (placeholders found in it) and kept arguments as pieces: a Translatable per sentence (per line
     with `lines`), the line breaks and wordless stretches kept; None when a run's caller tags do not pair up."""
     pieces: list[Piece] = []
-    run = _Run(first_id, icu, amp is not None)
+    run = _Run(first_id, icu, amp is not None, braces)
     raw: list[str] = []  # the run as written, for a run without words
 
     def flush() -> bool:
@@ -275,7 +277,7 @@ def _build(items: list[tuple[str, str, int]], names: dict[int, str], first_id: i
             if piece is None:
                 return False
             pieces.append(piece)
-        run = _Run(first_id, icu, amp is not None)
+        run = _Run(first_id, icu, amp is not None, braces)
         raw.clear()
         return True
 
@@ -395,10 +397,12 @@ def _renderer(run: _Run, in_plural: bool) -> Callable[[str], str]:
     """How a run's translation (a tagged string) is written: the new tags as the text they stand for, the
     accelerator put back, "&" doubled where the string has accelerator syntax, ICU text quoted."""
     markup = dict(run.markup)
-    accelerator, icu, amp = run.accelerator, run.icu, run.amp
+    accelerator, icu, amp, braces = run.accelerator, run.icu, run.amp, run.braces
 
     def render(translation: str) -> str:
         pieces = parse(translation)
+        if not braces:
+            pieces = [re.sub("[{}]", "", piece) if isinstance(piece, str) else piece for piece in pieces]
         if amp:
             pieces = _with_accelerator(pieces, accelerator)
         out: list[tuple[str, bool]] = []  # (text, is literal text to quote for ICU); tags as written

@@ -302,7 +302,7 @@ def test_a_catalog_keeps_placeholders_icu_accelerators_and_prose_ampersands(engi
     menu = entries["&Open Recent\tCtrl+Shift+O"]
     assert accelerators(menu) == 1 and menu.endswith("\tCtrl+Shift+O"), menu
     close = entries["Save && &close {name}"]
-    assert accelerators(close) == 1 and "&&" in close and close.count("&") - 2 * close.count("&&") == 1, close
+    assert accelerators(close) == 1 and close.replace("&&", "").count("&") == 1, close  # any other "&" doubled
     assert "&&" not in entries["Tom & Jerry are watching"]
     assert entries["{count, plural, one {# item}"].count("{") == 2  # malformed ICU: its braces kept
     assert icu_shape(entries[next(m for m in entries if m.startswith("{count, plural, one {You"))]) == \
