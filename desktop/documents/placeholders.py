@@ -51,8 +51,9 @@ _SHORTCUT = re.compile(r"\t(?:(?:Ctrl|Control|Alt|AltGr|Shift|Cmd|Command|Meta|S
 # Accelerator syntax of UI strings: "&&" a literal ampersand, "&F" marks F.
 _AMPERSANDS = re.compile(r"&&|&(?=[^\W_])")
 _ELEMENT = re.compile(r"</?([A-Za-z][\w:.-]*)")
-# A line's comment or list mark ("## ", "# ", "- ", "* ", "> "): kept in front of the line's translation.
-_LINE_MARK = re.compile(r"[ \t]*(?:#{1,6}|[-*•>]|\d{1,3}[.)])[ \t]+")
+# A line's comment or list mark ("## ", "- ", "* ", "> ", "1. "): kept in front of the line's translation (one "#"
+# is not: "# of files" is a sentence).
+_LINE_MARK = re.compile(r"[ \t]*(?:#{2,6}|[-*•>]|\d{1,3}[.)])[ \t]+")
 
 
 @dataclass
@@ -400,7 +401,7 @@ def _renderer(run: _Run, in_plural: bool) -> Callable[[str], str]:
     accelerator, icu, amp, braces = run.accelerator, run.icu, run.amp, run.braces
 
     def render(translation: str) -> str:
-        pieces = parse(translation)
+        pieces = [_without_invented(piece) if isinstance(piece, str) else piece for piece in parse(translation)]
         if not braces:
             pieces = [re.sub("[{}]", "", piece) if isinstance(piece, str) else piece for piece in pieces]
         if amp:
@@ -420,12 +421,21 @@ def _renderer(run: _Run, in_plural: bool) -> Callable[[str], str]:
                 written.append(text)
                 continue
             if icu:
-                following = next((t for t, _ in out[index + 1:] if t), "")
+                # what follows the run in the message is syntax ("}" of its branch, "{" of an argument)
+                following = next((t for t, _ in out[index + 1:] if t), "}")
                 text = icu_message.quote(text, in_plural, following)
             written.append(escape_text(text))
         return "".join(written)
 
     return render
+
+
+def _without_invented(text: str) -> str:
+    """The model's text without placeholders of its own (a "%s" the source did not have would make the program
+    read an argument that is not there); entities, tags and whitespace codes are text here."""
+    kept = PLACEHOLDER.sub(lambda match: match.group() if match.lastgroup or match.group().startswith("&") else "",
+                           text)
+    return kept if kept == text else re.sub(r"(?<=\S) {2,}(?=\S)", " ", kept)
 
 
 def _with_accelerator(pieces: list, letter: str | None) -> list:

@@ -98,10 +98,11 @@ def test_each_icu_branch_is_translated_on_its_own_with_hash_and_arguments_protec
 def test_icu_quoting_is_kept_and_applied_to_the_translation() -> None:
     message = "It''s '{'literal'}' {n, plural, one {# day's} other {# '#' days}}"
     assert model_inputs(message) == ["It's {literal}", "# day's", "# '#' days"]
-    french = {"It's {literal}": "C'est {literal}", "# day's": "# jour d'été", "# '#' days": "# '#' jours {x}"}
+    french = {"It's {literal}": "C'est {literal}", "# day's": "# jour d'{x}", "# '#' days": "# '#' jours { x }"}
     result = translated(message, french.__getitem__)
-    # Apostrophes before a brace doubled, a brace the model wrote quoted: the reference parser reads it the same.
-    assert result == "C'est '{'literal'}' {n, plural, one {# jour d'été} other {# '#' jours '{'x'}'}}"
+    # Braces the model wrote quoted, an apostrophe before the branch's end doubled, a placeholder it made up
+    # dropped: the reference parser reads it the same.
+    assert result == "C'est '{'literal'}' {n, plural, one {# jour d''} other {# '#' jours '{' x '}'}}"
     assert icu_shape(result) == icu_shape(message)
 
 
@@ -139,6 +140,12 @@ def test_placeholders_come_back_exactly_as_often_whatever_the_model_does(text: s
     for model in (lambda segment: segment, str.upper, drops_the_first, lambda segment: segment[::-1]):
         result = translated(text, model)
         assert Counter({item: result.count(item) for item in kept}) == wanted, (text, result)
+
+
+def test_a_placeholder_the_model_made_up_is_dropped() -> None:
+    assert translated("Delete the file?", lambda _: "Datei %s löschen?") == "Datei löschen?"
+    assert translated("Delete %d files?", lambda _: "%d Dateien {0} löschen?") == "%d Dateien löschen?"
+    assert translated("Tom &amp; Jerry", lambda text: text + " &nbsp;") == "Tom &amp; Jerry &nbsp;"
 
 
 def test_the_model_sees_the_whole_sentence_with_its_placeholders_as_they_are() -> None:
@@ -185,11 +192,11 @@ def test_a_shortcut_after_a_tab_is_kept_verbatim(source: str, ui: bool, suffix: 
 
 
 def test_a_line_mark_and_empty_lines_of_a_catalog_string_are_kept() -> None:
-    text = "##\n## Default template\n\n- first item\nTo: $to\n"
+    text = "##\n## Default template\n\n- first item\n# of files: $count\n"
     pieces = software_pieces(escape_text(text), lines=True)
     assert [piece.text for piece in pieces if isinstance(piece, Translatable)] == \
-        ["Default template", "first item", TaggedText("To: <1/>")]
-    assert translated(text, str.upper, lines=True) == "##\n## DEFAULT TEMPLATE\n\n- FIRST ITEM\nTO: $to\n"
+        ["Default template", "first item", TaggedText("# of files: <1/>")]
+    assert translated(text, str.upper, lines=True) == "##\n## DEFAULT TEMPLATE\n\n- FIRST ITEM\n# OF FILES: $count\n"
 
 
 # -- real files, the real fast model ---------------------------------------------------------------------------
