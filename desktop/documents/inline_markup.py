@@ -286,7 +286,7 @@ def tag_literals(tagged: str, literals: Mapping[int, str]) -> str:
     ids: dict[str, list[int]] = {}
     for tag_id, text in literals.items():
         ids.setdefault(text, []).append(tag_id)
-    pattern = re.compile("|".join(re.escape(text) for text in sorted(ids, key=len, reverse=True)))
+    pattern = _literal_pattern(ids)
     used: dict[str, int] = {}
     out: list[str] = []
     for piece in parse(tagged):
@@ -303,6 +303,15 @@ def tag_literals(tagged: str, literals: Mapping[int, str]) -> str:
             start = match.end()
         out.append(escape_text(piece[start:]))
     return "".join(out)
+
+
+def _literal_pattern(texts: Collection[str]) -> re.Pattern[str]:
+    """Any of the literal texts, longest first; a variable ("$name") not as the start of a longer name ("$names")."""
+    return re.compile("|".join(_literal_regex(text) for text in sorted(texts, key=len, reverse=True)))
+
+
+def _literal_regex(text: str) -> str:
+    return re.escape(text) + (r"(?!\w)" if re.fullmatch(r"\$\w+", text) else "")
 
 
 def _from_html(translation: str, back: Mapping[str, Tag], source_text: str) -> str:
@@ -596,7 +605,7 @@ def _align_literals(core: str, translation: str, literals: Mapping[int, str], tr
     texts = list(dict.fromkeys(literals.values()))
     marker = {text: chr(_MARKER_BASE + number) for number, text in enumerate(texts)}
     text_of = {value: key for key, value in marker.items()}
-    pattern = re.compile("|".join(re.escape(text) for text in sorted(texts, key=len, reverse=True)))
+    pattern = _literal_pattern(texts)
 
     def mark(text: str) -> str:
         return pattern.sub(lambda match: marker[match.group()], text)
@@ -616,12 +625,16 @@ def _align_literals(core: str, translation: str, literals: Mapping[int, str], tr
         if len(found) < len(wanted) and sum(other.casefold() == text.casefold() for other in texts) == 1:
             # "%D" for "%d", "{Name}" for "{name}": the model's copy in another case stands for it
             missing = len(wanted) - len(found)
-            marked = re.sub(re.escape(text), lambda _, char=char: char, marked, count=missing, flags=re.IGNORECASE)
+            marked = re.sub(_literal_regex(text), lambda _, char=char: char, marked, count=missing, flags=re.IGNORECASE)
             found = [index for index, c in enumerate(marked) if c == char]
         for index in reversed(found[len(wanted):]):  # a copy the model added: removed
             marked = marked[:index] + marked[index + 1:]
-        for offset in wanted[len(found):]:  # one the model lost: at its relative place, as a word
-            marked = _insert_word(marked, char, offset / max(len(plain_source), 1))
+        for offset in wanted[len(found):]:  # one the model lost: where it left a remnant, else at its place
+            remnant = _remnant(text, marked)
+            if remnant is not None:
+                marked = marked[:remnant.start()] + char + marked[remnant.end():]
+            else:
+                marked = _insert_word(marked, char, offset / max(len(plain_source), 1))
     aligned = align_tags(source, marked, lambda inner: mark(translate(unmark(inner))))
     out: list[str] = []
     ids: dict[str, list[int]] = {}
@@ -644,6 +657,17 @@ def _align_literals(core: str, translation: str, literals: Mapping[int, str], tr
                 run.append(char)
         out.append(escape_text("".join(run)))
     return "".join(out)
+
+
+def _remnant(literal: str, text: str) -> re.Match[str] | None:
+    """A mangled copy of a placeholder in the model's output: its name with some of its punctuation, such as
+    "(name)s" or "{ name }" for "%(name)s" or "{name}" (a bare word is a translation, not a remnant)."""
+    name = max(re.findall(r"[^\W\d_][\w.]*", literal), key=len, default="")
+    if len(name) < 3:
+        return None
+    pattern = re.compile(r"[%$#@{(\[]+\s*" + re.escape(name) + r"(?:\s*[)}\]]+[A-Za-z@]?|(?!\w))"
+                         r"|(?<![\w%$#@{(\[])" + re.escape(name) + r"\s*[)}\]]+[A-Za-z@]?(?![\w])")
+    return pattern.search(text)
 
 
 def _insert_word(text: str, word: str, fraction: float) -> str:

@@ -433,9 +433,20 @@ def _renderer(run: _Run, in_plural: bool) -> Callable[[str], str]:
 def _without_invented(text: str) -> str:
     """The model's text without placeholders of its own (a "%s" the source did not have would make the program
     read an argument that is not there); entities, tags and whitespace codes are text here."""
-    kept = PLACEHOLDER.sub(lambda match: match.group() if match.lastgroup or match.group().startswith("&") else "",
-                           text)
-    return kept if kept == text else re.sub(r"(?<=\S) {2,}(?=\S)", " ", kept)
+    out: list[str] = []
+    start = 0
+    for match in PLACEHOLDER.finditer(text):
+        if match.lastgroup or match.group().startswith("&"):
+            continue
+        before, end = text[start:match.start()], match.end()
+        if text[end:end + 1] == " ":  # one space goes with it, as with a word
+            end += 1
+        else:
+            before = before.removesuffix(" ")
+        out.append(before)
+        start = end
+    out.append(text[start:])
+    return "".join(out)
 
 
 def _with_accelerator(pieces: list, letter: str | None) -> list:

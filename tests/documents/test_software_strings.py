@@ -142,6 +142,13 @@ def test_placeholders_come_back_exactly_as_often_whatever_the_model_does(text: s
         assert Counter({item: result.count(item) for item in kept}) == wanted, (text, result)
 
 
+def test_a_placeholder_the_model_mangled_is_put_back_in_place_of_its_remnant() -> None:
+    mangled = {"%(event_name)s of %(family)s": "(event_name)s von (family)s",
+               "Hello {name}, $count jobs": "Hallo { name }, $counts Aufträge"}
+    assert translated("%(event_name)s of %(family)s", mangled.__getitem__) == "%(event_name)s von %(family)s"
+    assert translated("Hello {name}, $count jobs", mangled.__getitem__) == "Hallo {name}, $count Aufträge"
+
+
 def test_a_placeholder_the_model_made_up_is_dropped() -> None:
     assert translated("Delete the file?", lambda _: "Datei %s löschen?") == "Datei löschen?"
     assert translated("Delete %d files?", lambda _: "%d Dateien {0} löschen?") == "%d Dateien löschen?"
