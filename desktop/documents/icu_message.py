@@ -18,6 +18,8 @@ _NAME = re.compile(r"[^\s{}',#|]+")
 _SELECTOR = re.compile(r"=\s*-?\d+(?:\.\d+)?|[^\s{}',#|=]+")
 _OFFSET = re.compile(r"offset\s*:\s*\d+")
 _BRANCHING = ("plural", "select", "selectordinal")
+# Deeper nesting is no real message: refused as malformed (a hostile one must not exhaust the stack).
+MAX_DEPTH = 32
 
 
 class IcuSyntaxError(ValueError):
@@ -122,6 +124,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.at = 0
+        self.depth = 0
 
     def error(self, what: str) -> IcuSyntaxError:
         return IcuSyntaxError(f"{what} at offset {self.at}")
@@ -221,6 +224,9 @@ class _Parser:
         self._space()
         if kind != "select" and _OFFSET.match(text, self.at):
             self._expect(_OFFSET, "an offset")
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"arguments nested deeper than {MAX_DEPTH}")
         node = Branching(argument=f"{name}, {kind}")
         syntax_start = start
         seen = node.selectors
@@ -246,6 +252,7 @@ class _Parser:
             self.at += 1
         if "other" not in seen:
             raise self.error(f"a {kind} argument without 'other'")
+        self.depth -= 1
         self.at += 1
         node.parts.append(text[syntax_start:self.at])
         return node

@@ -26,16 +26,16 @@ _NOT_TAG = r"(?!</?\d)"
 # {{ }} templates), $variables and entities. Named groups say how each is shown: "code" ones as an empty
 # HTML element (whitespace and directives a model would rewrite), "tag" ones as the HTML tag they are.
 PLACEHOLDER = re.compile(
-    rf"(?P<code><!--(?:{_NOT_TAG}[\s\S])*?-->"  # HTML comments, Cheetah/SSI directives <!--#if $a #-->
+    rf"(?P<code><!--(?:{_NOT_TAG}[^\n]){{0,2000}}?-->"  # HTML comments, Cheetah/SSI directives <!--#if $a #-->
     r"|\\[nrt]|\t)"  # escapes written out, a tab
-    r"|(?P<tag></?[A-Za-z][\w:.-]*(?:\s[^<>]*)?/?>)"  # HTML tags, paired where they pair
+    r"|(?P<tag></?[A-Za-z][\w:.-]{0,64}(?:\s[^<>]{0,2000})?/?>)"  # HTML tags, paired where they pair
     r"|%(?:\d+\$|\([^()\s<>]{1,64}\))?[-+#0']*(?:\d+|\*(?:\d+\$)?)?(?:\.(?:\d+|\*(?:\d+\$)?))?"
     r"(?:hh|ll|[hlLqjzt]|I64|I32)?[diouxXeEfFgGaAcspnCS@%]"  # %s %04x %% %1$s %(name)s %ld %1$@
     r"|%#@\w+@|%\{\w+\}|%L?\d{1,2}(?!\d)"  # Apple %#@KEY@, Ruby %{name}, Qt %1 %L1
-    r"|\{\{[^{}<>]*\}\}|\$\{[^{}<>]*\}"  # {{ name }}, ${name}
+    r"|\{\{[^{}<>]{0,200}\}\}|\$\{[^{}<>]{0,200}\}"  # {{ name }}, ${name}
     r"|\$[A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[[^\]\s<>]*\])*"  # $name, $obj.attr, $stages[$stage]
-    r"|\{[\w.\[\]]*(?:![rsa])?(?::[^{}<>]*)?\}"  # {} {0} {name} {0:N2} {name!r}
-    r"|\{\s*\w+\s*,\s*-?\w+(?:\s*[,:][^{}<>]*)?\}"  # {0,-10} {0,number,#.##} {n, date, short}
+    r"|\{[\w.\[\]]{0,200}(?:![rsa])?(?::[^{}<>]{0,200})?\}"  # {} {0} {name} {0:N2} {name!r}
+    r"|\{\s*\w+\s*,\s*-?\w+(?:\s*[,:][^{}<>]{0,200})?\}"  # {0,-10} {0,number,#.##} {n, date, short}
     r"|&(?:[A-Za-z][\w.-]*|#\d+|#[xX][0-9A-Fa-f]+);"  # &amp; &#160;
 )
 # An ICU message that does not parse: its syntax protected piece by piece, the words between translated.
@@ -127,9 +127,9 @@ def software_pieces(tagged: str, names: Mapping[int, str] | None = None, *, ui: 
             if built is not None:
                 pieces = built
         if not pieces:  # not well-formed ICU, or branches that cut through the caller's markup
-            pieces = _text_pieces(tagged, names, first_id, amp, lines, icu=False, broken_icu=True)
+            pieces = _text_pieces(tagged, names, first_id, amp, lines, broken_icu=True)
     else:
-        pieces = _text_pieces(tagged, names, first_id, amp, lines, icu=False)
+        pieces = _text_pieces(tagged, names, first_id, amp, lines)
     if suffix:
         pieces.append(suffix)
     return pieces
@@ -147,7 +147,7 @@ def _tags(tagged: str) -> list[Tag]:
 
 @dataclass
 class _Ampersands:
-    """A UI string's ampersand syntax: the one accelerator's place (None when it has none) and whether "&&" occurs."""
+    """A UI string's ampersand syntax ("&&" a literal "&"): the offset of its one accelerator's "&" (None: none)."""
 
     accelerator: int | None
 
@@ -169,12 +169,12 @@ def _icu_pieces(message: icu_message.Message, names: dict[int, str], first_id: i
     between them translated; None when a run's caller tags do not pair up within it."""
     pieces: list[Piece] = []
     run: list[icu_message.Node] = []
-    position = offset  # where the node starts in the caller's string (for the accelerator's place)
+    run_start = position = offset  # where the run and the node start in the caller's string (the accelerator's place)
 
     def flush() -> bool:
         if not run:
             return True
-        built = _run_pieces(run, names, first_id, amp, lines, in_plural, position - sum(len(_raw(n)) for n in run))
+        built = _run_pieces(run, names, first_id, amp, lines, in_plural, run_start)
         run.clear()
         if built is None:
             return False
@@ -185,29 +185,24 @@ def _icu_pieces(message: icu_message.Message, names: dict[int, str], first_id: i
         if isinstance(node, icu_message.Branching):
             if not flush():
                 return None
-            at = position
             for part in node.parts:
                 if isinstance(part, str):
                     pieces.append(part)
-                    at += len(part)
+                    position += len(part)
                 else:
-                    kind_plural = not node.argument.endswith(", select")
-                    built = _icu_pieces(part, names, first_id, amp, lines, kind_plural, at)
+                    built = _icu_pieces(part, names, first_id, amp, lines, not node.argument.endswith(", select"),
+                                        position)
                     if built is None:
                         return None
                     pieces.extend(built)
-                    at += len(part.raw)
-            position = at
+                    position += len(part.raw)
+            run_start = position
         else:
             run.append(node)
             position += len(node.raw)
     if not flush():
         return None
     return pieces
-
-
-def _raw(node: icu_message.Node) -> str:
-    return node.raw if not isinstance(node, icu_message.Branching) else ""
 
 
 def _run_pieces(nodes: list[icu_message.Node], names: dict[int, str], first_id: int, amp: _Ampersands | None,
@@ -222,7 +217,7 @@ def _run_pieces(nodes: list[icu_message.Node], names: dict[int, str], first_id: 
                 if number:
                     items.append(("arg", "'#'", -1))
                 if part:
-                    items.append(("text", icu_message.Text(part, _unquoted(part, in_plural)).value, -1))
+                    items.append(("text", _unquoted(part, in_plural), -1))
         elif isinstance(node, icu_message.Text) and node.raw == "'#'" and in_plural:
             items.append(("arg", node.raw, -1))
         elif isinstance(node, icu_message.Text):
@@ -232,20 +227,20 @@ def _run_pieces(nodes: list[icu_message.Node], names: dict[int, str], first_id: 
         at += len(node.raw)
     if not any(kind == "text" and has_words(strip_tags(value)) for kind, value, _ in items):
         return ["".join(node.raw for node in nodes)]  # nothing to translate: as written
-    pieces = _build(items, names, first_id, amp, lines, icu=True, in_plural=in_plural)
-    if pieces is None:
-        return None
-    return pieces
+    return _build(items, names, first_id, amp, lines, icu=True, in_plural=in_plural)
 
 
 def _unquoted(raw: str, in_plural: bool) -> str:
-    """The value of ICU literal text as written (a piece of a Text node's raw)."""
-    nodes = icu_message.parse_text(raw, in_plural)
-    return "".join(node.value for node in nodes)
+    """The value of ICU literal text as written (a piece of a Text node's raw; as written if it does not read)."""
+    try:
+        return "".join(node.value for node in icu_message.parse_text(raw, in_plural))
+    except icu_message.IcuSyntaxError:
+        return raw
 
 
 def _text_pieces(tagged: str, names: dict[int, str], first_id: int, amp: _Ampersands | None, lines: bool,
-                 icu: bool, broken_icu: bool = False) -> list[Piece]:
+                 broken_icu: bool = False) -> list[Piece]:
+    """A string that is not an ICU message with branches (or one that does not parse: its syntax kept as code)."""
     items: list[tuple[str, str, int]] = []
     if broken_icu:  # the ICU syntax protected as code the model keeps, the rest as text
         start = 0
@@ -256,9 +251,9 @@ def _text_pieces(tagged: str, names: dict[int, str], first_id: int, amp: _Ampers
         items.append(("text", tagged[start:], start))
     else:
         items.append(("text", tagged, 0))
-    built = _build(items, names, first_id, amp, lines, icu=icu, in_plural=False, braces=not broken_icu)
+    built = _build(items, names, first_id, amp, lines, icu=False, in_plural=False, braces=not broken_icu)
     if built is None:  # the caller's tags never cross a line here; kept whole if they do
-        built = _build(items, names, first_id, amp, False, icu=icu, in_plural=False, braces=not broken_icu) \
+        built = _build(items, names, first_id, amp, False, icu=False, in_plural=False, braces=not broken_icu) \
             or [tagged]
     return built
 

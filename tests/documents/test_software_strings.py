@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -204,6 +205,17 @@ def test_a_line_mark_and_empty_lines_of_a_catalog_string_are_kept() -> None:
     assert [piece.text for piece in pieces if isinstance(piece, Translatable)] == \
         ["Default template", "first item", TaggedText("# of files: <1/>")]
     assert translated(text, str.upper, lines=True) == "##\n## DEFAULT TEMPLATE\n\n- FIRST ITEM\n# OF FILES: $count\n"
+
+
+def test_hostile_software_strings_never_raise_and_are_read_in_linear_time() -> None:
+    deep = "{a, select, other {" * 200 + "x" + "}}" * 200  # nested past any real message: malformed
+    with pytest.raises(icu_message.IcuSyntaxError):
+        icu_message.parse(deep)
+    assert translated(deep, lambda text: text) == deep
+    started = time.monotonic()
+    for hostile in ("<!--" * 40_000, "{a:" * 40_000, "%(" * 40_000, "<a " * 40_000, "{{" * 40_000, "&" * 80_000):
+        software_pieces(escape_text(hostile + " text"), ui=True, lines=True)
+    assert time.monotonic() - started < 10
 
 
 # -- real files, the real fast model ---------------------------------------------------------------------------
