@@ -43,15 +43,12 @@ class Argument:
 
 @dataclass
 class Branching:
-    """A plural, select or selectordinal argument: `syntax` (as written) alternates with the branch messages,
-    `[head "{n, plural, one {", message, "} other {", message, "}}"]`."""
+    """A plural, select or selectordinal argument: in `parts` its syntax as written alternates with the branches'
+    messages, `["{n, plural, one {", message, "} other {", message, "}}"]`."""
 
     parts: list[str | Message] = field(default_factory=list)
     argument: str = ""  # "count, plural": the argument's name and type
     selectors: list[str] = field(default_factory=list)  # "=0", "one", "other", in order
-
-    def branches(self) -> list[Message]:
-        return [part for part in self.parts if isinstance(part, Message)]
 
 
 Node = Text | Argument | Branching
@@ -71,16 +68,6 @@ class Message:
 
     def branching(self) -> bool:
         return any(isinstance(node, Branching) for node in self.nodes)
-
-    def shape(self) -> list:
-        """The message's syntax without its texts: argument names and types, selectors, nested shapes."""
-        shape: list = []
-        for node in self.nodes:
-            if isinstance(node, Branching):
-                shape.append((node.argument, node.selectors, [branch.shape() for branch in node.branches()]))
-            elif isinstance(node, Argument):
-                shape.append(node.raw if node.raw == "#" else re.sub(r"\s+", "", node.raw))
-        return shape
 
 
 def parse(text: str) -> Message:

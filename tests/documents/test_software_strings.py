@@ -258,6 +258,28 @@ def test_a_windows_resource_xliff_keeps_placeholders_accelerators_and_shortcuts(
 
 
 @pytest.mark.slow
+def test_xcode_and_memsource_xliff_keep_their_placeholders_and_a_prose_ampersand(engine, tmp_path: Path) -> None:
+    """The corpus's Xcode export (%d, %1$@, %#@OTHERS@, "&" in a sentence; not a UI resource) and Memsource
+    XLIFF 2.0, translated again (--overwrite); Xcode's third <file> says target-language="en", made "it" here."""
+    xcode = tmp_path / "xcode.xliff"
+    xcode.write_text((CORPUS / "xliff-software" / "xcode.xliff").read_text(encoding="utf-8")
+                     .replace('target-language="en"', 'target-language="it"'), encoding="utf-8")
+    memsource = Path(shutil.copyfile(CORPUS / "xliff-software" / "uber-counts.xliff", tmp_path / "uber.xliff"))
+    for source, src, tgt in ((xcode, "en", "it"), (memsource, "en", "zh")):
+        before = etree.parse(str(source)).getroot()
+        output = DocumentJob(source, JobOptions(src, tgt, overwrite=True)).run(engine)
+        after = etree.parse(str(output)).getroot()
+        namespace = before.nsmap[None]
+        sources = ["".join(e.itertext()) for e in before.iter(f"{{{namespace}}}source")]
+        targets = ["".join(e.itertext()) for e in after.iter(f"{{{namespace}}}target")]
+        assert len(sources) == len(targets)
+        for text, translation in zip(sources, targets, strict=True):
+            if any(ch.isalpha() for ch in text):
+                assert software_problems(text, translation) == [], (text, translation)
+                assert "&&" not in translation
+
+
+@pytest.mark.slow
 def test_icu_messages_in_xliff_are_translated_branch_by_branch_with_their_syntax_and_codes(engine, tmp_path):
     """The corpus's Angular XLIFF 2.0 (an ICU plural as a source) and Angular's 1.2 shape with an <x/> code
     inside a branch, its targets removed."""
