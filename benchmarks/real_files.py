@@ -39,6 +39,7 @@ import hashlib
 import json
 import os
 import platform
+import posixpath
 import re
 import shutil
 import subprocess
@@ -128,10 +129,14 @@ class Run:
     stderr: str = ""
 
 
+# Formats whose translation is written in another format: a PDF comes back as a Word document.
+OUTPUT_SUFFIXES = {".pdf": ".docx"}
+
+
 def output_name(entry: Entry) -> str:
-    """name.<tgt>.ext for the file (the suffix decides the format)."""
+    """name.<tgt>.ext for the file (the suffix decides the format; a .pdf's translation is a .docx)."""
     path = Path(entry.name)
-    return f"{path.stem}.{entry.target_language}{path.suffix}"
+    return f"{path.stem}.{entry.target_language}{OUTPUT_SUFFIXES.get(path.suffix.lower(), path.suffix)}"
 
 
 def run_file(entry: Entry, workdir: Path, model: Path | None, batch: int = 16, timeout: float = 900,
@@ -575,7 +580,7 @@ def check_zip(source: Path, output: Path) -> list[str]:
             problems.append(f"zip members lost: {sorted(src_names - out_names)[:5]}")
         if out_names - src_names:
             problems.append(f"zip members added: {sorted(out_names - src_names)[:5]}")
-        if source.suffix in (".odt", ".odp", ".ods"):  # ODF: mimetype first and stored, where the source has it
+        if source.suffix in (".odt", ".odp", ".ods", ".epub"):  # ODF, OCF: mimetype first and stored
             def mimetype_first(package: zipfile.ZipFile) -> bool:
                 first = package.infolist()[0]
                 return first.filename == "mimetype" and first.compress_type == zipfile.ZIP_STORED
@@ -770,6 +775,107 @@ def check_office(source: Path, output: Path) -> list[str]:
     return problems
 
 
+# -- EPUB and PDF ----------------------------------------------------------------------------------------
+
+_OPF = "{http://www.idpf.org/2007/opf}"
+_DC = "{http://purl.org/dc/elements/1.1/}"
+_XHTML = "{http://www.w3.org/1999/xhtml}"
+_XMLLANG = "{http://www.w3.org/XML/1998/namespace}lang"
+_EPUB_TEXT = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "a", "td", "th", "nav", "section", "img", "svg")
+EPUBCHECK = Path("/usr/share/java/epubcheck.jar")  # Debian's epubcheck package (the W3C's checker, Java)
+
+
+def _epubcheck(path: Path) -> list[str] | None:
+    """EPUBCheck's ERROR and FATAL messages without the file's path, or None when it is not installed."""
+    jar = EPUBCHECK if EPUBCHECK.is_file() else Path("/usr/bin/epubcheck")
+    if shutil.which("java") is None or not jar.is_file():
+        return None
+    done = subprocess.run(["java", "-jar", str(jar), str(path)], capture_output=True, text=True, errors="replace",
+                          timeout=300)
+    return sorted(re.sub(r"^(\w+\([\w-]+\)): \S*?" + re.escape(path.name) + r"/?", r"\1: ", line)
+                  for line in (done.stdout + done.stderr).splitlines() if line.startswith(("ERROR", "FATAL")))
+
+
+def epub_summary(path: Path) -> dict[str, object]:
+    """The package document's manifest and spine, dc:language, and per XHTML document the count of its text
+    elements and its root's languages (every document, OPF and NCX parsed as XML: well-formed or it raises)."""
+    with zipfile.ZipFile(path) as package:
+        container = _xml(package.read("META-INF/container.xml"))
+        opf_name = next(e.get("full-path") for e in container.iter() if _local(e.tag) == "rootfile")
+        opf = _xml(package.read(opf_name))
+        base = posixpath.dirname(opf_name)
+        items = [(i.get("id"), i.get("href"), i.get("media-type"), i.get("properties")) for i in opf.iter(f"{_OPF}item")]
+        documents = {}
+        for _, href, media_type, _ in items:
+            name = posixpath.normpath(posixpath.join(base, href))
+            if media_type == "application/xhtml+xml":
+                root = _xml(package.read(name))
+                documents[name] = {"elements": Counter(_local(e.tag) for e in root.iter() if isinstance(e.tag, str)
+                                                       and _local(e.tag) in _EPUB_TEXT),
+                                   "lang": (root.get(_XMLLANG), root.get("lang"))}
+            elif media_type == "application/x-dtbncx+xml":
+                documents[name] = {"labels": sum(1 for e in _xml(package.read(name)).iter() if _local(e.tag) == "text")}
+        return {"manifest": items, "spine": [i.get("idref") for i in opf.iter(f"{_OPF}itemref")],
+                "languages": [e.text for e in opf.iter(f"{_DC}language")], "documents": documents,
+                "opf": opf_name}
+
+
+def check_epub(source: Path, output: Path) -> list[str]:
+    problems = check_zip(source, output)
+    with zipfile.ZipFile(output) as package:
+        first = package.infolist()[0]
+        if first.filename != "mimetype" or first.compress_type != zipfile.ZIP_STORED or first.extra:
+            problems.append("mimetype is not the first, stored zip member without an extra field")
+    before, after = epub_summary(source), epub_summary(output)
+    target = output.stem.rsplit(".", 1)[-1]
+    if after["languages"][:1] != [target]:
+        problems.append(f"dc:language is {after['languages']}, not {target}")
+    for name, summary in after["documents"].items():
+        if "lang" in summary and target not in summary["lang"]:
+            problems.append(f"{name}: the document's language is {summary['lang']}, not {target}")
+    for key in ("manifest", "spine"):
+        _compare(key, before[key], after[key], problems)
+    for name, summary in before["documents"].items():
+        summary.pop("lang", None)
+        after["documents"][name].pop("lang", None)
+        _diff_summary(summary, after["documents"][name], problems, f"{name}: ")
+    # Every member that holds no text to translate is the source's, byte for byte.
+    edited = {before["opf"], *before["documents"]}
+    with zipfile.ZipFile(source) as a, zipfile.ZipFile(output) as b:
+        for name in a.namelist():
+            if name not in edited and name in b.namelist() and a.read(name) != b.read(name):
+                problems.append(f"{name} changed, though it holds nothing translated")
+    errors_before, errors_after = _epubcheck(source), _epubcheck(output)
+    if errors_before is None:
+        problems.append(f"{NOTE}EPUBCheck is not installed (apt install epubcheck): checked with lxml only")
+    elif set(errors_after) - set(errors_before):
+        problems.append(f"EPUBCheck finds new errors: {sorted(set(errors_after) - set(errors_before))[:3]}")
+    return problems
+
+
+def check_pdf(source: Path, output: Path) -> list[str]:
+    """The .docx a PDF became: python-docx reads it, no paragraph is empty, a page break for each page that
+    starts a new paragraph (at most one less than the pages), the header or footer where pages repeated one."""
+    from docx import Document
+    from pdfminer.high_level import extract_pages
+
+    problems = []
+    pages = sum(1 for _ in extract_pages(source))
+    document = Document(str(output))
+    paragraphs = document.paragraphs
+    if not any(p.text.strip() for p in paragraphs):
+        problems.append("the Word document has no text")
+    empty = sum(1 for p in paragraphs if not p.text.strip())
+    if empty:
+        problems.append(f"{empty} empty paragraphs")
+    breaks = sum(1 for p in paragraphs if p.paragraph_format.page_break_before)
+    if not (min(1, pages - 1) <= breaks <= pages - 1):
+        problems.append(f"{breaks} page breaks for {pages} pages")
+    if any(re.search(r"[^\W\d_]-$", p.text.strip()) for p in paragraphs if len(p.text) > 40):
+        problems.append("a paragraph ends in a hyphen (a line-end hyphenation not undone)")
+    return problems
+
+
 # -- subtitles -----------------------------------------------------------------------------------------
 
 _TIMING = re.compile(r"^\s*(?:\d+:)?\d+:\d+(?:[.,]\d+)?\s+-->\s+\S+.*$")
@@ -927,6 +1033,8 @@ CHECKS[".htm"] = CHECKS[".html"]
 CHECKS[".markdown"] = CHECKS[".md"]
 for _suffix in (".docx", ".pptx", ".xlsx", ".odt", ".odp"):
     CHECKS[_suffix] = check_office
+CHECKS[".epub"] = check_epub
+CHECKS[".pdf"] = check_pdf
 
 
 def check_structure(source: Path, output: Path) -> list[str]:

@@ -318,11 +318,12 @@ def _translate_file(engine, job, args: argparse.Namespace, cut: _CutWarnings) ->
 
     cut.name, cut.line = str(job.source), 0
     try:
+        written = None
         if args.output == "-":
             job.run(engine, out=sys.stdout.buffer)
             sys.stdout.buffer.flush()
-            return
-        written = job.run(engine)
+        else:
+            written = job.run(engine)
     except DocumentError as exc:  # bad input, and also a full disk or read-only output folder
         raise FileFailed(str(exc)) from None
     except BrokenPipeError:
@@ -332,7 +333,10 @@ def _translate_file(engine, job, args: argparse.Namespace, cut: _CutWarnings) ->
     finally:
         job.options.progress.close()
     if not args.quiet:
-        print(f"{job.source} -> {written}", file=sys.stderr)
+        if written is not None:
+            print(f"{job.source} -> {written}", file=sys.stderr)
+        if job.format.note:  # e.g. a PDF written as .docx: what the translation does not keep
+            print(f"alma-translate: note: {job.source}: {job.format.note}", file=sys.stderr)
 
 
 def _error(message: str) -> None:

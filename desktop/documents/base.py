@@ -151,6 +151,9 @@ class DocumentFormat:
     """
 
     extensions: tuple[str, ...] = ()
+    # What the user must know about every translation in this format, said once the file is written
+    # (a PDF comes back as a Word document without its layout); empty for the formats that keep it all.
+    note: str = ""
 
     def configured(self, src: str, tgt: str, overwrite: bool = False, model_name: str | None = None) -> DocumentFormat:
         """The format for one job: bilingual formats (XLIFF) check the languages, mark the model's

@@ -17,7 +17,7 @@ DOCX = PackageKind(".docx", "Word document", main_content_types=(
     "application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml",
     "application/vnd.ms-word.document.macroEnabled.main+xml",
     "application/vnd.ms-word.template.macroEnabledTemplate.main+xml",
-))
+), strict_save_as="a Word Document (.docx) in Word or LibreOffice")
 
 
 def check_package(source: Path) -> None:

@@ -7,9 +7,11 @@ from pathlib import Path
 
 from desktop.documents.base import DocumentError, DocumentFormat, Source
 from desktop.documents.docx_format import DocxFormat
+from desktop.documents.epub_format import EpubFormat
 from desktop.documents.html_format import HtmlFormat
 from desktop.documents.markdown_format import MarkdownFormat
-from desktop.documents.odt_format import OdtFormat
+from desktop.documents.odt_format import OdpFormat, OdtFormat
+from desktop.documents.pdf_format import PdfFormat
 from desktop.documents.po_format import PoFormat
 from desktop.documents.pptx_format import PptxFormat
 from desktop.documents.subtitle_format import SubtitleFormat
@@ -19,7 +21,7 @@ from desktop.documents.xlsx_format import XlsxFormat
 
 FORMATS: tuple[DocumentFormat, ...] = (
     PlainTextFormat(), MarkdownFormat(), DocxFormat(), SubtitleFormat(), HtmlFormat(), PoFormat(), XliffFormat(),
-    PptxFormat(), XlsxFormat(), OdtFormat(),
+    PptxFormat(), XlsxFormat(), OdtFormat(), OdpFormat(), EpubFormat(), PdfFormat(),
 )
 _BY_EXTENSION = {ext: fmt for fmt in FORMATS for ext in fmt.extensions}
 SUPPORTED_EXTENSIONS: tuple[str, ...] = tuple(sorted(_BY_EXTENSION))

@@ -48,6 +48,7 @@ class _PieceParser(HTMLParser):
         self._capture_depth = 0
         self._stack: list[tuple[str, bool]] = []  # (tag, keeps its content)
         self._open: dict[str, int] = {}  # how many of each tag are on the stack
+        self._raw_endtag = ""  # the end tag being handled, as written
 
     def _keeping(self) -> bool:
         return bool(self._stack) and self._stack[-1][1]
@@ -145,12 +146,24 @@ class _PieceParser(HTMLParser):
         else:
             self._markup(raw)
 
+    def parse_endtag(self, i: int) -> int:
+        # html.parser hands handle_endtag the name in lower case; the end tag is written back as it was,
+        # so XHTML (EPUB) stays well-formed: </linearGradient> in inline SVG, </p > with its space.
+        end = self.rawdata.find(">", i + 1)
+        self._raw_endtag = self.rawdata[i:end + 1] if end >= 0 else ""
+        return super().parse_endtag(i)
+
+    def _endtag_text(self, tag: str) -> str:
+        raw = self._raw_endtag
+        return raw if raw[2:2 + len(tag)].lower() == tag else f"</{tag}>"
+
     def handle_endtag(self, tag: str) -> None:
+        raw = self._endtag_text(tag)
         if self._capture is None and self._run_open and self._run_open[-1] == tag:
-            self._inline("close", f"</{tag}>", tag)
+            self._inline("close", raw, tag)
             self._run_open.pop()
         else:
-            self._markup(f"</{tag}>")
+            self._markup(raw)
         if not self._open.get(tag):  # a stray end tag: skip the scan (10,000 of them are quadratic)
             return
         for index in range(len(self._stack) - 1, -1, -1):  # tolerate unclosed inner elements

@@ -187,6 +187,30 @@ def check_tags(source: str, translation: str) -> list[str]:
     return problems
 
 
+def _inner_texts(tagged: str) -> dict[int, str]:
+    """Each paired tag's text (its nested tags' text included), by tag id."""
+    inner: dict[int, list[str]] = {}
+    open_ids: list[int] = []
+    for piece in parse(tagged):
+        if isinstance(piece, str):
+            for tag_id in open_ids:
+                inner[tag_id].append(piece)
+        elif piece.kind == "open":
+            open_ids.append(piece.id)
+            inner.setdefault(piece.id, [])
+        elif piece.kind == "close" and piece.id in open_ids:
+            open_ids.remove(piece.id)
+    return {tag_id: "".join(texts) for tag_id, texts in inner.items()}
+
+
+def emptied_tags(source: str, translation: str) -> list[str]:
+    """Paired tags that held text in the source and hold none in the translation: an emptied hyperlink
+    or field would vanish from the document (a tag's text is what makes it visible)."""
+    before, after = _inner_texts(source), _inner_texts(translation)
+    emptied = [tag_id for tag_id, text in before.items() if text.strip() and not after.get(tag_id, "").strip()]
+    return ["emptied " + " ".join(open_tag(tag_id) for tag_id in emptied)] if emptied else []
+
+
 # --- spelling the tags for the model ------------------------------------------------------------
 
 # Inline HTML element names a caller's hint may keep; anything else gets a name from the pool.
@@ -346,7 +370,7 @@ class TaggedTranslation:
     """The translation (a tagged string with all the source's tags, well nested) and how it was made.
 
     method: "plain" (no tags to carry), "html"/"numbered" (the model carried the tags), "align" (tags
-    re-inserted by alignment); model_kept_tags: whether the model's own tagged output was complete
+    re-inserted by alignment), "fragments" (the text between tags translated piece by piece); model_kept_tags: whether the model's own tagged output was complete
     (None when it was not asked to carry tags); problems: what was wrong with the model's tags.
     """
 
@@ -426,17 +450,37 @@ def translate_tagged(tagged: str, translate: TranslateText, names: Mapping[int, 
         else:
             _, back = to_html(core, names, literals)
             result = from_html(ask(shown), back, strip_tags(core), literals)
-        problems = check_tags(core, result)
+        problems = check_tags(core, result) or emptied_tags(core, result)
         if not problems and has_words(strip_tags(result)):
             return TaggedTranslation(head + result + tail, "numbered" if method == "numbered" else "html", True)
     # Removing a standalone tag between two spaces leaves two: the model gets one.
     shown = _plain_for_model(core, literals)
     translation = drop_invented_markup(ask(shown), shown)
+    kept = False if method != "align" else None
+    if len(re.findall(r"\S+", translation)) < sum(1 for piece in parse(core) if isinstance(piece, str)
+                                                  and has_words(piece)):
+        # Fewer words than stretches of text (a cut or one-word answer): alignment would leave some
+        # formatting, a link, with no word; each stretch is translated on its own instead.
+        return TaggedTranslation(head + _fragments(core, translate) + tail, "fragments", kept, problems)
     if literals:
         aligned = _align_literals(core, translation, literals, translate)
     else:
         aligned = align_tags(core, translation, translate)
-    return TaggedTranslation(head + aligned + tail, "align", False if method != "align" else None, problems)
+    return TaggedTranslation(head + aligned + tail, "align", kept, problems)
+
+
+def _fragments(tagged: str, translate: TranslateText) -> str:
+    """Each stretch of text between tags translated alone, its edge spaces and the tags kept in place."""
+    out: list[str] = []
+    for piece in parse(tagged):
+        if isinstance(piece, Tag):
+            out.append(str(piece))
+            continue
+        core = piece.strip()
+        translated = translate(core).strip() if has_words(core) else core
+        lead, trail = piece[:len(piece) - len(piece.lstrip())], piece[len(piece.rstrip()):]
+        out.append(lead + escape_text(translated if has_words(translated) else core) + trail)
+    return "".join(out)
 
 
 def first_input(tagged: str, names: Mapping[int, str] | None = None, method: Method = "auto",
@@ -534,7 +578,7 @@ def _find(needle: str, haystack: str, low: int, high: int) -> tuple[int, int] | 
     needle = needle.strip()
     candidates = [needle, needle.rstrip(".!?:;,…")]
     for candidate in candidates:
-        if not candidate or not has_words(candidate):
+        if not any(ch.isalnum() for ch in candidate):  # a number (a field's page number) is found too
             continue
         pattern = re.compile(r"(?<!\w)" + re.escape(candidate) + r"(?!\w)", re.IGNORECASE)
         match = pattern.search(haystack, low, high) or re.compile(re.escape(candidate), re.IGNORECASE).search(
@@ -544,13 +588,48 @@ def _find(needle: str, haystack: str, low: int, high: int) -> tuple[int, int] | 
     return None
 
 
+def _tagged_inside(node: _Node, plain: str) -> str:
+    """The tagged string inside a node of _tree (its nested tags included, its own left out)."""
+    out: list[str] = []
+    position = node.start
+    for child in node.children:
+        if isinstance(child, tuple):
+            tag_id, offset = child
+            out += [escape_text(plain[position:offset]), empty_tag(tag_id)]
+            position = offset
+        else:
+            out += [escape_text(plain[position:child.start]), open_tag(child.tag_id), _tagged_inside(child, plain),
+                    close_tag(child.tag_id)]
+            position = child.end
+    out.append(escape_text(plain[position:node.end]))
+    return "".join(out)
+
+
+def _filled(node: _Node, plain: str, translation: str, at: int, translate: TranslateText | None) -> str:
+    """The node's tags around its own text, to be inserted at `at` of the translation: its inner text
+    translated alone (when a translator is given and answers with words), else the source's text."""
+    inner = plain[node.start:node.end]
+    text = translate(inner.strip()).strip() if translate is not None and has_words(inner) else ""
+    if not has_words(text):
+        text = inner.strip()
+    inside = _tagged_inside(node, plain)
+    body = align_tags(inside, text, translate) if tags_of(inside) else escape_text(text)
+    # Scripts written without spaces (Chinese, Japanese) get none; a one-word translation goes by the source.
+    spaced = " " in translation.strip() or " " in plain.strip()
+    before = " " if spaced and at > 0 and not translation[at - 1].isspace() else ""
+    after = " " if spaced and at < len(translation) and translation[at].isalnum() else ""
+    return before + open_tag(node.tag_id) + body + close_tag(node.tag_id) + after  # type: ignore[arg-type]
+
+
 def align_tags(tagged_source: str, translation: str, translate: TranslateText | None = None) -> str:
     """Re-insert the source's tags into a plain translation; the result is always well formed.
 
     Each paired tag, outermost first and within its parent's place: its inner text verbatim in the
     translation (placeholders, names, code), else its inner text's own translation (`translate`, when
     given), else the same relative word position as in the source. Standalone tags keep their
-    relative position, snapped to a word boundary.
+    relative position, snapped to a word boundary. A paired tag that held text never comes back
+    empty: when no word of the translation is left for it, it is inserted with its own text (translated
+    alone when `translate` is given, else the source's).
     """
     root, plain = _tree(tagged_source)
     points = _word_boundaries(translation)
@@ -573,9 +652,15 @@ def align_tags(tagged_source: str, translation: str, translate: TranslateText | 
             if span is None:
                 start = _nearest(points, child.start * scale, cursor, high)
                 end = _nearest(points, child.end * scale, start, high)
-                if end == start and has_words(inner):  # a tag that held words keeps at least one
+                if not translation[start:end].strip() and inner.strip():  # a tag that held text keeps a word
                     end = next((p for p in points if start < p <= high and translation[start:p].strip()), start)
                 span = (start, end)
+            if not translation[span[0]:span[1]].strip() and inner.strip():
+                # No word of the translation is left for it (a short translation, more tags than words): it
+                # gets its own text, so that a hyperlink or a field never comes back empty and vanishes.
+                inserts.append((span[0], _filled(child, plain, translation, span[0], translate)))
+                cursor = span[0]
+                continue
             inserts.append((span[0], open_tag(child.tag_id)))  # type: ignore[arg-type]
             place(child, span[0], span[1])
             inserts.append((span[1], close_tag(child.tag_id)))  # type: ignore[arg-type]

@@ -1,6 +1,6 @@
-"""OpenDocument text (.odt): paragraphs and headings translated wherever they sit, text:span and text:a as
-tags; its XML parts edited with lxml, every other member copied byte for byte (docs/translate.md,
-"Documents")."""
+"""OpenDocument text (.odt) and presentations (.odp): paragraphs and headings translated wherever they sit
+(frames, text boxes, shapes, notes), text:span and text:a as tags; their XML parts edited with lxml, every
+other member copied byte for byte (docs/translate.md, "Documents")."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ from desktop.documents.ooxml_runs import xml_text
 from desktop.documents.runs import Span, TextRun, segment_text, translate_runs
 
 ODT = PackageKind(".odt", "OpenDocument text", mimetypes=("application/vnd.oasis.opendocument.text",),
+                  refuse_doctype=False)
+ODP = PackageKind(".odp", "OpenDocument presentation", mimetypes=("application/vnd.oasis.opendocument.presentation",),
                   refuse_doctype=False)
 
 _TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
@@ -119,9 +121,10 @@ def _in_nested_paragraph(element, paragraph) -> bool:
     return False
 
 
-def _roots(parts: dict[str, object]) -> Iterator[tuple[str, object]]:
-    """(part name, element) for the document body and the page styles (headers and footers live there)."""
-    for name in _PARTS:
+def _roots(parts: dict[str, object], translated: tuple[str, ...]) -> Iterator[tuple[str, object]]:
+    """(part name, element) for the document body and, where translated, the page styles (a text's headers
+    and footers live there; a presentation's master pages hold placeholder prompts no slideshow shows)."""
+    for name in translated:
         root = parts.get(name)
         if root is not None:
             for top in root.iter(_OFFICE + ("master-styles" if name == "styles.xml" else "body")):
@@ -210,34 +213,36 @@ def _stretch_runs(stretch: _Stretch, looks: _Looks) -> list[TextRun]:
     return [TextRun(text, _key(chain), looks.name(chain)) for text, chain in stretch.pieces]
 
 
-def _load(source: Path) -> dict[str, object]:
-    check_package(source, ODT)
-    parts = read_parts(source, ODT, lambda name: name in _PARTS)
+def _load(source: Path, kind: PackageKind) -> dict[str, object]:
+    check_package(source, kind)
+    parts = read_parts(source, kind, lambda name: name in _PARTS)
     if "content.xml" not in parts:
-        raise DocumentError(f"{source}: {ODT.unreadable} (no content.xml in the package)")
+        raise DocumentError(f"{source}: {kind.unreadable} (no content.xml in the package)")
     return parts
 
 
 class OdtFormat(DocumentFormat):
     extensions = (".odt",)
+    kind = ODT
+    translated_parts: tuple[str, ...] = _PARTS  # the body, and the page styles' headers and footers
 
     def segments(self, source: Path) -> Iterator[str]:
-        parts = _load(source)
+        parts = _load(source, self.kind)
         looks = _Looks(parts)
-        for _, top in _roots(parts):
+        for _, top in _roots(parts, self.translated_parts):
             for container in _containers(top):
                 for entry in _layout(container):
                     if isinstance(entry, _Stretch) and has_words(entry.text):
                         yield segment_text(_stretch_runs(entry, looks))
 
     def why_empty(self, source: Path) -> str:
-        return why_package_empty(source, ODT)
+        return why_package_empty(source, self.kind)
 
     def write(self, source: Path, out: BinaryIO, translate: Translate) -> None:
-        parts = _load(source)
+        parts = _load(source, self.kind)
         looks = _Looks(parts)
         changed: set[str] = set()
-        for name, top in _roots(parts):
+        for name, top in _roots(parts, self.translated_parts):
             for container in list(_containers(top)):
                 layout = _layout(container)
                 if not any(isinstance(e, _Stretch) and has_words(e.text) for e in layout):
@@ -258,5 +263,13 @@ class OdtFormat(DocumentFormat):
         except (OSError, DocumentError):
             raise
         except Exception as exc:
-            raise package_error(source, ODT, exc) from None
+            raise package_error(source, self.kind, exc) from None
+
+
+class OdpFormat(OdtFormat):
+    """A presentation: the same paragraphs, in the slides' frames, text boxes and shapes and in the notes."""
+
+    extensions = (".odp",)
+    kind = ODP
+    translated_parts = ("content.xml",)  # not the master pages (as in .pptx, not its layouts and masters)
 

@@ -1,4 +1,4 @@
-"""Office files (.docx, .pptx, .xlsx, .odt) as zip packages of XML parts: the checks made before any part is
+"""Office files (.docx, .pptx, .xlsx, .odt) and EPUB books as zip packages of XML parts: the checks made before any part is
 parsed, and the rewrite that copies every other member byte for byte (docs/reliability.md, "Hostile and
 malformed inputs")."""
 
@@ -42,6 +42,12 @@ class PackageKind:
     # META-INF/manifest.xml, so for ODF only entity declarations are refused (the DOCTYPE names an
     # external DTD that no parser here ever loads).
     refuse_doctype: bool = True
+    # OOXML: what to save an ISO/IEC 29500 Strict package as, where the format cannot read Strict
+    # (python-docx and python-pptx know only the Transitional namespaces); empty: Strict is read.
+    strict_save_as: str = ""
+    # The members scanned as XML (size limit, DTD and entity declarations): EPUB's content documents are
+    # .xhtml, its package document .opf, its table of contents .ncx.
+    xml_suffixes: tuple[str, ...] = _XML_SUFFIXES
 
     @property
     def a_noun(self) -> str:
@@ -60,6 +66,10 @@ _OOXML_TYPES = {  # main-part content type marker -> what the package is, for "i
     "ms-powerpoint": "a PowerPoint presentation (.pptm)",
     "ms-word": "a Word document (.docm)",
 }
+
+
+# The package relationship to the main part, as Strict spells it (Transitional: schemas.openxmlformats.org).
+_STRICT_MAIN = b"http://purl.oclc.org/ooxml/officeDocument/relationships/officeDocument"
 
 
 def _markers(kind: PackageKind) -> tuple[bytes, ...]:
@@ -117,7 +127,7 @@ def check_package(source: Path, kind: PackageKind) -> None:
                 if info.flag_bits & 0x1:  # zip-level encryption: nothing can be read without the password
                     raise DocumentError(f"{source}: {kind.unreadable} (its parts are encrypted with a "
                                         "password; save it without one and try again)")
-                if not info.filename.endswith(_XML_SUFFIXES):
+                if not info.filename.lower().endswith(kind.xml_suffixes):
                     continue
                 if info.file_size > MAX_XML_PART:
                     raise DocumentError(
@@ -126,7 +136,7 @@ def check_package(source: Path, kind: PackageKind) -> None:
                     )
             _check_kind(source, kind, archive)
             for info in members:
-                if info.filename.endswith(_XML_SUFFIXES) and _has_declaration(archive, info, markers):
+                if info.filename.lower().endswith(kind.xml_suffixes) and _has_declaration(archive, info, markers):
                     raise DocumentError(f"{source}: {info.filename} declares a DTD or XML entities, which "
                                         f"{kind.noun}s never do; refusing it")
     except zipfile.BadZipFile as exc:
@@ -169,6 +179,9 @@ def _check_kind(source: Path, kind: PackageKind, archive: zipfile.ZipFile) -> No
                             f"so not {kind.a_noun})")
     declared = re.findall(rb'ContentType="([^"]+)"', types)
     if any(t.decode("ascii", "replace") in kind.main_content_types for t in declared):
+        if kind.strict_save_as and _STRICT_MAIN in (_small_member(archive, "_rels/.rels", 1 << 20) or b""):
+            raise DocumentError(f"{source}: ISO/IEC 29500 Strict {kind.suffix} is not supported; save it as "
+                                f"{kind.strict_save_as}")
         return
     for marker, what in _OOXML_TYPES.items():
         if any(marker.encode() in t and t.endswith(b".main+xml") for t in declared):
@@ -203,7 +216,7 @@ def read_parts(source: Path, kind: PackageKind, wanted: Callable[[str], bool]) -
     try:
         with zipfile.ZipFile(source) as archive:
             for info in archive.infolist():
-                if info.filename.endswith(".xml") and wanted(info.filename):
+                if info.filename.endswith(_XML_SUFFIXES) and wanted(info.filename):
                     parts[info.filename] = parse_part(archive.read(info))
     except DocumentError:
         raise
@@ -250,13 +263,24 @@ def why_package_empty(source: Path, kind: PackageKind) -> str:
             "(docs/translate.md lists what is)")
 
 
-def rewrite_package(source: Path, target: Path | BinaryIO, replaced: Mapping[str, bytes]) -> None:
+def rewrite_package(source: Path, target: Path | BinaryIO, replaced: Mapping[str, bytes],
+                    stored_first: str | None = None) -> None:
     """Write source's zip to target (a file or a seekable stream) with the named members' contents replaced; all else byte for byte.
 
     Members keep their order, names, dates and compression (ODF wants `mimetype` first and stored).
+    `stored_first` names a member written first, uncompressed and without extra fields, wherever the
+    source had it (EPUB readers find the `mimetype` at byte 38; OCF forbids an extra field there).
     """
     with zipfile.ZipFile(source) as archive, zipfile.ZipFile(target, "w") as out:
-        for info in archive.infolist():
+        members = archive.infolist()
+        if stored_first is not None:
+            first = next((info for info in members if info.filename == stored_first), None)
+            if first is not None:
+                members.remove(first)
+                plain = zipfile.ZipInfo(first.filename, date_time=first.date_time)
+                plain.compress_type = zipfile.ZIP_STORED
+                out.writestr(plain, replaced.get(first.filename) or archive.read(first))
+        for info in members:
             data = replaced.get(info.filename)
             if data is None:
                 data = archive.read(info)

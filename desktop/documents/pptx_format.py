@@ -17,7 +17,7 @@ PPTX = PackageKind(".pptx", "PowerPoint presentation", main_content_types=(
     "application/vnd.openxmlformats-officedocument.presentationml.template.main+xml",
     "application/vnd.ms-powerpoint.presentation.macroEnabled.main+xml",
     "application/vnd.ms-powerpoint.slideshow.macroEnabled.main+xml",
-))
+), strict_save_as="a PowerPoint Presentation (.pptx) in PowerPoint or LibreOffice")
 
 _A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
 

@@ -122,10 +122,12 @@ def translate_runs(runs: Sequence[TextRun], translate: Translate) -> list[Span]:
     """
     text = segment_text(runs)
     if not isinstance(text, inline_markup.TaggedText):
-        return [Span(translate(text), 0)]
+        translated = translate(text)
+        # An empty answer would leave an empty run: a field's result or a link's text would vanish.
+        return [Span(translated if translated.strip() or not text.strip() else text, 0)]
     _, templates, base_run, _ = tag_runs(runs)
     result = translate(text)
-    if inline_markup.check_tags(text, result):
+    if inline_markup.check_tags(text, result) or inline_markup.emptied_tags(text, result):
         # A translator that did not carry the tags (a plain str -> str callable): put them back by
         # alignment, so every formatting still lands on some words and nothing is lost.
         plain = inline_markup.strip_tags(result)

@@ -26,6 +26,7 @@ from desktop.documents.ooxml_runs import (
     translate_container,
     xml_text,
 )
+from desktop.documents.xlsx_tables import Strings, find_tables, follow_headers
 
 XLSX = PackageKind(".xlsx", "Excel workbook", main_content_types=(
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
@@ -35,6 +36,11 @@ XLSX = PackageKind(".xlsx", "Excel workbook", main_content_types=(
 ))
 _SHARED_STRINGS = "spreadsheetml.sharedStrings+xml"
 _WORKSHEET = "spreadsheetml.worksheet+xml"
+# What the tables' column names depend on: the tables, the sheets' relationships that find them, and the
+# formulas and pivot caches that may name their columns.
+_TABLE_PARTS = ("spreadsheetml.table+xml", "spreadsheetml.pivotCacheDefinition+xml", "spreadsheetml.sheet.main+xml",
+                "spreadsheetml.template.main+xml", "ms-excel.sheet.macroEnabled.main+xml",
+                "ms-excel.template.macroEnabled.main+xml")
 
 
 def _namespace(root) -> str:
@@ -55,8 +61,8 @@ def _schema(ns: str) -> RunSchema:
     return RunSchema(run=ns + "r", props=ns + "rPr", text=ns + "t", preserve_space=True, name_of=_xlsx_name)
 
 
-def _text_parts(source: Path) -> list[str]:
-    """The shared strings part and the worksheets, by the content types the package declares."""
+def _parts_of(source: Path, endings: tuple[str, ...]) -> list[str]:
+    """The parts whose content types the package declares with one of these endings."""
     import zipfile
 
     with zipfile.ZipFile(source) as archive:
@@ -64,20 +70,25 @@ def _text_parts(source: Path) -> list[str]:
     parts = []
     for override in types:
         name, content_type = override.get("PartName") or "", override.get("ContentType") or ""
-        if content_type.endswith((_SHARED_STRINGS, _WORKSHEET)):
+        if content_type.endswith(endings):
             parts.append(posixpath.normpath(name).lstrip("/"))
     return parts
 
 
-def _load(source: Path) -> dict[str, object]:
+def _load(source: Path, tables: bool = False) -> tuple[dict[str, object], dict[str, object]]:
+    """(the shared strings and the worksheets, and with `tables` the parts the tables need)."""
     check_package(source, XLSX)
     try:
-        wanted = set(_text_parts(source))
+        wanted = set(_parts_of(source, (_SHARED_STRINGS, _WORKSHEET)))
+        more = set(_parts_of(source, _TABLE_PARTS)) if tables else set()
     except Exception as exc:
         raise package_error(source, XLSX, exc) from None
-    parts = read_parts(source, XLSX, lambda name: name in wanted)
+    sheets = {posixpath.join(posixpath.dirname(name), "_rels", posixpath.basename(name) + ".rels") for name in wanted}
+    parts = read_parts(source, XLSX, lambda name: name in wanted or name in more or tables and name in sheets)
     # Shared strings first (most of a workbook's text), then the sheets' own inline strings.
-    return dict(sorted(parts.items(), key=lambda item: ("worksheets/" in item[0], item[0])))
+    text = dict(sorted(((name, root) for name, root in parts.items() if name in wanted),
+                       key=lambda item: ("worksheets/" in item[0], item[0])))
+    return text, {name: root for name, root in parts.items() if name not in wanted}
 
 
 def _strings(root) -> Iterator:
@@ -102,7 +113,7 @@ class XlsxFormat(DocumentFormat):
     extensions = (".xlsx",)
 
     def segments(self, source: Path) -> Iterator[str]:
-        for root in _load(source).values():
+        for root in _load(source)[0].values():
             ns = _namespace(root)
             for item in _strings(root):
                 plain = _plain(item, ns)
@@ -116,22 +127,27 @@ class XlsxFormat(DocumentFormat):
         return why_package_empty(source, XLSX)
 
     def write(self, source: Path, out: BinaryIO, translate: Translate) -> None:
-        parts = _load(source)
-        changed: dict[str, bytes] = {}
+        parts, others = _load(source, tables=True)
+        sst_name = next((name for name, root in parts.items() if root.tag == _namespace(root) + "sst"), None)
+        strings = Strings(parts[sst_name] if sst_name else None)
+        sheets = {name: root for name, root in parts.items() if name != sst_name}
+        tables = find_tables(sheets, others, strings)  # their header cells' texts before translation
+        touched: set[str] = set()
         for name, root in parts.items():
             ns = _namespace(root)
-            touched = False
             for item in _strings(root):
                 plain = _plain(item, ns)
                 if plain is not None:
                     if has_words(plain.text or ""):
                         plain.text = xml_text(translate(plain.text))
                         plain.set(XML_SPACE, "preserve")
-                        touched = True
+                        touched.add(name)
                 elif translate_container(item, _schema(ns), translate):
-                    touched = True
-            if touched:
-                changed[name] = serialize_part(root)
+                    touched.add(name)
+        touched |= follow_headers(tables, strings, sheets, others)
+        if strings.changed:
+            touched.add(sst_name)  # type: ignore[arg-type]
+        changed = {name: serialize_part(parts[name] if name in parts else others[name]) for name in touched}
         try:
             rewrite_package(source, out, changed)
         except (OSError, DocumentError):

@@ -59,6 +59,14 @@ def supported_extensions() -> tuple[str, ...]:
     return tuple(sorted(SUPPORTED_EXTENSIONS))
 
 
+def format_note(path: Path) -> str:
+    """What a translation of this file does not keep (a PDF comes back as .docx without its layout), or ""."""
+    try:
+        return documents.format_for(path).note
+    except documents.DocumentError:
+        return ""
+
+
 def check_document(path: Path) -> str | None:
     """Why path cannot be queued (missing, a folder, an unknown type), or None when it can."""
     extensions = supported_extensions()

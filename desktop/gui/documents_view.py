@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.gui.dialogs import show_error
-from desktop.gui.document_queue import DocumentJob, DocumentQueue, JobState, supported_extensions
+from desktop.gui.document_queue import DocumentJob, DocumentQueue, JobState, format_note, supported_extensions
 from desktop.gui.language_pair import LanguagePair
 from desktop.gui.review_dialog import ReviewDialog
 from desktop.gui.settings import AppSettings
@@ -160,10 +160,12 @@ class DocumentsView(QWidget):
     @Slot()
     def choose_files(self) -> None:
         patterns = " ".join(f"*{ext}" for ext in supported_extensions())
-        # XLIFF has its own entry too: CAT-tool users look for their exchange files by name.
+        # XLIFF has its own entry too: CAT-tool users look for their exchange files by name; a PDF's
+        # entry says what comes back.
         paths, _ = QFileDialog.getOpenFileNames(
             self, "Add documents", "",
-            f"Documents ({patterns});;XLIFF from a CAT tool (*.xlf *.xliff *.sdlxliff);;All files (*)")
+            f"Documents ({patterns});;XLIFF from a CAT tool (*.xlf *.xliff *.sdlxliff);;E-books (*.epub);;"
+            "PDF, written as Word without its layout (*.pdf);;All files (*)")
         self.add_files(Path(p) for p in paths)
 
     @Slot()
@@ -298,6 +300,10 @@ class DocumentsView(QWidget):
             output.setText(job.output.name if job.output else "")
             output.setToolTip(str(job.output) if job.output else "")
             output.setForeground(QBrush())
+            note = format_note(job.path) if job.state is JobState.DONE else ""
+            if note:  # a PDF comes back as a Word document: said in the row, the whole note in its tooltip
+                output.setText(f"{output.text()} · layout not kept")
+                output.setToolTip(f"{job.output}\n{note[:1].upper()}{note[1:]}.")
             if job.missing_terms and job.state is JobState.DONE:
                 # Glossary terms the model did not place: said in the row, listed in its tooltip.
                 count = len(job.missing_terms)

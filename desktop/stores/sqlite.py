@@ -7,12 +7,14 @@ import os
 import sqlite3
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 # SQLite's primary result codes for "the file is damaged" and "the file is not a database".
 SQLITE_CORRUPT, SQLITE_NOTADB = 11, 26
+SQLITE_BUSY, SQLITE_LOCKED = 5, 6
 # How long a write waits for another process's write before giving up (and skipping the store).
 BUSY_TIMEOUT_S = 30.0
 
@@ -35,6 +37,14 @@ def is_corruption(exc: sqlite3.Error) -> bool:
         return code & 0xFF in (SQLITE_CORRUPT, SQLITE_NOTADB)
     text = str(exc).lower()
     return "malformed" in text or "not a database" in text
+
+
+def is_busy(exc: sqlite3.Error) -> bool:
+    """Whether the error says another connection holds the lock (busy or locked)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (SQLITE_BUSY, SQLITE_LOCKED)
+    return "locked" in str(exc).lower() or "busy" in str(exc).lower()
 
 
 def move_aside(path: Path, aside: Path, what: str, exc: sqlite3.Error) -> None:
@@ -131,12 +141,27 @@ class SqliteStore:
     def _open_or_recover(self) -> sqlite3.Connection:
         """The open file; a damaged one is moved aside first. sqlite3.Error or OSError when neither works."""
         try:
-            return self._open()
+            return self._open_when_free()
         except sqlite3.DatabaseError as exc:
             if not is_corruption(exc):
                 raise
             self._move_aside(exc)
-            return self._open()
+            return self._open_when_free()
+
+    def _open_when_free(self) -> sqlite3.Connection:
+        """_open(), tried again while another process holds the file: switching a new file to WAL does not
+        wait on the busy timeout, so processes starting together on a fresh data folder got "database is
+        locked" and ran without the store (tests/stores/test_sqlite_race.py)."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        pause = 0.01
+        while True:
+            try:
+                return self._open()
+            except sqlite3.OperationalError as exc:
+                if not is_busy(exc) or time.monotonic() + pause > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
 
     def _move_aside(self, exc: sqlite3.Error) -> None:
         move_aside(self.path, self._aside_path(), self.label, exc)

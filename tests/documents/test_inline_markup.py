@@ -138,6 +138,62 @@ def test_whatever_the_model_returns_the_tags_come_back_complete_and_nested():
             assert not check_tags(source, result.text), (source, garbage, result)
 
 
+def _inner(tagged: str) -> dict[int, str]:
+    """Each paired tag's text in a tagged string."""
+    inner: dict[int, str] = {}
+    open_ids: list[int] = []
+    for piece in parse(tagged):
+        if isinstance(piece, str):
+            for tag_id in open_ids:
+                inner[tag_id] += piece
+        elif piece.kind == "open":
+            open_ids.append(piece.id)
+            inner[piece.id] = ""
+        elif piece.kind == "close":
+            open_ids.remove(piece.id)
+    return inner
+
+
+LINKS = "Three hyperlinks: <1>the first one</1> here, the <2>second one</2>, and the <3>third</3>."
+
+
+def test_a_short_translation_leaves_no_link_without_its_text():
+    # The model dropped the tags and answered with one word (a cut answer): alignment has one word for
+    # three links and the text around them. Each stretch is translated on its own instead.
+    translate = dictionary({
+        "Three hyperlinks: <a>the first one</a> here, the <b>second one</b>, and the <i>third</i>.": "Drei",
+        "Three hyperlinks: the first one here, the second one, and the third.": "Drei",
+        "Three hyperlinks:": "Drei Links:", "the first one": "der erste", "here, the": "hier, der",
+        "second one": "zweite", ", and the": ", und der", "third": "dritte",
+    })
+    result = translate_tagged(LINKS, translate, names={1: "a", 2: "b", 3: "i"})
+    assert result.method == "fragments" and not check_tags(LINKS, result.text)
+    assert result.text == "Drei Links: <1>der erste</1> hier, der <2>zweite</2>, und der <3>dritte</3>."
+
+
+def test_alignment_without_a_translator_never_empties_a_tag():
+    # A plain str -> str translator (no tags carried, nothing to ask): the links keep their source text.
+    result = align_tags(LINKS, "Drei Links.")
+    assert not check_tags(LINKS, result), result
+    assert all(text.strip() for text in _inner(result).values()), result
+    result = align_tags("<1>A</1> <2>b <3>c</3></2> <4>42</4>", "X", str.upper)
+    assert _inner(result) == {1: "X", 2: "B C", 3: "C", 4: "42"}, result
+
+
+def test_tags_the_model_kept_but_emptied_are_put_back_with_words():
+    translate = dictionary({"Read <a>the manual</a> first.": "Lesen Sie <a></a> zuerst das Handbuch.",
+                            "Read the manual first.": "Lesen Sie zuerst das Handbuch.",
+                            "the manual": "das Handbuch"})
+    result = translate_tagged("Read <1>the manual</1> first.", translate, names={1: "a"})
+    assert "emptied <1>" in result.problems and result.method == "align"
+    assert result.text == "Lesen Sie zuerst <1>das Handbuch</1>."
+
+
+def test_a_number_in_a_tag_is_found_where_the_translation_has_it():
+    # Not at its relative position (a bold page number would take the word "Das" and lose the number).
+    assert align_tags("<1>3</1> pages", "Das Dokument hat 3 Seiten") == "Das Dokument hat <1>3</1> Seiten"
+
+
 def test_tagged_text_carries_its_names():
     text = TaggedText("Click <1>Save</1>", {1: "b"})
     assert text == "Click <1>Save</1>" and text.names == {1: "b"} and isinstance(text, str)

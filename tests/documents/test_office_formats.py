@@ -17,6 +17,7 @@ import datetime
 import hashlib
 import io
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -395,6 +396,26 @@ def test_a_translator_that_drops_the_tags_still_keeps_every_formatting(tmp_path)
     assert w_text(link) == "the website"
 
 
+@pytest.mark.parametrize("suffix", [".docx", ".pptx", ".odt"])
+def test_a_link_whose_tags_the_model_dropped_keeps_its_text(tmp_path, suffix):
+    # The model drops the tags and answers with one word (a cut answer): before, the alignment gave that
+    # word to the bold and the link had none, so it was written empty or not at all (issue 26, item 5).
+    source = tmp_path / f"brief{suffix}"
+    {".docx": build_docx, ".pptx": build_pptx, ".odt": build_odt}[suffix](source)
+    engine = DictionaryEngine({MIXED: "Haus.", "Das Haus ist sehr groß. Siehe die Webseite.": "Haus."})
+    out = DocumentJob(source, JobOptions("de", "en")).run(engine)
+    with zipfile.ZipFile(out) as package:
+        part = {".docx": "word/document.xml", ".pptx": "ppt/slides/slide1.xml", ".odt": "content.xml"}[suffix]
+        xml = package.read(part).decode()
+    links = {".docx": r"<w:hyperlink\b.*?</w:hyperlink>", ".pptx": r"<a:r>(?:(?!</a:r>).)*?hlinkClick.*?</a:r>",
+             ".odt": r"<text:a\b.*?</text:a>"}[suffix]
+    found = [re.sub(r"<[^>]+>", "", link) for link in re.findall(links, xml, re.DOTALL)]
+    assert found == ["DIE WEBSEITE"], found
+    bold = {".docx": r"<w:b/>.*?<w:t[^>]*>([^<]*)", ".pptx": r'<a:rPr[^>]* b="1"[^>]*/?>(?:</a:rPr>)?<a:t>([^<]*)',
+            ".odt": r'<text:span text:style-name="Fett">([^<]*)'}[suffix]
+    assert re.findall(bold, xml) == ["SEHR GROSS"], xml
+
+
 def test_pptx_keeps_slides_shapes_tables_groups_notes_and_run_formatting(tmp_path):
     from pptx import Presentation
 
@@ -446,6 +467,95 @@ def test_xlsx_translates_string_cells_only(tmp_path):
     assert sorted(changed) == ["xl/sharedStrings.xml", "xl/worksheets/sheet2.xml"]
 
 
+def _table_columns(path: Path) -> dict[str, tuple[list[str], list[object]]]:
+    """Each table's column names and its header cells' values, read by openpyxl."""
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(str(path))
+    found = {}
+    for sheet in workbook.worksheets:
+        for table in sheet.tables.values():
+            first = sheet[table.ref.split(":")[0]]
+            found[table.name] = ([column.name for column in table.tableColumns],
+                                 [sheet.cell(first.row, first.column + i).value for i in range(len(table.tableColumns))])
+    return found
+
+
+def test_xlsx_table_columns_follow_their_translated_header_cells(tmp_path):
+    import openpyxl
+    from openpyxl.worksheet.table import Table
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Lager"
+    sheet.append(["Artikel", "Menge", "Anzahl"])
+    sheet.append(["Apfel", 3, 4])
+    sheet["E1"] = "Artikel"  # the same shared string as a header cell, outside the table
+    sheet.add_table(Table(displayName="Bestand", ref="A1:C2"))
+    prices = workbook.create_sheet("Preise")
+    prices.append(["Artikel", "Preis"])
+    prices.append(["Apfel", 2])
+    prices["D1"] = "=SUM(Preisliste[Preis])"  # a structured reference names the columns
+    prices.add_table(Table(displayName="Preisliste", ref="A1:B2"))
+    other = workbook.create_sheet("Kosten")
+    other.append(["Menge", "Anzahl"])
+    other.append([1, 2])
+    other.add_table(Table(displayName="Kosten", ref="A1:B2"))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    source = tmp_path / "lager.xlsx"
+    _share_strings(buffer.getvalue(), source, "xl/worksheets/sheet1.xml")  # Kosten keeps inline strings
+    assert _table_columns(source)["Bestand"] == (["Artikel", "Menge", "Anzahl"], ["Artikel", "Menge", "Anzahl"])
+    # "Menge" and "Anzahl" both become "Quantity": Excel wants unique names, and writes "Quantity2".
+    engine = DictionaryEngine({"Artikel": "Item", "Menge": "Quantity", "Anzahl": "Quantity", "Apfel": "Apple",
+                               "Preis": "Price"})
+    out = DocumentJob(source, JobOptions("de", "en")).run(engine)
+    columns = _table_columns(out)
+    assert columns["Bestand"] == (["Item", "Quantity", "Quantity2"], ["Item", "Quantity", "Quantity2"])
+    assert columns["Kosten"] == (["Quantity", "Quantity2"], ["Quantity", "Quantity2"])
+    # A formula names Preisliste's columns: its header cells stay as they were, and so do its columns.
+    assert columns["Preisliste"] == (["Artikel", "Preis"], ["Artikel", "Preis"])
+    result = openpyxl.load_workbook(str(out))
+    assert result["Lager"]["E1"].value == "Item" and result["Preise"]["A2"].value == "Apple"
+    assert result["Preise"]["D1"].value == "=SUM(Preisliste[Preis])"
+
+
+_STRICT = {b"http://schemas.openxmlformats.org/spreadsheetml/2006/main": b"http://purl.oclc.org/ooxml/spreadsheetml/main",
+           b"http://schemas.openxmlformats.org/officeDocument/2006/relationships":
+           b"http://purl.oclc.org/ooxml/officeDocument/relationships"}
+
+
+def _as_strict(source: Path, target: Path) -> None:
+    """The package as ISO/IEC 29500 Strict spells it: its namespaces and relationship types."""
+    with zipfile.ZipFile(source) as package, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in package.infolist():
+            data = package.read(info)
+            for transitional, strict in _STRICT.items():
+                data = data.replace(transitional, strict)
+            out.writestr(info, data)
+
+
+def test_strict_ooxml_is_translated_as_xlsx_and_refused_as_docx_and_pptx(tmp_path):
+    # python-docx and python-pptx know only the Transitional namespaces: a Strict .docx or .pptx is refused
+    # with what to do, not "no relationship of type ... in collection" (issue 26, item 5).
+    strict_docx = ROOT / "tests/data/corpus/office/strict-format.docx"
+    with pytest.raises(DocumentError, match=r"strict-format\.docx: ISO/IEC 29500 Strict \.docx is not supported; "
+                                            r"save it as a Word Document \(\.docx\) in Word or LibreOffice$"):
+        DocumentJob(strict_docx, JobOptions("en", "de", output=tmp_path)).run(DictionaryEngine())
+    build_pptx(tmp_path / "folien.pptx")
+    _as_strict(tmp_path / "folien.pptx", tmp_path / "strict.pptx")
+    with pytest.raises(DocumentError, match=r"Strict \.pptx is not supported; save it as a PowerPoint Presentation"):
+        DocumentJob(tmp_path / "strict.pptx", JobOptions("de", "en")).run(DictionaryEngine())
+    # The .xlsx code reads either spelling of the namespaces, and writes the Strict one back.
+    build_xlsx(tmp_path / "zahlen.xlsx")
+    _as_strict(tmp_path / "zahlen.xlsx", tmp_path / "strict.xlsx")
+    out = DocumentJob(tmp_path / "strict.xlsx", JobOptions("de", "en")).run(DictionaryEngine())
+    with zipfile.ZipFile(out) as package:
+        strings, sheet = package.read("xl/sharedStrings.xml"), package.read("xl/worksheets/sheet2.xml")
+    assert b"DER HUND SCHL\xc3\x84FT." in strings and b"DIE KATZE SPIELT." in sheet
+    assert b"purl.oclc.org/ooxml/spreadsheetml/main" in strings and b"schemas.openxmlformats.org" not in sheet
+
+
 def test_odt_keeps_paragraphs_tables_lists_notes_headers_and_spans(tmp_path):
     source = tmp_path / "bericht.de.odt"
     build_odt(source)
@@ -466,6 +576,77 @@ def test_odt_keeps_paragraphs_tables_lists_notes_headers_and_spans(tmp_path):
     with zipfile.ZipFile(out) as archive:
         first = archive.infolist()[0]
         assert first.filename == "mimetype" and first.compress_type == zipfile.ZIP_STORED
+
+
+def build_odp(path: Path) -> None:
+    from odf.draw import CustomShape, Frame, Page, TextBox
+    from odf.opendocument import OpenDocumentPresentation
+    from odf.presentation import Notes
+    from odf.style import MasterPage, PageLayout, Style, TextProperties
+    from odf.text import A, P, Span
+
+    def frame(*paragraphs) -> Frame:
+        element = Frame(width="10cm", height="2cm", x="1cm", y="1cm")
+        box = TextBox()
+        for paragraph in paragraphs:
+            box.addElement(paragraph)
+        element.addElement(box)
+        return element
+
+    document = OpenDocumentPresentation()
+    bold = Style(name="Fett", family="text")
+    bold.addElement(TextProperties(fontweight="bold"))
+    document.automaticstyles.addElement(bold)
+    layout = PageLayout(name="Seite")
+    document.automaticstyles.addElement(layout)
+    master = MasterPage(name="Standard", pagelayoutname=layout)
+    master.addElement(frame(P(text="Titel durch Klicken bearbeiten")))  # a prompt no slideshow shows
+    document.masterstyles.addElement(master)
+    slide = Page(name="Folie1", masterpagename=master)
+    slide.addElement(frame(P(text="Jahresbericht")))
+    paragraph = P(text="Das Haus ist ")
+    paragraph.addElement(Span(stylename=bold, text="sehr groß"))
+    paragraph.addText(". Siehe ")
+    paragraph.addElement(A(href="https://example.org/", type="simple", text="die Webseite"))
+    paragraph.addText(".")
+    slide.addElement(frame(paragraph, P(text="Der Hund schläft.")))
+    shape = CustomShape(width="5cm", height="2cm", x="1cm", y="4cm")
+    shape.addElement(P(text="Guten Morgen."))
+    slide.addElement(shape)
+    notes = Notes()
+    notes.addElement(frame(P(text="Eine Notiz für den Sprecher.")))
+    slide.addElement(notes)
+    document.presentation.addElement(slide)
+    document.save(str(path))
+
+
+def test_odp_keeps_slides_frames_shapes_notes_and_spans(tmp_path):
+    from lxml import etree
+    from odf import teletype
+    from odf.opendocument import load
+    from odf.text import P
+
+    source = tmp_path / "folien.de.odp"
+    build_odp(source)
+    before = digest(source)
+    out = translate_checked(source, DictionaryEngine({MIXED: MOVED}))
+    assert out == tmp_path / "folien.en.odp" and digest(source) == before
+    document = load(str(out))  # odfpy reads it
+    texts = [teletype.extractText(p) for p in document.body.getElementsByType(P)]
+    assert texts == ["JAHRESBERICHT", "The house is very big. See the website.", "DER HUND SCHLÄFT.", "GUTEN MORGEN.",
+                     "EINE NOTIZ FÜR DEN SPRECHER."]
+    masters = [teletype.extractText(p) for p in document.masterstyles.getElementsByType(P)]
+    assert masters == ["Titel durch Klicken bearbeiten"]  # master pages: not translated, as in .pptx
+    content = odt_content(out)
+    assert '<text:span text:style-name="Fett">house</text:span>' in content
+    assert '<text:a xlink:href="https://example.org/" xlink:type="simple">the website</text:a>' in content
+    with zipfile.ZipFile(source) as a, zipfile.ZipFile(out) as b:
+        assert a.namelist() == b.namelist()
+        assert [n for n in a.namelist() if a.read(n) != b.read(n)] == ["content.xml"]
+        assert b.infolist()[0].filename == "mimetype" and b.infolist()[0].compress_type == zipfile.ZIP_STORED
+        shape = lambda data: [e.tag for e in etree.fromstring(data).iter() if "}p" not in e.tag  # noqa: E731
+                              and "}span" not in e.tag and "}a" not in e.tag]
+        assert shape(b.read("content.xml")) == shape(a.read("content.xml"))  # every frame, shape and note kept
 
 
 # --- hostile and broken packages -----------------------------------------------------------------
@@ -719,7 +900,7 @@ def test_the_documents_view_offers_the_office_formats():
     pytest.importorskip("PySide6")
     from desktop.gui.document_queue import supported_extensions
 
-    assert {".pptx", ".xlsx", ".odt", ".docx"} <= set(supported_extensions())
+    assert {".pptx", ".xlsx", ".odt", ".odp", ".docx"} <= set(supported_extensions())
 
 
 @pytest.mark.parametrize("build", [build_pptx, build_xlsx, build_odt], ids=["pptx", "xlsx", "odt"])
