@@ -20,9 +20,10 @@ inline elements (segment markers included) in each new target as in its source; 
 declared charset able to decode the file; .docx/.pptx/.xlsx by python-docx/python-pptx/openpyxl and .odt
 by lxml on its zip members: the same paragraphs, hyperlinks (none emptied), fields, tables (shapes), text
 boxes, notes, comments and run formats per paragraph, zip members and, for .xlsx, table column names that
-follow their header cells; .srt/.vtt: the same cues, timings, lines per cue and cue markup; .md: the same
+follow their header cells; .srt/.vtt: the same cues, timings and cue markup, and lines per cue (fewer only where
+the translation has fewer words than the cue had lines); .md: the same
 block structure, code, link targets and HTML (markdown-it); .html: the same elements and attributes;
-.txt: the same lines and tabs. Text formats also keep their bytes outside the text: encoding and BOM,
+.txt: the same lines and tabs (a wrapped paragraph may be wrapped again). Text formats also keep their bytes outside the text: encoding and BOM,
 line endings, the final newline, the XML declaration.
 
     nice -n 19 .venv/bin/python benchmarks/real_files.py [--model PATH|default] [--only PATTERN]
@@ -240,15 +241,18 @@ def declared_charset(data: bytes) -> str | None:
 
 
 def decode(data: bytes) -> tuple[str, str]:
-    """(text, encoding): a BOM decides, else UTF-8 if it decodes, else the declared charset, else a guess."""
+    """(text, encoding): a BOM decides, else UTF-8 if it decodes, else the declared charset, else a guess. An
+    ASCII file is in the charset it declares (an XML file saying windows-1252 is one, whatever its bytes so far)."""
     bom, encoding = bom_of(data)
     if encoding:
         return data[len(bom):].decode(encoding), encoding
+    charset = declared_charset(data)
+    if charset and data.isascii() and codecs.lookup(charset).name not in ("utf-16", "utf-32"):
+        return data.decode("ascii"), charset
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    charset = declared_charset(data)
     if charset:
         try:
             return data.decode(charset), charset
@@ -260,6 +264,14 @@ def decode(data: bytes) -> tuple[str, str]:
     if best is None:
         return data.decode("latin-1"), "latin-1"
     return str(best), best.encoding
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def line_endings(text: str) -> Counter:
@@ -281,8 +293,15 @@ def check_bytes(src: bytes, out: bytes, counts: bool) -> tuple[list[str], str, s
         out_text = out[len(out_bom):].decode(out_encoding)
     except (UnicodeDecodeError, LookupError):
         out_text, out_encoding = decode(out)
+    declared_out = declared_charset(out)
     if codecs.lookup(out_encoding).name != codecs.lookup(encoding).name:
-        problems.append(f"encoding {encoding} -> {out_encoding}")
+        # A charset the output declares itself (a .po catalog whose ASCII could not hold the translation says
+        # UTF-8 now) is a change the format's own check judges; an undeclared one is lost bytes.
+        if not (declared_out and declared_out != declared_charset(src)
+                and codecs.lookup(declared_out).name == codecs.lookup(out_encoding).name):
+            problems.append(f"encoding {encoding} -> {out_encoding}")
+    elif not out_bom and codecs.lookup(encoding).name != "utf-8" and not out.isascii() and _is_utf8(out):
+        problems.append(f"UTF-8 bytes in a {encoding} file")  # decodes as both: the writer ignored the charset
     src_ends, out_ends = line_endings(src_text), line_endings(out_text)
     if counts and src_ends != out_ends:
         problems.append(f"line endings {dict(src_ends)} -> {dict(out_ends)}")
@@ -921,8 +940,11 @@ def check_subtitles(src: bytes, out: bytes, vtt: bool) -> list[str]:
         return problems
     lines, markup = [], []
     for number, ((timing, a), (_, b)) in enumerate(zip(before, after, strict=False), 1):
-        if len(a) != len(b):
-            lines.append(f"cue {number} ({timing[:12]}): {len(a)} -> {len(b)} lines")
+        # A cue keeps its number of lines, or has fewer when its translation has fewer words than the source
+        # has lines (one word a line at least: no empty line, which would end the cue).
+        words = len(_CUE_TAG.sub("", " ".join(b)).split())
+        if len(b) > len(a) or len(b) < min(len(a), words):
+            lines.append(f"cue {number} ({timing[:12]}): {len(a)} -> {len(b)} lines ({words} words)")
         tags_a, tags_b = Counter(_CUE_TAG.findall("\n".join(a))), Counter(_CUE_TAG.findall("\n".join(b)))
         if tags_a != tags_b:
             markup.append(f"cue {number}: lost {sorted((tags_a - tags_b).elements())} "
@@ -1002,18 +1024,39 @@ def check_html(src: bytes, out: bytes) -> list[str]:
     return problems
 
 
+def _text_blocks(text: str) -> list[list[tuple[str, str]]]:
+    """The lines (body, ending) in blocks: runs of non-blank lines, and each blank line a block of its own."""
+    blocks: list[list[tuple[str, str]]] = []
+    previous_blank = True
+    for body, ending in re.findall(r"([^\r\n\u2028]*)(\r\n|\r|\n|\u2028|$)", text)[:-1] or []:
+        blank = not body.strip()
+        if blank or previous_blank:
+            blocks.append([])
+        blocks[-1].append((body, ending))
+        previous_blank = blank
+    return blocks
+
+
 def check_text(src: bytes, out: bytes) -> list[str]:
-    problems, src_text, out_text = check_bytes(src, out, counts=True)
-    a, b = re.split(r"\r\n|\r|\n|\u2028", src_text), re.split(r"\r\n|\r|\n|\u2028", out_text)
+    """The same blocks and blank lines, each line's ending and tabs; a block of two or more lines without tabs
+    (a paragraph an editor wrapped) may come back wrapped onto another number of lines with its ending."""
+    problems, src_text, out_text = check_bytes(src, out, counts=False)
+    a, b = _text_blocks(src_text), _text_blocks(out_text)
     if len(a) != len(b):
-        problems.append(f"lines: {len(a)} -> {len(b)}")
-    else:
-        tabs = [i for i, (x, y) in enumerate(zip(a, b, strict=False), 1) if x.count("\t") != y.count("\t")]
-        blank = [i for i, (x, y) in enumerate(zip(a, b, strict=False), 1) if bool(x.strip()) != bool(y.strip())]
-        if tabs:
-            problems.append(f"tabs changed on {len(tabs)} lines (first: line {tabs[0]})")
-        if blank:
-            problems.append(f"blank lines moved (first: line {blank[0]})")
+        return [*problems, f"blocks (paragraphs and blank lines): {len(a)} -> {len(b)}"]
+    changed = []
+    for number, (x, y) in enumerate(zip(a, b, strict=True), 1):
+        line = sum(len(block) for block in a[:number - 1]) + 1
+        if len(x) == len(y):
+            if [e for _, e in x] != [e for _, e in y] or [bool(t.strip()) for t, _ in x] != [bool(t.strip()) for t, _ in y]:
+                changed.append(f"line endings or blank lines changed (first: line {line})")
+            elif any(t.count("\t") != u.count("\t") for (t, _), (u, _) in zip(x, y, strict=True)):
+                changed.append(f"tabs changed (first: line {line})")
+        elif len(x) < 2 or any("\t" in t for t, _ in x + y) or not all(t.strip() for t, _ in y) \
+                or {e for _, e in y[:-1]} - {x[0][1]} or y[-1][1] != x[-1][1]:
+            changed.append(f"lines: {len(x)} -> {len(y)} in a block that is no wrapped paragraph (line {line})")
+    if changed:
+        problems.append(f"{changed[0]}; {len(changed)} blocks changed")
     return problems
 
 

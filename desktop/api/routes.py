@@ -100,7 +100,7 @@ async def translate(request: Request, state: State, q: Query, way: Way,
     batch = isinstance(q, list)
     detections, sources = await _detect_sources(texts, way)
     job = TextsJob(texts, sources, way.target, text_format, state.options.terms, terms, alternatives)
-    translated, missing, others = await run_job(request, state.models, job)
+    translated, missing, others, truncated = await run_job(request, state.models, job)
     result: dict[str, Any] = {"translatedText": translated if batch else translated[0]}
     if bool(terms) or bool(state.options.terms):
         result["terms_missing"] = missing if batch else missing[0]
@@ -108,6 +108,8 @@ async def translate(request: Request, state: State, q: Query, way: Way,
         result["detectedLanguage"] = detections if batch else detections[0]
     if alternatives > 0:  # beam search's n-best (none for HTML, as in LibreTranslate)
         result["alternatives"] = others if batch else others[0]
+    if any(truncated):  # not LibreTranslate's: a translation cut at its token limit is never silent
+        result["truncated"] = truncated if batch else truncated[0]
     return JSONResponse(result)
 
 

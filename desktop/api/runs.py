@@ -89,26 +89,27 @@ def term_base(server_terms: Any, request_terms: list[TermEntry], src: str, tgt: 
 def translate_text(engine: Any, text: str, src: str, tgt: str, text_format: str,
                    should_stop: Callable[[], bool], terms: Terms | None = None,
                    missing: MissingTermReporter | None = None, alternatives: list[str] | None = None,
-                   wanted: int = 0) -> str:
+                   wanted: int = 0, cut: list[str] | None = None) -> str:
     """One q item: plain text through the engine, or HTML through the documents' HTML format.
 
     terms: a desktop.terminology.Terms; each sentence goes to `missing` (numbered from 1). wanted > 0:
     up to that many other translations of plain text go to `alternatives` (none for HTML, as in
-    LibreTranslate).
+    LibreTranslate). Each sentence whose translation stopped at its token limit goes to `cut`.
     """
-    if text_format == "text" and (terms is not None or wanted > 0):
+    if text_format == "text":
         report = engine.translate_report(text, src, tgt, cancel=should_stop, terms=terms, alternatives=wanted)
         if missing is not None and terms is not None:
             missing.sentences_of(report.sentences)
         if alternatives is not None:
             alternatives.extend(text_alternatives(report, wanted))
+        if cut is not None:
+            cut.extend(sentence.source for sentence in report.truncated)
         return report.text
-    if text_format == "text":
-        return engine.translate(text, src, tgt, cancel=should_stop)
     # The HTML format of desktop.documents (tags, attributes, scripts and entities kept) on the
     # fragment, read and written in memory, so /translate and /translate_file treat markup the same way.
     job = DocumentJob(TextSource(text, "q", ".html"), JobOptions(
-        src, tgt, terms=terms, cancel=should_stop, missing_terms=missing if terms is not None else None))
+        src, tgt, terms=terms, cancel=should_stop, missing_terms=missing if terms is not None else None,
+        cut=None if cut is None else lambda _segment, sentence: cut.append(sentence)))
     if job.count() == 0:
         return text  # markup only: nothing for the model
     out = io.BytesIO()
@@ -151,24 +152,28 @@ class TextsJob:
     request_terms: list[TermEntry]
     alternatives: int = 0
 
-    def __call__(self, engine: Any,
-                 should_stop: Callable[[], bool]) -> tuple[list[str], list[MissingJson], list[list[str]]]:
-        """The translations and, for each text, its terms_missing items and its alternatives."""
+    def __call__(self, engine: Any, should_stop: Callable[[], bool],
+                 ) -> tuple[list[str], list[MissingJson], list[list[str]], list[bool]]:
+        """The translations and, for each text, its terms_missing items, its alternatives and whether a
+        sentence of it stopped at its token limit (its end may be missing)."""
         translated: list[str] = []
         missing: list[MissingJson] = []
         others: list[list[str]] = []
+        truncated: list[bool] = []
         for text, src in zip(self.texts, self.sources, strict=True):
             reporter = MissingTermReporter()
             alternatives: list[str] = []
+            cut: list[str] = []
             if src is None:
                 translated.append(text)
             else:
                 terms = term_base(self.server_terms, self.request_terms, src, self.target)
                 translated.append(translate_text(engine, text, src, self.target, self.text_format,
-                                                 should_stop, terms, reporter, alternatives, self.alternatives))
+                                                 should_stop, terms, reporter, alternatives, self.alternatives, cut))
             missing.append(reporter.as_json())
             others.append(alternatives)
-        return translated, missing, others
+            truncated.append(bool(cut))
+        return translated, missing, others, truncated
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import os
 import sqlite3
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from alma_core.interrupts import run_interruptible
@@ -148,18 +148,26 @@ def _stderr(line: str) -> None:
 
 
 class _CutWarnings:
-    """The engine's on_truncated: a warning line for each sentence whose translation stopped at its
-    token limit (its end may be missing), naming the input: the file, or stdin and its line."""
+    """A warning line for each sentence whose translation stopped at its token limit (its end may be
+    missing), naming where it is: stdin and its line (as the engine's on_truncated), or a document and
+    its segment's number (as the document job's `cut`, which counts the segments)."""
 
     EXCERPT = 60  # characters of the sentence quoted
 
     def __init__(self, max_new_tokens: int) -> None:
         self.max_new_tokens = max_new_tokens
         self.name = "stdin"
-        self.line = 0  # stdin's line being translated (0: a file)
+        self.line = 0  # stdin's line being translated (0: a document, whose job tells its own)
 
     def __call__(self, source: str, _translation: str) -> None:
-        where = f"{self.name}: line {self.line}" if self.line else self.name
+        if self.line:
+            self.warn(f"{self.name}: line {self.line}", source)
+
+    def document(self, name: str) -> Callable[[int, str], None]:
+        """A DocumentJob's `cut`: the document's name and the segment's number."""
+        return lambda segment, source: self.warn(f"{name}: segment {segment}", source)
+
+    def warn(self, where: str, source: str) -> None:
         excerpt = source
         if len(source) > self.EXCERPT:  # cut at a blank, so no word is quoted half
             head = source[:self.EXCERPT + 1]
@@ -195,7 +203,7 @@ class FileFailed(Exception):
     """One FILE that cannot be translated: reported as one line naming it; the other files go on."""
 
 
-def _document_job(path: Path, args: argparse.Namespace, terms, tmx):
+def _document_job(path: Path, args: argparse.Namespace, terms, tmx, cut: _CutWarnings):
     """The DocumentJob of one FILE: its format and output decided here (a bad one is FileFailed)."""
     from desktop.documents import DocumentError, DocumentJob, JobOptions
 
@@ -206,7 +214,8 @@ def _document_job(path: Path, args: argparse.Namespace, terms, tmx):
     output = None if args.output in (None, "-") else Path(args.output)
     options = JobOptions(args.src, args.tgt, output=output, overwrite=args.overwrite, terms=terms,
                          batch=args.batch, pairs=tmx, progress=_ProgressBar(path.name, args.quiet),
-                         missing_terms=warn_each(str(path), _stderr) if terms else None)
+                         missing_terms=warn_each(str(path), _stderr) if terms else None,
+                         cut=cut.document(str(path)))
     try:
         return DocumentJob(path, options)
     except DocumentError as exc:
@@ -343,12 +352,12 @@ def _error(message: str) -> None:
     print(f"alma-translate: error: {message}", file=sys.stderr)
 
 
-def _make_jobs(args: argparse.Namespace, terms, tmx) -> tuple[list, list[Path]]:
+def _make_jobs(args: argparse.Namespace, terms, tmx, cut: _CutWarnings) -> tuple[list, list[Path]]:
     """The jobs of the FILEs that can be made, and the FILEs that cannot (each reported as it is found)."""
     jobs, failed = [], []
     for path in args.files:
         try:
-            jobs.append(_document_job(path, args, terms, tmx))
+            jobs.append(_document_job(path, args, terms, tmx, cut))
         except FileFailed as exc:
             _error(str(exc))
             failed.append(path)
@@ -397,12 +406,13 @@ def _run(args: argparse.Namespace) -> int:
             tmx = TmxCollector(args.src, args.tgt)
         # A FILE that is missing, a folder, of an unknown type or with an impossible output is reported
         # here, and the others go on; with none left, no model is loaded.
-        jobs, failed = _make_jobs(args, terms, tmx)
+        # A translation that stops at its token limit is told, never silently shorter than its source.
+        cut = _CutWarnings(args.max_new_tokens)
+        jobs, failed = _make_jobs(args, terms, tmx, cut)
         if args.files and not jobs:
             return EXIT_USAGE
         engine = _load_engine(args)
-        # A translation that stops at its token limit is told, never silently shorter than its source.
-        engine.on_truncated = cut = _CutWarnings(args.max_new_tokens)
+        engine.on_truncated = cut
         message = engine.direction_warning(args.src, args.tgt)
         if message:
             print(f"alma-translate: warning: {message}", file=sys.stderr)

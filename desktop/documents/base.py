@@ -84,12 +84,17 @@ def split_line_ending(line: str) -> tuple[str, str]:
     return body, line[len(body):]
 
 
-_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
-         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+# Each byte order mark with the codec of its byte order: "utf-16" would write the machine's order (LE), so a
+# UTF-16 BE source would come back LE. UTF-32 LE first: its BOM starts with UTF-16 LE's.
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8-sig"),
+         (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+# The BOM written (and skipped when reading) by hand for the codecs of one byte order; utf-8-sig does its own.
+_BOM_OF = {encoding: bom for bom, encoding in _BOMS if encoding != "utf-8-sig"}
 
 
 def detect_encoding(path: Source) -> str:
-    """UTF-8, or the UTF flavour its byte order mark names (UTF-8-BOM, UTF-16, UTF-32); text is UTF-8."""
+    """UTF-8, or the UTF flavour and byte order its byte order mark names (utf-8-sig, utf-16-le/-be,
+    utf-32-le/-be); text is UTF-8."""
     if isinstance(path, TextSource):
         return "utf-8"
     try:
@@ -106,7 +111,14 @@ def detect_encoding(path: Source) -> str:
 def _open_text(source: Source, encoding: str) -> TextIO:
     if isinstance(source, TextSource):
         return io.StringIO(source.text, newline="")
-    return source.open(encoding=encoding, newline="")
+    handle = source.open("rb")
+    handle.seek(len(_BOM_OF.get(encoding, b"")))  # the BOM is no text; it is written back by write_bom
+    return io.TextIOWrapper(handle, encoding=encoding, newline="")
+
+
+def write_bom(out: BinaryIO, encoding: str) -> None:
+    """The byte order mark of a source read in `encoding` (detect_encoding's), before its text."""
+    out.write(_BOM_OF.get(encoding, b""))
 
 
 def read_lines(path: Source, encoding: str, max_line_chars: int = MAX_LINE_CHARS) -> Iterator[str]:
@@ -190,6 +202,7 @@ class TextDocumentFormat(DocumentFormat):
 
     def write(self, source: Source, out: BinaryIO, translate: Translate) -> None:
         encoding = detect_encoding(source)
+        write_bom(out, encoding)
         text = io.TextIOWrapper(out, encoding=encoding, newline="")
         try:
             with _naming(source):

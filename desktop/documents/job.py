@@ -3,7 +3,9 @@ atomically, or into a stream (docs/translate.md, "Documents")."""
 
 from __future__ import annotations
 
+import html
 import io
+import re
 import sqlite3
 import threading
 import time
@@ -19,7 +21,7 @@ from desktop.documents.base import DocumentError, DocumentFormat, TextSource
 from desktop.documents.formats import format_for, output_path_for
 from desktop.documents.inline_markup import TaggedText, first_input, strip_tags, translate_tagged
 from desktop.engine.batch_decode import DEFAULT_SEQUENCES as DEFAULT_BATCH
-from desktop.engine.translator import CancelCheck, TranslationCancelled, Translator
+from desktop.engine.translator import CancelCheck, TranslationCancelled, TranslationReport, Translator
 from desktop.terminology.missing import MissingTermReporter
 from desktop.terminology.terms import Terms
 
@@ -27,6 +29,9 @@ from desktop.terminology.terms import Terms
 Progress = Callable[[int, int, float | None], None]
 # Receives every (source, translation) segment pair of a job, e.g. for a TMX (desktop.documents.tmx_out).
 PairSink = Callable[[str, str], None]
+# cut(segment, sentence): a sentence of the document's segment number `segment` (from 1, in document order)
+# whose translation stopped at its token limit (its end may be missing); inline tags removed.
+CutSink = Callable[[int, str], None]
 # Progress callbacks at most this often (and always for the last segment): a 100k-segment
 # document must not flood a GUI's event queue.
 _PROGRESS_INTERVAL_S = 0.05
@@ -44,7 +49,8 @@ class JobOptions:
     batch: sentences decoded together before writing (1: one at a time, as the document is written).
     pairs(source, translation): every translated segment, inline tags removed (for a TMX).
     progress(done, total, eta_seconds), cancel (an Event or a callable: TranslationCancelled, no output
-    left), missing_terms: told about each sentence whose terms were not all placed.
+    left), missing_terms: told about each sentence whose terms were not all placed; cut(segment, sentence):
+    told about each sentence whose translation stopped at its token limit, with its segment's number.
     """
 
     src: str
@@ -57,6 +63,7 @@ class JobOptions:
     progress: Progress | None = None
     cancel: CancelCheck = None
     missing_terms: MissingTermReporter | None = None
+    cut: CutSink | None = None
 
 
 def _cancelled(cancel: CancelCheck) -> bool:
@@ -251,14 +258,13 @@ class Segments:
             if reporter is not None:
                 reporter.sentence(text.strip(), terms.missing(text.strip(), translation.strip()))
         elif tagged:  # a sentence with inline markup: translated whole, tags put back
-            translation = translate_tagged(
-                text, lambda sentence: engine.translate(sentence, src, tgt, cancel=cancel, terms=terms),
-                names=text.names, literals=text.literals).text
+            translation = translate_tagged(text, self._reported, names=text.names, literals=text.literals).text
             if reporter is not None:
                 reporter.sentence(strip_tags(text), terms.missing(strip_tags(text), strip_tags(translation)))
-        elif terms is not None:
+        elif terms is not None or options.cut is not None:  # the report says what was cut and placed
             report = engine.translate_report(text, src, tgt, cancel=cancel, terms=terms)
             translation = report.text
+            self._tell_cut(report)
             if reporter is not None:
                 reporter.sentences_of(report.sentences)
         else:
@@ -267,6 +273,23 @@ class Segments:
             options.pairs(strip_tags(text) if tagged else text, strip_tags(translation) if tagged else translation)
         self._advance(len(text))
         return translation
+
+    def _reported(self, sentence: str) -> str:
+        """One text through the engine's report (what translate_tagged sends: the tagged text as HTML)."""
+        options = self.options
+        if options.cut is None:
+            return self.engine.translate(sentence, options.src, options.tgt, cancel=options.cancel,
+                                         terms=options.terms)
+        report = self.engine.translate_report(sentence, options.src, options.tgt, cancel=options.cancel,
+                                              terms=options.terms)
+        self._tell_cut(report, tagged=True)
+        return report.text
+
+    def _tell_cut(self, report: TranslationReport, tagged: bool = False) -> None:
+        if self.options.cut is not None:
+            for sentence in report.truncated:  # the segment being translated is the next one done
+                source = re.sub(r"<[^<>]*>", "", sentence.source) if tagged else sentence.source
+                self.options.cut(self.done + 1, html.unescape(source) if tagged else source)
 
     def _advance(self, chars: int) -> None:
         self.done += 1

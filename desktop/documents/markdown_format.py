@@ -15,6 +15,7 @@ from desktop.documents.base import (
     split_line_ending,
 )
 from desktop.documents.inline_markup import TaggedBuilder, TaggedText, parse
+from desktop.documents.rewrap import MAX_PARAGRAPH_LINES, rewrap
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _INDENTED = re.compile(r"^(?: {4}|\t)")
@@ -45,6 +46,10 @@ _BLOCK_PREFIX = re.compile(
     r"^\s*(?:>\s?)*\s*(?:#{1,6}(?=\s)|[-*+](?=\s)(?:\s+\[[ xX]\](?=\s))?|\d{1,9}[.)](?=\s))?\s*"
 )
 _LIST_ITEM = re.compile(r"^\s*(?:>\s?)*\s*(?:[-*+]|\d{1,9}[.)])\s")
+_SETEXT_UNDERLINE = re.compile(r"^ {0,3}=+[ \t]*$")
+# A word that, first on a line, would start another block: a list mark, a heading, a quote, a rule, a fence,
+# a table row or an HTML block (https://spec.commonmark.org/0.31.2/#blocks-and-inlines).
+_BLOCK_START = re.compile(r"[>|<]|[-+*=_#]+$|\d{1,9}[.)]$|`{3}|~{3}")
 _INLINE_KEPT = re.compile(
     r"(`+).*?\1"  # inline code
     r"|!?\["  # the opening of a link or image (its text is translated)
@@ -123,7 +128,13 @@ def _tagged_inline(text: str) -> list[Piece] | None:
     trail = tagged[len(tagged.rstrip()):]
 
     def render(translation: str) -> str:
-        return "".join(piece if isinstance(piece, str) else builder.markup(piece) for piece in parse(translation))
+        out: list[str] = []
+        for piece in parse(translation):
+            written = piece if isinstance(piece, str) else builder.markup(piece)
+            if out and out[-1].endswith("`") and written.startswith("`"):
+                out.append(" ")  # two code spans the model left side by side would read as one
+            out.append(written)
+        return "".join(out)
 
     return [piece for piece in (lead, Translatable(TaggedText(body, builder.names), render), trail) if piece]
 
@@ -153,6 +164,70 @@ def _links_only(text: str) -> bool:
     return bool(_LINK_ONLY.search(text)) and not has_words(_LINK_ONLY.sub("", text))
 
 
+def _quote_depth(body: str) -> int:
+    return re.match(r"[ \t>]*", body).group().count(">")
+
+
+def _plain(prefix: str) -> bool:
+    """No heading, list or numbering mark in a line's block prefix (only indentation and quote marks)."""
+    return not re.search(r"#|[-*+](?=\s)|\d[.)]", prefix)
+
+
+def _paragraph(lines: list[tuple[str, str]]) -> Iterator[Piece]:
+    """A paragraph or list item (body, ending per line). Kept byte for byte when it is only links, images or
+    URLs; translated as one text and wrapped again at its width when it is prose wrapped over several lines
+    (_wrapped); else line by line."""
+    if not lines:
+        return
+    prefixes = [_BLOCK_PREFIX.match(body).group() for body, _ in lines]
+    if _plain(prefixes[0]) and all(_links_only(body[len(prefix):]) for (body, _), prefix in zip(lines, prefixes,
+                                                                                                   strict=True)):
+        yield from (body + ending for body, ending in lines)
+        return
+    joined = _wrapped(lines, prefixes)
+    if joined is None:
+        for body, ending in lines:
+            yield from _text_line(body, ending)
+        return
+    yield from joined
+
+
+def _wrapped(lines: list[tuple[str, str]], prefixes: list[str]) -> list[Piece] | None:
+    """The pieces of a paragraph translated whole, wrapped again at its width, or None to go line by line: a
+    paragraph of one line, hard line breaks (two spaces, a backslash, <br> at a line's end), a table's pipes,
+    a line of only links, mixed line endings, one sentence a line (semantic line breaks: kept as written), or
+    markup that does not pair up over the whole paragraph."""
+    if len(lines) < 2 or len({ending for _, ending in lines[:-1]}) != 1:
+        return None
+    bodies = [body for body, _ in lines]
+    if any(re.search(r"(?:  |\\|<br\s*/?>)$", body, re.IGNORECASE) for body in bodies[:-1]) \
+            or any(re.search(r"(?<!\\)\|", body) for body in bodies):
+        return None
+    continuation = re.match(r"[ \t>]*", bodies[1]).group()
+    contents = [bodies[0][len(prefixes[0]):].strip()] + [re.sub(r"^[ \t>]*", "", body).strip() for body in bodies[1:]]
+    if any(_links_only(content) for content in contents) \
+            or all(re.search(r"[.!?…:;][\"'”’)\]*_`]*$", content) for content in contents):
+        return None
+    pieces = _inline(" ".join(contents))
+    translatable = [piece for piece in pieces if isinstance(piece, Translatable)]
+    if len(translatable) != 1 or any(isinstance(piece, str) and piece.strip() for piece in pieces):
+        return None
+    inner = translatable[0]
+    width = max(len(body.rstrip()) for body in bodies)
+    ending = lines[0][1]
+
+    def render(translation: str) -> str:
+        return rewrap(inner.written(translation), width, len(prefixes[0]), continuation, ending, _may_start_line)
+
+    return [prefixes[0], Translatable(inner.text, render), lines[-1][1]]
+
+
+def _may_start_line(word: str) -> bool:
+    """Whether a word may begin a wrapped line: not one that would make the line a list item, a heading, a
+    quote, a rule, a fence, a table row or an HTML block."""
+    return not _BLOCK_START.match(word)
+
+
 def _text_line(body: str, ending: str) -> Iterator[Piece]:
     if body.lstrip().startswith("|"):
         yield from _table_row(body)
@@ -174,9 +249,9 @@ class MarkdownFormat(TextDocumentFormat):
         in_front_matter = False
         previous_blank = True
         in_list = in_paragraph = False
-        # The lines of a paragraph that so far holds only links or URLs: kept as they are if it ends so,
-        # translated if a line with words of its own follows.
-        held: list[str] = []
+        # The lines (body, ending) of the paragraph or list item being read: translated when it ends, whole
+        # when it is wrapped prose (see _paragraph).
+        paragraph: list[tuple[str, str]] = []
         for number, line in enumerate(lines):
             body, ending = split_line_ending(line)
             blank = not body.strip()
@@ -220,8 +295,8 @@ class MarkdownFormat(TextDocumentFormat):
             if not blank:
                 previous_blank = False
             if not paragraph_line:
-                yield from held
-                held = []
+                yield from _paragraph(paragraph)
+                paragraph = []
                 in_paragraph = False
                 yield line
                 continue
@@ -230,14 +305,18 @@ class MarkdownFormat(TextDocumentFormat):
             elif not _INDENTED.match(body):
                 in_list = False
             prefix = _BLOCK_PREFIX.match(body).group()
-            plain = not body.lstrip().startswith("|") and not re.search(r"#|[-*+](?=\s)|\d[.)]", prefix)
-            starts = not in_paragraph or bool(held)
-            in_paragraph = not prefix.lstrip(" >").startswith("#")  # a heading is a paragraph of one line
-            if plain and starts and _links_only(body[len(prefix):]):
-                held.append(line)
+            heading = prefix.lstrip(" >").startswith("#")
+            if heading or body.lstrip().startswith("|") or _SETEXT_UNDERLINE.match(body):
+                # A heading, a table row, a heading's underline: one line each, never part of a paragraph.
+                yield from _paragraph(paragraph)
+                paragraph = []
+                in_paragraph = not heading  # a heading is a paragraph of one line
+                yield from _text_line(body, ending)
                 continue
-            for kept in held:  # the paragraph has words after all: its link lines are translated too
-                yield from _text_line(*split_line_ending(kept))
-            held = []
-            yield from _text_line(body, ending)
-        yield from held
+            if paragraph and (_LIST_ITEM.match(body) or _quote_depth(body) != _quote_depth(paragraph[0][0])
+                              or len(paragraph) >= MAX_PARAGRAPH_LINES):
+                yield from _paragraph(paragraph)  # a new list item or quote level starts a new block
+                paragraph = []
+            paragraph.append((body, ending))
+            in_paragraph = True
+        yield from _paragraph(paragraph)

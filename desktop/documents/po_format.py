@@ -3,9 +3,11 @@ msgid, existing translations, comments and references untouched (docs/translate.
 
 from __future__ import annotations
 
-import io
+import codecs
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -56,8 +58,29 @@ _TIGHT_COMMENT = re.compile(r"^([ \t]*#(?:~\|?|[,.:|])?)(?=[^\s#~,.:|])", re.MUL
 _CHARSET = re.compile(r"charset=([^\s;]*)", re.IGNORECASE)
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """What polib does not keep of a catalog's bytes and its writer puts back: a UTF-8 BOM, the line ending
+    (the one most of its lines have; polib reads and writes "\n") and whether the last line ends with one."""
+
+    bom: bool = False
+    newline: str = "\n"
+    final_newline: bool = True
+
+    def bytes(self, text: str, encoding: str) -> bytes:
+        if not self.final_newline:
+            text = text.rstrip("\n")
+        data = text.replace("\n", self.newline).encode(encoding)
+        return codecs.BOM_UTF8 + data if self.bom and codecs.lookup(encoding).name == "utf-8" else data
+
+
 def _open(source: Path):
     """The catalog, read in the charset its header declares (UTF-8 if it declares none or an unknown one)."""
+    return _read(source)[0]
+
+
+def _read(source: Path):
+    """The catalog (as _open) and its _Layout."""
     import polib
 
     check_catalog(source)
@@ -72,10 +95,14 @@ def _open(source: Path):
         line = data[:exc.start].count(b"\n") + 1
         raise DocumentError(f"{source}: line {line}: not {encoding.upper()} text ({exc.reason}), the charset its "
                             "header declares; fix the header's charset or convert the file (msgconv)") from None
+    bom = text.startswith("\ufeff")  # a BOM is no comment: polib would read it as an empty "#" line
+    endings = Counter(re.findall(r"\r\n|\r|\n", text))
+    layout = _Layout(bom, endings.most_common(1)[0][0] if endings else "\n", text.endswith(("\n", "\r")))
+    text = re.sub(r"\r\n?", "\n", text.removeprefix("\ufeff"))
     # polib takes a string holding a newline as the catalog's text (a one-line text could name a file).
     text = _TIGHT_COMMENT.sub(r"\1 ", text) + "\n"
     try:
-        return polib.pofile(text, encoding=encoding, wrapwidth=78)
+        return polib.pofile(text, encoding=encoding, wrapwidth=78), layout
     except (OSError, ValueError) as exc:
         raise DocumentError(f"{source}: not a readable gettext catalog ({exc})") from None
 
@@ -213,7 +240,7 @@ class PoFormat(DocumentFormat):
         return f"{said} (use --overwrite to translate {them} again)" + (f"; the other {wordless}" if open_ else "")
 
     def write(self, source: Path, out: BinaryIO, translate: Translate) -> None:
-        po = _open(source)
+        po, layout = _read(source)
         filled = []
         for entry, text, set_translation in self._units(po):
             set_translation(strip_tags(written(_pieces(entry, text), translate)))
@@ -232,10 +259,9 @@ class PoFormat(DocumentFormat):
         if self.tgt and not po.metadata.get("Language", "").strip() and po.metadata:
             po.metadata["Language"] = self.tgt  # a template's empty Language: the catalog is now this one
         encoding = _output_encoding(po, str(po))
-        # What polib's save() writes: the catalog in its charset, newlines as the platform's.
-        text = io.TextIOWrapper(out, encoding=encoding, newline=None)
-        try:
-            text.write(str(po))
-            text.flush()
-        finally:
-            text.detach()
+        text = str(po)
+        if not po.header and text.startswith("#\n"):
+            text = text[2:]  # polib writes an empty header comment as "#"; the source had none
+        # The catalog in its charset (as polib's save() writes it), with the source's BOM, line ending and
+        # final newline.
+        out.write(layout.bytes(text, encoding))

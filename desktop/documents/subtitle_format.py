@@ -22,10 +22,10 @@ _WEBVTT_SIGNATURE = re.compile(r"^WEBVTT(?:[ \t]|$)")
 # <ruby>, <rt>, <v Speaker>, <lang en> and their end tags, timestamps <00:00:01.500> (karaoke); SRT players
 # read <b>, <i>, <u>, <s>, <font color="…"> (any case) and ASS override codes such as {\an8}.
 _TIMESTAMP_TAG = r"<(?:\d+:)?\d{2}:\d{2}\.\d{3}>"
-_ELEMENT_TAG = r"</?[A-Za-z][A-Za-z0-9]*(?:\.[^\s<>.]+)*(?:[ \t][^<>]*)?>"
+_ELEMENT_TAG = r"</?[A-Za-z][A-Za-z0-9_-]*(?:\.[^\s<>.]+)*(?:[ \t][^<>]*)?>"
 _VTT_MARKUP = re.compile(f"{_TIMESTAMP_TAG}|{_ELEMENT_TAG}|&(?:#\\d+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);")
 _SRT_MARKUP = re.compile(f"{_TIMESTAMP_TAG}|{_ELEMENT_TAG}|\\{{\\\\[^{{}}]*\\}}")
-_TAG_NAME = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)")
+_TAG_NAME = re.compile(r"</?([A-Za-z][A-Za-z0-9_-]*)")
 # The element name the model is shown for a tag (a hint; inline_markup keeps names distinct).
 _MODEL_NAMES = {"b": "b", "i": "i", "u": "u", "s": "s", "font": "font", "c": "span", "lang": "span",
                 "v": "span", "ruby": "ruby", "rt": "rt"}

@@ -8,9 +8,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+# What str.splitlines breaks at (and so the cut of the model output, which keeps the first line): \n, \r,
+# and also U+2028/U+2029, NEL, vertical tab, form feed and the information separators.
+LINE_SEPARATORS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 # A line break together with the blanks around it (blank lines included): always a boundary, because
 # the cut of the model output keeps one line only, and a line break is structure the reader sees.
-_LINE_BREAK = re.compile(r"[^\S\n]*\n\s*")
+_LINE_BREAK = re.compile(rf"[^\S{LINE_SEPARATORS}]*[{LINE_SEPARATORS}]\s*")
 # A sentence end: terminal punctuation, closing quotes or brackets, then whitespace; CJK full stops
 # need no whitespace after them.
 _LATIN_END = re.compile(r"[.!?…]+[\"'”’»«)\]]*(\s+)(?=\S)")

@@ -94,6 +94,8 @@ class DocumentsView(QWidget):
                                       "your translation memory")
         hint = QLabel(f"Drop files here · {' '.join(supported_extensions())}")
         hint.setEnabled(False)
+        # The list grows with every format: wrapped, it never widens the window (tests/gui/test_gui.py).
+        hint.setWordWrap(True)
         # Options for the files added from now on: a TMX of the translated segments (for a CAT tool's
         # memory) and, for XLIFF, whether existing targets are replaced.
         self.tmx_check = QCheckBox("Save segment pairs to TMX:")

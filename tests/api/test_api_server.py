@@ -119,6 +119,21 @@ def test_a_list_is_translated_item_by_item(server, reference):
     assert answer == {"translatedText": [reference(HOUSE), reference(DOG)]}
 
 
+def test_a_translation_cut_at_the_token_cap_says_truncated(server, reference):
+    """Not in LibreTranslate's answer: a text whose translation stopped at the token cap (its end may be
+    missing) gets "truncated": true (a list of flags for a list), and an answer with nothing cut has no such
+    field, as LibreTranslate's clients expect (issue 26: nothing is cut silently)."""
+    long = "Der Mieter verpflichtet sich, die Wohnung Nummer 17 im dritten Stock sauber zu halten und zu lüften."
+    status, answer = post_json(server.url, "translate", {"q": [HOUSE, long], "source": "de", "target": "en"})
+    assert status == 200, answer
+    assert answer["truncated"] == [False, True] and answer["translatedText"][0] == reference(HOUSE)
+    status, answer = post_json(server.url, "translate", {"q": f"<p>{long}</p>", "source": "de", "target": "en",
+                                                         "format": "html"})
+    assert status == 200 and answer["truncated"] is True, answer
+    status, answer = post_json(server.url, "translate", {"q": HOUSE, "source": "de", "target": "en"})
+    assert status == 200 and "truncated" not in answer, answer
+
+
 def test_source_auto_identifies_the_language(server, reference):
     status, answer = post_json(server.url, "translate",
                                {"q": DOG, "source": "auto", "target": "en", "alternatives": 2})
@@ -153,6 +168,21 @@ def test_html_keeps_its_markup(server, reference):
     assert answer["translatedText"] == f'<p class="x">{reference(HOUSE)}</p><script>var Haus = 1;</script>'
 
 
+def test_a_pdf_is_translated_into_a_word_document(server, tmp_path):
+    import docx
+
+    pdf = ROOT / "tests/data/corpus/pdf/pypdf-crazyones.pdf"  # pypdf's sample (MANIFEST.toml)
+    body, content_type = multipart({"source": "en", "target": "de"}, "crazyones.pdf", pdf.read_bytes())
+    status, answer = call(server.url, "translate_file", body, content_type)
+    assert status == 200, answer
+    url = answer["translatedFileUrl"]
+    assert url.endswith(".crazyones.de.docx")
+    with urllib.request.urlopen(url, timeout=60) as response:
+        assert 'filename="crazyones.de.docx"' in response.headers["Content-Disposition"]
+        (tmp_path / "out.docx").write_bytes(response.read())
+    assert any(p.text.strip() for p in docx.Document(tmp_path / "out.docx").paragraphs)
+
+
 def test_a_document_is_translated_and_downloaded(server, reference, tmp_path):
     import docx
 
@@ -170,7 +200,7 @@ def test_a_document_is_translated_and_downloaded(server, reference, tmp_path):
         (tmp_path / "out.docx").write_bytes(response.read())
     assert [p.text for p in docx.Document(tmp_path / "out.docx").paragraphs] == [reference(HOUSE)]
 
-    body, content_type = multipart({"source": "de", "target": "en"}, "notes.pdf", b"%PDF-1.4")
+    body, content_type = multipart({"source": "de", "target": "en"}, "notes.rtf", rb"{\rtf1 Notizen}")
     assert call(server.url, "translate_file", body, content_type) == (
         400, {"error": "Invalid request: file format not supported"})
     for name in ("nothing.docx", "..%2F..%2Fetc%2Fpasswd", url.rsplit("/", 1)[1].replace(".brief", ".other")):

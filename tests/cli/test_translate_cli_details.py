@@ -109,8 +109,9 @@ def test_a_translation_cut_at_its_token_limit_is_warned_and_in_details(default_g
     assert json.loads(roomy.stdout)["truncated"] is False and "token limit" not in roomy.stderr
 
 
-def test_a_documents_cut_sentence_is_warned_with_the_file_name(default_gguf, tmp_path):
-    """A document (DocumentJob, decoded ahead in a batch): the warning names the file and quotes the sentence."""
+def test_a_documents_cut_sentence_is_warned_with_the_file_name_and_segment(default_gguf, tmp_path):
+    """A document (DocumentJob, decoded ahead in a batch): the warning names the file and the segment's number
+    (as stdin's name its line), and quotes the sentence."""
     source = tmp_path / "brief.txt"
     long_sentence = "Die Katze schläft auf dem Sofa im Wohnzimmer neben dem großen Fenster zum Garten hinaus."
     source.write_text(f"Ja.\n\n{long_sentence}\n", encoding="utf-8")
@@ -120,6 +121,6 @@ def test_a_documents_cut_sentence_is_warned_with_the_file_name(default_gguf, tmp
     assert (tmp_path / "brief.en.txt").is_file()
     warned = [line for line in result.stderr.splitlines() if "token limit" in line]
     assert warned == [
-        f"{source}: translation stopped at its token limit and may be cut (--max-new-tokens 4): 'Ja.'",
-        f"{source}: translation stopped at its token limit and may be cut (--max-new-tokens 4): "
+        f"{source}: segment 1: translation stopped at its token limit and may be cut (--max-new-tokens 4): 'Ja.'",
+        f"{source}: segment 2: translation stopped at its token limit and may be cut (--max-new-tokens 4): "
         "'Die Katze schläft auf dem Sofa im Wohnzimmer neben dem…'"]

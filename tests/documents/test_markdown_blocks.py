@@ -8,12 +8,16 @@ real README: a maintainer's comment on the first line, a badge row, section mark
 
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
 
 import pytest
 
+from benchmarks.real_files import markdown_summary
 from desktop.documents import DocumentJob, JobOptions, format_for
+from desktop.documents.base import TextSource
+from desktop.documents.inline_markup import translate_tagged
 from desktop.engine import TranslationEngine
 from desktop.stores.cache import TranslationCache
 
@@ -69,3 +73,14 @@ def test_a_readme_keeps_comments_and_link_paragraphs_and_translates_headings(eng
         assert out_lines[index].startswith(level) and out_lines[index] != heading, out_lines[index]
     assert "wetter@example.org" in out_lines[src_lines.index(
         "Schreiben Sie uns an wetter@example.org, wenn etwas nicht funktioniert.")]
+
+
+def test_code_spans_the_model_puts_side_by_side_stay_apart():
+    """go-astisub's README: "`srt`, `stl`, `ttml`" came back "`srt``stl``ttml`", one code span to Markdown."""
+    text = "It allows you to manipulate `srt`, `stl`, `ttml` and `webvtt` files.\n"
+    out = io.BytesIO()
+    format_for(TextSource(text, "r.md", ".md")).write(
+        TextSource(text, "r.md", ".md"), out,
+        lambda segment: translate_tagged(segment, lambda html: html.replace(", ", "").replace(" and", ""),
+                                         segment.names).text)
+    assert markdown_summary(out.getvalue().decode()) == markdown_summary(text)

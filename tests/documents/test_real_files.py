@@ -21,6 +21,7 @@ from benchmarks.real_files import (
     CORPUS,
     MANIFEST,
     Entry,
+    check_bytes,
     check_structure,
     expected,
     hermetic_env,
@@ -52,17 +53,7 @@ TESTED = [entry for entry in ENTRIES if entry.size <= SIZE_LIMIT and entry.path 
 
 # The files whose structure check fails today, with why (issue 26; its numbered findings in brackets). The
 # xfails are strict: when a fix makes a file pass, its entry here has to go.
-_CUE_LINES = "a cue's lines come back as one line when the translation is short (3)"
 FAILING_TODAY: dict[str, str] = {
-    "xliff-segmented/RB-12-Test02.xlf": "the output is written in cp1252 where the source is UTF-8 (6)",
-    "xliff-translated/lib-verification-test01.xlf": "the output is written in cp1252 where the source is UTF-8 (6)",
-    "subtitles/example-in-non-utf8.srt": _CUE_LINES,
-    "subtitles/missing-sequence-in.srt": _CUE_LINES,
-    "subtitles/example-in.vtt": _CUE_LINES,
-    "subtitles/bom-utf-16-be.srt": "UTF-16 BE comes back UTF-16 LE (6); " + _CUE_LINES,
-    "text/bomlbConversion2_utf16BE.txt": "UTF-16 BE comes back UTF-16 LE (6)",
-    "text/tsvtest.txt": "tabs are lost (6)",
-    "text/mixture.txt": "a U+2028 line separator is lost: two lines come back as one",
 }
 
 
@@ -170,6 +161,39 @@ def test_the_byte_check_catches_utf16_be_written_as_le(tmp_path: Path) -> None:
     assert check_structure(source, output) == []
     output.write_bytes(source.read_bytes().decode("utf-16").encode("utf-16-le").join([b"\xff\xfe", b""]))
     assert any(p.startswith("BOM feff -> fffe") for p in check_structure(source, output))
+
+
+def test_the_byte_check_reads_an_ascii_file_in_the_charset_it_declares() -> None:
+    # RB-12-Test02.xlf is ASCII and declares windows-1252: a translation written in windows-1252 is right,
+    # one whose UTF-8 bytes a reader would take for windows-1252 is not.
+    source = CORPUS / "xliff-segmented/RB-12-Test02.xlf"
+    text = source.read_text(encoding="cp1252").replace("</xliff>", "<!-- Texte élevé --></xliff>")
+    assert check_bytes(source.read_bytes(), text.encode("cp1252"), counts=True)[0] == []
+    assert check_bytes(source.read_bytes(), text.encode("utf-8"), counts=True)[0] == ["UTF-8 bytes in a cp1252 file"]
+
+
+def test_the_subtitle_check_allows_fewer_lines_only_for_fewer_words(tmp_path: Path) -> None:
+    source, output = _copy("subtitles/example-in.vtt", tmp_path)
+    text = output.read_text(encoding="utf-8-sig")
+    assert "MAN:\nHow did we end up here?\n" in text
+    output.write_text(text.replace("MAN:\nHow did we end up here?\n", "Wie?\n"), encoding="utf-8-sig")
+    assert check_structure(source, output) == []  # one word cannot fill two lines
+    output.write_text(text.replace("MAN:\nHow did we end up here?\n", "MANN: Wie sind wir hier gelandet?\n"),
+                      encoding="utf-8-sig")
+    assert any("2 -> 1 lines" in p for p in check_structure(source, output))
+
+
+def test_the_text_check_allows_a_wrapped_paragraph_to_be_wrapped_again_and_nothing_else(tmp_path: Path) -> None:
+    source, output = tmp_path / "a.txt", tmp_path / "b.txt"
+    source.write_bytes(b"Dies ist ein Absatz, den ein Editor bei einer Breite von\r\nsechzig Zeichen umbrochen "
+                       b"hat.\r\n\r\nName\tWert\r\n")
+    output.write_bytes(b"This is a paragraph that an editor wrapped at a width of\r\nsixty characters, now on three"
+                       b"\r\nlines.\r\n\r\nName\tValue\r\n")
+    assert check_structure(source, output) == []
+    output.write_bytes(b"This is a paragraph.\r\n\r\nName Value\r\n")
+    assert any("tabs changed" in p for p in check_structure(source, output))
+    output.write_bytes(b"This is a paragraph.\n\r\nName\tValue\r\n")
+    assert check_structure(source, output)
 
 
 def test_the_xliff_check_catches_a_dropped_segment_marker(tmp_path: Path) -> None:

@@ -185,6 +185,24 @@ def test_lines_are_rebroken_at_the_sources_proportions():
     assert result.endswith("\none two three four five six seven eight\nnine ten\n")
 
 
+def test_a_cue_keeps_its_line_count_whenever_the_translation_has_a_word_for_each_line():
+    # Short translations (a small model, a low token cap) still fill every line; only a translation with
+    # fewer words than lines gets fewer lines, one word each (an empty line would end the cue).
+    srt = "1\n00:00:01,000 --> 00:00:02,000\nMAN:\nHow did we end\nup here?\n"
+    assert _write(srt, lambda text: "Wie kamen wir her?").endswith("\nWie\nkamen wir\nher?\n")
+    assert _write(srt, lambda text: "Wie nur?").endswith("\nWie\nnur?\n")
+    assert _write(srt, lambda text: "Wie?").endswith("\nWie?\n")
+
+
+def test_a_tag_whose_name_holds_an_underscore_is_a_tag():
+    # capability_tester.srt (corpus): "<invalid_tag>...</invalid_tag>" went to the model as words and was lost.
+    seen = []
+    srt = "1\n00:00:01,000 --> 00:00:02,000\n<invalid_tag>verborgener Text</invalid_tag>\n"
+    result = _write(srt, lambda text: seen.append(text) or text.upper())
+    assert "invalid_tag" not in seen[0]
+    assert result.endswith("\n<invalid_tag>VERBORGENER TEXT</invalid_tag>\n")
+
+
 def test_the_model_never_sees_entities_and_an_ampersand_is_escaped_again():
     seen = []
     vtt = "WEBVTT\n\n00:01.000 --> 00:02.000\nTom &amp; Jerry &lt;3\n"
