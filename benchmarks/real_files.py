@@ -420,7 +420,7 @@ def check_xliff(src: bytes, out: bytes) -> list[str]:
     if [i for i, _ in src_units] != [i for i, _ in out_units]:
         problems.append(f"unit ids differ: {len(src_units)} units -> {len(out_units)}")
         return problems
-    empty_before, still_empty, tag_changes, source_changes = 0, [], [], []
+    empty_before, still_empty, tag_changes, source_changes, syntax_changes = 0, [], [], [], []
     for (unit_id, before), (_, after) in zip(src_units, out_units, strict=False):
         src_source, out_source = _child(before, "source"), _child(after, "source")
         if etree.tostring(src_source, with_tail=False) != etree.tostring(out_source, with_tail=False):
@@ -442,6 +442,9 @@ def check_xliff(src: bytes, out: bytes) -> list[str]:
             missing, extra = wanted - got, got - wanted
             tag_changes.append(f"{unit_id}: " + ", ".join(
                 [f"lost <{n} {i}>" for (n, i) in missing] + [f"added <{n} {i}>" for (n, i) in extra]))
+        changed = software_problems(_text(reference if reference is not None else src_source), _text(out_target))
+        if changed:
+            syntax_changes.append(f"{unit_id}: {'; '.join(changed)}")
     if source_changes:
         problems.append(f"{len(source_changes)} <source> changed (first: unit {source_changes[0]})")
     if still_empty:
@@ -449,6 +452,9 @@ def check_xliff(src: bytes, out: bytes) -> list[str]:
                         f"(first: unit {still_empty[0]})")
     if tag_changes:
         problems.append(f"inline elements changed in {len(tag_changes)} targets (first: {tag_changes[0]})")
+    if syntax_changes:
+        problems.append(f"placeholders or ICU syntax changed in {len(syntax_changes)} targets "
+                        f"(first: {syntax_changes[0]})")
     return problems
 
 
@@ -460,6 +466,66 @@ _PLACEHOLDER = re.compile(r"%(?:\d+\$)?(?:\([^)]+\))?[-+#0]*\d*(?:\.\d+)?[sdifux
 
 def placeholders(text: str) -> Counter:
     return Counter(_PLACEHOLDER.findall(text))
+
+
+_ICU_BRANCHING = re.compile(r"\{\s*[^\s{}',#]+\s*,\s*(?:plural|select|selectordinal)\s*,")
+
+
+def icu_shape(text: str):
+    """An ICU message's syntax without its texts, read by pyicumessageformat (an independent parser): argument
+    names and types, offsets, selectors, `#` and nested arguments in order; None when the text has no plural or
+    select argument, "unreadable" when it has one but does not parse."""
+    if not _ICU_BRANCHING.search(text):
+        return None
+    from pyicumessageformat import Parser
+
+    try:
+        tree = Parser().parse(text)
+    except Exception:  # its SyntaxError and whatever a broken message makes it raise
+        return "unreadable"
+
+    def shape(nodes):
+        return [{key: ({selector: shape(branch) for selector, branch in value.items()} if key == "options" else value)
+                 for key, value in node.items()} for node in nodes if not isinstance(node, str)]
+
+    return shape(tree)
+
+
+def icu_texts(text: str) -> str:
+    """The literal texts of an ICU message (one per line), as pyicumessageformat reads them; "" when it does not."""
+    from pyicumessageformat import Parser
+
+    try:
+        tree = Parser().parse(text)
+    except Exception:
+        return ""
+
+    def texts(nodes):
+        for node in nodes:
+            if isinstance(node, str):
+                yield node
+            else:
+                for branch in node.get("options", {}).values():
+                    yield from texts(branch)
+
+    return "\n".join(texts(tree))
+
+
+def software_problems(source: str, translation: str) -> list[str]:
+    """What a translation of a software string changed of its source's syntax: a placeholder not there exactly as
+    often, an ICU message whose syntax does not read the same."""
+    problems = []
+    shape = icu_shape(source)
+    if shape not in (None, "unreadable"):  # an ICU message: its branches' braces are syntax, checked by shape
+        wanted, got = placeholders(icu_texts(source)), placeholders(icu_texts(translation))
+    else:
+        wanted, got = placeholders(source), placeholders(translation)
+    if wanted != got:
+        problems.append(f"placeholders {sorted((wanted - got).elements())} lost, {sorted((got - wanted).elements())} "
+                        "added")
+    if shape not in (None, "unreadable") and icu_shape(translation) != shape:
+        problems.append("ICU syntax changed")
+    return problems
 
 
 def _po_entries(data: bytes, path: Path):
@@ -512,16 +578,21 @@ def check_po(source: Path, output: Path) -> list[str]:
         if not any(new):
             empty += 1
             continue
-        wanted = placeholders(plural or msgid)
+        if not plural:  # a plural's forms may say "one" for %d: those are only checked for losses
+            changed = software_problems(msgid, new[0])
+            if changed:
+                lost.append(f"{msgid[:40]!r}: {'; '.join(changed)}")
+            continue
+        wanted = placeholders(plural)
         for form in new:
             got = placeholders(form)
-            if set(wanted) - set(got) and not (plural and set(placeholders(msgid)) <= set(got)):
+            if set(wanted) - set(got) and not set(placeholders(msgid)) <= set(got):
                 lost.append(f"{msgid[:40]!r}: {sorted(set(wanted) - set(got))}")
                 break
     if empty:
         problems.append(f"{empty} untranslated entries still empty")
     if lost:
-        problems.append(f"placeholders lost in {len(lost)} entries (first: {lost[0]})")
+        problems.append(f"placeholders lost or changed in {len(lost)} entries (first: {lost[0]})")
     return problems
 
 

@@ -4,7 +4,7 @@ markup put back around the right words, whatever the model does (docs/inline_mar
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -33,14 +33,18 @@ class Tag:
 
 class TaggedText(str):
     """A tagged string handed to the document pipeline as one segment: the DocumentJob sends it
-    through translate_tagged (with these element names as spelling hints) instead of translating it
+    through translate_tagged (with these element names as spelling hints, and `literals`: standalone
+    tags shown to the model as their own text, such as a placeholder "%s") instead of translating it
     as plain text. Formats yield and translate TaggedText where a segment carries inline markup."""
 
     names: dict[int, str]
+    literals: dict[int, str]
 
-    def __new__(cls, tagged: str, names: Mapping[int, str] | None = None) -> TaggedText:
+    def __new__(cls, tagged: str, names: Mapping[int, str] | None = None,
+                literals: Mapping[int, str] | None = None) -> TaggedText:
         value = super().__new__(cls, tagged)
         value.names = dict(names or {})
+        value.literals = dict(literals or {})
         return value
 
 
@@ -252,19 +256,25 @@ def _html_names(tags: list[Tag], names: Mapping[int, str] | None) -> dict[tuple[
     return chosen
 
 
-def to_html(tagged: str, names: Mapping[int, str] | None = None) -> tuple[str, dict[str, Tag]]:
-    """The tagged string spelled with HTML element names for the model, and the way back.
+def to_html(tagged: str, names: Mapping[int, str] | None = None,
+            literals: Mapping[int, str] | None = None) -> tuple[str, dict[str, Tag]]:
+    """The tagged string spelled with HTML element names for the model, and the way back; a standalone
+    tag in `literals` is shown as its own text (a placeholder as the model knows it from catalogs).
 
     Literal "<" and "&" of the text are left as they are: the model reads catalog text, not HTML.
     """
+    literals = literals or {}
     pieces = parse(tagged)
-    tags = [p for p in pieces if isinstance(p, Tag)]
+    tags = [p for p in pieces if isinstance(p, Tag) and not (p.kind == "empty" and p.id in literals)]
     chosen = _html_names(tags, names)
     back: dict[str, Tag] = {}
     out: list[str] = []
     for piece in pieces:
         if isinstance(piece, str):
             out.append(piece)
+            continue
+        if piece.kind == "empty" and piece.id in literals:
+            out.append(literals[piece.id])
             continue
         if piece.kind == "empty":
             name = chosen[(piece.id, "empty")]
@@ -283,9 +293,52 @@ def drop_invented_markup(output: str, source_text: str) -> str:
     return _HTML_TAG.sub(lambda m: m.group() if m.group() in source_text else "", output)
 
 
-def from_html(translation: str, back: Mapping[str, Tag], source_text: str = "") -> str:
+def from_html(translation: str, back: Mapping[str, Tag], source_text: str = "",
+              literals: Mapping[int, str] | None = None) -> str:
     """The model's HTML-spelled output as a tagged string. Other HTML-like tags are dropped unless the
-    source's text has them literally (then they are text, as in the source)."""
+    source's text has them literally (then they are text, as in the source); the texts of `literals`
+    become their tags again."""
+    return tag_literals(_from_html(translation, back, source_text), literals or {})
+
+
+def tag_literals(tagged: str, literals: Mapping[int, str]) -> str:
+    """Each occurrence of a literal's text in the text of a tagged string turned into its standalone tag:
+    the n-th occurrence of a text into the n-th tag (in `literals`' order) shown as it; an occurrence
+    more than the source had repeats the last tag (check_tags reports it)."""
+    if not literals:
+        return tagged
+    ids: dict[str, list[int]] = {}
+    for tag_id, text in literals.items():
+        ids.setdefault(text, []).append(tag_id)
+    pattern = _literal_pattern(ids)
+    used: dict[str, int] = {}
+    out: list[str] = []
+    for piece in parse(tagged):
+        if isinstance(piece, Tag):
+            out.append(str(piece))
+            continue
+        start = 0
+        for match in pattern.finditer(piece):
+            out.append(escape_text(piece[start:match.start()]))
+            text = match.group()
+            number = used.get(text, 0)
+            used[text] = number + 1
+            out.append(empty_tag(ids[text][min(number, len(ids[text]) - 1)]))
+            start = match.end()
+        out.append(escape_text(piece[start:]))
+    return "".join(out)
+
+
+def _literal_pattern(texts: Collection[str]) -> re.Pattern[str]:
+    """Any of the literal texts, longest first; a variable ("$name") not as the start of a longer name ("$names")."""
+    return re.compile("|".join(_literal_regex(text) for text in sorted(texts, key=len, reverse=True)))
+
+
+def _literal_regex(text: str) -> str:
+    return re.escape(text) + (r"(?!\w)" if re.fullmatch(r"\$\w+", text) else "")
+
+
+def _from_html(translation: str, back: Mapping[str, Tag], source_text: str) -> str:
     out: list[str] = []
     start = 0
     for match in _HTML_TAG.finditer(translation):
@@ -327,23 +380,28 @@ class TaggedTranslation:
     problems: list[str] = field(default_factory=list)
 
 
-def _peel(tagged: str) -> tuple[str, str, str]:
+def _peel(tagged: str, keep: Collection[int] = ()) -> tuple[str, str, str]:
     """(head, core, tail): tags that wrap the whole sentence or sit at its very ends, and the rest.
 
     "<1><2/>Hello <3>world</3></1>" -> ("<1><2/>", "Hello <3>world</3>", "</1>").
-    Leading and trailing whitespace stays with the head and tail.
+    Leading and trailing whitespace stays with the head and tail; standalone tags in `keep` (placeholders
+    the model sees as words of the sentence: "%d files" may become "Dateien: %d") stay in the core.
     """
     pieces = parse(tagged)
     head: list[str | Tag] = []
     tail: list[str | Tag] = []
+
+    def peelable(piece: str | Tag) -> bool:
+        if isinstance(piece, Tag):
+            return piece.kind == "empty" and piece.id not in keep
+        return not piece.strip()
+
     while True:
         changed = False
-        while pieces and (isinstance(pieces[0], Tag) and pieces[0].kind == "empty"
-                          or isinstance(pieces[0], str) and not pieces[0].strip()):
+        while pieces and peelable(pieces[0]):
             head.append(pieces.pop(0))
             changed = True
-        while pieces and (isinstance(pieces[-1], Tag) and pieces[-1].kind == "empty"
-                          or isinstance(pieces[-1], str) and not pieces[-1].strip()):
+        while pieces and peelable(pieces[-1]):
             tail.insert(0, pieces.pop())
             changed = True
         if (len(pieces) >= 2 and isinstance(pieces[0], Tag) and pieces[0].kind == "open"
@@ -362,38 +420,52 @@ def _join(pieces: list[str | Tag]) -> str:
 
 
 def translate_tagged(tagged: str, translate: TranslateText, names: Mapping[int, str] | None = None,
-                     method: Method = "auto") -> TaggedTranslation:
+                     method: Method = "auto", literals: Mapping[int, str] | None = None) -> TaggedTranslation:
     """Translate a tagged string as one sentence; the result carries all its tags (see the module doc).
 
     names: the real element name behind each tag id where there is one ({1: "a", 2: "b"}), used to
-    spell the tags for the model. method: "auto" (HTML-spelled tags, alignment when they come back
-    wrong), "html" or "numbered" (that spelling, alignment as fallback), "align" (never show tags).
+    spell the tags for the model. literals: standalone tags the model sees as their own text ({3: "%s"}),
+    found again by that text in its output. method: "auto" (HTML-spelled tags, alignment when they come
+    back wrong), "html" or "numbered" (that spelling, alignment as fallback), "align" (never show tags).
     """
-    head, core, tail = _peel(tagged)
+    literals = literals or {}
+    head, core, tail = _peel(tagged, literals)
+    literals = {tag.id: literals[tag.id] for tag in tags_of(core) if tag.kind == "empty" and tag.id in literals}
     if not has_words(strip_tags(core)):
         return TaggedTranslation(tagged, "plain")  # nothing a model could translate
     if not tags_of(core):
         return TaggedTranslation(head + escape_text(translate(strip_tags(core))) + tail, "plain")
     problems: list[str] = []
+    outputs: dict[str, str] = {}
+
+    def ask(text: str) -> str:  # a sentence whose only tags are literals is shown the same way twice: asked once
+        if text not in outputs:
+            outputs[text] = translate(text)
+        return outputs[text]
+
     if method != "align":
+        shown = first_input(core, names, method, literals)
         if method == "numbered":
-            shown = _show_numbered(core)
-            result = _read_numbered(drop_invented_markup(translate(shown), strip_tags(core)))
+            result = tag_literals(_read_numbered(drop_invented_markup(ask(shown), strip_tags(core))), literals)
         else:
-            shown, back = to_html(core, names)
-            result = from_html(translate(shown), back, strip_tags(core))
+            _, back = to_html(core, names, literals)
+            result = from_html(ask(shown), back, strip_tags(core), literals)
         problems = check_tags(core, result) or emptied_tags(core, result)
         if not problems and has_words(strip_tags(result)):
             return TaggedTranslation(head + result + tail, "numbered" if method == "numbered" else "html", True)
     # Removing a standalone tag between two spaces leaves two: the model gets one.
-    translation = drop_invented_markup(translate(_plain_for_model(core)), strip_tags(core))
+    shown = _plain_for_model(core, literals)
+    translation = drop_invented_markup(ask(shown), shown)
     kept = False if method != "align" else None
     if len(re.findall(r"\S+", translation)) < sum(1 for piece in parse(core) if isinstance(piece, str)
                                                   and has_words(piece)):
         # Fewer words than stretches of text (a cut or one-word answer): alignment would leave some
         # formatting, a link, with no word; each stretch is translated on its own instead.
         return TaggedTranslation(head + _fragments(core, translate) + tail, "fragments", kept, problems)
-    aligned = align_tags(core, translation, translate)
+    if literals:
+        aligned = _align_literals(core, translation, literals, translate)
+    else:
+        aligned = align_tags(core, translation, translate)
     return TaggedTranslation(head + aligned + tail, "align", kept, problems)
 
 
@@ -411,18 +483,38 @@ def _fragments(tagged: str, translate: TranslateText) -> str:
     return "".join(out)
 
 
-def _plain_for_model(tagged: str) -> str:
+def first_input(tagged: str, names: Mapping[int, str] | None = None, method: Method = "auto",
+                literals: Mapping[int, str] | None = None) -> str | None:
+    """What translate_tagged sends to the model first for this tagged string (None: nothing, it has no words):
+    a document job decodes it ahead in a batch like a plain sentence."""
+    literals = literals or {}
+    _, core, _ = _peel(tagged, literals)
+    if not has_words(strip_tags(core)):
+        return None
+    if not tags_of(core):
+        return strip_tags(core)
+    if method == "align":
+        return _plain_for_model(core, literals)
+    if method == "numbered":
+        return _show_numbered(core, literals)
+    return to_html(core, names, literals)[0]
+
+
+def _plain_for_model(tagged: str, literals: Mapping[int, str] | None = None) -> str:
     """The sentence without tags, as the model should read it: a standalone tag (a line break, a
-    placeholder) becomes a space, so "Titel<br/>Text" is not glued into "TitelText"; one space where
-    removing it left several."""
-    text = "".join(piece if isinstance(piece, str) else " " if piece.kind == "empty" else ""
-                   for piece in parse(tagged))
+    code) becomes a space, so "Titel<br/>Text" is not glued into "TitelText", one of `literals` its text;
+    one space where removing a tag left several."""
+    literals = literals or {}
+    text = "".join(piece if isinstance(piece, str) else literals.get(piece.id, " ") if piece.kind == "empty"
+                   else "" for piece in parse(tagged))
     return re.sub(r"(?<=\S)[ \t]{2,}(?=\S)", " ", text)
 
 
-def _show_numbered(tagged: str) -> str:
-    # What the model sees for method "numbered": the tags as they are, the text unescaped.
-    return "".join(str(p) if isinstance(p, Tag) else p for p in parse(tagged))
+def _show_numbered(tagged: str, literals: Mapping[int, str] | None = None) -> str:
+    # What the model sees for method "numbered": the tags as they are (literals as their text), the text unescaped.
+    literals = literals or {}
+    return "".join(p if isinstance(p, str) else literals[p.id] if p.kind == "empty" and p.id in literals else str(p)
+                   for p in parse(tagged))
 
 
 def _read_numbered(translation: str) -> str:
@@ -585,3 +677,87 @@ def align_tags(tagged_source: str, translation: str, translate: TranslateText | 
         previous = offset
     out.append(escape_text(translation[previous:]))
     return "".join(out)
+
+
+# Private-use characters standing for the literals' texts while tags are aligned (U+E000 is the escape).
+_MARKER_BASE = 0xE100
+
+
+def _align_literals(core: str, translation: str, literals: Mapping[int, str], translate: TranslateText) -> str:
+    """align_tags for a sentence whose placeholders the model saw as text: each literal text of the
+    translation becomes its tag where the model put it (one per source tag: extra copies removed, lost ones
+    put at their relative place), the other tags aligned around them."""
+    texts = list(dict.fromkeys(literals.values()))
+    marker = {text: chr(_MARKER_BASE + number) for number, text in enumerate(texts)}
+    text_of = {value: key for key, value in marker.items()}
+    pattern = _literal_pattern(texts)
+
+    def mark(text: str) -> str:
+        return pattern.sub(lambda match: marker[match.group()], text)
+
+    def unmark(text: str) -> str:
+        return "".join(text_of.get(char, char) for char in text)
+
+    # The source with each literal tag as its marker character, which align_tags treats as text.
+    source = "".join(escape_text(p) if isinstance(p, str) else marker[literals[p.id]]
+                     if p.kind == "empty" and p.id in literals else str(p) for p in parse(core))
+    plain_source = strip_tags(source)
+    marked = mark(translation)
+    for text in texts:
+        char = marker[text]
+        wanted = [index for index, c in enumerate(plain_source) if c == char]
+        found = [index for index, c in enumerate(marked) if c == char]
+        if len(found) < len(wanted) and sum(other.casefold() == text.casefold() for other in texts) == 1:
+            # "%D" for "%d", "{Name}" for "{name}": the model's copy in another case stands for it
+            missing = len(wanted) - len(found)
+            marked = re.sub(_literal_regex(text), lambda _, char=char: char, marked, count=missing, flags=re.IGNORECASE)
+            found = [index for index, c in enumerate(marked) if c == char]
+        for index in reversed(found[len(wanted):]):  # a copy the model added: removed
+            marked = marked[:index] + marked[index + 1:]
+        for offset in wanted[len(found):]:  # one the model lost: where it left a remnant, else at its place
+            remnant = _remnant(text, marked)
+            if remnant is not None:
+                marked = marked[:remnant.start()] + char + marked[remnant.end():]
+            else:
+                marked = _insert_word(marked, char, offset / max(len(plain_source), 1))
+    aligned = align_tags(source, marked, lambda inner: mark(translate(unmark(inner))))
+    out: list[str] = []
+    ids: dict[str, list[int]] = {}
+    for tag_id, text in literals.items():
+        ids.setdefault(marker[text], []).append(tag_id)
+    used: dict[str, int] = {}
+    for piece in parse(aligned):
+        if isinstance(piece, Tag):
+            out.append(str(piece))
+            continue
+        run: list[str] = []
+        for char in piece:
+            if char in ids:
+                out.append(escape_text("".join(run)))
+                run.clear()
+                number = used.get(char, 0)
+                used[char] = number + 1
+                out.append(empty_tag(ids[char][number]))
+            else:
+                run.append(char)
+        out.append(escape_text("".join(run)))
+    return "".join(out)
+
+
+def _remnant(literal: str, text: str) -> re.Match[str] | None:
+    """A mangled copy of a placeholder in the model's output: its name with some of its punctuation, such as
+    "(name)s" or "{ name }" for "%(name)s" or "{name}" (a bare word is a translation, not a remnant)."""
+    name = max(re.findall(r"[^\W\d_][\w.]*", literal), key=len, default="")
+    if len(name) < 3:
+        return None
+    pattern = re.compile(r"[%$#@{(\[]+\s*" + re.escape(name) + r"(?:\s*[)}\]]+[A-Za-z@]?|(?!\w))"
+                         r"|(?<![\w%$#@{(\[])" + re.escape(name) + r"\s*[)}\]]+[A-Za-z@]?(?![\w])")
+    return pattern.search(text)
+
+
+def _insert_word(text: str, word: str, fraction: float) -> str:
+    """`word` inserted at the word boundary nearest to `fraction` of the text, spaced as a word."""
+    at = _nearest(_word_boundaries(text), fraction * len(text), 0, len(text))
+    before = " " if at > 0 and not text[at - 1].isspace() else ""
+    after = " " if at < len(text) and not text[at].isspace() else ""
+    return text[:at] + before + word + after + text[at:]

@@ -19,7 +19,7 @@ from typing import BinaryIO
 from alma_core.atomic import atomic_path
 from desktop.documents.base import DocumentError, DocumentFormat, TextSource
 from desktop.documents.formats import format_for, output_path_for
-from desktop.documents.inline_markup import TaggedText, strip_tags, translate_tagged
+from desktop.documents.inline_markup import TaggedText, first_input, strip_tags, translate_tagged
 from desktop.engine.batch_decode import DEFAULT_SEQUENCES as DEFAULT_BATCH
 from desktop.engine.translator import CancelCheck, TranslationCancelled, TranslationReport, Translator
 from desktop.terminology.missing import MissingTermReporter
@@ -74,12 +74,14 @@ def _cancelled(cancel: CancelCheck) -> bool:
 
 @dataclass(frozen=True)
 class _Count:
-    """The counting pass: how many segments and characters, and the segments without inline markup
-    (what the memory is asked about and a batch can decode ahead), in document order."""
+    """The counting pass: how many segments and characters, the segments without inline markup (what the
+    memory is asked about and a batch can decode ahead), and what the tagged ones show the model first (decoded
+    ahead too), in document order."""
 
     total: int
     chars: int
     plain: list[str]
+    shown: list[str]
 
 
 class DocumentJob:
@@ -132,14 +134,17 @@ class DocumentJob:
         if self._count is None:
             total = chars = 0
             plain: list[str] = []
+            shown: list[str] = []
             for text in self.configured_format().segments(self.source):
                 total += 1
                 chars += len(text)
                 if not isinstance(text, TaggedText):
                     plain.append(text)
+                elif (first := first_input(text, text.names, literals=text.literals)) is not None:
+                    shown.append(first)
                 if total % _CANCEL_EVERY == 0 and _cancelled(self.options.cancel):
                     raise TranslationCancelled("translation cancelled")
-            self._count = _Count(total, chars, plain)
+            self._count = _Count(total, chars, plain, shown)
         return self._count.total
 
     def _counted(self) -> _Count:
@@ -160,10 +165,17 @@ class DocumentJob:
         remembered = _remembered(engine, counted.plain, options.src, options.tgt)
         segments = Segments(self, engine, remembered)
         ahead = [text for text in counted.plain if text not in remembered]
+        plain_ahead = len(ahead)
+        ahead += counted.shown  # a tagged segment's first model input; progress counts it when it is written
+
+        def ready(index: int) -> None:
+            if index < plain_ahead:
+                segments.ready(index)
+
         decoding: AbstractContextManager[int] = nullcontext(0)
         if options.batch > 1 and ahead:
             decoding = engine.prefetch(ahead, options.src, options.tgt, cancel=lambda: _cancelled(options.cancel),
-                                       on_text=segments.ready, terms=options.terms, max_sequences=options.batch)
+                                       on_text=ready, terms=options.terms, max_sequences=options.batch)
         with decoding:
             yield segments
 
@@ -246,7 +258,7 @@ class Segments:
             if reporter is not None:
                 reporter.sentence(text.strip(), terms.missing(text.strip(), translation.strip()))
         elif tagged:  # a sentence with inline markup: translated whole, tags put back
-            translation = translate_tagged(text, self._reported, names=text.names).text
+            translation = translate_tagged(text, self._reported, names=text.names, literals=text.literals).text
             if reporter is not None:
                 reporter.sentence(strip_tags(text), terms.missing(strip_tags(text), strip_tags(translation)))
         elif terms is not None or options.cut is not None:  # the report says what was cut and placed

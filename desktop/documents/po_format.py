@@ -15,18 +15,12 @@ from desktop.documents.base import (
     MAX_LINE_CHARS,
     DocumentError,
     DocumentFormat,
+    Piece,
     Translatable,
     Translate,
-    protected_pieces,
 )
-
-_PLACEHOLDER = re.compile(
-    r"%(?:\([^)]+\))?[-#0 +]*\d*(?:\.\d+)?[a-zA-Z%]"  # printf / python-format
-    r"|\{[^{}\s]*\}"  # python-brace / str.format
-    r"|</?[A-Za-z][^<>]*>"  # HTML tags
-    r"|\\n|\n"
-)
-
+from desktop.documents.inline_markup import escape_text, strip_tags
+from desktop.documents.placeholders import software_pieces, written
 
 # A keyword line or a continuation line: a keyword (optional) and one whole quoted string. polib
 # accepts an unterminated string silently (and drops its last character), msgfmt does not.
@@ -125,6 +119,17 @@ def _needs_translation(entry, overwrite: bool = False) -> bool:
     return not entry.msgstr
 
 
+def _is_ui(entry) -> bool:
+    """Whether a message is a program's text, where "&" marks an accelerator: a format flag (c-format,
+    python-format, qt-format, ...) or a context says so; a template's prose ("Tom & Jerry") has neither."""
+    return bool(entry.msgctxt) or any(flag.endswith("-format") and not flag.startswith("no-") for flag in entry.flags)
+
+
+def _pieces(entry, text: str) -> list[Piece]:
+    """A message's text as software_pieces: placeholders and syntax kept, each line's sentence translated whole."""
+    return software_pieces(escape_text(text), ui=_is_ui(entry), lines=True)
+
+
 def _units(po, overwrite: bool = False, nplurals: int | None = None,
            ) -> Iterator[tuple[object, str, Callable[[str], None]]]:
     """(entry, source text, setter for its translation) for every message to fill, in catalog order;
@@ -207,8 +212,8 @@ class PoFormat(DocumentFormat):
         return _units(po, self.overwrite, plurals[0] if plurals else None)
 
     def segments(self, source: Path) -> Iterator[str]:
-        for _, text, _ in self._units(_open(source)):
-            for piece in protected_pieces(text, _PLACEHOLDER):
+        for entry, text, _ in self._units(_open(source)):
+            for piece in _pieces(entry, text):
                 if isinstance(piece, Translatable):
                     yield piece.text
 
@@ -238,8 +243,7 @@ class PoFormat(DocumentFormat):
         po, layout = _read(source)
         filled = []
         for entry, text, set_translation in self._units(po):
-            pieces = protected_pieces(text, _PLACEHOLDER)
-            set_translation("".join(translate(p.text) if isinstance(p, Translatable) else p for p in pieces))
+            set_translation(strip_tags(written(_pieces(entry, text), translate)))
             filled.append(entry)
         plurals = _template_plurals(po, self.tgt)
         if plurals is not None:

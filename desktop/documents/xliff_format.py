@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from alma_core.safe_xml import UnsafeXMLError, parser, read_checked
-from desktop.documents.base import DocumentError, DocumentFormat, Translate
+from desktop.documents.base import DocumentError, DocumentFormat, Translatable, Translate
 from desktop.documents.inline_markup import (
-    Tag,
     TaggedText,
     check_tags,
     close_tag,
@@ -24,6 +23,7 @@ from desktop.documents.inline_markup import (
     parse,
     strip_tags,
 )
+from desktop.documents.placeholders import software_pieces, written
 from desktop.documents.xliff_segments import (
     SDL_NS,
     SegmentPlan,
@@ -56,6 +56,15 @@ _PAIR_END = {"ept", "ex", "ec", "em"}
 # The element name the model sees for each code (inline_markup spells tags as HTML for the model).
 _HINTS = {"g": "b", "pc": "b", "mrk": "span", "bpt": "b", "bx": "b", "sc": "b", "sm": "span",
           "x": "br", "ph": "br", "it": "br", "cp": "br"}
+# XLIFF 1.2 says a unit is a program's UI text (where "&" marks an accelerator and a tab a shortcut) by its file's
+# datatype (Windows resources, .NET resx) or the restype of the unit or a group around it (controls and menus;
+# Passolo writes "menupopup" and "menuentry").
+_UI_DATATYPES = {"winres", "resx", "rc", "x-winres", "x-resx", "x-rc"}
+_UI_RESTYPES = {
+    "auto3state", "autocheckbox", "autoradiobutton", "button", "caption", "checkbox", "checkboxmenuitem", "combobox",
+    "contextmenu", "ctext", "defpushbutton", "dialog", "groupbox", "label", "linklabel", "ltext", "menu", "menubar",
+    "menuitem", "menupopup", "menuentry", "popupmenu", "pushbox", "pushbutton", "radio", "radiobuttonmenuitem",
+    "rtext", "state3", "statusbar", "tabcontrol", "togglebutton", "toolbar", "tooltip", "userbutton", "window"}
 
 
 def _local(tag: object) -> str:
@@ -189,6 +198,7 @@ class _Unit:
     source: object  # its <source>
     version: int
     segments: SegmentPlan | None = None  # 1.2 with <seg-source> segment markers: translated segment by segment
+    ui: bool = False  # a program's UI text: accelerators and shortcuts
 
     def texts(self) -> list:
         """The elements whose content is translated, in order: the source, or each segment to fill."""
@@ -294,14 +304,14 @@ class XliffFormat(DocumentFormat):
                                 lambda mine, theirs, holder=holder, target=target:
                                 _translated(holder, mine, theirs, version, target))
                 if segments.fill:
-                    yield FILL, _Unit(holder, source, version, segments)
+                    yield FILL, _Unit(holder, source, version, segments, _is_ui(holder, version))
                 else:  # every segment kept: translated already, or locked in Trados
                     yield (LOCKED if segments.locked == len(seg_markers(seg_source)) else TRANSLATED), None
                 continue
             if target is not None and not self.overwrite and _translated(holder, source, target, version):
                 yield TRANSLATED, None  # a translation is there already (a human's, a TM match): left alone
                 continue
-            yield FILL, _Unit(holder, source, version)
+            yield FILL, _Unit(holder, source, version, ui=_is_ui(holder, version))
 
     def _units(self, store, version: int) -> Iterator[_Unit]:
         """The units to fill, in document order."""
@@ -314,7 +324,9 @@ class XliffFormat(DocumentFormat):
         for unit in self._units(store, version):
             for element in unit.texts():
                 tagged, _ = _tagged_source(element)
-                yield tagged if tags_in(tagged) else strip_tags(tagged)
+                for piece in software_pieces(tagged, tagged.names, ui=unit.ui):
+                    if isinstance(piece, Translatable):
+                        yield piece.text
 
     def why_empty(self, source: Path) -> str:
         """All translated already (how many, and --overwrite), all translate="no", or no text at all."""
@@ -366,7 +378,7 @@ class XliffFormat(DocumentFormat):
             else:
                 edits.replaced(target_element)
             if unit.segments is None:
-                _fill_target(target_element, *_translation(unit.source, translate))
+                _fill_target(target_element, *_translation(unit.source, translate, unit.ui))
             else:
                 segments = unit.segments
                 if segments.rebuild:
@@ -375,7 +387,7 @@ class XliffFormat(DocumentFormat):
                 seg_defs = sdl_segs(unit.holder)
                 for marker in segments.fill:
                     mid = marker.get("mid")
-                    _fill_target(markers[mid], *_translation(marker, translate))
+                    _fill_target(markers[mid], *_translation(marker, translate, unit.ui))
                     if mid in seg_defs:
                         mark_sdl_segment(seg_defs[mid], edits.attributes)
             if version == 1:
@@ -481,19 +493,27 @@ def _content(element) -> str:
     return " ".join(tagged.split())
 
 
-def _translation(element, translate: Translate) -> tuple[str, _Codes]:
-    """The element's content translated (a tagged string whose tags are its codes) and those codes."""
+def _translation(element, translate: Translate, ui: bool = False) -> tuple[str, _Codes]:
+    """The element's content translated (a tagged string whose tags are its codes) and those codes: its
+    placeholders and syntax kept, its sentences translated whole (desktop.documents.placeholders)."""
     tagged, codes = _tagged_source(element)
-    translation = translate(tagged if tags_in(tagged) else strip_tags(tagged))
-    if not tags_in(tagged):
-        translation = escape_text(translation)
-    elif check_tags(tagged, translation):  # the pipeline always repairs tags; never write broken ones
+    translation = written(software_pieces(tagged, tagged.names, ui=ui), translate)
+    if check_tags(tagged, translation):  # the pipeline always repairs tags; never write broken ones
         translation = escape_text(strip_tags(translation))
     return translation, codes
 
 
-def tags_in(tagged: str) -> bool:
-    return any(isinstance(piece, Tag) for piece in parse(tagged))
+def _is_ui(holder, version: int) -> bool:
+    """Whether a 1.2 unit is a program's UI text: its file's datatype or a restype on it or a group around it."""
+    if version != 1:
+        return False
+    for element in (holder, *holder.iterancestors()):
+        name = _local(element.tag)
+        if name == "file":
+            return (element.get("datatype") or "").lower() in _UI_DATATYPES
+        if (element.get("restype") or "").lower() in _UI_RESTYPES:
+            return True
+    return False
 
 
 def _parser():

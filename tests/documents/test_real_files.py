@@ -54,7 +54,6 @@ TESTED = [entry for entry in ENTRIES if entry.size <= SIZE_LIMIT and entry.path 
 # The files whose structure check fails today, with why (issue 26; its numbered findings in brackets). The
 # xfails are strict: when a fix makes a file pass, its entry here has to go.
 FAILING_TODAY: dict[str, str] = {
-    "po/SABemail.pot": "Cheetah template placeholders ($name, <!--#if ...#-->) are lost (4)",
 }
 
 
@@ -247,6 +246,33 @@ def test_the_po_check_catches_a_lost_placeholder(tmp_path: Path) -> None:
                                    'msgid "Invalid field name \'%s\'."\nmsgstr "Ungültiger Feldname."'),
                       encoding="utf-8")
     assert any("placeholders lost" in p and "%s" in p for p in check_structure(source, output))
+    output.write_text(text.replace('msgid "Invalid field name \'%s\'."\nmsgstr ""',
+                                   'msgid "Invalid field name \'%s\'."\nmsgstr "Feldname \'%s\' (%s)."'),
+                      encoding="utf-8")
+    assert any("placeholders lost or changed" in p and "added" in p for p in check_structure(source, output))
+
+
+def test_the_xliff_check_catches_a_lost_or_doubled_placeholder_and_a_changed_icu_message(tmp_path: Path) -> None:
+    source, output = _copy("xliff-software/example_angular.xliff", tmp_path)
+    text = output.read_text(encoding="utf-8")
+    icu = "{VAR_PLURAL, plural, =0 {noone} =1 {number one} other {anyone}}"
+    good = icu.replace("noone", "niemand").replace("number one", "eine Nummer").replace("anyone", "jeder")
+    output.write_text(text.replace(f"<source>{icu}</source>", f"<source>{icu}</source><target>{good}</target>"),
+                      encoding="utf-8")
+    assert not any("ICU" in p for p in check_structure(source, output))
+    broken = "{VAR_PLURAL, plural, =0 {niemand} other {jeder}}"  # a branch lost
+    output.write_text(text.replace(f"<source>{icu}</source>", f"<source>{icu}</source><target>{broken}</target>"),
+                      encoding="utf-8")
+    assert any("ICU syntax changed" in p for p in check_structure(source, output))
+
+    source, output = _copy("xliff-software/PAS-10-Test01.xlf", tmp_path)
+    data = output.read_bytes()
+    for target in ("Nicht gefunden", "&quot;%%&quot; %% nicht gefunden"):  # lost, doubled
+        output.write_bytes(data.replace(b"<source >Cannot find &quot;%%&quot;</source>",
+                                        f"<source >Cannot find &quot;%%&quot;</source><target>{target}</target>"
+                                        .encode()))
+        assert any("placeholders or ICU syntax changed" in p and "%%" in p
+                   for p in check_structure(source, output)), target
 
 
 def test_the_epub_check_catches_a_compressed_mimetype_and_an_untranslated_language(tmp_path: Path) -> None:
