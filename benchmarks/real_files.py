@@ -997,11 +997,16 @@ def check_markdown(src: bytes, out: bytes) -> list[str]:
     problems, src_text, out_text = check_bytes(src, out, counts=False)
     before, after = markdown_summary(src_text), markdown_summary(out_text)
     if before != after:
-        changed = next((i for i, (x, y) in enumerate(zip(before, after, strict=False)) if x != y), min(len(before), len(after)))
-        problems.append(f"Markdown structure changed at token {changed + 1} of {len(before)}: "
-                        f"{before[changed] if changed < len(before) else None!r} -> "
-                        f"{after[changed] if changed < len(after) else None!r}")
+        problems.append(_first_change("Markdown structure changed at token", before, after, repr))
     return problems
+
+
+def _first_change(what: str, before: list, after: list, show=str) -> str:
+    """'<what> N of M: old -> new' for the first item where two lists of a file's shapes differ."""
+    changed = next((i for i, (x, y) in enumerate(zip(before, after, strict=False)) if x != y),
+                   min(len(before), len(after)))
+    return (f"{what} {changed + 1} of {len(before)}: {show(before[changed] if changed < len(before) else None)} -> "
+            f"{show(after[changed] if changed < len(after) else None)}")
 
 
 def _translatable(element, attribute: str) -> bool:
@@ -1048,10 +1053,7 @@ def check_html(src: bytes, out: bytes) -> list[str]:
 
     before, after = shape(src_text), shape(out_text)
     if before != after:
-        changed = next((i for i, (x, y) in enumerate(zip(before, after, strict=False)) if x != y), min(len(before), len(after)))
-        problems.append(f"HTML elements changed at element {changed + 1} of {len(before)}: "
-                        f"{before[changed] if changed < len(before) else None} -> "
-                        f"{after[changed] if changed < len(after) else None}")
+        problems.append(_first_change("HTML elements changed at element", before, after))
     return problems
 
 
