@@ -3,9 +3,7 @@ atomically, or into a stream (docs/translate.md, "Documents")."""
 
 from __future__ import annotations
 
-import html
 import io
-import re
 import sqlite3
 import threading
 import time
@@ -288,8 +286,7 @@ class Segments:
     def _tell_cut(self, report: TranslationReport, tagged: bool = False) -> None:
         if self.options.cut is not None:
             for sentence in report.truncated:  # the segment being translated is the next one done
-                source = re.sub(r"<[^<>]*>", "", sentence.source) if tagged else sentence.source
-                self.options.cut(self.done + 1, html.unescape(source) if tagged else source)
+                self.options.cut(self.done + 1, strip_tags(sentence.source) if tagged else sentence.source)
 
     def _advance(self, chars: int) -> None:
         self.done += 1
