@@ -158,3 +158,37 @@ def test_the_fallback_off_cuda_is_the_chunked_pytorch_path():
         import liger_kernel  # noqa: F401
     except ImportError:  # and on CUDA without the library, the chunked path too
         assert fused_cross_entropy_sum(torch.device("cuda")) is None
+
+
+def test_restrict_vocab_false_gives_the_old_loss_exactly_and_true_the_kept_loss(tmp_path):
+    from transformers import TrainingArguments
+
+    from alma_train.train.trainer import _trainer_class
+
+    model = _tiny("gemma3")
+    input_ids, attention, labels = _batch()
+    inputs = {"input_ids": input_ids, "attention_mask": attention, "labels": labels}
+    trainer = _trainer_class()(model=model, args=TrainingArguments(output_dir=str(tmp_path), use_cpu=True,
+                                                                   report_to=[]))
+    assert trainer.kept_vocabulary is None  # restrict_vocab: false
+    assert torch.equal(trainer.compute_loss(model, inputs), target_only_loss(model, input_ids, attention, labels))
+    kept = KeptVocabulary.of(_kept(labels), VOCAB)
+    trainer.kept_vocabulary = kept
+    assert torch.equal(trainer.compute_loss(model, inputs),
+                       kept_vocabulary_loss(model, input_ids, attention, labels, kept))
+
+
+def test_a_training_example_outside_the_kept_set_is_named_before_training():
+    from alma_train.data.parallel import ParallelPair
+    from alma_train.train.config import ConfigError
+    from alma_train.train.examples import TokenizedExample
+    from alma_train.train.restrict import KeptChoice, check_examples_kept
+
+    names = [f"tok{i}" for i in range(VOCAB)]
+    choice = KeptChoice(ids=list(range(0, 200)), vocab_size=VOCAB, names=names, note={})
+    examples = [TokenizedExample([5, 6, 7, 8], [IGNORE_INDEX, IGNORE_INDEX, 7, 8]),
+                TokenizedExample([5, 6, 250, 1], [IGNORE_INDEX, IGNORE_INDEX, 250, 1])]
+    pairs = [ParallelPair("de", "en", "Hallo", "Hello"), ParallelPair("de", "en", "Welt", "World")]
+    check_examples_kept(examples[:1], pairs[:1], choice)
+    with pytest.raises(ConfigError, match=r"token 250 'tok250' of training example 2 \(de->en, target 'World'\)"):
+        check_examples_kept(examples, pairs, choice)
