@@ -5,7 +5,7 @@ the rows of the tokens the shipped model keeps, a chunk of positions at a time (
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from alma_train.train.examples import IGNORE_INDEX
@@ -28,6 +28,9 @@ class KeptVocabulary:
     ids: Any  # LongTensor [kept]
     index: Any  # LongTensor [vocab], -1 where not kept
     names: Sequence[str] = ()  # token texts by full id, for error messages
+    # The kept rows of a frozen output layer (LoRA), cut once instead of every step.
+    _frozen_rows: dict = field(default_factory=dict, compare=False, repr=False)
+    _on_device: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, ids: Sequence[int], vocab_size: int, names: Sequence[str] = ()) -> KeptVocabulary:
@@ -41,7 +44,19 @@ class KeptVocabulary:
     def to(self, device) -> KeptVocabulary:
         if self.ids.device == device:
             return self
-        return KeptVocabulary(self.ids.to(device), self.index.to(device), self.names)
+        if device not in self._on_device:  # once: the trainer moves no tensor of ours between steps
+            self._on_device[device] = KeptVocabulary(self.ids.to(device), self.index.to(device), self.names)
+        return self._on_device[device]
+
+    def rows(self, weight):
+        """weight's kept rows; the gradient of a trained weight reaches those rows only."""
+        if weight.requires_grad:
+            return weight.index_select(0, self.ids)
+        key = (weight.data_ptr(), weight._version, weight.dtype, weight.device)
+        if key not in self._frozen_rows:
+            self._frozen_rows.clear()
+            self._frozen_rows[key] = weight.index_select(0, self.ids)
+        return self._frozen_rows[key]
 
     def name(self, token_id: int) -> str:
         return repr(self.names[token_id]) if token_id < len(self.names) else "?"
@@ -186,7 +201,7 @@ def kept_vocabulary_loss(model: Any, input_ids, attention_mask, labels, kept: Ke
                 f"{position + 1}) is not in the kept vocabulary; the kept set must be chosen on the training "
                 "data (convert.kept_vocab.kept_token_ids)")
         selected, remapped = selected[~outside], remapped[~outside]
-    weight = output_weight(causal_lm).index_select(0, kept.ids)  # the gradient reaches kept rows only
+    weight = kept.rows(output_weight(causal_lm))
     softcap = getattr(causal_lm.config, "final_logit_softcapping", None) or None
     fused = fused_cross_entropy_sum(selected.device) if use_fused else None
     if fused is not None and selected.shape[0]:
