@@ -37,9 +37,12 @@ from pathlib import Path
 
 from machine_info import cpu_name  # benchmarks/ is on sys.path when a script runs
 
-from alma_train.data.parallel import directions_of, read_parallel
-from alma_train.train.config import load_config
-from alma_train.train.examples import IGNORE_INDEX, PaddingCollator, TokenizedDataset, tokenize_pair
+# The repository root first: benchmarks/convert.py must not shadow the convert package (restrict_vocab).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from alma_train.data.parallel import directions_of, read_parallel  # noqa: E402
+from alma_train.train.config import load_config  # noqa: E402
+from alma_train.train.examples import IGNORE_INDEX, PaddingCollator, TokenizedDataset, tokenize_pair  # noqa: E402
 
 
 def machine() -> str:
@@ -198,7 +201,7 @@ def run_vocab_side(args) -> dict:
         if index >= args.warmup:
             timed.append({"seconds": time.perf_counter() - start,
                           "trained": int((tensors["labels"][:, 1:] != IGNORE_INDEX).sum()),
-                          "loss": float(loss)})
+                          "loss": loss.detach().item()})
     seconds = sum(t["seconds"] for t in timed)
     trained = sum(t["trained"] for t in timed)
     return {"stage": stage, "restrict_vocab": restrict, "finetune": config.finetune, "steps": len(timed),

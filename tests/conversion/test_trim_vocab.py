@@ -138,3 +138,23 @@ def test_cli_trims_and_names_bad_input(gemma_gguf, data, tmp_path):
     assert result.returncode == 2 and "none: no such file or folder" in result.stderr
     result = subprocess.run([*command, "--data", str(data), "--languages", "de,xx"], capture_output=True, text=True)
     assert result.returncode == 2 and "--languages" in result.stderr and "xx" in result.stderr
+
+
+def test_training_chooses_the_very_tokens_the_trim_keeps(gemma_gguf, trimmed, data):
+    """restrict_vocab's choice (the HF export's vocabulary and fast tokenizer) is the trim's (the GGUF's
+    vocabulary and llama.cpp's tokenizer) on the same data: one function, the same ids."""
+    import gguf
+    from base_exports import base_hf_export
+
+    from alma_train.train.tokenizer import load_tokenizer
+    from convert.kept_vocab import data_texts, hf_vocabulary, kept_token_ids, prompt_texts
+
+    hf_dir = base_hf_export("gemma3-270m")
+    tokenizer = load_tokenizer(hf_dir)
+    texts = [*prompt_texts(["de", "en"]), *data_texts([data])]
+    chosen = kept_token_ids(hf_vocabulary(hf_dir), texts,
+                            lambda chunk: tokenizer(chunk, add_special_tokens=False)["input_ids"], keep_top=2000)
+    tokens_full = [bytes(p) for p in _strings(gguf.GGUFReader(gemma_gguf), "tokenizer.ggml.tokens")]
+    index = {text: i for i, text in enumerate(tokens_full)}
+    trimmed_ids = sorted(index[bytes(p)] for p in _strings(gguf.GGUFReader(trimmed), "tokenizer.ggml.tokens"))
+    assert chosen == trimmed_ids
