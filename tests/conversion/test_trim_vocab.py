@@ -158,3 +158,21 @@ def test_training_chooses_the_very_tokens_the_trim_keeps(gemma_gguf, trimmed, da
     index = {text: i for i, text in enumerate(tokens_full)}
     trimmed_ids = sorted(index[bytes(p)] for p in _strings(gguf.GGUFReader(trimmed), "tokenizer.ggml.tokens"))
     assert chosen == trimmed_ids
+
+
+def test_the_build_trims_to_exactly_the_set_stage_2_trained_over(gemma_gguf, data, tmp_path):
+    """build-translator's trim step, given stage 2's kept_tokens.json ids, keeps those ids and no others
+    (not a set chosen again on the data)."""
+    import gguf
+
+    from alma_train.build_translator import _trim
+    from alma_train.pipeline import Progress
+
+    trained_on = sorted(set(range(0, 262144, 5)) | {0, 1, 2, 3})
+    said: list[str] = []
+    result = _trim(gemma_gguf, tmp_path / "t.gguf", data, ["de-en", "en-de"], True, Progress("t", said.append),
+                   trained_on)
+    assert result["kept"] == len(trained_on) and result["of"] == 262144
+    tokens_full = [bytes(p) for p in _strings(gguf.GGUFReader(gemma_gguf), "tokenizer.ggml.tokens")]
+    tokens_trimmed = [bytes(p) for p in _strings(gguf.GGUFReader(tmp_path / "t.gguf"), "tokenizer.ggml.tokens")]
+    assert tokens_trimmed == [tokens_full[i] for i in trained_on]
