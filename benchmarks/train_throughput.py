@@ -17,7 +17,8 @@ vocab: restrict_vocab off (today's loss: every trained position over the whole v
 kept vocabulary the shipped GGUF has), stage 2 (the translator-gemma3-270m recipe, LoRA) and stage 1
 (demo-stage1, full fine-tuning), on Gemma 3 270M. Each side runs in its own child process, on the same
 batches (same seed), with the trainer's own loss functions, so that its peak RSS (VmHWM) is its own; one
-line per side: target tokens/s over the timed steps and peak RSS. docs/training.md#efficiency.
+line per side: target tokens/s over the timed steps and peak RSS. The first warm-up batch of stage 2 is
+the training set's 8 longest examples, where a real run meets its peak memory. docs/training.md#efficiency.
 
     python benchmarks/train_throughput.py                     # CPU here; GPU where one is present
     python benchmarks/train_throughput.py --finetune full --steps 2 --json out.json
@@ -42,7 +43,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from alma_train.data.parallel import directions_of, read_parallel  # noqa: E402
 from alma_train.train.config import load_config  # noqa: E402
-from alma_train.train.examples import IGNORE_INDEX, PaddingCollator, TokenizedDataset, tokenize_pair  # noqa: E402
+from alma_train.train.examples import (  # noqa: E402
+    IGNORE_INDEX,
+    PaddingCollator,
+    TokenizedDataset,
+    tokenize_pair,
+    tokenize_pairs,
+)
 
 
 def machine() -> str:
@@ -142,7 +149,12 @@ def vocab_side_batches(stage: str, config, tokenizer, count: int, seed: int) -> 
         train, _ = read_stage2_pairs(config)
         drawn = rng.sample(train, 50 * size)
         pool = [tokenize_pair(p, tokenizer, config.max_source_tokens, config.max_target_tokens) for p in drawn]
-        return batches_ours(pool, size, count, rng), (pool, drawn)
+        # The first (untimed) batch is the run's longest: transformers' length-grouped sampler puts the
+        # batch with the longest example first, so a real run's peak memory is met at its first step.
+        everything = tokenize_pairs(train, tokenizer, config.max_source_tokens, config.max_target_tokens)
+        longest = sorted(range(len(train)), key=lambda i: len(everything[i].input_ids))[-size:]
+        batches = [[everything[i] for i in longest], *batches_ours(pool, size, count - 1, rng)]
+        return batches, ([*pool, *(everything[i] for i in longest)], [*drawn, *(train[i] for i in longest)])
     blocks = iter(build_stage1_data(config, tokenizer).train)
     return [[next(blocks) for _ in range(size)] for _ in range(count)], None
 
