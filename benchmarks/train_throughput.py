@@ -20,9 +20,15 @@ batches (same seed), with the trainer's own loss functions, so that its peak RSS
 line per side: target tokens/s over the timed steps and peak RSS. The first warm-up batch of stage 2 is
 the training set's 8 longest examples, where a real run meets its peak memory. docs/training.md#efficiency.
 
+recipe: as vocab, but the two sides are the recipes: `before` is stage 2 as v5 was built until
+2026-12 (restrict_vocab off, fp32 on a CPU), `after` the translator-gemma3-270m preset as it is now
+(restrict_vocab on, precision auto: bf16 autocast on a CPU that multiplies bf16 natively). Stage 1: demo-stage1
+with the same two settings. This is the comparison issue 27's "2x the target tokens/s" is about.
+
     python benchmarks/train_throughput.py                     # CPU here; GPU where one is present
     python benchmarks/train_throughput.py --finetune full --steps 2 --json out.json
     python benchmarks/train_throughput.py --compare vocab --data-dir DEMO_DATA --steps 12 --stage1-steps 3
+    python benchmarks/train_throughput.py --compare recipe --data-dir DEMO_DATA --steps 12 --stage1-steps 3
 """
 
 from __future__ import annotations
@@ -130,9 +136,16 @@ def peak_rss_gib() -> float:
     return float("nan")
 
 
-def vocab_side_config(stage: str, restrict: bool, args):
+# The sides of the vocab and recipe comparisons: the settings each changes from its preset.
+SIDES = {
+    "vocab": {"off": {"restrict_vocab": False}, "on": {"restrict_vocab": True}},
+    "recipe": {"before": {"restrict_vocab": False, "precision": "before"}, "after": {"restrict_vocab": True}},
+}
+
+
+def vocab_side_config(stage: str, settings: dict, args):
     model = "gemma3-270m" if args.model == "default" else args.model
-    common = {"output_dir": "unused", "model": model, "data_dir": str(args.data_dir), "restrict_vocab": restrict}
+    common = {"output_dir": "unused", "model": model, "data_dir": str(args.data_dir), **settings}
     if stage == "stage2":
         return load_config("translator-gemma3-270m", common, stage="stage2")
     return load_config("demo-stage1", {**common, "block_size": 256}, stage="stage1")
@@ -167,11 +180,16 @@ def run_vocab_side(args) -> dict:
     from alma_train.train.restrict import check_examples_kept, choose_kept
     from alma_train.train.target_loss import target_only_loss
     from alma_train.train.tokenizer import load_tokenizer
-    from alma_train.train.trainer import load_model, resolve_model_dir
+    from alma_train.train.trainer import load_model, precision_of, resolve_model_dir
 
     stage, side = args.side.split(":")
-    restrict = side == "on"
-    config = vocab_side_config(stage, restrict, args)
+    settings = dict(SIDES[args.compare][side])
+    # "before": the precision `auto` gave until 2026-12 (bf16 on CUDA only, fp32 on every CPU).
+    before = settings.pop("precision", None) == "before"
+    if args.precision:
+        settings["precision"] = args.precision
+    config = vocab_side_config(stage, settings, args)
+    restrict = config.restrict_vocab
     model_dir = resolve_model_dir(config.model)
     tokenizer = load_tokenizer(model_dir)
     steps = args.steps if stage == "stage2" else args.stage1_steps
@@ -185,7 +203,7 @@ def run_vocab_side(args) -> dict:
             check_examples_kept(*examples, choice)
         kept = KeptVocabulary.of(choice.ids, choice.vocab_size, choice.names)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    precision = "bf16" if device.type == "cuda" else "fp32"
+    precision = ("bf16" if device.type == "cuda" else "fp32") if before else precision_of(config)
     torch.manual_seed(args.seed)
     model = load_model(config, model_dir, precision).to(device)
     model.train()
@@ -199,7 +217,7 @@ def run_vocab_side(args) -> dict:
         if device.type == "cuda":
             torch.cuda.synchronize()
         start = time.perf_counter()
-        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
             if kept is not None:
                 loss = kept_vocabulary_loss(model, tensors["input_ids"], tensors["attention_mask"],
                                             tensors["labels"], kept)
@@ -216,7 +234,8 @@ def run_vocab_side(args) -> dict:
                           "loss": loss.detach().item()})
     seconds = sum(t["seconds"] for t in timed)
     trained = sum(t["trained"] for t in timed)
-    return {"stage": stage, "restrict_vocab": restrict, "finetune": config.finetune, "steps": len(timed),
+    return {"stage": stage, "side": side, "restrict_vocab": restrict, "precision": precision,
+            "finetune": config.finetune, "steps": len(timed),
             "batch_size": config.per_device_train_batch_size, "seconds": round(seconds, 2),
             "target_tokens": trained, "target_tokens_per_s": round(trained / seconds, 1),
             "mean_loss": round(sum(t["loss"] for t in timed) / len(timed), 4),
@@ -226,7 +245,7 @@ def run_vocab_side(args) -> dict:
             "machine": machine()}
 
 
-def compare_vocab(args, argv: list[str]) -> int:
+def compare_sides(args, argv: list[str]) -> int:
     """Each side in its own child process, one after the other; one line per side, then the ratios."""
     import subprocess
 
@@ -239,7 +258,8 @@ def compare_vocab(args, argv: list[str]) -> int:
     results = []
     for stage in [s.strip() for s in args.stages.split(",") if s.strip()]:
         by_side = {}
-        for side in ("off", "on"):
+        first, second = SIDES[args.compare]
+        for side in (first, second):
             child = subprocess.run([sys.executable, __file__, *argv, "--side", f"{stage}:{side}"],
                                    capture_output=True, text=True)
             if child.returncode != 0:
@@ -249,12 +269,13 @@ def compare_vocab(args, argv: list[str]) -> int:
             by_side[side] = r
             results.append(r)
             kept = f"kept {r['kept']:,} tokens (chosen in {r['choose_kept_seconds']} s)" if r["kept"] else "all tokens"
-            print(f"{stage} {r['finetune']} restrict_vocab {side:>3}: {r['target_tokens_per_s']} target tok/s "
+            print(f"{stage} {r['finetune']} {args.compare} {side:>6} ({r['precision']}, restrict_vocab "
+                  f"{'on' if r['restrict_vocab'] else 'off'}): {r['target_tokens_per_s']} target tok/s "
                   f"({r['target_tokens']} target tokens in {r['steps']} steps of {r['batch_size']}, "
                   f"{r['seconds']} s), peak RSS {r['peak_rss_gib']} GiB, {kept}, mean loss {r['mean_loss']}",
                   flush=True)
-        off, on = by_side["off"], by_side["on"]
-        print(f"{stage}: restrict_vocab on = {on['target_tokens_per_s'] / off['target_tokens_per_s']:.2f}x the "
+        off, on = by_side[first], by_side[second]
+        print(f"{stage}: {second} = {on['target_tokens_per_s'] / off['target_tokens_per_s']:.2f}x {first}'s "
               f"target tok/s, {on['peak_rss_gib'] - off['peak_rss_gib']:+.2f} GiB peak RSS, on {off['machine']}",
               flush=True)
     if args.json:
@@ -271,17 +292,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=3, help="timed steps per mode (after warm-up)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the result here")
-    parser.add_argument("--compare", choices=("batching", "vocab"), default="batching")
+    parser.add_argument("--compare", choices=("batching", "vocab", "recipe"), default="batching")
     parser.add_argument("--stages", default="stage2,stage1", help="vocab: the stages to measure")
     parser.add_argument("--stage1-steps", type=int, default=3, help="vocab: timed stage-1 steps per side")
     parser.add_argument("--warmup", type=int, default=2, help="vocab: untimed steps first, per side")
+    parser.add_argument("--precision", choices=("fp32", "bf16"), help="vocab: both sides' precision "
+                        "(default: the preset's, `auto`)")
     parser.add_argument("--side", help=argparse.SUPPRESS)  # vocab: run one side here (a child process)
     args = parser.parse_args(argv)
     if args.side:
         print(json.dumps(run_vocab_side(args)))
         return 0
-    if args.compare == "vocab":
-        return compare_vocab(args, argv if argv is not None else sys.argv[1:])
+    if args.compare in SIDES:
+        return compare_sides(args, argv if argv is not None else sys.argv[1:])
 
     import torch
     from transformers import AutoTokenizer

@@ -146,13 +146,25 @@ def check_stage1_inputs(config: TrainConfig) -> None:
 
 
 def precision_of(config: TrainConfig) -> str:
+    """`auto`: bf16 mixed precision where the hardware computes bf16 natively (a CUDA GPU that supports
+    it, or a CPU with AVX512-BF16 or AMX), fp32 otherwise; an explicit setting is taken as it is."""
     import torch
 
     if config.precision != "auto":
         return config.precision
-    if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
-        return "bf16"
-    return "fp32"
+    if torch.cuda.is_available():
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if cpu_has_native_bf16() else "fp32"
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 in hardware. Without it (most laptops before 2022) torch emulates
+    bf16 and autocast makes training slower, not faster; with it a matrix product runs about 2.3x as fast
+    as in fp32 (measured on a 2-core AMD EPYC, docs/training.md#efficiency)."""
+    import torch
+
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in probes)
 
 
 def load_model(config: TrainConfig, model_dir: Path, precision: str):

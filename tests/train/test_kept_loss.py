@@ -192,3 +192,43 @@ def test_a_training_example_outside_the_kept_set_is_named_before_training():
     check_examples_kept(examples[:1], pairs[:1], choice)
     with pytest.raises(ConfigError, match=r"token 250 'tok250' of training example 2 \(de->en, target 'World'\)"):
         check_examples_kept(examples, pairs, choice)
+
+
+def test_precision_auto_is_bf16_on_a_cpu_that_multiplies_bf16_natively_and_explicit_settings_stand():
+    from alma_train.train.config import load_config
+    from alma_train.train.trainer import cpu_has_native_bf16, precision_of
+
+    def config(precision: str):
+        return load_config("demo-stage2", {"output_dir": "unused", "precision": precision})
+
+    assert precision_of(config("fp32")) == "fp32"
+    assert precision_of(config("bf16")) == "bf16"
+    native = cpu_has_native_bf16()
+    assert native == bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    if not torch.cuda.is_available():
+        assert precision_of(config("auto")) == ("bf16" if native else "fp32")
+
+
+def test_the_kept_loss_under_cpu_bf16_autocast_follows_fp32_and_trains_fp32_adapters_on_a_bf16_base():
+    """The CPU recipe's precision (a bf16 frozen base, fp32 LoRA weights, bf16 autocast): the loss within
+    bf16 rounding of fp32's, the gradient reaches every adapter weight in fp32, and the base gets none."""
+    from peft import LoraConfig, get_peft_model
+
+    input_ids, attention, labels = _batch()
+    kept = KeptVocabulary.of(_kept(labels), VOCAB)
+    fp32 = _tiny("gemma3")
+    expected = kept_vocabulary_loss(fp32, input_ids, attention, labels, kept)
+    base = _tiny("gemma3").to(torch.bfloat16)  # load_model's dtype for LoRA under bf16
+    model = get_peft_model(base, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "down_proj"],
+                                            lora_dropout=0.0))  # B = 0: the same function as the base
+    adapters = [p for p in model.parameters() if p.requires_grad]
+    assert adapters and all(p.dtype == torch.float32 for p in adapters)  # peft keeps adapters fp32
+    with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
+        ours = kept_vocabulary_loss(model, input_ids, attention, labels, kept)
+    assert ours.dtype == torch.float32
+    assert abs(ours.item() - expected.item()) < 0.02 * expected.item(), (ours.item(), expected.item())
+    ours.backward()
+    lora_b = [p for n, p in model.named_parameters() if "lora_B" in n]
+    assert lora_b and all(p.grad is not None and p.grad.dtype == torch.float32 and p.grad.abs().sum() > 0
+                          for p in lora_b)
+    assert all(p.grad is None for p in model.parameters() if not p.requires_grad)
