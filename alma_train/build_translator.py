@@ -25,10 +25,11 @@ from alma_train.pipeline import Pipeline, PipelineState, Progress, Step
 from alma_train.train.base_export import resolve_model_dir
 from alma_train.train.config import TrainConfig, load_config
 from alma_train.train.merge import merge_adapter
+from alma_train.train.restrict import read_kept
 from alma_train.train.trainer import last_complete_checkpoint, run_training
 from convert.cli import main as convert_main
 from convert.gguf_metadata import copy_with_metadata
-from convert.trim_vocab import can_trim, open_gguf, trim_model
+from convert.trim_vocab import DEFAULT_KEEP_TOP, can_trim, open_gguf, trim_gguf, trim_model
 
 STEPS = ("data", "base", "stage2", "merge", "convert", "trim", "evaluate", "install")
 STATE_FILE = "build-state.json"
@@ -150,6 +151,9 @@ def build_translator(request: BuildRequest, write: Callable[[str], None] = print
     data_dir = Path(request.data_dir) if request.data_dir else work / "data"
     overrides = {**request.overrides, "model": base.model, "data_dir": str(data_dir),
                  "output_dir": str(work / "stage2"), "resume": True}
+    if not request.trim_vocab:
+        # An untrimmed model is used over its whole vocabulary: train it over the whole vocabulary.
+        overrides["restrict_vocab"] = False
     config = load_config(recipe, overrides, stage="stage2")  # checks the recipe before any work
     if config.max_steps < 1:
         raise ValueError(f"recipe {recipe}: set max_steps, so that the build's length is known")
@@ -248,7 +252,7 @@ class _Build:
 
     def trim(self) -> dict[str, Any]:
         return _trim(self.converted, self.work / f"candidate.{self.request.quant}.trimmed.gguf", self.data_dir,
-                     self.directions, self.request.trim_vocab, self.progress)
+                     self.directions, self.request.trim_vocab, self.progress, read_kept(self.work / "stage2"))
 
     def evaluate(self) -> dict[str, Any]:
         return _evaluate(self.candidate, self.data_dir, self.config.pairs, self.directions, self.request.eval_limit,
@@ -269,8 +273,9 @@ class _Build:
 
 
 def _trim(candidate: Path, output: Path, data_dir: Path, directions: list[str], wanted: bool,
-          progress: Progress) -> dict[str, Any]:
-    """Trim the candidate's vocabulary to the training data's tokens (when asked and possible)."""
+          progress: Progress, trained_on: list[int] | None = None) -> dict[str, Any]:
+    """Trim the candidate's vocabulary to the training data's tokens (when asked and possible): to exactly
+    the kept set stage 2 trained over (`trained_on`, restrict_vocab), else chosen here on the data."""
 
     if not wanted:
         return {"output": None, "why": "--no-trim-vocab"}
@@ -279,7 +284,11 @@ def _trim(candidate: Path, output: Path, data_dir: Path, directions: list[str], 
         progress.say("vocabulary kept: trimming handles SentencePiece vocabularies (Gemma), not this base's")
         return {"output": None, "why": "not a SentencePiece vocabulary"}
     languages = sorted({code for direction in directions for code in direction.split("-")})
-    result = trim_model(candidate, output, [data_dir / "parallel"], languages, force=True, reader=reader)
+    if trained_on is not None:
+        result = trim_gguf(candidate, output, trained_on, force=True, reader=reader,
+                           note={"keep_top": DEFAULT_KEEP_TOP, "chosen_by": "stage 2 (restrict_vocab)"})
+    else:
+        result = trim_model(candidate, output, [data_dir / "parallel"], languages, force=True, reader=reader)
     progress.say(result.summary())
     return {"output": str(output), "kept": result.kept, "of": result.total,
             "bytes_before": result.bytes_before, "bytes_after": result.bytes_after}

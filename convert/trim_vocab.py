@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,23 +14,18 @@ from typing import Any
 from alma_core.atomic import atomic_path
 from alma_core.gguf_file import AlmaKey
 from alma_core.languages import UnknownLanguageError, language_name
-from alma_core.prompts import build_prompt
 from convert.errors import ConversionError, check_output_free
+from convert.kept_vocab import (
+    DEFAULT_KEEP_TOP,
+    Tokenize,
+    Vocabulary,
+    data_texts,
+    kept_token_ids,
+    prompt_texts,
+)
 
-# GGUF token types (llama.cpp's llama_token_type).
-NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
-DEFAULT_KEEP_TOP = 64_000  # chosen on heldout-valid: docs/translate.md "Speed"
 VOCAB_KEYS = ("tokenizer.ggml.tokens", "tokenizer.ggml.scores", "tokenizer.ggml.token_type")
 ROW_TENSORS = ("token_embd.weight", "output.weight")
-_PLACEHOLDER = re.compile(r"<unused\d+>$")
-
-
-@dataclass(frozen=True)
-class Vocabulary:
-    """A GGUF's tokens (as text) and their types, by id."""
-
-    tokens: list[str]
-    types: list[int]
 
 
 @dataclass(frozen=True)
@@ -82,83 +77,16 @@ def read_vocabulary(reader: Any, path: Path) -> Vocabulary:
     return Vocabulary(tokens, types)
 
 
-def tokens_used(model: Path, texts: Iterable[str]) -> set[int]:
-    """The ids llama.cpp's tokenizer of `model` makes of the texts (each alone and after a space)."""
+@contextmanager
+def llama_tokenizer(model: Path) -> Iterator[Tokenize]:
+    """llama.cpp's tokenizer of the GGUF `model` (vocabulary only), as kept_vocab's Tokenize."""
     import llama_cpp
 
     vocab = llama_cpp.Llama(str(model), vocab_only=True, verbose=False)
-    used: set[int] = set()
     try:
-        for text in texts:
-            data = text.encode("utf-8")
-            used.update(vocab.tokenize(data, add_bos=False, special=False))
-            used.update(vocab.tokenize(b" " + data, add_bos=False, special=False))
+        yield lambda texts: [vocab.tokenize(text.encode("utf-8"), add_bos=False, special=False) for text in texts]
     finally:
         vocab.close()
-    return used
-
-
-def choose_tokens(vocabulary: Vocabulary, used: Iterable[int], keep_top: int = DEFAULT_KEEP_TOP) -> list[int]:
-    """The ids to keep, ascending (see the module docstring for what and why)."""
-    tokens, types = vocabulary.tokens, vocabulary.types
-    keep = {i for i in used if 0 <= i < len(tokens)}
-    normal_seen = 0
-    for i, (text, kind) in enumerate(zip(tokens, types, strict=True)):
-        if kind == NORMAL:
-            if normal_seen < keep_top:
-                keep.add(i)
-            normal_seen += 1
-        elif kind in (UNKNOWN, BYTE, USER_DEFINED) or (kind == CONTROL and not _PLACEHOLDER.match(text)):
-            keep.add(i)
-    by_text = {text: i for i, (text, kind) in enumerate(zip(tokens, types, strict=True)) if kind == NORMAL}
-    for i in list(keep):
-        if types[i] != NORMAL:
-            continue
-        text = tokens[i]
-        for start in range(len(text)):
-            for end in range(start + 1, len(text) + 1):
-                j = by_text.get(text[start:end])
-                if j is not None:
-                    keep.add(j)
-    return sorted(keep)
-
-
-def prompt_texts(languages: Sequence[str]) -> list[str]:
-    """The ALMA prompt of every direction between the languages (its words must stay tokens)."""
-    return [build_prompt(src, tgt, "") for src in languages for tgt in languages if src != tgt]
-
-
-# Files of these splits in a data folder are never read: the model's scores on them must not depend
-# on the vocabulary having been cut to fit them.
-EVALUATION_SPLITS = ("test", "valid", "heldout")
-
-
-def data_texts(paths: Sequence[Path]) -> Iterable[str]:
-    """Every string value of the jsonl files under `paths` (parallel and monolingual data alike); in a
-    folder, files of the evaluation splits (test*, valid*, heldout*) are skipped."""
-    files: list[Path] = []
-    for path in paths:
-        path = Path(path)
-        if path.is_dir():
-            files.extend(file for file in sorted(path.rglob("*.jsonl"))
-                         if not file.name.startswith(EVALUATION_SPLITS))
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise ConversionError(f"{path}: no such file or folder")
-    if not files:
-        raise ConversionError(f"{', '.join(map(str, paths))}: no .jsonl data found to measure token use on")
-    for file in files:
-        with file.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise ConversionError(f"{file}:{number}: not JSON ({error.msg})") from None
-                values = row.values() if isinstance(row, dict) else [row]
-                yield from (value for value in values if isinstance(value, str) and value.strip())
 
 
 def trim_gguf(source: Path, output: Path, keep: Sequence[int], force: bool = False,
@@ -229,7 +157,8 @@ def trim_model(source: Path, output: Path, data: Sequence[Path], languages: Sequ
                               f"'llama', e.g. Gemma 3); this one is {tokenizer_model(reader)!r}")
     vocabulary = read_vocabulary(reader, source)
     digest = hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()[:16]
-    keep = choose_tokens(vocabulary, tokens_used(source, texts), keep_top)
+    with llama_tokenizer(source) as tokenize:
+        keep = kept_token_ids(vocabulary, texts, tokenize, keep_top)
     return trim_gguf(source, output, keep, force=force, reader=reader,
                      note={"keep_top": keep_top, "data_sha256": digest, "texts": len(texts)})
 

@@ -62,9 +62,22 @@ def _looks_special(token: str) -> bool:
 
 def add_sentencepiece_vocab(writer: gguf.GGUFWriter, model_dir: Path, vocab_size: int) -> None:
     """tokenizer.model (+ the added tokens of the HF files) as llama.cpp's "llama" vocabulary."""
+    tokens, scores, toktypes = sentencepiece_vocab(model_dir, vocab_size)
+    writer.add_tokenizer_model("llama")
+    writer.add_tokenizer_pre("default")
+    writer.add_token_list(tokens)
+    writer.add_token_scores(scores)
+    writer.add_token_types(toktypes)
+    _special_vocab(model_dir, vocab_size).add_to_gguf(writer, quiet=True)
+
+
+def sentencepiece_vocab(model_dir: Path, vocab_size: int) -> tuple[list[bytes], list[float], list[int]]:
+    """The tokens, scores and token types a GGUF of `model_dir` gets, by id (training reads the same
+    vocabulary to choose the tokens the trimmed model keeps: convert/kept_vocab.py)."""
     from sentencepiece import SentencePieceProcessor
 
-    spm_file = Path(model_dir) / "tokenizer.model"
+    model_dir = Path(model_dir)
+    spm_file = model_dir / "tokenizer.model"
     processor = SentencePieceProcessor()
     try:
         processor.LoadFromFile(str(spm_file))
@@ -111,13 +124,7 @@ def add_sentencepiece_vocab(writer: gguf.GGUFWriter, model_dir: Path, vocab_size
         tokens[token_id] = (text if control else text.replace("\u2581", " ")).encode("utf-8")
         scores[token_id] = -1000.0
         toktypes[token_id] = types.CONTROL if control else types.USER_DEFINED
-
-    writer.add_tokenizer_model("llama")
-    writer.add_tokenizer_pre("default")
-    writer.add_token_list(tokens)
-    writer.add_token_scores(scores)
-    writer.add_token_types(toktypes)
-    _special_vocab(model_dir, vocab_size).add_to_gguf(writer, quiet=True)
+    return tokens, scores, toktypes
 
 
 def _special_vocab(model_dir: Path, vocab_size: int, load_merges: bool = False) -> gguf.SpecialVocab:

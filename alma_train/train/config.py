@@ -64,6 +64,10 @@ class TrainConfig:
     # small multilingual model they are most of the weights (Gemma 3 270M: 168M of 268M), and a small
     # stage-2 corpus touches a sliver of the vocabulary.
     freeze_embeddings: bool = False
+    # Train the output layer only over the tokens the shipped (trimmed) model keeps, chosen on the
+    # training data by trim-vocab's own function: the loss normalises over those rows and the other
+    # rows cost nothing (docs/training.md#efficiency). SentencePiece vocabularies (Gemma) only.
+    restrict_vocab: bool = False
 
     # Optimisation.
     learning_rate: float = 2e-5

@@ -15,6 +15,18 @@ def causal_lm_of(model: Any) -> Any:
     return model.get_base_model() if hasattr(model, "get_base_model") else model
 
 
+def trained_hidden(model: Any, input_ids, attention_mask, labels) -> tuple[Any, Any, Any]:
+    """The decoder's last hidden states at the positions that predict a label, those labels, and the
+    [batch, length - 1] mask of such positions."""
+    causal_lm = causal_lm_of(model)
+    hidden = causal_lm.get_decoder()(input_ids=input_ids, attention_mask=attention_mask,
+                                     use_cache=False).last_hidden_state
+    # Position t predicts token t + 1, as in transformers' ForCausalLMLoss.
+    targets = labels[:, 1:]
+    trained = targets != IGNORE_INDEX
+    return hidden[:, :-1][trained], targets[trained], trained
+
+
 def target_only_loss(model: Any, input_ids, attention_mask, labels, num_items_in_batch=None):
     """Cross-entropy of next-token prediction over the positions whose label is not IGNORE_INDEX.
 
@@ -26,17 +38,12 @@ def target_only_loss(model: Any, input_ids, attention_mask, labels, num_items_in
     import torch.nn.functional as F
 
     causal_lm = causal_lm_of(model)
-    hidden = causal_lm.get_decoder()(input_ids=input_ids, attention_mask=attention_mask,
-                                     use_cache=False).last_hidden_state
-    # Position t predicts token t + 1, as in transformers' ForCausalLMLoss.
-    targets = labels[:, 1:]
-    trained = targets != IGNORE_INDEX
-    selected = hidden[:, :-1][trained]
+    selected, targets, trained = trained_hidden(model, input_ids, attention_mask, labels)
     logits = causal_lm.get_output_embeddings()(selected).float()
     softcap = getattr(causal_lm.config, "final_logit_softcapping", None)
     if softcap:
         logits = torch.tanh(logits / softcap) * softcap
-    total = F.cross_entropy(logits, targets[trained], reduction="sum")
+    total = F.cross_entropy(logits, targets, reduction="sum")
     if num_items_in_batch is not None:
         if torch.is_tensor(num_items_in_batch):
             num_items_in_batch = num_items_in_batch.to(total.device)

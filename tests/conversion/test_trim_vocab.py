@@ -138,3 +138,41 @@ def test_cli_trims_and_names_bad_input(gemma_gguf, data, tmp_path):
     assert result.returncode == 2 and "none: no such file or folder" in result.stderr
     result = subprocess.run([*command, "--data", str(data), "--languages", "de,xx"], capture_output=True, text=True)
     assert result.returncode == 2 and "--languages" in result.stderr and "xx" in result.stderr
+
+
+def test_training_chooses_the_very_tokens_the_trim_keeps(gemma_gguf, trimmed, data):
+    """restrict_vocab's choice (the HF export's vocabulary and fast tokenizer) is the trim's (the GGUF's
+    vocabulary and llama.cpp's tokenizer) on the same data: one function, the same ids."""
+    import gguf
+    from base_exports import base_hf_export
+
+    from alma_train.train.tokenizer import load_tokenizer
+    from convert.kept_vocab import data_texts, hf_vocabulary, kept_token_ids, prompt_texts
+
+    hf_dir = base_hf_export("gemma3-270m")
+    tokenizer = load_tokenizer(hf_dir)
+    texts = [*prompt_texts(["de", "en"]), *data_texts([data])]
+    chosen = kept_token_ids(hf_vocabulary(hf_dir), texts,
+                            lambda chunk: tokenizer(chunk, add_special_tokens=False)["input_ids"], keep_top=2000)
+    tokens_full = [bytes(p) for p in _strings(gguf.GGUFReader(gemma_gguf), "tokenizer.ggml.tokens")]
+    index = {text: i for i, text in enumerate(tokens_full)}
+    trimmed_ids = sorted(index[bytes(p)] for p in _strings(gguf.GGUFReader(trimmed), "tokenizer.ggml.tokens"))
+    assert chosen == trimmed_ids
+
+
+def test_the_build_trims_to_exactly_the_set_stage_2_trained_over(gemma_gguf, data, tmp_path):
+    """build-translator's trim step, given stage 2's kept_tokens.json ids, keeps those ids and no others
+    (not a set chosen again on the data)."""
+    import gguf
+
+    from alma_train.build_translator import _trim
+    from alma_train.pipeline import Progress
+
+    trained_on = sorted(set(range(0, 262144, 5)) | {0, 1, 2, 3})
+    said: list[str] = []
+    result = _trim(gemma_gguf, tmp_path / "t.gguf", data, ["de-en", "en-de"], True, Progress("t", said.append),
+                   trained_on)
+    assert result["kept"] == len(trained_on) and result["of"] == 262144
+    tokens_full = [bytes(p) for p in _strings(gguf.GGUFReader(gemma_gguf), "tokenizer.ggml.tokens")]
+    tokens_trimmed = [bytes(p) for p in _strings(gguf.GGUFReader(tmp_path / "t.gguf"), "tokenizer.ggml.tokens")]
+    assert tokens_trimmed == [tokens_full[i] for i in trained_on]

@@ -43,3 +43,9 @@ def test_stage1_then_stage2_lora_on_gemma3(tiny_gemma3, demo_data, tmp_path):
     # Validation on the out-of-source set (a project never trained on), as the recipe says.
     assert summary["best_eval_loss"] < summary["initial_eval_loss"]
     assert all("heldout-valid" in f for f in summary["config"]["valid_files"])
+    # The recipe restricts the output layer to the kept vocabulary, chosen on the training files by the
+    # trim's function and written for the build's trim; every trained label is in it.
+    assert summary["config"]["restrict_vocab"] is True
+    kept = json.loads((stage2 / "kept_tokens.json").read_text())
+    assert summary["kept_vocabulary"]["kept"] == len(kept["ids"]) and 64_000 < len(kept["ids"]) < 262_144
+    assert kept["ids"] == sorted(set(kept["ids"])) and {0, 1, 2, 3} <= set(kept["ids"])

@@ -15,6 +15,7 @@ import pytest
 
 from alma_train.cli import main
 from alma_train.train.config import ConfigError, load_config, preset_names
+from alma_train.train.trainer import cpu_has_native_bf16
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -102,7 +103,8 @@ def test_stage2_full_run_writes_standalone_model(tiny_model, demo_data, tmp_path
     assert any(not (trained[k] == base[k]).all() for k in base)
     summary = json.loads((out / "run_summary.json").read_text())
     assert summary["parameters"]["trainable"] == summary["parameters"]["total"]
-    assert summary["precision"] == "fp32"
+    # precision auto: bf16 autocast only where this CPU multiplies bf16 in hardware.
+    assert summary["precision"] == ("bf16" if cpu_has_native_bf16() else "fp32")
 
 
 @pytest.mark.slow
