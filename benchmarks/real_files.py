@@ -460,7 +460,8 @@ def check_xliff(src: bytes, out: bytes) -> list[str]:
 
 # -- gettext ---------------------------------------------------------------------------------------------
 
-_PLACEHOLDER = re.compile(r"%(?:\d+\$)?(?:\([^)]+\))?[-+#0]*\d*(?:\.\d+)?[sdifuxXoeEgGcr@%]|\{[\w.]*\}"
+# A '%' glued to a word is one placeholder (Drupal's %name, %url), read before printf's conversions.
+_PLACEHOLDER = re.compile(r"%[A-Za-z_][A-Za-z0-9_]+|%(?:\d+\$)?(?:\([^)]+\))?[-+#0]*\d*(?:\.\d+)?[sdifuxXoeEgGcr@%]|\{[\w.]*\}"
                           r"|\$\{?[A-Za-z_]\w*\}?|<[^<>]+>|&\w+;")
 
 

@@ -264,6 +264,15 @@ def test_the_po_check_catches_a_lost_placeholder(tmp_path: Path) -> None:
                                    'msgid "Invalid field name \'%s\'."\nmsgstr "Feldname \'%s\' (%s)."'),
                       encoding="utf-8")
     assert any("placeholders lost or changed" in p and "added" in p for p in check_structure(source, output))
+    # Drupal's placeholders are words: %name written back as %n and some letters is lost
+    source, output = _copy("po/Test_DrupalRussianCP1251.po", tmp_path)
+    data = output.read_bytes()
+    empty = b'msgid "Session opened for %name."\nmsgstr ""'
+    assert empty in data
+    for msgstr, lost in (("Сеанс открыт для %name.", False), ("Сеанс открыт для %n ame.", True)):
+        output.write_bytes(data.replace(empty, empty[:-2] + f'"{msgstr}"'.encode("cp1251")))
+        problems = check_structure(source, output)
+        assert any("%name" in p for p in problems) == lost, problems
 
 
 def test_the_xliff_check_catches_a_lost_or_doubled_placeholder_and_a_changed_icu_message(tmp_path: Path) -> None:
