@@ -460,7 +460,8 @@ def check_xliff(src: bytes, out: bytes) -> list[str]:
 
 # -- gettext ---------------------------------------------------------------------------------------------
 
-_PLACEHOLDER = re.compile(r"%(?:\d+\$)?(?:\([^)]+\))?[-+#0]*\d*(?:\.\d+)?[sdifuxXoeEgGcr@%]|\{[\w.]*\}"
+# A '%' glued to a word is one placeholder (Drupal's %name, %url), read before printf's conversions.
+_PLACEHOLDER = re.compile(r"%[A-Za-z_][A-Za-z0-9_]+|%(?:\d+\$)?(?:\([^)]+\))?[-+#0]*\d*(?:\.\d+)?[sdifuxXoeEgGcr@%]|\{[\w.]*\}"
                           r"|\$\{?[A-Za-z_]\w*\}?|<[^<>]+>|&\w+;")
 
 
@@ -906,7 +907,12 @@ def check_pdf(source: Path, output: Path) -> list[str]:
 # -- subtitles -----------------------------------------------------------------------------------------
 
 _TIMING = re.compile(r"^\s*(?:\d+:)?\d+:\d+(?:[.,]\d+)?\s+-->\s+\S+.*$")
-_CUE_TAG = re.compile(r"</?[^<>\s/][^<>]*>|<\d[\d:.]*>")
+# Cue markup as each format reads it. WebVTT (the spec's cue text tokenizer): every '<' opens a tag (a literal
+# one is written &lt;), '<' and a digit a timestamp. SubRip has no spec; players (VLC, MPC-HC) take '<' and a
+# letter for a tag and show any other '<...>' as text (capability_tester.srt: `2<3,5>1,4<6`), and take
+# `{\an8}`-style overrides from ASS.
+_VTT_TAG = re.compile(r"</?[^<>\s/][^<>]*>|<\d[\d:.]*>")
+_SRT_TAG = re.compile(r"</?[A-Za-z][^<>]*>|\{\\[^{}]*\}")
 
 
 def cues(text: str) -> list[tuple[str, list[str]]]:
@@ -947,13 +953,14 @@ def check_subtitles(src: bytes, out: bytes, vtt: bool) -> list[str]:
         problems.append(f"cues or timings changed: {len(before)} cues -> {len(after)}")
         return problems
     lines, markup = [], []
+    tag = _VTT_TAG if vtt else _SRT_TAG
     for number, ((timing, a), (_, b)) in enumerate(zip(before, after, strict=False), 1):
         # A cue keeps its number of lines, or has fewer when its translation has fewer words than the source
         # has lines (one word a line at least: no empty line, which would end the cue).
-        words = len(_CUE_TAG.sub("", " ".join(b)).split())
+        words = len(tag.sub("", " ".join(b)).split())
         if len(b) > len(a) or len(b) < min(len(a), words):
             lines.append(f"cue {number} ({timing[:12]}): {len(a)} -> {len(b)} lines ({words} words)")
-        tags_a, tags_b = Counter(_CUE_TAG.findall("\n".join(a))), Counter(_CUE_TAG.findall("\n".join(b)))
+        tags_a, tags_b = Counter(tag.findall("\n".join(a))), Counter(tag.findall("\n".join(b)))
         if tags_a != tags_b:
             markup.append(f"cue {number}: lost {sorted((tags_a - tags_b).elements())} "
                           f"added {sorted((tags_b - tags_a).elements())}")

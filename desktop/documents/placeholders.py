@@ -29,6 +29,7 @@ PLACEHOLDER = re.compile(
     rf"(?P<code><!--(?:{_NOT_TAG}[^\n]){{0,2000}}?-->"  # HTML comments, Cheetah/SSI directives <!--#if $a #-->
     r"|\\[nrt]|\t)"  # escapes written out, a tab
     r"|(?P<tag></?[A-Za-z][\w:.-]{0,64}(?:\s[^<>]{0,2000})?/?>)"  # HTML tags, paired where they pair
+    r"|%[A-Za-z_][A-Za-z0-9_]{1,64}"  # a word: Drupal's %name, %url (not printf's %n and "ame"); %ld, %dpx whole
     r"|%(?:\d+\$|\([^()\s<>]{1,64}\))?[-+#0']*(?:\d+|\*(?:\d+\$)?)?(?:\.(?:\d+|\*(?:\d+\$)?))?"
     r"(?:hh|ll|[hlLqjzt]|I64|I32)?[diouxXeEfFgGaAcspnCS@%]"  # %s %04x %% %1$s %(name)s %ld %1$@
     r"|%#@\w+@|%\{\w+\}|%L?\d{1,2}(?!\d)"  # Apple %#@KEY@, Ruby %{name}, Qt %1 %L1

@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 SDL_NS = "http://sdl.com/FileTypes/SdlXliff/1.0"
 # Inline elements whose content is text of the segment (the others hold native code, or nothing).
 _TEXT_CONTAINERS = {"g", "mrk", "pc"}
+# XLIFF 1.2's inline codes, each named by its id within a unit.
+_CODES = {"g", "x", "bx", "ex", "bpt", "ept", "ph", "it"}
 # What alma-local writes on the sdl:seg of a segment it translated: Trados Studio's own marks for a
 # machine-translated, unconfirmed segment (status "Draft", origin "Automated translation").
 SDL_MT = {"conf": "Draft", "origin": "mt", "origin-system": "alma-local"}
@@ -99,7 +102,76 @@ def plan(holder, seg_source, target, overwrite: bool, translated: Callable[[obje
             result.fill.append(marker)
         else:
             result.kept[mid] = existing
+    result.fill = _codes_once(result, target)
     return result
+
+
+def _codes(element, skip: frozenset[str] = frozenset()) -> Counter:
+    """The inline codes under `element`, (name, id) each, not counting those inside the segment markers
+    whose mid is in `skip`."""
+    found: Counter = Counter()
+    for child in element:
+        if not isinstance(child.tag, str):
+            continue
+        name = local(child.tag)
+        if name == "mrk" and child.get("mtype") == "seg" and child.get("mid") in skip:
+            continue
+        if name in _CODES and child.get("id") is not None:
+            found[(name, child.get("id"))] += 1
+        found += _codes(child, skip)
+    return found
+
+
+def _codes_once(result: SegmentPlan, target) -> list:
+    """The markers to fill, where a code that the target will already hold outside them is taken out of a
+    copy: Trados may put a segment's leading code before the target's marker (`<x id="ph8"/><mrk mid="7"/>`)
+    where the seg-source has it inside (`<mrk mid="7"><x id="ph8"/>Text</mrk>`), and a target holds each
+    code as often as its seg-source."""
+    filling = frozenset(marker.get("mid") for marker in result.fill)
+    if result.rebuild:  # the target becomes the seg-source's skeleton with the kept markers in it
+        placed = _codes(result.seg_source, frozenset(marker.get("mid") for marker in seg_markers(result.seg_source)))
+        for marker in result.kept.values():
+            placed += _codes(marker)
+    else:
+        placed = _codes(target, filling)
+    wanted = _codes(result.seg_source)
+    brought = sum((_codes(marker) for marker in result.fill), Counter())
+    excess = placed + brought - wanted  # (Counter subtraction keeps the positive counts only)
+    if not excess:
+        return result.fill
+    markers = []
+    for marker in result.fill:
+        if not any(key in excess for key in _codes(marker)):
+            markers.append(marker)
+            continue
+        marker = copy.deepcopy(marker)  # the seg-source stays as it is
+        for element in list(marker.iterdescendants()):
+            key = (local(element.tag), element.get("id")) if isinstance(element.tag, str) else None
+            if excess[key] > 0 and marker in element.iterancestors():  # (not inside a code taken out)
+                excess[key] -= 1
+                _take_out(element, keep_content=key[0] in _TEXT_CONTAINERS)
+        markers.append(marker)
+    return markers
+
+
+def _take_out(element, keep_content: bool) -> None:
+    """Remove an element, keeping the text after it (its tail) and, for a container, its content."""
+    parent, previous = element.getparent(), element.getprevious()
+    index = parent.index(element)
+    children = list(element) if keep_content else []
+    lead = (element.text or "") if keep_content else ""
+    tail = element.tail or ""
+    parent.remove(element)  # (lxml removes the tail with it: put back below)
+    for offset, child in enumerate(children):
+        parent.insert(index + offset, child)
+    if children:
+        children[-1].tail = (children[-1].tail or "") + tail
+    else:
+        lead += tail
+    if previous is not None:
+        previous.tail = (previous.tail or "") + lead
+    else:
+        parent.text = (parent.text or "") + lead
 
 
 def rebuild_target(target, seg_source, kept: dict[str, object]) -> None:

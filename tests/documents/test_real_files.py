@@ -156,6 +156,20 @@ def test_the_subtitle_check_catches_a_changed_timing_and_lost_markup(tmp_path: P
     assert any("timings changed" in p for p in check_structure(source, output))
 
 
+def test_the_subtitle_check_reads_srt_markup_as_players_do(tmp_path: Path) -> None:
+    # In SubRip only <letter...> is a tag (and {\an8} an override): `2<3,5>1,4<6` is text the player shows, which
+    # a translation may write otherwise; a lost <u> or {\an8} is lost markup.
+    source, output = _copy("subtitles/capability_tester.srt", tmp_path)
+    data = output.read_bytes()
+    assert b"also: 2<3,5>1,4<6</u>" in data and b"{\\an8}This text" in data
+    output.write_bytes(data.replace(b"also: 2<3,5>1,4<6</u>", b"auch: 2 < 3, 5 > 1, 4 < 6</u>"))
+    assert check_structure(source, output) == []
+    output.write_bytes(data.replace(b"also: 2<3,5>1,4<6</u>", b"also: 2<3,5>1,4<6"))
+    assert any("cue markup changed" in p and "</u>" in p for p in check_structure(source, output))
+    output.write_bytes(data.replace(b"{\\an8}This text", b"This text"))
+    assert any("cue markup changed" in p and "an8" in p for p in check_structure(source, output))
+
+
 def test_the_byte_check_catches_utf16_be_written_as_le(tmp_path: Path) -> None:
     source, output = _copy("text/bomlbConversion2_utf16BE.txt", tmp_path)
     assert check_structure(source, output) == []
@@ -250,6 +264,15 @@ def test_the_po_check_catches_a_lost_placeholder(tmp_path: Path) -> None:
                                    'msgid "Invalid field name \'%s\'."\nmsgstr "Feldname \'%s\' (%s)."'),
                       encoding="utf-8")
     assert any("placeholders lost or changed" in p and "added" in p for p in check_structure(source, output))
+    # Drupal's placeholders are words: %name written back as %n and some letters is lost
+    source, output = _copy("po/Test_DrupalRussianCP1251.po", tmp_path)
+    data = output.read_bytes()
+    empty = b'msgid "Session opened for %name."\nmsgstr ""'
+    assert empty in data
+    for msgstr, lost in (("Сеанс открыт для %name.", False), ("Сеанс открыт для %n ame.", True)):
+        output.write_bytes(data.replace(empty, empty[:-2] + f'"{msgstr}"'.encode("cp1251")))
+        problems = check_structure(source, output)
+        assert any("%name" in p for p in problems) == lost, problems
 
 
 def test_the_xliff_check_catches_a_lost_or_doubled_placeholder_and_a_changed_icu_message(tmp_path: Path) -> None:

@@ -128,6 +128,9 @@ def test_a_model_that_drops_or_repeats_a_branch_placeholder_cannot_break_the_mes
     ("Downloaded $size to ${folder} at %04x", ["$size", "${folder}", "%04x"]),
     ("Stage $stage <!--#slurp#--> done", ["$stage", "<!--#slurp#-->"]),
     ("Click <b>Save</b> or <a href=\"x\">here</a>&nbsp;now", ["<b>", "</b>", '<a href="x">', "</a>", "&nbsp;"]),
+    # Drupal's placeholders (Test_DrupalRussianCP1251.po): whole words, not printf's %n, %he, %ta and some letters
+    ("Session opened for %name, see <a href=\"%url\">%handbook</a> and %help_pages",
+     ["%name", '<a href="%url">', "%handbook", "</a>", "%help_pages"]),
 ])
 def test_placeholders_come_back_exactly_as_often_whatever_the_model_does(text: str, kept: list[str]) -> None:
     wanted = Counter({item: text.count(item) for item in kept})

@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,7 @@ NS = {"x": "urn:oasis:names:tc:xliff:document:1.2", "sdl": "http://sdl.com/FileT
 SEG_TEST = DATA / "okapi" / "qualitycheck-Test01.xlf"
 SDL_NEW = DATA / "okapi" / "okapi_intro_test15977.sdlxliff"
 SDL_DONE = DATA / "okapi" / "test.txt_en-US_fr-FR.sdlxliff"
+SDL_CODE_OUTSIDE = ROOT / "tests" / "data" / "corpus" / "xliff-segmented" / "TS09-12-Test01.sdlxliff"
 
 
 @pytest.fixture(scope="module")
@@ -153,6 +155,29 @@ def test_empty_segment_markers_count_as_untranslated_whatever_the_suffix(tmp_pat
     copy = tmp_path / "okapi_intro_test15977.xlf"
     shutil.copyfile(SDL_NEW, copy)
     assert DocumentJob(copy, JobOptions("en", "es")).count() == 15
+
+
+def codes(element) -> Counter:
+    """The inline codes under an element (not the segment markers): (name, id) each."""
+    return Counter((etree.QName(e).localname, e.get("id")) for e in element.iter()
+                   if e is not element and isinstance(e.tag, str) and etree.QName(e).localname != "mrk")
+
+
+def test_a_code_the_target_has_outside_its_marker_is_not_written_again_inside(tmp_path, engine):
+    # Trados wrote <seg-source><mrk mid="7"><x id="ph8"/>Allow ...</mrk></seg-source> but the target's skeleton
+    # <target><x id="ph8"/><mrk mid="7"/></target>: the marker's translation must not bring a second ph8
+    output, _ = translate(SDL_CODE_OUTSIDE, tmp_path, engine, "en", "de")
+    assert_valid(TRANSITIONAL, output)
+    before, after = units(SDL_CODE_OUTSIDE), units(output)
+    for unit_id, unit in after.items():
+        seg_source = unit.find("x:seg-source", NS)
+        if seg_source is not None and unit.get("translate") != "no":
+            assert codes(unit.find("x:target", NS)) == codes(seg_source), unit_id
+    target = after["39ea2034-d742-4e74-a5c1-884c1e908393"].find("x:target", NS)
+    marker = markers(target)[0]
+    assert [etree.QName(e).localname for e in target] == ["x", "mrk"] and len(marker) == 0 and text(marker)
+    old = before["39ea2034-d742-4e74-a5c1-884c1e908393"].find("x:target", NS)
+    assert target[0].get("id") == old[0].get("id") == "ph8"
 
 
 def test_a_translated_sdlxliff_is_refused_and_overwrite_keeps_the_locked_segment(tmp_path, engine):
