@@ -19,6 +19,11 @@ from desktop.documents.rewrap import MAX_PARAGRAPH_LINES, rewrap
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _INDENTED = re.compile(r"^(?: {4}|\t)")
+# A list item's marker and the spaces after it: its content starts after them (at most 4 spaces; with more,
+# the content starts one space after the marker and the rest is an indented code block).
+_ITEM_MARKER = re.compile(r"^([ \t]*(?:[-*+]|\d{1,9}[.)]))([ \t]+)(?=\S)")
+# A line of a quote that is empty but for its marks (">"): it ends the quoted paragraph, as an empty line does.
+_QUOTE_BLANK = re.compile(r"^[ \t]{0,3}>[ \t>]*$")
 # HTML blocks by CommonMark's start and end conditions (https://spec.commonmark.org/0.31.2/#html-blocks):
 # types 1-5 end at the line holding their end mark (a comment at "-->"), types 6 and 7 at an empty line;
 # type 7 (any other tag alone on its line) cannot interrupt a paragraph.
@@ -164,6 +169,21 @@ def _links_only(text: str) -> bool:
     return bool(_LINK_ONLY.search(text)) and not has_words(_LINK_ONLY.sub("", text))
 
 
+def _indent(body: str) -> int:
+    """The columns of a line's leading whitespace (a tab to the next multiple of 4, as CommonMark counts)."""
+    expanded = body.expandtabs(4)
+    return len(expanded) - len(expanded.lstrip(" "))
+
+
+def _content_column(body: str) -> int:
+    """Where a list item's content starts (https://spec.commonmark.org/0.31.2/#list-items)."""
+    match = _ITEM_MARKER.match(body)
+    if match is None:
+        return _indent(body)
+    marker, spaces = len(match.group(1).expandtabs(4)), len(match.group(2).expandtabs(4))
+    return marker + (spaces if spaces <= 4 else 1)
+
+
 def _quote_depth(body: str) -> int:
     return re.match(r"[ \t>]*", body).group().count(">")
 
@@ -219,13 +239,41 @@ def _wrapped(lines: list[tuple[str, str]], prefixes: list[str]) -> list[Piece] |
     def render(translation: str) -> str:
         return rewrap(inner.written(translation), width, len(prefixes[0]), continuation, ending, _may_start_line)
 
-    return [prefixes[0], Translatable(inner.text, render), lines[-1][1]]
+    return [prefixes[0], *_at_line_start([Translatable(inner.text, render)], contents[0]), lines[-1][1]]
 
 
 def _may_start_line(word: str) -> bool:
     """Whether a word may begin a wrapped line: not one that would make the line a list item, a heading, a
     quote, a rule, a fence, a table row or an HTML block."""
     return not _BLOCK_START.match(word)
+
+
+def _starts_block(text: str) -> bool:
+    """Whether a line whose content starts with `text` would start a block of its own (a fence, a heading, a
+    list item, a quote, a rule, a table row, an HTML block) rather than go on as the paragraph's text."""
+    if text.startswith("<"):
+        return _html_block(text, in_paragraph=False) is not None
+    words = text.split(maxsplit=1)
+    return bool(words) and not _may_start_line(words[0])
+
+
+def _escape_block_start(text: str) -> str:
+    """`text` with a backslash that keeps its first word from starting a block: the model wrote "```python"
+    or "- " where the source's line had words (a fence would swallow the rest of the file)."""
+    if not _starts_block(text):
+        return text
+    number = re.match(r"\d{1,9}(?=[.)])", text)
+    return f"{number.group()}\\{text[number.end():]}" if number else "\\" + text
+
+
+def _at_line_start(pieces: list[Piece], source: str) -> list[Piece]:
+    """A line's pieces whose first one, a translation written at the start of the line's content, may not
+    start a block where the source's content did not."""
+    if not pieces or not isinstance(pieces[0], Translatable) or _starts_block(source):
+        return pieces
+    first = pieces[0]
+    return [Translatable(first.text, lambda translation: _escape_block_start(first.written(translation))),
+            *pieces[1:]]
 
 
 def _text_line(body: str, ending: str) -> Iterator[Piece]:
@@ -235,7 +283,8 @@ def _text_line(body: str, ending: str) -> Iterator[Piece]:
         prefix = _BLOCK_PREFIX.match(body).group()
         if prefix:
             yield prefix
-        yield from _inline(body[len(prefix):])
+        content = body[len(prefix):]
+        yield from _at_line_start(_inline(content), content)
     if ending:
         yield ending
 
@@ -249,6 +298,8 @@ class MarkdownFormat(TextDocumentFormat):
         in_front_matter = False
         previous_blank = True
         in_list = in_paragraph = False
+        item_column = 0  # where the content of the last list item starts
+        code_column: int | None = None  # inside an indented code block: the indent that goes on with it
         # The lines (body, ending) of the paragraph or list item being read: translated when it ends, whole
         # when it is wrapped prose (see _paragraph).
         paragraph: list[tuple[str, str]] = []
@@ -278,14 +329,24 @@ class MarkdownFormat(TextDocumentFormat):
                     html_end = None
                 yield line
                 continue
+            if code_column is not None:
+                if blank or _indent(body) >= code_column:  # its lines, and empty lines between them
+                    previous_blank = blank
+                    yield line
+                    continue
+                code_column = None
             paragraph_line = False
             opening = _FENCE.match(body)
             if opening:
                 fence = opening.group(1)
             elif blank:
                 previous_blank = True
-            elif _INDENTED.match(body) and previous_blank and not in_list:
-                pass  # an indented code block (a blank line before it, not inside a list)
+            elif previous_blank and _indent(body) >= (item_column + 4 if in_list else 4):
+                # an indented code block: a blank line before it, indented 4 past the text it is in (inside a
+                # list item: past the item's content; go-astisub's README has commands so)
+                code_column = item_column + 4 if in_list else 4
+            elif _QUOTE_BLANK.match(body):
+                pass  # ">" alone: an empty line of a quote, between two of its paragraphs
             elif (end := _html_block(body, in_paragraph)) is not None:
                 html_end = end if not (end and end.search(body, body.index("<") + 2)) else None
             elif _LINK_DEFINITION.match(body) or _TABLE_RULE.match(body) and "-" in body:
@@ -293,7 +354,7 @@ class MarkdownFormat(TextDocumentFormat):
             else:
                 paragraph_line = True
             if not blank:
-                previous_blank = False
+                previous_blank = bool(_QUOTE_BLANK.match(body))
             if not paragraph_line:
                 yield from _paragraph(paragraph)
                 paragraph = []
@@ -302,6 +363,7 @@ class MarkdownFormat(TextDocumentFormat):
                 continue
             if _LIST_ITEM.match(body):
                 in_list = True
+                item_column = _content_column(body)
             elif not _INDENTED.match(body):
                 in_list = False
             prefix = _BLOCK_PREFIX.match(body).group()

@@ -84,3 +84,66 @@ def test_code_spans_the_model_puts_side_by_side_stay_apart():
         lambda segment: translate_tagged(segment, lambda html: html.replace(", ", "").replace(" and", ""),
                                          segment.names).text)
     assert markdown_summary(out.getvalue().decode()) == markdown_summary(text)
+
+
+# -- indented code (also in a list item) and a quote's empty line, as CommonMark reads them ----------------
+
+CORPUS_MD = Path(__file__).resolve().parents[1] / "data" / "corpus" / "markdown"
+
+
+def _excerpt(name: str, first: str, last: str) -> str:
+    """The lines of a corpus README from the one starting with `first` to the one starting with `last`."""
+    lines = (CORPUS_MD / name).read_text(encoding="utf-8").splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.startswith(first))
+    end = next(i for i, line in enumerate(lines) if i > start and line.startswith(last))
+    return "".join(lines[start:end + 1])
+
+
+# go-astisub's README: a list whose items hold indented code blocks; calamine's: a quote of two paragraphs
+# (an empty quoted line '>' between them); an indented code block of two lines outside a list.
+ASTISUB_CLI = _excerpt("go-astisub-README.md", "# Using the CLI", "        astisub merge")
+CALAMINE_QUOTE = _excerpt("calamine-README.md", "When asking one of the maintainers", "#### Disk Write")
+TWO_CODE_LINES = "Run it:\n\n    make venv\n    make test\n\nThen open the app.\n"
+
+
+def _segments(text: str) -> list[str]:
+    return [str(segment) for segment in format_for(TextSource(text, "r.md", ".md")).segments(
+        TextSource(text, "r.md", ".md"))]
+
+
+def test_indented_code_in_a_list_item_and_after_its_first_line_is_not_prose():
+    segments = _segments(ASTISUB_CLI)
+    assert not any("astisub" in s and ("-i example" in s or "-o example" in s) for s in segments), segments
+    assert "convert any type of subtitle to any other type of subtitle:" in segments
+    assert _segments(TWO_CODE_LINES) == ["Run it:", "Then open the app."]
+
+
+def test_an_empty_quoted_line_ends_the_quoted_paragraph():
+    segments = _segments(CALAMINE_QUOTE)
+    quoted = [s for s in segments if "To avoid high memory usage" in s]
+    assert len(quoted) == 1 and "xuri" not in quoted[0], segments
+
+
+def test_code_blocks_and_quote_paragraphs_keep_their_structure_through_the_model(engine, tmp_path):
+    source = tmp_path / "readme.md"
+    source.write_text(ASTISUB_CLI + "\n" + CALAMINE_QUOTE + "\n" + TWO_CODE_LINES, encoding="utf-8")
+    out = DocumentJob(source, JobOptions("en", "de")).run(engine)
+    assert markdown_summary(out.read_text(encoding="utf-8")) == markdown_summary(source.read_text(encoding="utf-8"))
+
+
+MOZ_PARAGRAPHS = _excerpt("moz-l10n-python-README.md", "Functions defining new entries", "the reference resource")
+
+
+@pytest.mark.parametrize("answer", ["```python", "- Liste", "1. Punkt", "> Zitat", "# Titel", "<div>Block", "***"])
+def test_a_translation_that_begins_like_a_block_does_not_start_one(answer: str):
+    """moz-l10n-python's README: the fast model answered "```python" for a wrapped paragraph, and the fence it
+    opened swallowed the file down to the next fence."""
+    text = MOZ_PARAGRAPHS + "\n```python\ncode()\n```\n\n- an item\n"
+    out = io.BytesIO()
+    format_for(TextSource(text, "r.md", ".md")).write(
+        TextSource(text, "r.md", ".md"), out,
+        lambda segment: answer if "Functions defining" in str(segment) or "If no resource" in str(segment)
+        else str(segment))
+    result = out.getvalue().decode()
+    assert markdown_summary(result) == markdown_summary(text), result
+    assert answer.split()[0].lstrip("<>#-*`1.") in result
