@@ -25,6 +25,7 @@ CONFIG_FILE = "adapter_config.json"
 WEIGHTS_FILE = "adapter_model.safetensors"
 _PEFT_PREFIX = "base_model.model."
 _A, _B = ".lora_A.weight", ".lora_B.weight"
+_BASE_LAYER = ".base_layer.weight"
 # Base tensors an adapter may not touch: a vocabulary-trimmed base has fewer rows than the model the
 # adapter was trained on, and llama.cpp's adapters on them need layouts of their own.
 _VOCABULARY_TENSORS = ("token_embd.weight", "output.weight")
@@ -124,9 +125,14 @@ def plan_pairs(checkpoint: Checkpoint, base: GGUFFile, converter: type[ModelConv
     halves: dict[str, dict[str, str]] = {}
     for name in checkpoint.names():
         entry = checkpoint.entries[name]
-        if "lora_embedding_" in name:
-            raise ConversionError(f"{weights}: tensor {name} is a LoRA on the token embeddings; convert adapters "
-                                  "on attention and MLP layers only (target_modules without embed_tokens)")
+        module = name.removeprefix(_PEFT_PREFIX)
+        for suffix in (_A, _B, _BASE_LAYER):
+            module = module.removesuffix(suffix)
+        # peft writes lora_embedding_A/B for an embedding and saves the tied base weights with it
+        if "lora_embedding_" in name or name_map.get_name(module + ".weight", try_suffixes=(".weight",)) in _VOCABULARY_TENSORS:
+            raise ConversionError(
+                f"{weights}: tensor {name}: the adapter trains the embeddings or the output layer, which is "
+                "refused (a vocabulary-trimmed base has other rows); target attention and MLP layers only")
         side = "A" if name.endswith(_A) else "B" if name.endswith(_B) else None
         if side is None:
             raise ConversionError(f"{weights}: tensor {name} is not a LoRA A or B matrix (DoRA magnitudes, "
@@ -147,11 +153,6 @@ def plan_pairs(checkpoint: Checkpoint, base: GGUFFile, converter: type[ModelConv
         if gguf_name is None:
             raise ConversionError(f"{weights}: {hf_name} has no place in a {arch} model (an adapter of "
                                   "another architecture?)")
-        if gguf_name in _VOCABULARY_TENSORS:
-            raise ConversionError(
-                f"{weights}: the adapter trains {hf_name} ({gguf_name}); adapters on the embeddings or the "
-                "output layer are refused (a vocabulary-trimmed base has other rows): target attention and "
-                "MLP layers only")
         pair = LoraPair(hf_name, gguf_name, sides["A"], sides["B"])
         _check_shapes(pair, checkpoint, base)
         pairs.append(pair)

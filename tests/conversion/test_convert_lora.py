@@ -190,13 +190,11 @@ def test_pickled_adapter_is_not_loaded(smollm_lora, default_gguf, tmp_path, caps
     _refused(capsys, tmp_path, pickled, "--base", default_gguf, expect="pickled weights are not loaded")
 
 
-@pytest.mark.parametrize("module, expect", [
-    ("embed_tokens", "LoRA on the token embeddings"),
-    ("lm_head", "adapters on the embeddings or the output layer are refused"),
-])
-def test_vocabulary_adapters_are_refused(default_hf_dir, default_gguf, tmp_path, capsys, module, expect):
+@pytest.mark.parametrize("module", ["embed_tokens", "lm_head"])
+def test_vocabulary_adapters_are_refused(default_hf_dir, default_gguf, tmp_path, capsys, module):
     adapter = build_peft_lora(default_hf_dir, tmp_path / module, targets=(module, "q_proj"))
-    _refused(capsys, tmp_path, adapter, "--base", default_gguf, expect=expect)
+    _refused(capsys, tmp_path, adapter, "--base", default_gguf,
+             expect="the adapter trains the embeddings or the output layer, which is refused")
 
 
 @pytest.mark.parametrize("setting, value, expect", [
