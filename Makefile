@@ -14,7 +14,7 @@ CATALOG_WHEELS := wagtail==8.0.1 sphinx==9.0.4 deluge==2.2.0 thonny==5.0.1
 DEMO_FROM ?= de
 DEMO_TO ?= en
 
-.PHONY: help venv system-deps run demo test lint format data model package wheelhouse clean
+.PHONY: help venv system-deps reference run demo test lint format data model package wheelhouse clean
 
 help:
 	@echo "make run    - set up .venv and open the desktop app on the default model"
@@ -53,6 +53,17 @@ system-deps:
 		else echo "warning: install$$missing for the monolingual demo data"; fi; \
 	fi
 
+# llama.cpp's own converters (convert_hf_to_gguf.py, convert_lora_to_gguf.py) are in llama-cpp-python's sdist
+# only; the reference tests of tests/conversion compare alma-convert with them (docs/convert.md). Fetched once
+# into alma-local's cache (about 75 MB); without it (no network) those tests skip and say so.
+LLAMA_CPP_SDIST := llama_cpp_python-0.3.36.tar.gz
+reference: venv
+	@dir="$$($(BIN)/python -c 'from alma_core.paths import user_cache_dir; print(user_cache_dir() / "reference")')"; \
+	if [ ! -f "$$dir/$(LLAMA_CPP_SDIST)" ]; then \
+		$(BIN)/python -m pip download --quiet --no-deps --no-binary :all: llama-cpp-python==0.3.36 -d "$$dir" \
+		|| echo "warning: could not fetch $(LLAMA_CPP_SDIST); the llama.cpp reference tests will skip"; \
+	fi
+
 run: venv
 	$(BIN)/alma-desktop
 
@@ -74,7 +85,7 @@ lint: venv
 format: venv
 	$(BIN)/ruff format .
 
-test: venv system-deps
+test: venv system-deps reference
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/python -m pytest --durations=15

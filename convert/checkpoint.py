@@ -26,11 +26,11 @@ class TensorEntry:
 
 
 class Checkpoint:
-    """The tensors of MODEL_DIR's model.safetensors, or of the shards its index lists."""
+    """The tensors of MODEL_DIR's model.safetensors, or of the shards its index lists (or of `files`)."""
 
-    def __init__(self, model_dir: Path):
+    def __init__(self, model_dir: Path, files: list[Path] | None = None):
         self.model_dir = Path(model_dir)
-        self.files = _safetensors_files(self.model_dir)
+        self.files = _safetensors_files(self.model_dir) if files is None else [Path(f) for f in files]
         self.entries: dict[str, TensorEntry] = {}
         self._handles: dict[Path, object] = {}
         self._ranges: dict[Path, dict[str, tuple[int, int]]] = {}

@@ -1,5 +1,5 @@
-"""alma-convert: merged HF model -> GGUF (direct or llama.cpp-quantized), verify, import-gguf and
-trim-vocab; bad input is one line naming the file and exit 2 (docs/convert.md)."""
+"""alma-convert: merged HF model -> GGUF (direct or llama.cpp-quantized), peft LoRA -> GGUF adapter, verify,
+import-gguf and trim-vocab; bad input is one line naming the file and exit 2 (docs/convert.md)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from alma_core.languages import UnknownLanguageError, parse_pair
 from convert.errors import ConversionError, check_output_free
 from convert.hf_to_gguf import DIRECT_TYPES, ConversionMetadata, convert_hf_to_gguf
 from convert.import_gguf import import_gguf
+from convert.lora_adapter import ADAPTER_TYPES, convert_lora
 from convert.quantize import QUANTIZED_TYPES, quantize_gguf
 from convert.trim_vocab import DEFAULT_KEEP_TOP, data_texts, open_gguf, trim_languages, trim_model
 from convert.verify import verify_gguf
@@ -22,14 +23,15 @@ from convert.verify import verify_gguf
 EXIT_USAGE = 2
 EXIT_VERIFY_FAILED = 1
 ALL_TYPES = [*DIRECT_TYPES, *QUANTIZED_TYPES]
-SUBCOMMANDS = ("verify", "import-gguf", "trim-vocab")
+SUBCOMMANDS = ("verify", "import-gguf", "trim-vocab", "lora")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="alma-convert",
         description="Convert a merged HF model (LlamaForCausalLM, Gemma3ForCausalLM) to GGUF. Other commands: "
-        "`alma-convert verify MODEL_DIR OUT.gguf`, `alma-convert import-gguf IN.gguf --output DIR`.",
+        "`alma-convert verify MODEL_DIR OUT.gguf`, `alma-convert import-gguf IN.gguf --output DIR`, "
+        "`alma-convert lora ADAPTER_DIR --base BASE.gguf --output X.lora.gguf`.",
     )
     parser.add_argument(
         "model_dir", type=Path, help="HF model directory (config.json, safetensors, tokenizer)"
@@ -61,6 +63,29 @@ def build_verify_parser() -> argparse.ArgumentParser:
     parser.add_argument("model_dir", type=Path)
     parser.add_argument("gguf", type=Path)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--lora", type=Path, metavar="X.lora.gguf",
+                        help="a GGUF LoRA adapter that llama.cpp applies to GGUF (needs --lora-source)")
+    parser.add_argument("--lora-source", type=Path, metavar="ADAPTER_DIR",
+                        help="the peft adapter folder --lora came from: merged into MODEL_DIR on the HF side")
+    return parser
+
+
+def build_lora_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="alma-convert lora",
+        description="Write a peft LoRA adapter folder (adapter_config.json + adapter_model.safetensors) as a "
+        "llama.cpp GGUF LoRA adapter for the model BASE.gguf; every adapted tensor is checked against it. "
+        "docs/convert.md",
+    )
+    parser.add_argument("adapter_dir", type=Path, help="peft adapter folder")
+    parser.add_argument("--base", type=Path, required=True, metavar="BASE.gguf",
+                        help="the GGUF the adapter will run on (its architecture and tensor shapes)")
+    parser.add_argument("--output", "-o", type=Path, required=True, help="output .gguf file (e.g. de.lora.gguf)")
+    parser.add_argument("--type", default="f16", choices=list(ADAPTER_TYPES),
+                        help="type of the A and B matrices (default f16; q8_0 keeps f16 where a row is not "
+                             "whole 32-value blocks)")
+    parser.add_argument("--name", help="general.name (default: the adapter folder's name)")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing output")
     return parser
 
 
@@ -132,9 +157,16 @@ def convert_model(args: argparse.Namespace) -> int:
 
 
 def verify_command(args: argparse.Namespace) -> int:
-    report = verify_gguf(args.model_dir, args.gguf, threads=args.threads)
+    report = verify_gguf(args.model_dir, args.gguf, threads=args.threads, lora=args.lora,
+                         lora_source=args.lora_source)
     print(report.summary())
     return 0 if report.passed else EXIT_VERIFY_FAILED
+
+
+def lora_command(args: argparse.Namespace) -> int:
+    result = convert_lora(args.adapter_dir, args.base, args.output, args.type, name=args.name, force=args.force)
+    print(result.summary())
+    return 0
 
 
 def import_command(args: argparse.Namespace) -> int:
@@ -172,6 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args, handler = build_import_parser().parse_args(argv[1:]), import_command
     elif argv and argv[0] == "trim-vocab":
         args, handler = build_trim_parser().parse_args(argv[1:]), trim_command
+    elif argv and argv[0] == "lora":
+        args, handler = build_lora_parser().parse_args(argv[1:]), lora_command
     else:
         args, handler = build_parser().parse_args(argv), convert_model
     # SIGTERM/SIGHUP/SIGINT raise through alma_core.atomic, so no .tmp file or staging folder

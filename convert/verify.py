@@ -1,5 +1,5 @@
-"""Check a GGUF against the HF model it came from: the same token ids, then the same next-token logits
-(docs/convert.md, "Verify")."""
+"""Check a GGUF (optionally with a LoRA adapter GGUF) against the HF model it came from (with the peft adapter
+merged): the same token ids, then the same next-token logits (docs/convert.md, "Verify")."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import numpy as np
 from alma_core.prompts import build_prompt
 from convert.checkpoint import Checkpoint
 from convert.errors import ConversionError
+from convert.lora_adapter import adapter_checkpoint, lora_file_type, read_adapter_config
 
 VERIFY_TEXTS: tuple[str, ...] = (
     "The committee met on Tuesday. It approved the budget, but two members voted against it. "
@@ -56,6 +57,8 @@ class VerifyReport:
     gguf_path: Path
     file_type: str
     results: list[TextResult] = field(default_factory=list)
+    lora_path: Path | None = None
+    lora_type: str | None = None  # the adapter's matrices' type (f32, f16, q8_0) when there is one
 
     @property
     def tokens_match(self) -> bool:
@@ -93,7 +96,8 @@ class VerifyReport:
 
     @property
     def must_match_top1(self) -> bool:
-        return self.file_type in UNQUANTIZED_FILE_TYPES.values()
+        unquantized = UNQUANTIZED_FILE_TYPES.values()
+        return self.file_type in unquantized and (self.lora_type is None or self.lora_type in unquantized)
 
     @property
     def passed(self) -> bool:
@@ -103,6 +107,8 @@ class VerifyReport:
 
     def summary(self) -> str:
         lines = [f"verify {self.gguf_path.name} ({self.file_type})"]
+        if self.lora_path is not None:
+            lines[0] += f" + adapter {self.lora_path.name} ({self.lora_type})"
         for i, r in enumerate(self.results, 1):
             if r.tokens_match:
                 lines.append(
@@ -151,10 +157,11 @@ def file_type_name(value: int) -> str:
 class HFReference:
     """The HF side of a verify: tokenizer ids and fp32 logits per text, computed once and kept.
 
-    Verifying several GGUF types of one model (tests, the benchmark) reuses one reference.
+    Verifying several GGUF types of one model (tests, the benchmark) reuses one reference. With
+    `adapter_dir` (a peft LoRA folder) the model is the base with the adapter merged (peft's merge_and_unload).
     """
 
-    def __init__(self, model_dir: Path):
+    def __init__(self, model_dir: Path, adapter_dir: Path | None = None):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -168,9 +175,17 @@ class HFReference:
             self.model_dir / "tokenizer.json"
         ).is_file()
         self.tokenizer = AutoTokenizer.from_pretrained(str(self.model_dir), use_fast=not slow)
-        self.model = AutoModelForCausalLM.from_pretrained(
+        model = AutoModelForCausalLM.from_pretrained(
             str(self.model_dir), dtype=torch.float32, use_safetensors=True, trust_remote_code=False
-        ).eval()
+        )
+        self.adapter_dir = Path(adapter_dir) if adapter_dir is not None else None
+        if self.adapter_dir is not None:
+            from peft import PeftModel
+
+            read_adapter_config(self.adapter_dir)
+            adapter_checkpoint(self.adapter_dir)  # safetensors only: peft would unpickle a .bin
+            model = PeftModel.from_pretrained(model, str(self.adapter_dir)).merge_and_unload()
+        self.model = model.eval()
         self._cache: dict[str, tuple[list[int], np.ndarray]] = {}
 
     def ids_and_logits(self, text: str) -> tuple[list[int], np.ndarray]:
@@ -190,18 +205,39 @@ def verify_gguf(
     texts: Sequence[str] = VERIFY_TEXTS,
     threads: int = 2,
     reference: HFReference | None = None,
+    lora: Path | None = None,
+    lora_source: Path | None = None,
 ) -> VerifyReport:
-    """Compare `gguf_path` with the HF model in `model_dir` on `texts`."""
+    """Compare `gguf_path` with the HF model in `model_dir` on `texts`.
+
+    With `lora` (a GGUF LoRA adapter, applied by llama.cpp at run time) the HF side is `model_dir` with the
+    peft adapter `lora_source` merged; both or neither must be given.
+    """
     from llama_cpp import Llama
 
     gguf_path = Path(gguf_path)
     if not gguf_path.is_file():
         raise ConversionError(f"{gguf_path}: no such GGUF file")
-    reference = reference or HFReference(model_dir)
+    if (lora is None) != (lora_source is None):
+        raise ConversionError("--lora and --lora-source go together: the GGUF adapter and the peft folder it came from")
+    lora = Path(lora) if lora is not None else None
+    if lora is not None and not lora.is_file():
+        raise ConversionError(f"{lora}: no such adapter file")
+    if reference is not None and reference.adapter_dir != (Path(lora_source) if lora_source else None):
+        raise ValueError("the reference was built for another adapter")
+    reference = reference or HFReference(model_dir, lora_source)
     expected = [reference.ids_and_logits(text) for text in texts]
     n_ctx = max(64, max(len(ids) for ids, _ in expected) + 8)
-    llama = Llama(str(gguf_path), n_ctx=n_ctx, n_threads=threads, logits_all=True, verbose=False)
-    report = VerifyReport(gguf_path, file_type_name(int(llama.metadata.get("general.file_type", -1))))
+    try:
+        llama = Llama(str(gguf_path), n_ctx=n_ctx, n_threads=threads, logits_all=True, verbose=False,
+                      lora_path=str(lora) if lora is not None else None)
+    except RuntimeError as error:
+        if lora is None:
+            raise
+        # llama.cpp says only "failed"; its log (verbose) names the cause, e.g. another architecture
+        raise ConversionError(f"{lora}: llama.cpp cannot apply this adapter to {gguf_path} ({error})") from error
+    report = VerifyReport(gguf_path, file_type_name(int(llama.metadata.get("general.file_type", -1))),
+                          lora_path=lora, lora_type=lora_file_type(lora) if lora is not None else None)
     try:
         for text, (ids, hf_logits) in zip(texts, expected, strict=True):
             # add_bos=True means "add what the model's vocabulary says to add", as HF's encode does.

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import gguf
+
 from convert.converters import gemma3, llama  # noqa: F401  (importing registers the classes)
 from convert.converters.base import ModelConverter, read_config, refuse_quantized
 from convert.converters.registry import CONVERTERS
@@ -28,3 +30,12 @@ def converter_for(model_dir: Path) -> ModelConverter:
         )
     refuse_quantized(config, config_path)
     return cls(model_dir, config)
+
+
+def converter_class_for_gguf_arch(arch: str, gguf_path: Path) -> type[ModelConverter]:
+    """The converter class of a llama.cpp architecture name (a base GGUF's general.architecture)."""
+    for cls in dict.fromkeys(CONVERTERS.values()):
+        if gguf.MODEL_ARCH_NAMES[cls.gguf_arch] == arch:
+            return cls
+    handled = ", ".join(gguf.MODEL_ARCH_NAMES[c.gguf_arch] for c in dict.fromkeys(CONVERTERS.values()))
+    raise ConversionError(f"{gguf_path}: general.architecture {arch!r} is not one alma-convert handles ({handled})")

@@ -139,6 +139,16 @@ class ModelConverter:
         """
         return data
 
+    @classmethod
+    def modify_lora_b(cls, hf_name: str, lora_b: np.ndarray, base_metadata: dict[str, Any]) -> np.ndarray:
+        """The tensor hook for a LoRA adapter (`alma-convert lora`): B's rows are the rows of the base weight
+        `hf_name`, so a hook that reorders rows applies to B (A, on the input side, is left as it is).
+
+        `base_metadata` is the base GGUF's metadata (the converter of an adapter has no config.json).
+        Row-wise value changes (gemma3's norm + 1) do not apply: adapters are on linear layers only.
+        """
+        return lora_b
+
     # --- shared ---------------------------------------------------------------------------------
 
     def convert(

@@ -3,6 +3,8 @@ Llama-3.1's rope_freqs, the Q/K rope permutation and its vocabulary (docs/conver
 
 from __future__ import annotations
 
+from typing import Any
+
 import gguf
 import numpy as np
 
@@ -98,3 +100,15 @@ class LlamaConverter(ModelConverter):
         if self._rope_heads(tensor.source_name) is None:
             return data
         return permute_for_rope(data, data.shape[0] // tensor.row_group)  # the heads in this slab
+
+    @classmethod
+    def modify_lora_b(cls, hf_name: str, lora_b: np.ndarray, base_metadata: dict[str, Any]) -> np.ndarray:
+        # B's rows are Q's or K's rows, so they take the same per-head permutation (as llama.cpp's
+        # convert_lora_to_gguf.py does through its LoraTorchTensor); A is on the input side.
+        arch = gguf.MODEL_ARCH_NAMES[cls.gguf_arch]
+        n_heads = int(base_metadata[f"{arch}.attention.head_count"])
+        if hf_name.endswith(_QUERY_ROPE):
+            return permute_for_rope(lora_b, n_heads)
+        if hf_name.endswith(_KEY_ROPE):
+            return permute_for_rope(lora_b, int(base_metadata.get(f"{arch}.attention.head_count_kv", n_heads)))
+        return lora_b

@@ -82,7 +82,8 @@ def llama_cpp_converter(tmp_path_factory) -> Path:
     else:
         target = tmp_path_factory.mktemp("llama-cpp-src")
         prefix = sdist.name.removesuffix(".tar.gz") + "/vendor/llama.cpp/"
-        wanted = (prefix + "convert_hf_to_gguf.py", prefix + "conversion/", prefix + "gguf-py/gguf/")
+        wanted = (prefix + "convert_hf_to_gguf.py", prefix + "convert_lora_to_gguf.py", prefix + "conversion/",
+                  prefix + "gguf-py/gguf/")
         with tarfile.open(sdist) as archive:
             members = [m for m in archive.getmembers() if m.name.startswith(wanted)]
             archive.extractall(target, members=members, filter="data")
@@ -90,4 +91,13 @@ def llama_cpp_converter(tmp_path_factory) -> Path:
     script = Path(root) / "convert_hf_to_gguf.py"
     if not script.is_file():
         pytest.skip(f"{sdist} has no vendor/llama.cpp/convert_hf_to_gguf.py")
+    return script
+
+
+@pytest.fixture(scope="session")
+def llama_cpp_lora_converter(llama_cpp_converter) -> Path:
+    """llama.cpp's convert_lora_to_gguf.py, beside its convert_hf_to_gguf.py (same sdist), or a skip."""
+    script = llama_cpp_converter.parent / "convert_lora_to_gguf.py"
+    if not script.is_file():
+        pytest.skip(f"{llama_cpp_converter.parent} has no convert_lora_to_gguf.py")
     return script

@@ -147,3 +147,45 @@ def tokenizer_metadata(path: Path) -> dict:
     from alma_core.gguf_file import read_gguf
 
     return {k: v for k, v in read_gguf(path).metadata.items() if k.startswith("tokenizer.")}
+
+
+# The recipe's targets (alma_train/presets/translator-gemma3-270m.yaml): every linear layer of a block.
+LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+def build_peft_lora(model_dir: Path, out: Path, r: int = 8, alpha: int = 16, b_std: float = 0.02,
+                    targets: tuple[str, ...] = LORA_TARGETS, dtype: str = "float32", seed: int = 0) -> Path:
+    """A real peft LoRA adapter of `model_dir`, saved as peft saves one (adapter_config.json + safetensors).
+
+    peft starts B at zero (the adapter changes nothing); B gets random values here so that it does.
+    """
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32, use_safetensors=True)
+    torch.manual_seed(seed)
+    peft_model = get_peft_model(
+        model, LoraConfig(task_type="CAUSAL_LM", r=r, lora_alpha=alpha, target_modules=list(targets))
+    )
+    with torch.no_grad():
+        for name, param in peft_model.named_parameters():
+            if "lora_B" in name or "lora_embedding_B" in name:
+                param.normal_(0.0, b_std)
+    peft_model.to(getattr(torch, dtype)).save_pretrained(str(out), safe_serialization=True)
+    return out
+
+
+def run_llama_cpp_lora_converter(script: Path, adapter_dir: Path, base_dir: Path, output: Path,
+                                 out_type: str, timeout: int = 600) -> None:
+    import subprocess
+
+    result = subprocess.run(
+        [sys.executable, str(script), str(adapter_dir), "--base", str(base_dir), "--outfile", str(output),
+         "--outtype", out_type],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
