@@ -12,6 +12,7 @@ from pathlib import Path
 
 from alma_core.interrupts import run_interruptible
 from alma_core.models import describe_bases, get_base
+from alma_train.add_language import add_add_language_parser
 from alma_train.build_translator import add_build_parser
 from alma_train.data.demo_data import build_demo_data, parse_languages
 from alma_train.evaluate.evaluation import add_evaluate_parsers
@@ -151,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     # torch and transformers are imported only by the code that runs a command.
     add_evaluate_parsers(sub)  # evaluate, compare
     add_build_parser(sub)
+    add_add_language_parser(sub)
     add_tune_parser(sub)
     return parser
 
@@ -170,6 +172,7 @@ INTERRUPTED_MESSAGES = {
     "stage2": "the same command resumes from the last checkpoint",
     "build-translator": "run it again to resume (finished steps and training checkpoints are kept)",
     "tune": "the run resumes from this step (finished steps and training checkpoints are kept)",
+    "add-language": "the same command resumes from the last checkpoint",
 }
 
 
