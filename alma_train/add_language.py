@@ -1,5 +1,6 @@
 """alma-train add-language: one LoRA adapter for xx<->en (both directions) on the plain base, trained over the
-bundle base's kept vocabulary, and its bundle manifest entry (docs/training.md#a-language-is-an-adapter)."""
+bundle base's kept vocabulary, and its bundle manifest entry
+(docs/training.md#a-language-is-an-adapter-alma-train-add-language)."""
 
 from __future__ import annotations
 

@@ -20,6 +20,7 @@ from convert.kept_vocab import DEFAULT_KEEP_TOP, data_texts, hf_vocabulary, kept
 from convert.trim_vocab import open_gguf, read_vocabulary
 
 KEPT_FILE = "kept_tokens.json"
+VOCABULARY_DOC = "docs/training.md#a-language-is-an-adapter-alma-train-add-language"
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def check_examples_kept(examples: Sequence[Any], pairs: Sequence[Any], choice: K
                     f"restrict_vocab: token {label} {choice.names[label]!r} of training example {number} "
                     f"({pair.src_lang}->{pair.tgt_lang}, target {pair.tgt[:80]!r}) is not in the kept "
                     + (f"vocabulary of {choice.note['from']} (build that base's vocabulary with this "
-                       "language's data: docs/training.md#a-language-is-an-adapter)" if "from" in choice.note
+                       f"language's data: {VOCABULARY_DOC})" if "from" in choice.note
                        else "vocabulary chosen on the training files"))
 
 
