@@ -104,3 +104,16 @@ def test_bad_language_or_bundle_is_exit_2_naming_it(tmp_path, capsys):
     assert main(["add-language", "fr", "--bundle", str(tmp_path / "b.bundle")]) == 2
     assert "bundle.json: key 'base.file'" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_the_adapter_preset_is_recipe_v6_on_one_language():
+    from alma_train.add_language import ADAPTER_PRESET
+    from alma_train.train.config import load_config
+
+    adapter = load_config(ADAPTER_PRESET, {"output_dir": "x"}).to_dict()
+    v6 = load_config("translator-gemma3-270m", {"output_dir": "x"}).to_dict()
+    differ = {key for key in v6 if adapter[key] != v6[key]}
+    assert differ == {"pairs", "train_files", "valid_files", "max_steps"}
+    assert adapter["restrict_vocab"] and adapter["max_steps"] == 400 and adapter["both_directions"]
+    with pytest.raises(ConfigError, match="'kept_vocabulary' needs 'restrict_vocab: true'"):
+        load_config(ADAPTER_PRESET, {"output_dir": "x", "kept_vocabulary": "k.json", "restrict_vocab": False})
