@@ -136,8 +136,8 @@ def add_language(lang: str, output: Path, base: str | None = None, bundle: Path 
 
 def _cmd_add_language(args: argparse.Namespace) -> int:
     bundle = Path(args.bundle).expanduser() if args.bundle else None
-    output = Path(args.output).expanduser() if args.output else (
-        bundle / "adapters" / f"{args.language}.peft" if bundle else Path("runs") / f"adapter-{args.language}")
+    # Not inside the bundle: the run folder holds checkpoints; the bundle gets the adapter's GGUF.
+    output = Path(args.output).expanduser() if args.output else Path("runs") / f"adapter-{args.language}"
     entry = add_language(args.language, output, base=args.base, bundle=bundle,
                          data_dir=Path(args.data_dir).expanduser() if args.data_dir else None,
                          config=args.config, max_steps=args.max_steps, eval_limit=args.eval_limit)
@@ -155,8 +155,8 @@ def add_add_language_parser(sub: Any) -> None:
         "catalogs when --data-dir lacks it.")
     parser.add_argument("language", help=f"language code ({', '.join(ALL_LANGUAGES)})")
     parser.add_argument("--base", help="a base name (see `alma-train bases`) or HF folder (default: the preset's)")
-    parser.add_argument("--bundle", metavar="X.bundle", help="train over the kept vocabulary of this bundle's base; "
-                        "the adapter goes to X.bundle/adapters/<xx>.peft unless --output says otherwise")
+    parser.add_argument("--bundle", metavar="X.bundle", help="train over the kept vocabulary of this bundle's base "
+                        "(default: over the tokens chosen on the language's own data)")
     parser.add_argument("--data-dir", help="a demo-data folder (default: the user cache's, built as needed)")
     parser.add_argument("--output", help="the adapter folder (default: runs/adapter-<xx>)")
     parser.add_argument("--config", default=ADAPTER_PRESET, help=f"preset or YAML (default {ADAPTER_PRESET})")
