@@ -12,8 +12,9 @@ from pathlib import Path
 
 from alma_core.interrupts import run_interruptible
 from alma_core.models import describe_bases, get_base
+from alma_train.add_language import add_add_language_parser
 from alma_train.build_translator import add_build_parser
-from alma_train.data.demo_data import build_demo_data
+from alma_train.data.demo_data import build_demo_data, parse_languages
 from alma_train.evaluate.evaluation import add_evaluate_parsers
 from alma_train.train.base_export import export_base_hf
 from alma_train.train.config import FIELD_NAMES, load_config, parse_override
@@ -32,7 +33,8 @@ class UsageError(Exception):
 def _cmd_demo_data(args: argparse.Namespace) -> int:
     summary = build_demo_data(Path(args.output), monolingual=not args.no_monolingual,
                               max_documents=args.max_documents, heldout_pairs=args.heldout_pairs,
-                              max_train_pairs_per_source=args.max_train_pairs_per_source)
+                              max_train_pairs_per_source=args.max_train_pairs_per_source,
+                              languages=parse_languages(args.languages))
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -115,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="pairs per language in heldout-valid.jsonl and heldout-test.jsonl (default 200)")
     demo.add_argument("--max-train-pairs-per-source", type=int, default=None, metavar="N",
                       help="cap each project's train split at N pairs per language (default: no cap)")
+    demo.add_argument("--languages", default="paper", metavar="CODES",
+                      help="parallel data for these languages with English: comma-separated codes, 'paper' "
+                      "(de,cs,is,zh,ru: the default), 'all' (those and fr,es,it,pt,nl,pl,uk,ja,ko,sv,fi,hu,tr,ro,ar)")
     demo.set_defaults(handler=_cmd_demo_data)
 
     bases = sub.add_parser("bases", help="list the base models that install offline (name, licence, file)",
@@ -147,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     # torch and transformers are imported only by the code that runs a command.
     add_evaluate_parsers(sub)  # evaluate, compare
     add_build_parser(sub)
+    add_add_language_parser(sub)
     add_tune_parser(sub)
     return parser
 
@@ -166,6 +172,7 @@ INTERRUPTED_MESSAGES = {
     "stage2": "the same command resumes from the last checkpoint",
     "build-translator": "run it again to resume (finished steps and training checkpoints are kept)",
     "tune": "the run resumes from this step (finished steps and training checkpoints are kept)",
+    "add-language": "the same command resumes from the last checkpoint",
 }
 
 

@@ -15,6 +15,12 @@ HELDOUT_VALID = "heldout-valid"
 HELDOUT_TEST = "heldout-test"
 ROLES = (TRAIN, HELDOUT_VALID, HELDOUT_TEST)
 
+# The paper's five languages, and the languages added by data (issue 28): each has >= 2,000 clean train
+# pairs and both held-out projects (docs/training.md#languages-by-data). Not offered: da (no Thonny
+# catalog, so no test set), ha (no catalog in any source).
+PAPER_LANGUAGES = ("de", "cs", "is", "zh", "ru")
+EXTRA_LANGUAGES = ("fr", "es", "it", "pt", "nl", "pl", "uk", "ja", "ko", "sv", "fi", "hu", "tr", "ro", "ar")
+
 # The outside test set lives here; nothing in alma_train reads it (docs/training.md, "Never a source").
 _OS_CATALOG_ROOTS = (Path("/usr/share/locale"), Path("/usr/share/locale-langpack"))
 
@@ -59,42 +65,54 @@ class CatalogSource:
         return "pip install " + ("--no-deps " if self.no_deps else "") + " ".join(self.requirements)
 
 
+def _extra(**variants: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """Locale folders of the extra languages in a source: the code itself unless `variants` names others
+    (a code given () is absent from that source). Portuguese is Brazilian Portuguese (pt_BR) everywhere:
+    the larger catalogs in most sources, and one variant per language keeps the references consistent."""
+    folders = {lang: variants.get(lang, (lang,)) for lang in EXTRA_LANGUAGES}
+    folders["pt"] = variants.get("pt", ("pt_BR",))
+    return {lang: names for lang, names in folders.items() if names}
+
+
 # Order matters only for deduplication: an (English, translation) pair found in several sources is kept
 # once, credited to the first source in this order.
 SOURCES: tuple[CatalogSource, ...] = (
     CatalogSource(
         name="django", requirements=("django==5.2.19",), licence="BSD-3-Clause",
         domain="web framework: admin UI, forms, validation messages",
-        locales={"de": ("de",), "cs": ("cs",), "is": ("is",), "zh": ("zh_Hans",), "ru": ("ru",)},
+        locales={"de": ("de",), "cs": ("cs",), "is": ("is",), "zh": ("zh_Hans",), "ru": ("ru",), **_extra()},
     ),
     CatalogSource(
         name="wagtail", requirements=("wagtail==8.0.1",), licence="BSD-3-Clause",
         domain="content management system (Django): editor and admin UI",
-        locales={"de": ("de",), "cs": ("cs",), "is": ("is_IS",), "zh": ("zh_Hans", "zh"), "ru": ("ru",)},
+        locales={"de": ("de",), "cs": ("cs",), "is": ("is_IS",), "zh": ("zh_Hans", "zh"), "ru": ("ru",),
+                 **_extra(tr=("tr", "tr_TR"))},
         no_deps=True,
     ),
     CatalogSource(
         name="django-cms", requirements=("django-cms==5.1.3",), licence="BSD-3-Clause",
         domain="content management system (Django): page editing UI",
         locales={"de": ("de",), "cs": ("cs", "cs_CZ"), "is": ("is", "is_IS"),
-                 "zh": ("zh_CN", "zh-Hans", "zh"), "ru": ("ru", "ru_RU")},
+                 "zh": ("zh_CN", "zh-Hans", "zh"), "ru": ("ru", "ru_RU"),
+                 **_extra(ko=("ko", "ko_KR"), fi=("fi", "fi_FI"), tr=("tr", "tr_TR"), ro=("ro", "ro_RO"))},
     ),
     CatalogSource(
         name="django-allauth", requirements=("django-allauth==65.21.1",), licence="MIT",
         domain="user accounts: sign-up, login, e-mail and MFA messages",
-        locales={"de": ("de",), "cs": ("cs",), "zh": ("zh_Hans",), "ru": ("ru",)},
+        locales={"de": ("de",), "cs": ("cs",), "zh": ("zh_Hans",), "ru": ("ru",), **_extra()},
         note="no Icelandic catalog",
     ),
     CatalogSource(
         name="trac", requirements=("trac==1.6",), licence="BSD-3-Clause",
         domain="issue tracker and wiki",
-        locales={"de": ("de",), "cs": ("cs",), "zh": ("zh_CN",), "ru": ("ru",)},
+        locales={"de": ("de",), "cs": ("cs",), "zh": ("zh_CN",), "ru": ("ru",), **_extra()},
         distributions=("Trac",), note="no Icelandic catalog",
     ),
     CatalogSource(
         name="sphinx", requirements=("sphinx==9.0.4",), licence="BSD-2-Clause",
         domain="documentation generator: builder messages, HTML theme strings",
-        locales={"de": ("de",), "cs": ("cs",), "is": ("is",), "zh": ("zh_CN",), "ru": ("ru",)},
+        locales={"de": ("de",), "cs": ("cs",), "is": ("is",), "zh": ("zh_CN",), "ru": ("ru",),
+                 **_extra(uk=("uk_UA",))},
         no_deps=True,
     ),
     CatalogSource(
@@ -108,21 +126,25 @@ SOURCES: tuple[CatalogSource, ...] = (
     CatalogSource(
         name="gramps", requirements=("gramps==6.0.8",), licence="GPL-2.0-or-later",
         domain="genealogy desktop application (GTK): records, reports, dialogs",
-        locales={"de": ("de",), "cs": ("cs",), "is": ("is",), "zh": ("zh_CN",), "ru": ("ru",)},
+        locales={"de": ("de",), "cs": ("cs",), "is": ("is",), "zh": ("zh_CN",), "ru": ("ru",),
+                 **_extra(ro=())},
         mnemonics=True,
-        note="its wheel installs the catalogs as data files under <prefix>/share/locale",
+        note="no Romanian catalog; its wheel installs the catalogs as data files under <prefix>/share/locale",
     ),
     CatalogSource(
         name="deluge", requirements=("deluge==2.2.0",), licence="GPL-3.0-or-later",
         domain="BitTorrent desktop client (GTK) and daemon",
-        locales={"de": ("de",), "cs": ("cs",), "is": ("is",), "zh": ("zh_CN",), "ru": ("ru",)},
+        locales={"de": ("de",), "cs": ("cs",), "is": ("is",), "zh": ("zh_CN",), "ru": ("ru",), **_extra()},
         role=HELDOUT_VALID, mnemonics=True, no_deps=True,
     ),
     CatalogSource(
         name="thonny", requirements=("thonny==5.0.1",), licence="MIT",
         domain="Python IDE for beginners (Tk): editor, debugger, package manager",
         locales={"de": ("de_DE",), "cs": ("cs_CZ",), "is": ("is_IS",), "zh": ("zh_CN", "zh_Hans"),
-                 "ru": ("ru_RU",)},
+                 "ru": ("ru_RU",),
+                 **_extra(fr=("fr_FR",), es=("es_ES",), it=("it_IT",), nl=("nl_NL",), pl=("pl_PL",), uk=("uk_UA",),
+                          ja=("ja_JP",), ko=("ko_KR",), sv=("sv_SE",), fi=("fi_FI",), hu=("hu_HU",),
+                          tr=("tr_TR",), ro=("ro_RO",), ar=("ar_SA",))},
         role=HELDOUT_TEST, no_deps=True,
     ),
 )
@@ -220,6 +242,13 @@ _WORD = re.compile(r"[^\W\d_]{2,}")
 _CJK_MNEMONIC = re.compile(r"\s?\([_&][^\W_]\)")  # 打开(_O), 保存(&S)
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+# A translation in these languages has at least one letter of its script (else it is English or a code).
+_SCRIPT = {
+    "ru": _CYRILLIC, "uk": _CYRILLIC,
+    "ja": re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]"),  # kana or kanji
+    "ko": re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]"),  # Hangul
+    "ar": re.compile(r"[\u0600-\u06ff]"),
+}
 # Characters used only in Traditional Chinese; a zh entry that has one is not Simplified Chinese.
 _TRADITIONAL_ONLY = set("這個們為說時會對發開關體與點檔設選項頁無刪編輯資訊請輸錄標題機構顯儲變數視")
 
@@ -268,7 +297,7 @@ def clean_pair(en: str, xx: str, lang: str, mnemonics: bool = False) -> tuple[st
     learn to carry them. Dropped: empty or untranslated entries, strings without a word (pure
     placeholders, format strings like "%b %d, %Y"), very long entries, translations whose placeholders
     differ from the English (a broken translation would break the program too), translations that paste
-    the English in, and zh/ru entries without a Han/Cyrillic character (or with Traditional characters).
+    the English in, and zh/ru/uk/ja/ko/ar entries without a letter of their script (zh: Han, not Traditional).
     """
     if mnemonics:
         en, xx = strip_mnemonics(en), strip_mnemonics(xx)
@@ -286,7 +315,7 @@ def clean_pair(en: str, xx: str, lang: str, mnemonics: bool = False) -> tuple[st
         return None
     if lang == "zh" and (not _HAN.search(xx) or any(ch in _TRADITIONAL_ONLY for ch in xx)):
         return None
-    if lang == "ru" and not _CYRILLIC.search(xx):
+    if lang in _SCRIPT and not _SCRIPT[lang].search(xx):
         return None
     return en, xx
 

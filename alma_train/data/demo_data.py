@@ -17,8 +17,10 @@ from pathlib import Path
 
 from alma_core.atomic import atomic_writer, write_text_atomic
 from alma_train.data.catalog_sources import (
+    EXTRA_LANGUAGES,
     HELDOUT_TEST,
     HELDOUT_VALID,
+    PAPER_LANGUAGES,
     SOURCES,
     TRAIN,
     CatalogSource,
@@ -30,7 +32,13 @@ from alma_train.data.catalog_sources import (
 )
 from alma_train.data.parallel import cap_per_group
 
-DEMO_LANGUAGES = ("de", "cs", "is", "zh", "ru")
+DEMO_LANGUAGES = PAPER_LANGUAGES
+# Every language demo-data can build (`--languages all`).
+ALL_LANGUAGES = (*PAPER_LANGUAGES, *EXTRA_LANGUAGES)
+# The held-out sets are chosen per group, in this order, each group's over all of its languages whatever
+# is asked for: the paper five's sets and splits stay exactly as they were before the extra languages
+# came (so earlier results stay comparable), and a language's data never depends on which others are built.
+HELDOUT_GROUPS = (PAPER_LANGUAGES, EXTRA_LANGUAGES)
 DEMO_MONO_LANGUAGES = ("en", "de", "cs", "ru", "zh")
 # Django's locale folder names for our codes.
 DJANGO_LOCALES = {"de": "de", "cs": "cs", "is": "is", "zh": "zh_Hans", "ru": "ru"}
@@ -175,29 +183,24 @@ def build_parallel(output_dir: Path, languages: Iterable[str] = DEMO_LANGUAGES,
     """Write output_dir/<xx>-en/{train,valid,test,heldout-valid,heldout-test}.jsonl, output_dir/SOURCES.md
     and output_dir/sources.json; return counts per pair and split.
 
-    The out-of-source sets are built from all five demo languages whatever `languages` asks for, so the
-    English strings removed from training (and hence the training splits) do not depend on it.
+    The out-of-source sets are chosen per group of HELDOUT_GROUPS over all of its languages whatever
+    `languages` asks for, so the English strings removed from training (and hence the training splits)
+    do not depend on it. A group's training splits lose the held-out strings of its own and every earlier
+    group (the extra languages lose the paper five's too; the paper five's splits are as before).
     The in-source valid and test splits keep up to `eval_pairs` pairs per language, balanced over the
     sources. `max_train_pairs_per_source` caps each source's train split per language (a stable hash sample):
     Gramps alone is over half of the training pairs, and quick runs need far fewer.
     """
-    languages = list(languages)
+    languages = check_languages(languages)
     by_role = {role: [s for s in sources if s.role == role] for role in (TRAIN, HELDOUT_VALID, HELDOUT_TEST)}
-    heldout_langs = sorted(set(DEMO_LANGUAGES) | set(languages))
-
-    test_sets = select_heldout({lang: collect_pairs(by_role[HELDOUT_TEST], lang) for lang in heldout_langs},
-                               heldout_pairs)
-    test_keys = {english_key(p.en) for pairs in test_sets.values() for p in pairs}
-    valid_sets = select_heldout({lang: collect_pairs(by_role[HELDOUT_VALID], lang) for lang in heldout_langs},
-                                heldout_pairs, exclude=test_keys)
-    heldout_keys = test_keys | {english_key(p.en) for pairs in valid_sets.values() for p in pairs}
+    test_sets, valid_sets, heldout_keys = _heldout_sets(by_role, languages, heldout_pairs)
 
     counts: dict[str, dict[str, int]] = {}
     per_source: dict[str, dict[str, dict[str, int]]] = {}
     for lang in languages:
         by_split: dict[str, list[CatalogPair]] = {s: [] for s in SPLITS}
         for pair in collect_pairs(by_role[TRAIN], lang):
-            if english_key(pair.en) not in heldout_keys:
+            if english_key(pair.en) not in heldout_keys[lang]:
                 by_split[split_of(pair.en)].append(pair)
         for split in ("valid", "test"):
             # One reference per English string, and a size that a full evaluation of all ten
@@ -218,6 +221,45 @@ def build_parallel(output_dir: Path, languages: Iterable[str] = DEMO_LANGUAGES,
                 cell[split] = cell.get(split, 0) + 1
     write_sources_summary(output_dir, sources, languages, per_source, heldout_pairs)
     return counts
+
+
+def check_languages(languages: Iterable[str]) -> list[str]:
+    """The languages asked for, in order, each once; a ValueError names any that demo-data cannot build."""
+    chosen = list(dict.fromkeys(languages))
+    unknown = [lang for lang in chosen if lang not in ALL_LANGUAGES]
+    if unknown or not chosen:
+        raise ValueError(f"languages {', '.join(unknown) or '(none)'}: demo-data builds "
+                         f"{', '.join(ALL_LANGUAGES)} (or 'all', 'paper')")
+    return chosen
+
+
+def parse_languages(text: str) -> list[str]:
+    """`--languages`: comma-separated codes, `paper` (the five), `all`, or a mix ("paper,fr,es")."""
+    names = {"all": ALL_LANGUAGES, "paper": PAPER_LANGUAGES}
+    return check_languages(code for item in text.split(",") if item.strip()
+                           for code in names.get(item.strip(), (item.strip(),)))
+
+
+def _heldout_sets(by_role: dict[str, list[CatalogSource]], languages: Sequence[str], size: int
+                  ) -> tuple[dict[str, list[CatalogPair]], dict[str, list[CatalogPair]], dict[str, set[str]]]:
+    """The test and validation sets of every group up to the last one `languages` needs, and per language
+    the English keys its training splits must not hold (its group's and every earlier group's)."""
+    last = max(i for i, group in enumerate(HELDOUT_GROUPS) if set(group) & set(languages))
+    test_sets: dict[str, list[CatalogPair]] = {}
+    valid_sets: dict[str, list[CatalogPair]] = {}
+    test_keys: set[str] = set()
+    heldout_keys: set[str] = set()
+    excluded: dict[str, set[str]] = {}
+    for group in HELDOUT_GROUPS[:last + 1]:
+        tests = select_heldout({lang: collect_pairs(by_role[HELDOUT_TEST], lang) for lang in group}, size)
+        test_keys |= {english_key(p.en) for pairs in tests.values() for p in pairs}
+        valids = select_heldout({lang: collect_pairs(by_role[HELDOUT_VALID], lang) for lang in group}, size,
+                                exclude=test_keys)
+        heldout_keys |= test_keys | {english_key(p.en) for pairs in valids.values() for p in pairs}
+        test_sets.update(tests)
+        valid_sets.update(valids)
+        excluded.update({lang: set(heldout_keys) for lang in group})
+    return test_sets, valid_sets, excluded
 
 
 def write_sources_summary(output_dir: Path, sources: Sequence[CatalogSource], languages: Sequence[str],
@@ -369,11 +411,13 @@ def build_catalog_monolingual(output_dir: Path, parallel_dir: Path, lang: str, c
 
 
 def build_demo_data(output_dir: Path, monolingual: bool = True, max_documents: int = 150,
-                    heldout_pairs: int = HELDOUT_PAIRS, max_train_pairs_per_source: int | None = None) -> dict:
+                    heldout_pairs: int = HELDOUT_PAIRS, max_train_pairs_per_source: int | None = None,
+                    languages: Sequence[str] = DEMO_LANGUAGES) -> dict:
     """Both demo corpora under output_dir/parallel and output_dir/monolingual, and output_dir/SOURCES.md;
-    returns the counts: per pair and split, per source, and monolingual documents per language."""
+    returns the counts: per pair and split, per source, and monolingual documents per language.
+    `languages`: the parallel data's (the monolingual corpus is the paper five's stage-1 text)."""
     parallel_dir = output_dir / "parallel"
-    summary: dict = {"parallel": build_parallel(parallel_dir, heldout_pairs=heldout_pairs,
+    summary: dict = {"parallel": build_parallel(parallel_dir, languages=languages, heldout_pairs=heldout_pairs,
                                                 max_train_pairs_per_source=max_train_pairs_per_source)}
     rows = json.loads((parallel_dir / "sources.json").read_text(encoding="utf-8"))
     summary["sources"] = {row["name"]: {lang: {split: n for split, n in cells.items() if n}
@@ -382,16 +426,17 @@ def build_demo_data(output_dir: Path, monolingual: bool = True, max_documents: i
     if monolingual:
         mono_dir = output_dir / "monolingual"
         counts = build_monolingual(mono_dir, max_documents=max_documents)
-        counts["is"] = build_catalog_monolingual(mono_dir, parallel_dir, "is")
-        summary["monolingual"] = counts
         mono_lines = [
             "", "# Monolingual data (stage 1)", "",
             "| language | documents | from |", "|---|---|---|",
             *(f"| {lang} | {n} | Debian man pages ({'manpages' if lang == 'en' else 'manpages-' + lang}), "
-              "rendered with groff |" for lang, n in counts.items() if lang != "is"),
-            f"| is | {counts['is']} | the Icelandic side of the parallel train split (catalog strings, one per "
-            "line): no running Icelandic text installs offline |",
+              "rendered with groff |" for lang, n in counts.items()),
         ]
+        if "is-en" in summary["parallel"]:  # Icelandic's stand-in needs its parallel train split
+            counts["is"] = build_catalog_monolingual(mono_dir, parallel_dir, "is")
+            mono_lines.append(f"| is | {counts['is']} | the Icelandic side of the parallel train split (catalog "
+                              "strings, one per line): no running Icelandic text installs offline |")
+        summary["monolingual"] = counts
     parallel_md = (parallel_dir / "SOURCES.md").read_text(encoding="utf-8")
     write_text_atomic(output_dir / "SOURCES.md", parallel_md.replace("`<xx>-en/", "`parallel/<xx>-en/")
                       + "\n".join(mono_lines) + ("\n" if mono_lines else ""))

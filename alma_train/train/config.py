@@ -68,6 +68,10 @@ class TrainConfig:
     # training data by trim-vocab's own function: the loss normalises over those rows and the other
     # rows cost nothing (docs/training.md#efficiency). SentencePiece vocabularies (Gemma) only.
     restrict_vocab: bool = False
+    # restrict_vocab over a kept set fixed elsewhere instead of chosen on this run's data: a GGUF whose
+    # vocabulary is the kept set (a bundle's trimmed base: an adapter must train over the tokens that
+    # base has) or a kept_tokens.json an earlier run wrote. Relative paths: against data_dir.
+    kept_vocabulary: str = ""
 
     # Optimisation.
     learning_rate: float = 2e-5
@@ -240,5 +244,7 @@ def check_config(config: TrainConfig) -> None:
                           f"got {config.max_train_records_per_source}")
     if config.freeze_embeddings and config.finetune != "full":
         raise ConfigError("setting 'freeze_embeddings' is for full fine-tuning (LoRA never trains embeddings)")
+    if config.kept_vocabulary and not config.restrict_vocab:
+        raise ConfigError("setting 'kept_vocabulary' needs 'restrict_vocab: true' (it fixes the set restricted to)")
     if config.stage == "stage1" and config.max_steps < 1:
         raise ConfigError("stage 1 streams an endless mix of languages: set 'max_steps'")

@@ -17,8 +17,10 @@ from alma_train.train.config import ConfigError, TrainConfig
 from alma_train.train.examples import IGNORE_INDEX
 from convert.errors import ConversionError
 from convert.kept_vocab import DEFAULT_KEEP_TOP, data_texts, hf_vocabulary, kept_token_ids, prompt_texts
+from convert.trim_vocab import open_gguf, read_vocabulary
 
 KEPT_FILE = "kept_tokens.json"
+VOCABULARY_DOC = "docs/training.md#a-language-is-an-adapter-alma-train-add-language"
 
 
 @dataclass(frozen=True)
@@ -45,11 +47,13 @@ def training_texts(config: TrainConfig) -> list[str]:
 
 def choose_kept(config: TrainConfig, model_dir: Path, tokenizer: Any) -> KeptChoice:
     """The tokens the model keeps, by convert.kept_vocab.kept_token_ids (the trim's decision) with the HF
-    tokenizer of the very vocabulary the GGUF will get."""
+    tokenizer of the very vocabulary the GGUF will get; or, with `kept_vocabulary`, the set that file fixes."""
     try:
         vocabulary = hf_vocabulary(model_dir)
     except ConversionError as error:
         raise ConfigError(f"setting 'restrict_vocab' needs a vocabulary that is trimmed: {error}") from None
+    if config.kept_vocabulary:
+        return kept_from_file(config.resolve_data_path(config.kept_vocabulary), vocabulary.tokens)
     texts = training_texts(config)
     ids = kept_token_ids(vocabulary, texts,
                          lambda chunk: tokenizer(chunk, add_special_tokens=False)["input_ids"], DEFAULT_KEEP_TOP)
@@ -57,6 +61,34 @@ def choose_kept(config: TrainConfig, model_dir: Path, tokenizer: Any) -> KeptCho
     note = {"keep_top": DEFAULT_KEEP_TOP, "texts": len(texts), "texts_sha256": digest,
             "kept": len(ids), "of": len(vocabulary.tokens)}
     return KeptChoice(ids, len(vocabulary.tokens), vocabulary.tokens, note)
+
+
+def kept_from_file(path: Path, names: list[str]) -> KeptChoice:
+    """The kept set a file fixes, as ids of the training vocabulary `names` (token texts by id): a GGUF's
+    own tokens (a trimmed base keeps no old ids, so its tokens are found by text) or a kept_tokens.json."""
+    where = f"setting 'kept_vocabulary': {path}"
+    if not path.is_file():
+        raise ConfigError(f"{where}: no such file")
+    if path.suffix == ".gguf":
+        try:
+            tokens = read_vocabulary(open_gguf(path), path).tokens
+        except ConversionError as error:
+            raise ConfigError(f"{where}: {error}") from None
+        by_text = {text: i for i, text in enumerate(names)}
+        missing = [text for text in tokens if text not in by_text]
+        if missing:
+            raise ConfigError(f"{where}: {len(missing)} of its tokens (e.g. {missing[0]!r}) are not in the "
+                              "training model's vocabulary; it was not made from this base")
+        ids = sorted({by_text[text] for text in tokens})
+    else:
+        try:
+            ids = sorted({int(i) for i in json.loads(path.read_text(encoding="utf-8"))["ids"]})
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise ConfigError(f"{where}: not a kept_tokens.json ({error})") from None
+        if ids and (ids[0] < 0 or ids[-1] >= len(names)):
+            raise ConfigError(f"{where}: ids outside the vocabulary of {len(names):,} tokens")
+    note = {"from": str(path), "kept": len(ids), "of": len(names)}
+    return KeptChoice(ids, len(names), names, note)
 
 
 def check_examples_kept(examples: Sequence[Any], pairs: Sequence[Any], choice: KeptChoice) -> None:
@@ -69,7 +101,9 @@ def check_examples_kept(examples: Sequence[Any], pairs: Sequence[Any], choice: K
                 raise ConfigError(
                     f"restrict_vocab: token {label} {choice.names[label]!r} of training example {number} "
                     f"({pair.src_lang}->{pair.tgt_lang}, target {pair.tgt[:80]!r}) is not in the kept "
-                    "vocabulary chosen on the training files")
+                    + (f"vocabulary of {choice.note['from']} (build that base's vocabulary with this "
+                       f"language's data: {VOCABULARY_DOC})" if "from" in choice.note
+                       else "vocabulary chosen on the training files"))
 
 
 def write_kept(folder: Path, choice: KeptChoice) -> None:
