@@ -138,3 +138,47 @@ def app_dirs(tmp_path, monkeypatch) -> Path:
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(settings_dir))
     monkeypatch.setenv("ALMA_LOCAL_DATA", str(tmp_path / "data"))
     return settings_dir
+
+
+@pytest.fixture(scope="session")
+def lora_adapter_ggufs(default_hf_dir, tmp_path_factory) -> dict[str, Path]:
+    """Two real GGUF LoRA adapters on the fast test model, "de" and "fr" (different random lora_B), made
+    from peft adapters by llama.cpp's own convert_lora_to_gguf.py (tests/lora_adapters.py); a skip when
+    the llama-cpp-python sdist that carries the script is not on disk."""
+    from lora_adapters import convert_adapter, find_sdist, lora_converter, make_peft_adapter
+
+    sdist = find_sdist()
+    if sdist is None:
+        pytest.skip("llama.cpp's convert_lora_to_gguf.py is not on disk: run `pip download --no-deps --no-binary "
+                    ":all: llama-cpp-python==0.3.36 -d ~/.cache/alma-local/reference` once")
+    folder = tmp_path_factory.mktemp("lora")
+    converter = lora_converter(sdist, folder / "llama.cpp")
+    return {language: convert_adapter(converter, make_peft_adapter(default_hf_dir, folder / f"peft-{language}", seed),
+                                      default_hf_dir, folder / f"{language}.lora.gguf")
+            for seed, language in enumerate(("de", "fr"))}
+
+
+def make_test_bundle(root: Path, base_gguf: Path, adapters: dict[str, Path]) -> Path:
+    """A bundle folder at root: the base (a symlink: the tests' base is ~100 MB), each adapter copied into
+    adapters/, bundle.json written by alma_core.bundle with xx<->en directions and made-up scores."""
+    from lora_adapters import LORA_ALPHA
+
+    from alma_core.bundle import Bundle, Score, new_adapter, new_base, write_bundle
+
+    (root / "adapters").mkdir(parents=True)
+    (root / "base.gguf").symlink_to(base_gguf)
+    entries = []
+    for language, path in adapters.items():
+        shutil.copyfile(path, root / "adapters" / f"{language}.lora.gguf")
+        entries.append(new_adapter(root, language, [f"{language}-en", f"en-{language}"],
+                                   f"adapters/{language}.lora.gguf", LORA_ALPHA, trained={"steps": 0, "seed": 0},
+                                   scores={f"{language}-en": Score("heldout-test", 12.5, 40)}))
+    write_bundle(Bundle(name=root.stem, base=new_base(root, "base.gguf", "llama"), adapters=entries, root=root))
+    return root
+
+
+@pytest.fixture(scope="session")
+def default_bundle(default_gguf, lora_adapter_ggufs, tmp_path_factory) -> Path:
+    """A real bundle on the fast test model: its GGUF as the base, adapters for de<->en and fr<->en."""
+    return make_test_bundle(tmp_path_factory.mktemp("bundles") / "smollm2-test.bundle", default_gguf,
+                            lora_adapter_ggufs)

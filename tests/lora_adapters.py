@@ -1,0 +1,83 @@
+"""Real LoRA adapters for tests and benchmarks: a peft LoRA on the fast test model (SmolLM2-135M), its
+lora_B filled so outputs change, converted to a llama.cpp GGUF adapter by llama.cpp's own
+convert_lora_to_gguf.py from the llama-cpp-python sdist (docs/adapters.md), and the bundle of them.
+
+`alma-convert lora` (issue 28, the converter part) replaces the llama.cpp script here once it lands.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+LLAMA_CPP_PYTHON_SDIST = "llama_cpp_python-0.3.36.tar.gz"
+LORA_TARGETS = ("q_proj", "v_proj", "down_proj")
+LORA_RANK = 8
+LORA_ALPHA = 16
+
+
+def find_sdist() -> Path | None:
+    """The llama-cpp-python sdist: $ALMA_LLAMA_CPP_SDIST, else alma-local's cache/reference."""
+    from alma_core.paths import user_cache_dir
+
+    candidates = [Path(os.environ["ALMA_LLAMA_CPP_SDIST"])] if os.environ.get("ALMA_LLAMA_CPP_SDIST") else []
+    candidates.append(user_cache_dir() / "reference" / LLAMA_CPP_PYTHON_SDIST)
+    return next((c for c in candidates if c.exists()), None)
+
+
+def lora_converter(sdist: Path, folder: Path) -> Path:
+    """llama.cpp's convert_lora_to_gguf.py (with the conversion/ and gguf-py/ it imports), extracted into folder."""
+    if sdist.is_dir():
+        return sdist / "convert_lora_to_gguf.py"
+    prefix = sdist.name.removesuffix(".tar.gz") + "/vendor/llama.cpp/"
+    wanted = (prefix + "convert_lora_to_gguf.py", prefix + "convert_hf_to_gguf.py", prefix + "conversion/",
+              prefix + "gguf-py/gguf/")
+    script = folder / prefix / "convert_lora_to_gguf.py"
+    if not script.is_file():
+        with tarfile.open(sdist) as archive:
+            members = [m for m in archive.getmembers() if m.name.startswith(wanted)]
+            archive.extractall(folder, members=members, filter="data")
+    return script
+
+
+def make_peft_adapter(hf_dir: Path, out: Path, seed: int, scale: float = 0.02) -> Path:
+    """A peft LoRA (r=8, alpha=16) on q/v/down_proj of the HF model, lora_B random (normal * scale, from
+    `seed`) instead of peft's zeros, so base + adapter differs from the base; saved as peft saves one."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(hf_dir, dtype=torch.float32)
+    config = LoraConfig(task_type="CAUSAL_LM", r=LORA_RANK, lora_alpha=LORA_ALPHA,
+                        target_modules=list(LORA_TARGETS), lora_dropout=0.0)
+    peft_model = get_peft_model(model, config)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, parameter in peft_model.named_parameters():
+            if "lora_B" in name:
+                parameter.copy_(torch.randn(parameter.shape, generator=generator) * scale)
+    peft_model.save_pretrained(out)
+    return out
+
+
+def convert_adapter(converter: Path, peft_dir: Path, hf_dir: Path, output: Path) -> Path:
+    """The peft adapter as a GGUF LoRA adapter (f16), by llama.cpp's converter in a child process."""
+    subprocess.run([sys.executable, str(converter), str(peft_dir), "--base", str(hf_dir), "--outfile", str(output),
+                    "--outtype", "f16"], check=True, capture_output=True, timeout=600)
+    return output
+
+
+def merge_adapter(hf_dir: Path, peft_dir: Path, out: Path) -> Path:
+    """The HF model with the peft adapter merged into its weights (what a merged translator is)."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(hf_dir, dtype=torch.float32)
+    merged = PeftModel.from_pretrained(model, peft_dir).merge_and_unload()
+    merged.save_pretrained(out)
+    AutoTokenizer.from_pretrained(hf_dir).save_pretrained(out)
+    return out
