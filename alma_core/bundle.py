@@ -13,7 +13,7 @@ from typing import Any
 
 from alma_core.atomic import write_text_atomic
 from alma_core.file_memo import per_file_version
-from alma_core.gguf_file import ModelLoadError
+from alma_core.gguf_file import AlmaKey, ModelLoadError, read_model_info
 from alma_core.languages import LANGUAGES
 from alma_core.paths import user_cache_dir
 
@@ -123,6 +123,24 @@ def bundle_root(path: Path | str) -> Path:
     return path.parent if path.name == MANIFEST and path.is_file() else path
 
 
+def bundle_info(bundle: Bundle) -> dict[str, Any]:
+    """read_model_info's dict for a bundle: its base's, with the bundle's folder, total size, name, adapter
+    languages, and its directions as alma.language_pairs (what it is trained for)."""
+    info = read_model_info(bundle.base_path)
+    info.update({"path": str(bundle.root), "file_size": bundle.size(), "bundle": bundle.name,
+                 "adapters": bundle.languages,
+                 AlmaKey.LANGUAGE_PAIRS: ",".join(f"{s}-{t}" for s, t in bundle.directions)})
+    return info
+
+
+def model_info(path: Path | str) -> dict[str, Any]:
+    """read_model_info of a GGUF file, or bundle_info of a bundle folder (checked, without its hashes:
+    a listing stays fast; the engine checks them at load). ModelLoadError for a bad one."""
+    if is_bundle(path):
+        return bundle_info(load_bundle(path, check_files=False))
+    return read_model_info(path)
+
+
 # --- the base's sha256, remembered across starts -------------------------------------------------
 # Hashing a 145-290 MB base at every start costs ~0.5-1 s on a laptop (more on a slow disk), so the
 # digest is kept per (path, size, mtime_ns) in the user cache: a file changed in place gets a new mtime
@@ -184,9 +202,8 @@ class _Reader:
         if optional and value is None:
             return None
         if not isinstance(value, kind) or (kind in (int, float, (int, float)) and isinstance(value, bool)):
-            kinds = kind if isinstance(kind, tuple) else (kind,)
-            wanted = " or ".join({"str": "a string", "dict": "an object", "list": "a list", "int": "an integer",
-                                  "float": "a number"}[k.__name__] for k in kinds)
+            wanted = "a number" if kind == (int, float) else {
+                str: "a string", dict: "an object", list: "a list", int: "an integer"}[kind]
             raise self.error(name, f"must be {wanted}, not {json.dumps(value)[:60]}")
         return value
 

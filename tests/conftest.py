@@ -158,27 +158,10 @@ def lora_adapter_ggufs(default_hf_dir, tmp_path_factory) -> dict[str, Path]:
             for seed, language in enumerate(("de", "fr"))}
 
 
-def make_test_bundle(root: Path, base_gguf: Path, adapters: dict[str, Path]) -> Path:
-    """A bundle folder at root: the base (a symlink: the tests' base is ~100 MB), each adapter copied into
-    adapters/, bundle.json written by alma_core.bundle with xx<->en directions and made-up scores."""
-    from lora_adapters import LORA_ALPHA
-
-    from alma_core.bundle import Bundle, Score, new_adapter, new_base, write_bundle
-
-    (root / "adapters").mkdir(parents=True)
-    (root / "base.gguf").symlink_to(base_gguf)
-    entries = []
-    for language, path in adapters.items():
-        shutil.copyfile(path, root / "adapters" / f"{language}.lora.gguf")
-        entries.append(new_adapter(root, language, [f"{language}-en", f"en-{language}"],
-                                   f"adapters/{language}.lora.gguf", LORA_ALPHA, trained={"steps": 0, "seed": 0},
-                                   scores={f"{language}-en": Score("heldout-test", 12.5, 40)}))
-    write_bundle(Bundle(name=root.stem, base=new_base(root, "base.gguf", "llama"), adapters=entries, root=root))
-    return root
-
-
 @pytest.fixture(scope="session")
 def default_bundle(default_gguf, lora_adapter_ggufs, tmp_path_factory) -> Path:
     """A real bundle on the fast test model: its GGUF as the base, adapters for de<->en and fr<->en."""
+    from lora_adapters import make_test_bundle
+
     return make_test_bundle(tmp_path_factory.mktemp("bundles") / "smollm2-test.bundle", default_gguf,
                             lora_adapter_ggufs)

@@ -8,10 +8,13 @@ convert_lora_to_gguf.py from the llama-cpp-python sdist (docs/adapters.md), and 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
 from pathlib import Path
+
+from alma_core.bundle import Bundle, Score, new_adapter, new_base, write_bundle
 
 LLAMA_CPP_PYTHON_SDIST = "llama_cpp_python-0.3.36.tar.gz"
 LORA_TARGETS = ("q_proj", "v_proj", "down_proj")
@@ -81,3 +84,18 @@ def merge_adapter(hf_dir: Path, peft_dir: Path, out: Path) -> Path:
     merged.save_pretrained(out)
     AutoTokenizer.from_pretrained(hf_dir).save_pretrained(out)
     return out
+
+
+def make_test_bundle(root: Path, base_gguf: Path, adapters: dict[str, Path]) -> Path:
+    """A bundle folder at root: the base (a symlink: the tests' base is ~100 MB), each adapter copied into
+    adapters/, bundle.json written by alma_core.bundle with xx<->en directions and made-up scores."""
+    (root / "adapters").mkdir(parents=True)
+    (root / "base.gguf").symlink_to(base_gguf)
+    entries = []
+    for language, path in adapters.items():
+        shutil.copyfile(path, root / "adapters" / f"{language}.lora.gguf")
+        entries.append(new_adapter(root, language, [f"{language}-en", f"en-{language}"],
+                                   f"adapters/{language}.lora.gguf", LORA_ALPHA, trained={"steps": 0, "seed": 0},
+                                   scores={f"{language}-en": Score("heldout-test", 12.5, 40)}))
+    write_bundle(Bundle(name=root.stem, base=new_base(root, "base.gguf", "llama"), adapters=entries, root=root))
+    return root

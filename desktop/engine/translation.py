@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alma_core.bundle import Bundle, is_bundle, load_bundle
-from alma_core.gguf_file import AlmaKey, ModelLoadError, read_model_info, trained_pairs
+from alma_core.bundle import Bundle, bundle_info, is_bundle, load_bundle
+from alma_core.gguf_file import ModelLoadError, read_model_info, trained_pairs
 from alma_core.languages import language_name
 from alma_core.prompts import OUTPUT_LENGTH_FACTOR, clean_output
 from desktop.engine.batch_decode import DEFAULT_CELLS, DEFAULT_SEQUENCES, Decoded
@@ -92,12 +92,8 @@ class TranslationEngine:
         self.model_path = Path(model_path)
         self.bundle: Bundle | None = load_bundle(self.model_path) if is_bundle(self.model_path) else None
         weights = self.bundle.base_path if self.bundle is not None else self.model_path
-        self.info: dict[str, Any] = read_model_info(weights)
-        if self.bundle is not None:
-            # The bundle's directions are the ones trained (the API's /languages, direction warnings).
-            self.info.update({"path": str(self.model_path), "file_size": self.bundle.size(),
-                              "bundle": self.bundle.name, "adapters": self.bundle.languages,
-                              AlmaKey.LANGUAGE_PAIRS: ",".join(f"{s}-{t}" for s, t in self.bundle.directions)})
+        # A bundle's directions are the ones trained (the API's /languages, direction warnings).
+        self.info: dict[str, Any] = read_model_info(weights) if self.bundle is None else bundle_info(self.bundle)
         # How mean token log-probabilities become 0..1 confidences for this model (None: exp fallback).
         self.calibration = calibration_for(self.info)
         fingerprint = None
