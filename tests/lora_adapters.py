@@ -46,16 +46,17 @@ def lora_converter(sdist: Path, folder: Path) -> Path:
     return script
 
 
-def make_peft_adapter(hf_dir: Path, out: Path, seed: int, scale: float = 0.02) -> Path:
-    """A peft LoRA (r=8, alpha=16) on q/v/down_proj of the HF model, lora_B random (normal * scale, from
-    `seed`) instead of peft's zeros, so base + adapter differs from the base; saved as peft saves one."""
+def make_peft_adapter(hf_dir: Path, out: Path, seed: int, scale: float = 0.02, rank: int = LORA_RANK,
+                      alpha: int = LORA_ALPHA, targets: tuple[str, ...] = LORA_TARGETS) -> Path:
+    """A peft LoRA (default r=8, alpha=16 on q/v/down_proj) on the HF model, lora_B random (normal * scale,
+    from `seed`) instead of peft's zeros, so base + adapter differs from the base; saved as peft saves one."""
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(hf_dir, dtype=torch.float32)
-    config = LoraConfig(task_type="CAUSAL_LM", r=LORA_RANK, lora_alpha=LORA_ALPHA,
-                        target_modules=list(LORA_TARGETS), lora_dropout=0.0)
+    config = LoraConfig(task_type="CAUSAL_LM", r=rank, lora_alpha=alpha, target_modules=list(targets),
+                        lora_dropout=0.0)
     peft_model = get_peft_model(model, config)
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -77,12 +78,14 @@ def merge_adapter(hf_dir: Path, peft_dir: Path, out: Path) -> Path:
     """The HF model with the peft adapter merged into its weights (what a merged translator is)."""
     import torch
     from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(hf_dir, dtype=torch.float32)
     merged = PeftModel.from_pretrained(model, peft_dir).merge_and_unload()
     merged.save_pretrained(out)
-    AutoTokenizer.from_pretrained(hf_dir).save_pretrained(out)
+    for path in hf_dir.iterdir():  # the tokenizer files exactly as the base has them
+        if path.is_file() and path.suffix != ".safetensors" and not (out / path.name).exists():
+            shutil.copyfile(path, out / path.name)
     return out
 
 

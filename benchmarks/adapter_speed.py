@@ -1,0 +1,185 @@
+"""Translation speed with a runtime LoRA adapter (a bundle: base + adapter) vs a merged GGUF of the same weights,
+and what a direction switch costs beside a model load (docs/adapters.md, "Speed").
+
+The weights: one peft LoRA of the translator recipe's shape (v6: r=16, alpha=32 on q/k/v/o/gate/up/down_proj;
+lora_B random, as training's values do not change the arithmetic) on the --base's HF export, then
+- merged: the adapter merged into the HF weights (peft merge_and_unload), converted by alma-convert (q8_0);
+- bundle: the base converted by alma-convert (q8_0) + the adapter converted by llama.cpp's
+  convert_lora_to_gguf.py (f16), set on the context at run time (desktop.engine, a bundle);
+a second adapter (another seed) gives a bundle two languages, for the switch.
+
+Both run through TranslationEngine (no cache), the same --sentences sentences one at a time (greedy, streamed)
+and as one document (batched), --rounds times in turn, best time each. Tokens/s counts generated tokens.
+The switch: the same sentence translated alternating two adapters vs repeating one direction (the difference
+per call is what a switch costs: setting the adapter and reading the prompt again without its cached prefix),
+beside a model load (TranslationEngine of the merged GGUF). The last line printed is JSON.
+
+    .venv/bin/python -m benchmarks.adapter_speed [--base gemma3-270m] [--sentences 24] [--threads 2] [--rounds 2]
+
+The models are made once into --work (default: the user cache's adapter-speed/<base>/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# The adapter helpers the tests use (peft adapter, llama.cpp's converter, the merge, the bundle).
+sys.path.insert(0, str(ROOT / "tests"))
+
+RECIPE_RANK, RECIPE_ALPHA = 16, 32
+RECIPE_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+SAMPLE = ROOT / "desktop" / "samples" / "sample.de.txt"
+
+
+def build(base_name: str, work: Path) -> dict[str, Path]:
+    """The merged GGUF, the bundle (base + two adapters), made once into work."""
+    from lora_adapters import (
+        convert_adapter,
+        find_sdist,
+        lora_converter,
+        make_peft_adapter,
+        make_test_bundle,
+        merge_adapter,
+    )
+
+    from alma_train.train.base_export import export_base_hf
+
+    work.mkdir(parents=True, exist_ok=True)
+    hf = export_base_hf(base_name)
+    paths = {"merged": work / "merged.q8_0.gguf", "base": work / "base.q8_0.gguf", "bundle": work / "two.bundle"}
+    peft = [work / f"peft-{seed}" for seed in (0, 1)]
+    for seed, folder in enumerate(peft):
+        if not (folder / "adapter_config.json").is_file():
+            make_peft_adapter(hf, folder, seed, rank=RECIPE_RANK, alpha=RECIPE_ALPHA, targets=RECIPE_TARGETS)
+
+    def convert(model_dir: Path, output: Path) -> None:
+        if not output.is_file():
+            subprocess.run([sys.executable, "-m", "convert.cli", str(model_dir), "--output", str(output),
+                            "--type", "q8_0"], check=True, cwd=ROOT, timeout=3600)
+
+    convert(hf, paths["base"])
+    if not paths["merged"].is_file():
+        merged_hf = merge_adapter(hf, peft[0], work / "merged-hf")
+        convert(merged_hf, paths["merged"])
+    if not paths["bundle"].is_dir():
+        sdist = find_sdist()
+        if sdist is None:
+            raise SystemExit("llama.cpp's convert_lora_to_gguf.py is not on disk (see docs/convert.md)")
+        converter = lora_converter(sdist, work / "llama.cpp")
+        adapters = {lang: convert_adapter(converter, folder, hf, work / f"{lang}.lora.gguf")
+                    for lang, folder in zip(("de", "fr"), peft, strict=True)}
+        make_test_bundle(paths["bundle"], paths["base"], adapters)
+    return paths
+
+
+def sentences(count: int) -> list[str]:
+    lines = [line.strip() for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return (lines * (count // max(1, len(lines)) + 1))[:count]
+
+
+def timed_translation(engine, texts: list[str], batched: bool) -> tuple[float, int, list[str]]:
+    """(seconds, generated tokens, outputs) for de->en, one sentence at a time or as one batched document."""
+    engine.generated_tokens = 0
+    start = time.perf_counter()
+    if batched:
+        with engine.prefetch(texts, "de", "en"):
+            outputs = [engine.translate(t, "de", "en") for t in texts]
+    else:
+        outputs = [engine.translate(t, "de", "en") for t in texts]
+    return time.perf_counter() - start, engine.generated_tokens, outputs
+
+
+def main(argv: list[str] | None = None) -> int:
+    from alma_core.paths import user_cache_dir
+    from desktop.engine import TranslationEngine
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base", default="gemma3-270m")
+    parser.add_argument("--sentences", type=int, default=24)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--work", type=Path, default=None)
+    args = parser.parse_args(argv)
+    work = args.work or user_cache_dir() / "adapter-speed" / args.base
+    paths = build(args.base, work)
+    texts = sentences(args.sentences)
+    options = {"n_threads": args.threads, "cache": False, "max_new_tokens": args.max_new_tokens, "n_gpu_layers": 0}
+
+    loads = {}
+    start = time.perf_counter()
+    merged = TranslationEngine(paths["merged"], **options)
+    loads["merged"] = time.perf_counter() - start
+    start = time.perf_counter()
+    bundle = TranslationEngine(paths["bundle"], **options)
+    loads["bundle"] = time.perf_counter() - start
+    best: dict[str, dict[str, float]] = {}
+    outputs: dict[str, list[str]] = {}
+    for _ in range(args.rounds):
+        for name, engine in (("merged", merged), ("bundle", bundle)):
+            for mode in ("one at a time", "batched"):
+                seconds, tokens, out = timed_translation(engine, texts, mode == "batched")
+                key = f"{name}, {mode}"
+                outputs[key] = out
+                if key not in best or seconds < best[key]["seconds"]:
+                    best[key] = {"seconds": seconds, "tokens": tokens, "tokens_per_s": tokens / seconds}
+
+    # The switch: one sentence, alternating de-en (adapter de) and fr-en (adapter fr), vs de-en repeated.
+    sentence, repeats = texts[0], 8
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+
+        def calls(directions: list[str]) -> float:
+            start = time.perf_counter()
+            for src in directions:
+                "".join(bundle._model.stream(sentence, src, "en", lambda: False))
+            return (time.perf_counter() - start) / len(directions)
+
+        calls(["de"])
+        same = min(calls(["de"] * repeats) for _ in range(args.rounds))
+        switching = min(calls(["de", "fr"] * (repeats // 2)) for _ in range(args.rounds))
+        start = time.perf_counter()
+        for _ in range(1000):
+            bundle._model._use_direction("de", "en")
+            bundle._model._use_direction("fr", "en")
+        set_only = (time.perf_counter() - start) / 2000
+    merged.close()
+    bundle.close()
+
+    print(f"base {args.base}, LoRA r={RECIPE_RANK} alpha={RECIPE_ALPHA} on {len(RECIPE_TARGETS)} projections; "
+          f"{len(texts)} sentences de->en, max {args.max_new_tokens} new tokens, {args.threads} threads, "
+          f"best of {args.rounds}; {platform.processor() or platform.machine()}")
+    sizes = {"merged GGUF": paths["merged"].stat().st_size,
+             "base GGUF": paths["base"].stat().st_size,
+             "one adapter": (work / "de.lora.gguf").stat().st_size}
+    print("sizes: " + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in sizes.items()))
+    for key, row in best.items():
+        print(f"{key:>26}: {row['tokens']:5d} tokens in {row['seconds']:6.2f} s = {row['tokens_per_s']:6.1f} tokens/s")
+    ratios = {mode: best[f"bundle, {mode}"]["tokens_per_s"] / best[f"merged, {mode}"]["tokens_per_s"]
+              for mode in ("one at a time", "batched")}
+    for mode, ratio in ratios.items():
+        print(f"bundle / merged tokens/s, {mode}: {ratio:.3f}")
+    same_outputs = {mode: sum(a == b for a, b in zip(outputs[f"bundle, {mode}"], outputs[f"merged, {mode}"],
+                                                     strict=True)) for mode in ("one at a time", "batched")}
+    print("identical outputs, bundle vs merged: " + ", ".join(f"{m} {n}/{len(texts)}" for m, n in same_outputs.items()))
+    switch_ms = (switching - same) * 1000
+    print(f"direction switch: {switch_ms:.1f} ms per switch (a sentence {same * 1000:.0f} ms repeated, "
+          f"{switching * 1000:.0f} ms alternating adapters; setting the adapter alone {set_only * 1e6:.0f} µs); "
+          f"model load: merged {loads['merged'] * 1000:.0f} ms, bundle {loads['bundle'] * 1000:.0f} ms")
+    print(json.dumps({"base": args.base, "sentences": len(texts), "threads": args.threads, "best": best,
+                      "ratio": ratios, "identical": same_outputs, "switch_ms": switch_ms,
+                      "set_adapter_us": set_only * 1e6, "load_ms": {k: v * 1000 for k, v in loads.items()},
+                      "sizes": sizes}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
