@@ -10,11 +10,17 @@ a second adapter (another seed) gives a bundle two languages, for the switch.
 
 Both run through TranslationEngine (no cache), the same --sentences sentences one at a time (greedy, streamed)
 and as one document (batched), --rounds times in turn, best time each. Tokens/s counts generated tokens.
-The switch: the same sentence translated alternating two adapters vs repeating one direction (the difference
-per call is what a switch costs: setting the adapter and reading the prompt again without its cached prefix),
-beside a model load (TranslationEngine of the merged GGUF). The last line printed is JSON.
+Sentences: the first --sentences distinct German sentences of DATA/parallel/de-en/test.jsonl (--data, the
+build data), else of desktop/samples/sample.de.*.
 
-    .venv/bin/python -m benchmarks.adapter_speed [--base gemma3-270m] [--sentences 24] [--threads 2] [--rounds 2]
+The switch: what changes after one is setting the adapter (llama_set_adapters_lora) and reading the prompt
+whole, as the KV cells of the previous prompt's shared beginning were computed under the other adapter. So a
+prompt is timed (one new token) after a prompt of the same direction (its shared beginning reused) and right
+after a switch; the difference is the switch's cost, beside a model load (TranslationEngine). The last line
+printed is JSON.
+
+    .venv/bin/python -m benchmarks.adapter_speed [--data DATA] [--base gemma3-270m] [--sentences 40]
+        [--threads 2] [--rounds 3]
 
 The models are made once into --work (default: the user cache's adapter-speed/<base>/).
 """
@@ -27,7 +33,6 @@ import platform
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,6 +42,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 RECIPE_RANK, RECIPE_ALPHA = 16, 32
 RECIPE_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 SAMPLE = ROOT / "desktop" / "samples" / "sample.de.txt"
+SWITCHES = 20
 
 
 def build(base_name: str, work: Path) -> dict[str, Path]:
@@ -80,9 +86,15 @@ def build(base_name: str, work: Path) -> dict[str, Path]:
     return paths
 
 
-def sentences(count: int) -> list[str]:
-    lines = [line.strip() for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return (lines * (count // max(1, len(lines)) + 1))[:count]
+def sentences(data: Path | None, count: int) -> list[str]:
+    """Up to count distinct German sentences (single lines) from the build data's de-en test split or the samples."""
+    if data is not None:
+        rows = [json.loads(line) for line in (data / "parallel" / "de-en" / "test.jsonl").read_text(
+            encoding="utf-8").splitlines() if line.strip()]
+        lines = [row["de"].strip() for row in rows if "\n" not in row["de"].strip()]
+    else:
+        lines = [line.strip() for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return list(dict.fromkeys(line for line in lines if line))[:count]
 
 
 def timed_translation(engine, texts: list[str], batched: bool) -> tuple[float, int, list[str]]:
@@ -99,19 +111,21 @@ def timed_translation(engine, texts: list[str], batched: bool) -> tuple[float, i
 
 def main(argv: list[str] | None = None) -> int:
     from alma_core.paths import user_cache_dir
+    from alma_core.prompts import build_prompt
     from desktop.engine import TranslationEngine
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", default="gemma3-270m")
-    parser.add_argument("--sentences", type=int, default=24)
+    parser.add_argument("--data", type=Path, default=None, help="build data (parallel/de-en/test.jsonl)")
+    parser.add_argument("--sentences", type=int, default=40)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--work", type=Path, default=None)
     args = parser.parse_args(argv)
     work = args.work or user_cache_dir() / "adapter-speed" / args.base
     paths = build(args.base, work)
-    texts = sentences(args.sentences)
+    texts = sentences(args.data, args.sentences)
     options = {"n_threads": args.threads, "cache": False, "max_new_tokens": args.max_new_tokens, "n_gpu_layers": 0}
 
     loads = {}
@@ -132,30 +146,33 @@ def main(argv: list[str] | None = None) -> int:
                 if key not in best or seconds < best[key]["seconds"]:
                     best[key] = {"seconds": seconds, "tokens": tokens, "tokens_per_s": tokens / seconds}
 
-    # The switch: one sentence, alternating de-en (adapter de) and fr-en (adapter fr), vs de-en repeated.
-    sentence, repeats = texts[0], 8
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    # The switch: a prompt read after one of the same direction vs right after a switch (en-de with adapter
+    # de, en-fr with adapter fr: the prompts share "Translate this from English to"), one new token each.
+    model = bundle._model
+    llama = model._llama
 
-        def calls(directions: list[str]) -> float:
-            start = time.perf_counter()
-            for src in directions:
-                "".join(bundle._model.stream(sentence, src, "en", lambda: False))
-            return (time.perf_counter() - start) / len(directions)
-
-        calls(["de"])
-        same = min(calls(["de"] * repeats) for _ in range(args.rounds))
-        switching = min(calls(["de", "fr"] * (repeats // 2)) for _ in range(args.rounds))
+    def prompt_ms(previous: tuple[str, str], direction: tuple[str, str], text: str) -> float:
+        model._use_direction(*previous)
+        llama.create_completion(build_prompt(*previous, texts[-1]), max_tokens=1, temperature=0.0)
         start = time.perf_counter()
-        for _ in range(1000):
-            bundle._model._use_direction("de", "en")
-            bundle._model._use_direction("fr", "en")
-        set_only = (time.perf_counter() - start) / 2000
+        model._use_direction(*direction)
+        llama.create_completion(build_prompt(*direction, text), max_tokens=1, temperature=0.0)
+        return (time.perf_counter() - start) * 1000
+
+    pool = texts[:-1][:SWITCHES]  # never the previous prompt's own sentence
+    same = min(sum(prompt_ms(("en", "de"), ("en", "de"), t) for t in pool) / len(pool) for _ in range(args.rounds))
+    switched = min(sum(prompt_ms(("en", "fr"), ("en", "de"), t) for t in pool) / len(pool)
+                   for _ in range(args.rounds))
+    start = time.perf_counter()
+    for _ in range(1000):
+        model._use_direction("de", "en")
+        model._use_direction("fr", "en")
+    set_only = (time.perf_counter() - start) / 2000
     merged.close()
     bundle.close()
 
     print(f"base {args.base}, LoRA r={RECIPE_RANK} alpha={RECIPE_ALPHA} on {len(RECIPE_TARGETS)} projections; "
-          f"{len(texts)} sentences de->en, max {args.max_new_tokens} new tokens, {args.threads} threads, "
+          f"{len(texts)} sentences de->en ({args.data or SAMPLE}), max {args.max_new_tokens} new tokens, {args.threads} threads, "
           f"best of {args.rounds}; {platform.processor() or platform.machine()}")
     sizes = {"merged GGUF": paths["merged"].stat().st_size,
              "base GGUF": paths["base"].stat().st_size,
@@ -170,9 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     same_outputs = {mode: sum(a == b for a, b in zip(outputs[f"bundle, {mode}"], outputs[f"merged, {mode}"],
                                                      strict=True)) for mode in ("one at a time", "batched")}
     print("identical outputs, bundle vs merged: " + ", ".join(f"{m} {n}/{len(texts)}" for m, n in same_outputs.items()))
-    switch_ms = (switching - same) * 1000
-    print(f"direction switch: {switch_ms:.1f} ms per switch (a sentence {same * 1000:.0f} ms repeated, "
-          f"{switching * 1000:.0f} ms alternating adapters; setting the adapter alone {set_only * 1e6:.0f} µs); "
+    switch_ms = switched - same
+    print(f"direction switch: {switch_ms:.1f} ms (a prompt read in {same:.1f} ms after one of its direction, "
+          f"{switched:.1f} ms right after a switch; setting the adapter alone {set_only * 1e6:.0f} µs); "
           f"model load: merged {loads['merged'] * 1000:.0f} ms, bundle {loads['bundle'] * 1000:.0f} ms")
     print(json.dumps({"base": args.base, "sentences": len(texts), "threads": args.threads, "best": best,
                       "ratio": ratios, "identical": same_outputs, "switch_ms": switch_ms,

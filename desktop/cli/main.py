@@ -52,8 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("files", nargs="*", type=Path, help="documents to translate (default: stdin)")
     parser.add_argument("-m", "--model", type=Path,
-                        help="GGUF model or bundle folder (default: $ALMA_LOCAL_DEFAULT_MODEL, else the translator `make model` "
-                             "built, else the best installed base, zero-shot; see --print-model)")
+                        help="GGUF model (default: $ALMA_LOCAL_DEFAULT_MODEL, else the translator `make model` "
+                             "built, else the best installed base, zero-shot; see --print-model) or a bundle folder")
     parser.add_argument("--print-model", action="store_true",
                         help="print the path of the GGUF that would be used (with -m: that one) and exit")
     parser.add_argument("--from", dest="src", help="source language code, e.g. de")

@@ -79,7 +79,7 @@ def test_a_bad_manifest_is_not_written_and_the_old_one_stays(bundle_copy):
     (lambda d: d["adapters"][1].update(language="xx"), r"adapters\[1\]\.language: unknown language code 'xx'"),
     (lambda d: d["adapters"][1].update(directions=["fr-en", "en"]), r"adapters\[1\]\.directions: \"en\" is not a direction"),
     (lambda d: d["adapters"][1].update(directions=["fr-en", "de-en"]), r"adapters\[1\]\.directions: de-en does not involve"),
-    (lambda d: d["adapters"][1].update(language="de"), r"adapters\[1\]\.directions: de-en is already adapters\[0\]'s"),
+    (lambda d: d["adapters"][1].update(language="de", directions=["de-en"]), r"adapters\[1\]\.directions: de-en is already adapters\[0\]'s"),
     (lambda d: d["adapters"][0].update(directions=[]), r"adapters\[0\]\.directions: empty"),
     (lambda d: d["adapters"][0].update(alpha="16"), r"adapters\[0\]\.alpha: must be a number, not \"16\""),
     (lambda d: d["adapters"][0].update(alpha=0), r"adapters\[0\]\.alpha: 0\.0 must be a positive number"),
