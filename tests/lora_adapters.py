@@ -48,13 +48,15 @@ def lora_converter(sdist: Path, folder: Path) -> Path:
 
 def make_peft_adapter(hf_dir: Path, out: Path, seed: int, scale: float = 0.02, rank: int = LORA_RANK,
                       alpha: int = LORA_ALPHA, targets: tuple[str, ...] = LORA_TARGETS) -> Path:
-    """A peft LoRA (default r=8, alpha=16 on q/v/down_proj) on the HF model, lora_B random (normal * scale,
-    from `seed`) instead of peft's zeros, so base + adapter differs from the base; saved as peft saves one."""
+    """A peft LoRA (default r=8, alpha=16 on q/v/down_proj) on the HF model, lora_A as peft draws it and lora_B
+    random (normal * scale) instead of peft's zeros, both from `seed`, so base + adapter differs from the base
+    and is the same in every session; saved as peft saves one."""
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(hf_dir, dtype=torch.float32)
+    torch.manual_seed(seed)  # peft draws lora_A from torch's global generator: the same adapter every session
     config = LoraConfig(task_type="CAUSAL_LM", r=rank, lora_alpha=alpha, target_modules=list(targets),
                         lora_dropout=0.0)
     peft_model = get_peft_model(model, config)

@@ -25,13 +25,15 @@ def run_cli(*args: str, data_dir: Path, stdin: str = "") -> subprocess.Completed
 
 
 def test_translate_with_a_bundle(default_bundle, default_gguf, tmp_path):
-    result = run_cli("-m", str(default_bundle), "--from", "de", "--to", "en", data_dir=tmp_path, stdin=SENTENCE + "\n")
+    lines = [SENTENCE, "Ich habe heute keine Zeit.", "Das Fenster ist offen."]
+    result = run_cli("-m", str(default_bundle), "--from", "de", "--to", "en", data_dir=tmp_path,
+                     stdin="".join(line + "\n" for line in lines))
     assert result.returncode == 0, result.stderr
     engine = TranslationEngine(default_bundle, n_threads=2, max_new_tokens=12, cache=False)
     base = TranslationEngine(default_gguf, n_threads=2, max_new_tokens=12, cache=False)
     try:
-        assert result.stdout == engine.translate(SENTENCE, "de", "en") + "\n"
-        assert result.stdout != base.translate(SENTENCE, "de", "en") + "\n"
+        assert result.stdout.splitlines() == [engine.translate(line, "de", "en") for line in lines]
+        assert result.stdout.splitlines() != [base.translate(line, "de", "en") for line in lines]
     finally:
         engine.close()
         base.close()
