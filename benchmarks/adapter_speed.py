@@ -1,7 +1,7 @@
 """Translation speed with a runtime LoRA adapter (a bundle: base + adapter) vs a merged GGUF of the same weights,
 and what a direction switch costs beside a model load (docs/adapters.md, "Speed").
 
-The weights: one peft LoRA of the translator recipe's shape (v6: r=16, alpha=32 on q/k/v/o/gate/up/down_proj;
+The weights (--adapter-type: the adapters' tensor type, f16 by default): one peft LoRA of the translator recipe's shape (v6: r=16, alpha=32 on q/k/v/o/gate/up/down_proj;
 lora_B random, as training's values do not change the arithmetic) on the --base's HF export, then
 - merged: the adapter merged into the HF weights (peft merge_and_unload), converted by alma-convert (q8_0);
 - bundle: the base converted by alma-convert (q8_0) + the adapter converted by llama.cpp's
@@ -45,7 +45,7 @@ SAMPLE = ROOT / "desktop" / "samples" / "sample.de.txt"
 SWITCHES = 20
 
 
-def build(base_name: str, work: Path) -> dict[str, Path]:
+def build(base_name: str, work: Path, adapter_type: str = "f16") -> dict[str, Path]:
     """The merged GGUF, the bundle (base + two adapters), made once into work."""
     from lora_adapters import (
         convert_adapter,
@@ -60,7 +60,9 @@ def build(base_name: str, work: Path) -> dict[str, Path]:
 
     work.mkdir(parents=True, exist_ok=True)
     hf = export_base_hf(base_name)
-    paths = {"merged": work / "merged.q8_0.gguf", "base": work / "base.q8_0.gguf", "bundle": work / "two.bundle"}
+    suffix = "" if adapter_type == "f16" else f".{adapter_type}"  # f16: the names of the first runs
+    paths = {"merged": work / "merged.q8_0.gguf", "base": work / "base.q8_0.gguf",
+             "bundle": work / f"two{suffix}.bundle", "adapter": work / f"de{suffix}.lora.gguf"}
     peft = [work / f"peft-{seed}" for seed in (0, 1)]
     for seed, folder in enumerate(peft):
         if not (folder / "adapter_config.json").is_file():
@@ -80,9 +82,9 @@ def build(base_name: str, work: Path) -> dict[str, Path]:
         if sdist is None:
             raise SystemExit("llama.cpp's convert_lora_to_gguf.py is not on disk (see docs/convert.md)")
         converter = lora_converter(sdist, work / "llama.cpp")
-        adapters = {lang: convert_adapter(converter, folder, hf, work / f"{lang}.lora.gguf")
+        adapters = {lang: convert_adapter(converter, folder, hf, work / f"{lang}{suffix}.lora.gguf", adapter_type)
                     for lang, folder in zip(("de", "fr"), peft, strict=True)}
-        make_test_bundle(paths["bundle"], paths["base"], adapters)
+        make_test_bundle(paths["bundle"], paths["base"], adapters, alpha=RECIPE_ALPHA)
     return paths
 
 
@@ -122,9 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--adapter-type", choices=("f16", "q8_0", "f32"), default="f16",
+                        help="the adapters' tensor type (convert_lora_to_gguf.py --outtype)")
     args = parser.parse_args(argv)
     work = args.work or user_cache_dir() / "adapter-speed" / args.base
-    paths = build(args.base, work)
+    paths = build(args.base, work, args.adapter_type)
     texts = sentences(args.data, args.sentences)
     options = {"n_threads": args.threads, "cache": False, "max_new_tokens": args.max_new_tokens, "n_gpu_layers": 0}
 
@@ -176,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
           f"best of {args.rounds}; {platform.processor() or platform.machine()}")
     sizes = {"merged GGUF": paths["merged"].stat().st_size,
              "base GGUF": paths["base"].stat().st_size,
-             "one adapter": (work / "de.lora.gguf").stat().st_size}
+             f"one adapter ({args.adapter_type})": paths["adapter"].stat().st_size}
     print("sizes: " + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in sizes.items()))
     for key, row in best.items():
         print(f"{key:>26}: {row['tokens']:5d} tokens in {row['seconds']:6.2f} s = {row['tokens_per_s']:6.1f} tokens/s")
@@ -191,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"direction switch: {switch_ms:.1f} ms (a prompt read in {same:.1f} ms after one of its direction, "
           f"{switched:.1f} ms right after a switch; setting the adapter alone {set_only * 1e6:.0f} µs); "
           f"model load: merged {loads['merged'] * 1000:.0f} ms, bundle {loads['bundle'] * 1000:.0f} ms")
-    print(json.dumps({"base": args.base, "sentences": len(texts), "threads": args.threads, "best": best,
+    print(json.dumps({"base": args.base, "adapter_type": args.adapter_type, "sentences": len(texts), "threads": args.threads, "best": best,
                       "ratio": ratios, "identical": same_outputs, "switch_ms": switch_ms,
                       "set_adapter_us": set_only * 1e6, "load_ms": {k: v * 1000 for k, v in loads.items()},
                       "sizes": sizes}))

@@ -69,10 +69,10 @@ def make_peft_adapter(hf_dir: Path, out: Path, seed: int, scale: float = 0.02, r
     return out
 
 
-def convert_adapter(converter: Path, peft_dir: Path, hf_dir: Path, output: Path) -> Path:
-    """The peft adapter as a GGUF LoRA adapter (f16), by llama.cpp's converter in a child process."""
+def convert_adapter(converter: Path, peft_dir: Path, hf_dir: Path, output: Path, outtype: str = "f16") -> Path:
+    """The peft adapter as a GGUF LoRA adapter (f16, or q8_0, ...), by llama.cpp's converter in a child process."""
     subprocess.run([sys.executable, str(converter), str(peft_dir), "--base", str(hf_dir), "--outfile", str(output),
-                    "--outtype", "f16"], check=True, capture_output=True, timeout=600)
+                    "--outtype", outtype], check=True, capture_output=True, timeout=600)
     return output
 
 
@@ -91,7 +91,7 @@ def merge_adapter(hf_dir: Path, peft_dir: Path, out: Path) -> Path:
     return out
 
 
-def make_test_bundle(root: Path, base_gguf: Path, adapters: dict[str, Path]) -> Path:
+def make_test_bundle(root: Path, base_gguf: Path, adapters: dict[str, Path], alpha: float = LORA_ALPHA) -> Path:
     """A bundle folder at root: the base (a symlink: the tests' base is ~100 MB), each adapter copied into
     adapters/, bundle.json written by alma_core.bundle with xx<->en directions and made-up scores."""
     (root / "adapters").mkdir(parents=True)
@@ -100,7 +100,7 @@ def make_test_bundle(root: Path, base_gguf: Path, adapters: dict[str, Path]) -> 
     for language, path in adapters.items():
         shutil.copyfile(path, root / "adapters" / f"{language}.lora.gguf")
         entries.append(new_adapter(root, language, [f"{language}-en", f"en-{language}"],
-                                   f"adapters/{language}.lora.gguf", LORA_ALPHA, trained={"steps": 0, "seed": 0},
+                                   f"adapters/{language}.lora.gguf", alpha, trained={"steps": 0, "seed": 0},
                                    scores={f"{language}-en": Score("heldout-test", 12.5, 40)}))
     write_bundle(Bundle(name=root.stem, base=new_base(root, "base.gguf", "llama"), adapters=entries, root=root))
     return root

@@ -98,7 +98,6 @@ def test_beam_search_runs_with_the_direction_adapter(bundle_engine, base_engine,
     sentence = SENTENCES[0]
     first = bundle_engine.alternatives(sentence, "fr", "en", n=3)  # the beam context gets fr's adapter
     ours = bundle_engine.alternatives(sentence, "de", "en", n=3)  # then de's
-    assert ours[0] == bundle_engine.translate(sentence, "de", "en")
     fresh = TranslationEngine(default_bundle, n_threads=2, cache=False)
     try:
         assert fresh.alternatives(sentence, "de", "en", n=3) == ours
