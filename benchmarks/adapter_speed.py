@@ -9,7 +9,10 @@ lora_B random, as training's values do not change the arithmetic) on the --base'
 a second adapter (another seed) gives a bundle two languages, for the switch.
 
 Both run through TranslationEngine (no cache), the same --sentences sentences one at a time (greedy, streamed)
-and as one document (batched), --rounds times in turn, best time each. Tokens/s counts generated tokens.
+and as one document (batched), --rounds times in turn, best time each. Their outputs differ a little (the adapter
+in f16 against weights merged then quantized), so their lengths do too: tokens/s counts each side's generated
+tokens, and the same fixed tokens are also timed on both (a 200-token prompt read at once, then 64 tokens
+decoded one at a time), which is the like-for-like measure.
 Sentences: the first --sentences distinct German sentences of DATA/parallel/de-en/test.jsonl (--data, the
 build data), else of desktop/samples/sample.de.*.
 
@@ -111,6 +114,29 @@ def timed_translation(engine, texts: list[str], batched: bool) -> tuple[float, i
     return time.perf_counter() - start, engine.generated_tokens, outputs
 
 
+def fixed_tokens(engine, text: str, rounds: int) -> dict[str, float]:
+    """Prompt tokens/s (200 tokens read at once) and ms per decoded token (64, one at a time) on the de->en
+    context, the same tokens for every model: best of rounds."""
+    model = engine._model
+    llama = model._llama
+    tokens = llama.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+    if len(tokens) < 264:
+        raise SystemExit(f"the sentences give {len(tokens)} tokens, fewer than the 264 the fixed test reads")
+    prompt_s = step_s = float("inf")
+    for _ in range(rounds):
+        model._use_direction("de", "en")
+        llama.reset()
+        start = time.perf_counter()
+        llama.eval(tokens[:200])
+        prompt_s = min(prompt_s, time.perf_counter() - start)
+        start = time.perf_counter()
+        for token in tokens[200:264]:
+            llama.eval([token])
+        step_s = min(step_s, time.perf_counter() - start)
+    llama.reset()
+    return {"prompt_tokens_per_s": 200 / prompt_s, "ms_per_decoded_token": step_s / 64 * 1000}
+
+
 def main(argv: list[str] | None = None) -> int:
     from alma_core.paths import user_cache_dir
     from alma_core.prompts import build_prompt
@@ -150,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
                 if key not in best or seconds < best[key]["seconds"]:
                     best[key] = {"seconds": seconds, "tokens": tokens, "tokens_per_s": tokens / seconds}
 
+    fixed = {name: fixed_tokens(engine, " ".join(texts), args.rounds)
+             for name, engine in (("merged", merged), ("bundle", bundle))}
+
     # The switch: a prompt read after one of the same direction vs right after a switch (en-de with adapter
     # de, en-fr with adapter fr: the prompts share "Translate this from English to"), one new token each.
     model = bundle._model
@@ -188,6 +217,13 @@ def main(argv: list[str] | None = None) -> int:
               for mode in ("one at a time", "batched")}
     for mode, ratio in ratios.items():
         print(f"bundle / merged tokens/s, {mode}: {ratio:.3f}")
+    for name, row in fixed.items():
+        print(f"{name:>6}, fixed tokens: prompt {row['prompt_tokens_per_s']:6.1f} tokens/s, "
+              f"decoding {row['ms_per_decoded_token']:5.1f} ms/token")
+    fixed_ratio = {"prompt": fixed["bundle"]["prompt_tokens_per_s"] / fixed["merged"]["prompt_tokens_per_s"],
+                   "decoding": fixed["merged"]["ms_per_decoded_token"] / fixed["bundle"]["ms_per_decoded_token"]}
+    print(f"bundle / merged speed, fixed tokens: prompt {fixed_ratio['prompt']:.3f}, "
+          f"decoding {fixed_ratio['decoding']:.3f}")
     same_outputs = {mode: sum(a == b for a, b in zip(outputs[f"bundle, {mode}"], outputs[f"merged, {mode}"],
                                                      strict=True)) for mode in ("one at a time", "batched")}
     print("identical outputs, bundle vs merged: " + ", ".join(f"{m} {n}/{len(texts)}" for m, n in same_outputs.items()))
@@ -196,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{switched:.1f} ms right after a switch; setting the adapter alone {set_only * 1e6:.0f} µs); "
           f"model load: merged {loads['merged'] * 1000:.0f} ms, bundle {loads['bundle'] * 1000:.0f} ms")
     print(json.dumps({"base": args.base, "adapter_type": args.adapter_type, "sentences": len(texts), "threads": args.threads, "best": best,
-                      "ratio": ratios, "identical": same_outputs, "switch_ms": switch_ms,
+                      "ratio": ratios, "fixed": fixed, "fixed_ratio": fixed_ratio, "identical": same_outputs, "switch_ms": switch_ms,
                       "set_adapter_us": set_only * 1e6, "load_ms": {k: v * 1000 for k, v in loads.items()},
                       "sizes": sizes}))
     return 0
