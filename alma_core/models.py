@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from alma_core.atomic import atomic_path
+from alma_core.bundle import SUFFIX as BUNDLE_SUFFIX
+from alma_core.bundle import is_bundle
 from alma_core.paths import DEFAULT_MODEL_ENV, base_gguf_env, user_cache_dir, user_models_dir
 
 # Chosen by measurement (docs/results.md): Gemma 3 270M is multilingual and translates far better than
@@ -218,6 +220,19 @@ def _bundled_model() -> Path | None:
     return next((folder / name for name in names if (folder / name).is_file()), None)
 
 
+def is_model_path(path: Path | str) -> bool:
+    """Whether path names something a model can be loaded from: a file (a GGUF) or a bundle folder."""
+    return Path(path).is_file() or is_bundle(path)
+
+
+def installed_bundles() -> list[Path]:
+    """The bundles in the user model folder (`<name>.bundle/` with a bundle.json), by name, canonical paths."""
+    folder = user_models_dir()
+    if not folder.is_dir():
+        return []
+    return sorted(canonical_model_path(p) for p in folder.glob(f"*{BUNDLE_SUFFIX}") if is_bundle(p))
+
+
 def canonical_model_path(path: Path | str) -> Path:
     """The one spelling of a model file's path (absolute, ~ expanded, symlinks resolved): wherever a path
     identifies a model (the Models view's list, lineage, the cache's fingerprint, the default model), two
@@ -235,8 +250,8 @@ def resolve_translation_model() -> ModelChoice:
 def _resolve_translation_model() -> ModelChoice:
     override = os.environ.get(DEFAULT_MODEL_ENV)
     if override:
-        if not Path(override).is_file():
-            raise DefaultModelMissingError(f"{DEFAULT_MODEL_ENV}={override}: no such file")
+        if not is_model_path(override):
+            raise DefaultModelMissingError(f"{DEFAULT_MODEL_ENV}={override}: no such file or bundle folder")
         return ModelChoice(Path(override), "environment", f"set by {DEFAULT_MODEL_ENV}")
     built = default_translator_path()
     if built.is_file():

@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from alma_core.interrupts import run_interruptible
-from alma_core.models import DefaultModelMissingError, default_gguf_path
+from alma_core.models import DefaultModelMissingError, default_gguf_path, is_model_path
 from desktop.memory.store import TranslationMemory
 from desktop.terminology import GlossaryError
 from desktop.terminology.sources import GlossarySet
@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="file with the accepted API keys, one per line (# comments allowed); clients send "
                              "one as api_key (or apiKey). Required with a --host other than loopback")
     parser.add_argument("-m", "--model", type=Path,
-                        help="GGUF model (default: as alma-translate, see alma-translate --print-model)")
+                        help="GGUF model or bundle folder (default: as alma-translate, see alma-translate --print-model)")
     parser.add_argument("--max-queue", type=int, default=DEFAULT_MAX_QUEUE,
                         help=f"requests waiting for or using the model at once; more are answered 429 "
                              f"(default {DEFAULT_MAX_QUEUE})")
@@ -92,8 +92,8 @@ def _options(args: argparse.Namespace):
         raise UsageError(f"--gpu-layers {args.gpu_layers!r}: a number or auto")
     if args.max_new_tokens < 1:
         raise UsageError("--max-new-tokens must be at least 1")
-    if args.model is not None and not args.model.is_file():
-        raise UsageError(f"{args.model}: no such model file")
+    if args.model is not None and not is_model_path(args.model):
+        raise UsageError(f"{args.model}: no such model file or bundle folder")
     if not args.max_request_mb > 0:
         raise UsageError(f"--max-request-mb {args.max_request_mb:g}: must be more than 0")
     def warn(message: str) -> None:

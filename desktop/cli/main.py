@@ -14,7 +14,12 @@ from pathlib import Path
 
 from alma_core.interrupts import run_interruptible
 from alma_core.languages import LANGUAGES, UnknownLanguageError, language_name
-from alma_core.models import DefaultModelMissingError, default_gguf_path, resolve_translation_model
+from alma_core.models import (
+    DefaultModelMissingError,
+    default_gguf_path,
+    is_model_path,
+    resolve_translation_model,
+)
 from desktop.api.cli import main as serve_main
 from desktop.memory.cli import main as memory_main
 from desktop.memory.store import TranslationMemory
@@ -48,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("files", nargs="*", type=Path, help="documents to translate (default: stdin)")
     parser.add_argument("-m", "--model", type=Path,
                         help="GGUF model (default: $ALMA_LOCAL_DEFAULT_MODEL, else the translator `make model` "
-                             "built, else the best installed base, zero-shot; see --print-model)")
+                             "built, else the best installed base, zero-shot; see --print-model) or a bundle folder")
     parser.add_argument("--print-model", action="store_true",
                         help="print the path of the GGUF that would be used (with -m: that one) and exit")
     parser.add_argument("--from", dest="src", help="source language code, e.g. de")
@@ -113,8 +118,8 @@ def _check_arguments(args: argparse.Namespace) -> None:
     if args.details and args.files:
         raise UsageError("--details and --alternatives work on text from stdin, not on documents "
                          f"(given: {args.files[0]})")
-    if args.model is not None and not args.model.is_file():
-        raise UsageError(f"{args.model}: no such model file")
+    if args.model is not None and not is_model_path(args.model):
+        raise UsageError(f"{args.model}: no such model file or bundle folder")
     if len(args.files) > 1 and args.output is not None and not Path(args.output).is_dir():
         raise UsageError(f"-o {args.output}: with several files, -o must be an existing folder")
     if args.tmx is not None:
@@ -226,8 +231,8 @@ def _print_model(args: argparse.Namespace) -> int:
     """--print-model: the GGUF's path on stdout (how it was chosen on stderr, unless -q); exit 0, or 2."""
 
     if args.model is not None:
-        if not args.model.is_file():
-            print(f"alma-translate: error: {args.model}: no such model file", file=sys.stderr)
+        if not is_model_path(args.model):
+            print(f"alma-translate: error: {args.model}: no such model file or bundle folder", file=sys.stderr)
             return EXIT_USAGE
         print(args.model.absolute())
         return 0

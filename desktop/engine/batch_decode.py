@@ -54,6 +54,10 @@ class BatchDecoder:
     def close(self) -> None:
         self._side.close()
 
+    def set_adapter(self, adapter: Any) -> None:
+        """Decode with this LoRA adapter (a llama_adapter_lora pointer; None: the base alone)."""
+        self._side.set_adapter(adapter)
+
     def prompt_tokens(self, prompt: str) -> list[int]:
         """The prompt's tokens exactly as Llama.create_completion makes them."""
         return self._side.prompt_tokens(prompt)

@@ -51,6 +51,10 @@ class BeamSearcher:
     def close(self) -> None:
         self._side.close()
 
+    def set_adapter(self, adapter: Any) -> None:
+        """Search with this LoRA adapter (a llama_adapter_lora pointer; None: the base alone)."""
+        self._side.set_adapter(adapter)
+
     def _logprobs(self, index: int) -> Any:
         return log_softmax(self._side.logits(index))
 

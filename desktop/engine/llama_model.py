@@ -1,11 +1,13 @@
-"""LlamaModel: one GGUF loaded by llama.cpp, the only place the engine talks to llama-cpp-python: greedy
-streaming with the ALMA prompt, tokenizing, beam search and batch decoders (docs/translate.md, "Engine")."""
+"""LlamaModel: one GGUF loaded by llama.cpp (with a LoRA adapter per direction for a bundle), the only place the
+engine talks to llama-cpp-python: greedy streaming with the ALMA prompt, tokenizing, beam search and batch decoders
+(docs/translate.md, "Engine"; adapters: docs/adapters.md)."""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from desktop.engine.batch_decode import BatchDecoder
 from desktop.engine.beam import BeamSearcher
 from desktop.engine.clauses import Part, split_long
 from desktop.engine.confidence import LogprobRecorder
+from desktop.engine.side_context import set_context_adapter
 from desktop.engine.translator import TranslationCancelled
 
 Stop = Callable[[], bool]
@@ -80,11 +83,16 @@ def _filter_llama_log() -> None:
 class LlamaModel:
     """A GGUF in llama.cpp with the engine's settings; counts sentences decoded (calls) and tokens.
 
+    adapters: direction (src, tgt) -> a GGUF LoRA adapter file (a bundle's); each file is loaded once
+    (llama_adapter_lora_init) and set on whichever context decodes that direction (llama_set_adapters_lora),
+    a direction without one runs on the base alone. The weights are never loaded again for a switch.
+
     One lock serializes the main context and the beam-search context (llama.cpp contexts are not
     thread-safe); batch decoders have their own context per call.
     """
 
-    def __init__(self, path: Path, n_ctx: int, n_threads: int, n_gpu_layers: int, max_new_tokens: int) -> None:
+    def __init__(self, path: Path, n_ctx: int, n_threads: int, n_gpu_layers: int, max_new_tokens: int,
+                 adapters: Mapping[tuple[str, str], Path] | None = None) -> None:
         from llama_cpp import Llama
 
         self.n_ctx = n_ctx
@@ -94,12 +102,57 @@ class LlamaModel:
         self.tokens = 0
         self.lock = threading.RLock()
         self._searcher: Any = None  # desktop.engine.beam.BeamSearcher, made by the first n_best()
+        self._directions = dict(adapters or {})
+        self._adapters: dict[Path, Any] = {}  # adapter file -> llama_adapter_lora pointer
+        self._active: Path | None = None  # the adapter set on the main context
         _filter_llama_log()
         try:
             self._llama = Llama(str(path), n_ctx=n_ctx, n_threads=n_threads, n_gpu_layers=n_gpu_layers,
                                 verbose=False, seed=0, use_mmap=use_mmap())
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelLoadError(f"{path}: llama.cpp could not load the model ({exc})") from None
+        try:
+            for adapter in dict.fromkeys(self._directions.values()):
+                self._adapters[adapter] = self._load_adapter(adapter)
+        except ModelLoadError:
+            self.close()
+            raise
+
+    # -- adapters --------------------------------------------------------------------------------
+
+    def _load_adapter(self, path: Path) -> Any:
+        import llama_cpp
+
+        pointer = llama_cpp.llama_adapter_lora_init(self._llama._model.model, str(path).encode("utf-8"))
+        if not pointer:  # llama.cpp logs why (wrong base, not an adapter, missing tensors)
+            raise ModelLoadError(f"{path}: llama.cpp could not load the LoRA adapter on this base model")
+        return pointer
+
+    def adapter_for(self, src: str, tgt: str) -> Path | None:
+        """The adapter file that translates src->tgt, or None (the base alone)."""
+        return self._directions.get((src, tgt))
+
+    def adapter_pointer(self, src: str, tgt: str) -> int | None:
+        """The address of the loaded adapter of src->tgt (None: the base alone); the same for the model's life."""
+        adapter = self.adapter_for(src, tgt)
+        return None if adapter is None else ctypes.cast(self._adapters[adapter], ctypes.c_void_p).value
+
+    @property
+    def active_adapter(self) -> Path | None:
+        """The adapter set on the main context now (None: the base alone)."""
+        return self._active
+
+    def _use_direction(self, src: str, tgt: str) -> None:
+        """Set src->tgt's adapter on the main context (a no-op when it is set). A switch forgets the
+        context's tokens: llama-cpp-python reuses the longest common prompt prefix of the last call, and
+        those KV cells were computed under the other adapter (the ALMA prompt's shared beginning would
+        otherwise keep the previous direction's adapter in it)."""
+        adapter = self.adapter_for(src, tgt)
+        if adapter == self._active:
+            return
+        set_context_adapter(self._llama._ctx.ctx, self._adapters.get(adapter) if adapter else None)
+        self._llama.reset()
+        self._active = adapter
 
     # -- tokens ----------------------------------------------------------------------------------
 
@@ -157,6 +210,7 @@ class LlamaModel:
         if recorder is not None:
             processors = [recorder]
         with self.lock:
+            self._use_direction(src, tgt)
             self.calls += 1
             stream = self._llama.create_completion(
                 prompt, max_tokens=self.token_limit(sentence), temperature=0.0, top_k=1, stream=True,
@@ -202,6 +256,8 @@ class LlamaModel:
         """Beam search's raw outputs for one sentence, best first (InterruptedError when stop())."""
         with self.lock:
             searcher = self._beam_searcher(beams)
+            adapter = self.adapter_for(src, tgt)
+            searcher.set_adapter(self._adapters[adapter] if adapter else None)
             self.calls += 1
             hypotheses = searcher.search(build_prompt(src, tgt, sentence), self.token_limit(sentence), stop=stop)
             self.tokens += sum(len(h.tokens) for h in hypotheses)
@@ -220,20 +276,35 @@ class LlamaModel:
         return self._searcher
 
     @contextmanager
-    def batch_decoder(self, max_sequences: int, n_ctx: int) -> Iterator[BatchDecoder]:
-        """A batch decoder on these weights (its own context, freed at exit)."""
+    def batch_decoder(self, max_sequences: int, n_ctx: int, src: str, tgt: str) -> Iterator[BatchDecoder]:
+        """A batch decoder on these weights for src->tgt (its own context with the direction's adapter,
+        freed at exit)."""
         decoder = BatchDecoder(self._llama, max_sequences=max_sequences, n_ctx=n_ctx, n_threads=self.n_threads)
+        adapter = self.adapter_for(src, tgt)
+        if adapter is not None:
+            decoder.set_adapter(self._adapters[adapter])
         try:
             yield decoder
         finally:
             decoder.close()
 
     def close(self) -> None:
-        """Free the model now rather than at garbage collection."""
+        """Free the model now rather than at garbage collection: the contexts first, then the adapters they
+        point to, then the weights."""
+        import llama_cpp
+
         with self.lock:
             if self._searcher is not None:
                 self._searcher.close()
                 self._searcher = None
+            if self._adapters:
+                context = getattr(self._llama, "_ctx", None)
+                if context is not None and context.ctx is not None:
+                    set_context_adapter(context.ctx, None)
+                for pointer in self._adapters.values():
+                    llama_cpp.llama_adapter_lora_free(pointer)
+                self._adapters.clear()
+                self._active = None
             self._llama.close()
 
 

@@ -13,6 +13,20 @@ class DecodeError(RuntimeError):
     """llama.cpp refused a decode (e.g. out of KV cache cells)."""
 
 
+def set_context_adapter(ctx: Any, adapter: Any) -> None:
+    """Put one loaded LoRA adapter (a llama_adapter_lora pointer, scale 1: the file's alpha / rank
+    applies) on a llama.cpp context, or none (adapter None). llama.cpp changes nothing when it is set."""
+    import llama_cpp
+
+    if adapter is None:
+        code = llama_cpp.llama_set_adapters_lora(ctx, None, 0, None)
+    else:
+        adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(adapter)
+        code = llama_cpp.llama_set_adapters_lora(ctx, adapters, 1, (ctypes.c_float * 1)(1.0))
+    if code != 0:
+        raise DecodeError(f"llama_set_adapters_lora failed ({code})")
+
+
 class SideContext:
     """n_ctx KV cells shared by up to n_seq_max sequences, on `llama`'s weights.
 
@@ -44,6 +58,15 @@ class SideContext:
         self._batch = llama_cpp.llama_batch_init(max(n_batch, batch_capacity or 0), 0, 1)
         self._vocab = llama_cpp.llama_model_get_vocab(llama._model.model)
         self.n_vocab = llama.n_vocab()
+        self.adapter: Any = None  # the LoRA adapter set on this context (set_adapter)
+
+    def set_adapter(self, adapter: Any) -> None:
+        """Decode with this LoRA adapter from now on (None: the base alone); cells decoded before are
+        dropped, as they were computed under the previous one."""
+        if adapter is not self.adapter:
+            set_context_adapter(self._ctx.ctx, adapter)
+            self.clear()
+            self.adapter = adapter
 
     def close(self) -> None:
         import llama_cpp

@@ -1,6 +1,6 @@
-"""TranslationEngine: the Translator for one GGUF model; each sentence goes memory -> terms -> prefetched ->
-cache -> model (a long one in parts), the text put back together around its whitespace (docs/translate.md,
-"Engine")."""
+"""TranslationEngine: the Translator for one GGUF model or a bundle (a base and an adapter per language); each
+sentence goes memory -> terms -> prefetched -> cache -> model (a long one in parts), the text put back together
+around its whitespace (docs/translate.md, "Engine"; bundles: docs/adapters.md)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from alma_core.bundle import Bundle, bundle_info, is_bundle, load_bundle
 from alma_core.gguf_file import ModelLoadError, read_model_info, trained_pairs
 from alma_core.languages import language_name
 from alma_core.prompts import OUTPUT_LENGTH_FACTOR, clean_output
@@ -70,11 +71,13 @@ def _stop_requested(cancel: CancelCheck) -> bool:
 
 
 class TranslationEngine:
-    """Loads one GGUF model and translates text with it.
+    """Loads one GGUF model (or a bundle) and translates text with it.
 
-    model_path: a GGUF file, decided by the caller (the command line, the app, the server: they ask
-    alma_core.models.resolve_translation_model() when the user named none). The file is checked before
-    llama.cpp loads it; a bad one raises ModelLoadError. n_gpu_layers: a number or "auto".
+    model_path: a GGUF file or a bundle folder (alma_core.bundle: its base is loaded once and each
+    direction's adapter set on the context as requests come; a direction without one runs on the base,
+    with a warning), decided by the caller (the command line, the app, the server: they ask
+    alma_core.models.resolve_translation_model() when the user named none). The file (the bundle and its
+    files) is checked before llama.cpp loads it; a bad one raises ModelLoadError. n_gpu_layers: a number or "auto".
     cache: True for the shared cache in the user data dir, a TranslationCache, or False/None for none.
     memory: a translation memory (desktop.memory.store.TranslationMemory or anything with
     lookup(src, tgt, source) -> str | None), settable later as .memory; an exact match is served
@@ -87,7 +90,10 @@ class TranslationEngine:
                  n_ctx: int = 2048, n_gpu_layers: int | str = "auto", max_new_tokens: int = 256,
                  cache: Any = True, memory: Any = None) -> None:
         self.model_path = Path(model_path)
-        self.info: dict[str, Any] = read_model_info(self.model_path)
+        self.bundle: Bundle | None = load_bundle(self.model_path) if is_bundle(self.model_path) else None
+        weights = self.bundle.base_path if self.bundle is not None else self.model_path
+        # A bundle's directions are the ones trained (the API's /languages, direction warnings).
+        self.info: dict[str, Any] = read_model_info(weights) if self.bundle is None else bundle_info(self.bundle)
         # How mean token log-probabilities become 0..1 confidences for this model (None: exp fallback).
         self.calibration = calibration_for(self.info)
         fingerprint = None
@@ -95,15 +101,18 @@ class TranslationEngine:
             # Taken before llama.cpp reads the file, so the cache key is the one of the weights loaded
             # even when the file is replaced or deleted right after.
             try:
-                fingerprint = model_fingerprint(self.model_path)
+                fingerprint = model_fingerprint(weights)
             except OSError as exc:
-                raise ModelLoadError(f"{self.model_path}: cannot read the model file ({exc.strerror})") from None
+                raise ModelLoadError(f"{weights}: cannot read the model file ({exc.strerror})") from None
         self.n_threads = n_threads or default_threads()
         self.n_ctx = n_ctx
         self.n_gpu_layers = resolve_gpu_layers(n_gpu_layers)
         self.max_new_tokens = max_new_tokens
         self.memory = memory
-        self._model = LlamaModel(self.model_path, n_ctx, self.n_threads, self.n_gpu_layers, max_new_tokens)
+        adapters = {} if self.bundle is None else {
+            tuple(direction.split("-")): self.bundle.adapter_path(adapter)
+            for adapter in self.bundle.adapters for direction in adapter.directions}
+        self._model = LlamaModel(weights, n_ctx, self.n_threads, self.n_gpu_layers, max_new_tokens, adapters=adapters)
 
         if cache is True:
             try:
@@ -112,9 +121,11 @@ class TranslationEngine:
                 warnings.warn(f"translation cache disabled: {exc}", RuntimeWarning, stacklevel=2)
                 cache = None
         self.cache = None if cache is None or cache is False else cache
-        # Greedy output depends on the weights and on the token limit, nothing else: the decoding
-        # settings are part of the key, so a cached output is only reused for the same ones.
-        self._cache_model_key = f"{fingerprint}:greedy:{max_new_tokens}:lf{OUTPUT_LENGTH_FACTOR}"
+        # Greedy output depends on the weights (a bundle's: the base and the direction's adapter) and on
+        # the token limit, nothing else: the decoding settings are part of the key, so a cached output is
+        # only reused for the same ones.
+        self._fingerprint = fingerprint
+        self._settings_key = f"greedy:{max_new_tokens}:lf{OUTPUT_LENGTH_FACTOR}"
         self._state_lock = threading.Lock()
         self._running = 0
         self._cancel = threading.Event()
@@ -143,8 +154,19 @@ class TranslationEngine:
 
     # -- directions ------------------------------------------------------------------------------
 
+    def adapter_for(self, src: str, tgt: str) -> Path | None:
+        """The bundle's adapter file that translates src->tgt (None: a single GGUF, or the bundle's base alone)."""
+        return self._model.adapter_for(src, tgt)
+
     def direction_warning(self, src: str, tgt: str) -> str | None:
-        """A message when the model's metadata says it was not trained for src->tgt, else None."""
+        """A message when the model's metadata says it was not trained for src->tgt (a bundle: it has no
+        adapter for it, so the base translates alone), else None."""
+        if self.bundle is not None:
+            if self.adapter_for(src, tgt) is not None:
+                return None
+            listed = ", ".join(f"{s}-{t}" for s, t in self.bundle.directions) or "none"
+            return (f"{self.model_path.name} has no adapter for {src}-{tgt} (adapters: {listed}); "
+                    "its base translates it alone, zero-shot")
         pairs = trained_pairs(self.info)
         if pairs is None or (src, tgt) in pairs:
             return None
@@ -300,7 +322,7 @@ class TranslationEngine:
             table[(src, tgt, unit)] = (translation, result.logprob, result.truncated)
             self._model.tokens += result.tokens
             if self.cache is not None:
-                self.cache.put(self._cache_model_key, src, tgt, unit, translation, logprob=result.logprob,
+                self.cache.put(self._model_key(src, tgt), src, tgt, unit, translation, logprob=result.logprob,
                                truncated=result.truncated)
 
         with self._running_translation():
@@ -314,7 +336,7 @@ class TranslationEngine:
                 return [unit for segment in split_segments(text) if segment.translatable
                         for unit in units[segment.text]]
 
-            with self._model.batch_decoder(max_sequences, n_ctx) as decoder:
+            with self._model.batch_decoder(max_sequences, n_ctx, src, tgt) as decoder:
                 try:
                     count = decode_ahead(decoder, texts, wanted, self._model.token_limit, src, tgt,
                                          stop=lambda: self._stopping(cancel), on_decoded=decoded, on_text=on_text,
@@ -337,7 +359,7 @@ class TranslationEngine:
         return [unit for unit in parts
                 if translatable(unit) and not (terms is not None and terms.to_enforce(unit))
                 and self._prefetched_entry(src, tgt, unit) is None
-                and (self.cache is None or self.cache.get_entry(self._cache_model_key, src, tgt, unit) is None)]
+                and (self.cache is None or self.cache.get_entry(self._model_key(src, tgt), src, tgt, unit) is None)]
 
     def _prefetched_entry(self, src: str, tgt: str, sentence: str) -> tuple[str, float | None, bool] | None:
         for table in self._prefetched:
@@ -348,12 +370,20 @@ class TranslationEngine:
 
     # -- one sentence: the chain -----------------------------------------------------------------
 
-    def cache_key(self, terms: Terms | None = None) -> str | None:
-        """The cache's model key for sentences translated with `terms` (None without a cache): the
-        decoding settings, plus the terms' fingerprint and strategy when they change the output."""
+    def _model_key(self, src: str, tgt: str) -> str:
+        """The cache's model key of src->tgt: the weights' fingerprint, a bundle's adapter of the direction
+        (its sha256; outputs of another adapter or of the base alone are not reused) and the settings."""
+        adapter = self.bundle.adapter_for(src, tgt) if self.bundle is not None else None
+        weights = self._fingerprint if adapter is None else f"{self._fingerprint}+lora:{adapter.sha256[:32]}"
+        return f"{weights}:{self._settings_key}"
+
+    def cache_key(self, terms: Terms | None = None, src: str = "", tgt: str = "") -> str | None:
+        """The cache's model key for src->tgt sentences translated with `terms` (None without a cache): the
+        weights (a bundle's adapter of the direction), the decoding settings, plus the terms' fingerprint
+        and strategy when they change the output."""
         if self.cache is None:
             return None
-        return self._cache_model_key + (terms.cache_suffix() if terms is not None else "")
+        return self._model_key(src, tgt) + (terms.cache_suffix() if terms is not None else "")
 
     def _memory_lookup(self, src: str, tgt: str, sentence: str) -> str | None:
         """The translation memory's exact match for the sentence, or None (also when it cannot be read:
@@ -432,7 +462,7 @@ class TranslationEngine:
             return
         # 4. Translated before with the same model and settings.
         if self.cache is not None:
-            cached = self.cache.get_entry(self._cache_model_key, src, tgt, text)
+            cached = self.cache.get_entry(self._model_key(src, tgt), src, tgt, text)
             if cached is not None:
                 outcome.origin, outcome.truncated = "cache", self._was_cut(text, cached)
                 self._set_logprob(outcome, cached.logprob)
@@ -448,7 +478,7 @@ class TranslationEngine:
         outcome.truncated = any(cut)
         self._set_logprob(outcome, mean_logprob(logprobs))
         if self.cache is not None:
-            self.cache.put(self._cache_model_key, src, tgt, text, "".join(pieces), logprob=outcome.logprob,
+            self.cache.put(self._model_key(src, tgt), src, tgt, text, "".join(pieces), logprob=outcome.logprob,
                            truncated=outcome.truncated)
 
     def _was_cut(self, text: str, cached: CachedTranslation) -> bool:
@@ -462,7 +492,7 @@ class TranslationEngine:
     def _translate_with_terms(self, text: str, src: str, tgt: str, cancel: CancelCheck, terms: Terms,
                               matches: list[TermMatch], outcome: _Outcome) -> str:
         """A text with terms in it, enforced by terms.strategy, cached under the terms' key."""
-        key = self.cache_key(terms)
+        key = self.cache_key(terms, src, tgt)
         if key is not None:
             cached = self.cache.get_entry(key, src, tgt, text)
             if cached is not None:

@@ -1,10 +1,12 @@
-"""The Models view: the default model and the GGUF files the user added, with their card and lineage.
+"""The Models view: the default model, the bundles in the user model folder and the GGUF files (or bundles) the user
+added, with their card, adapters and lineage.
 
 What it shows and does (Use this model, Use parent, Delete…): docs/gui.md#models.
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -29,8 +31,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from alma_core.gguf_file import AlmaKey, ModelLoadError, read_model_info, trained_pairs
-from alma_core.models import BASES, DefaultModelMissingError, canonical_model_path, resolve_translation_model
+from alma_core.bundle import MANIFEST, bundle_root, is_bundle, load_bundle, model_info
+from alma_core.gguf_file import AlmaKey, ModelLoadError, trained_pairs
+from alma_core.models import (
+    BASES,
+    DefaultModelMissingError,
+    canonical_model_path,
+    installed_bundles,
+    resolve_translation_model,
+)
 from desktop.gui.dialogs import show_error
 from desktop.gui.settings import AppSettings, ModelOptions
 from desktop.gui.worker import ModelSpec
@@ -91,6 +100,7 @@ class ModelsView(QWidget):
         self.default_label.setWordWrap(True)
         self.default_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.add_button = QPushButton("Add GGUF…")
+        self.add_button.setToolTip("Add a GGUF model file, or a bundle (pick its bundle.json)")
         self.remove_button = QPushButton("Remove from list")
         self.remove_button.setToolTip("Takes the model off this list; the file stays on disk")
         self.delete_button = QPushButton("Delete…")
@@ -119,6 +129,7 @@ class ModelsView(QWidget):
         for key, label in (("name", "Name"), ("file", "File"), ("base", "Base"), ("licence", "Licence"),
                            ("data", "Training data"), ("steps", "Training steps"), ("scores", "Scores"),
                            ("lineage", "Lineage"), ("architecture", "Architecture"), ("quantization", "Quantization"),
+                           ("adapters", "Languages (adapters)"),
                            ("parameters", "Parameters"), ("size", "Size on disk"), ("context", "Context length"),
                            ("layers", "Layers"), ("pairs", "Trained language pairs"), ("alma", "ALMA metadata")):
             value = QLabel()
@@ -217,7 +228,9 @@ class ModelsView(QWidget):
             self.default_label.setToolTip(str(default))
         else:
             self.default_label.setText(f"No default model: {self.default_problem}")
-        added = [canonical_model_path(path) for path in self._settings.added_models()]
+        # The bundles in the user model folder are listed without being added (that is where they install).
+        added = [*installed_bundles(), *(canonical_model_path(path) for path in self._settings.added_models())]
+        added = list(dict.fromkeys(added))
         for path in [*([default] if default is not None else []), *(p for p in added if p != default)]:
             item = QListWidgetItem()
             item.setData(PATH_ROLE, str(path))
@@ -245,15 +258,17 @@ class ModelsView(QWidget):
 
     @Slot()
     def choose_model(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Add a GGUF model", "", "GGUF models (*.gguf);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "Add a GGUF model or a bundle", "",
+                                              f"GGUF models (*.gguf);;Bundles ({MANIFEST});;All files (*)")
         if path:
             self.add_model(Path(path))
 
     def add_model(self, path: Path) -> bool:
-        """Add path to the inventory after checking its header; a bad file gets a dialog, not a row."""
-        path = canonical_model_path(path)
+        """Add path (a GGUF, a bundle folder or its bundle.json) to the inventory after checking its header
+        (a bundle: its bundle.json); a bad one gets a dialog, not a row."""
+        path = canonical_model_path(bundle_root(path))
         try:
-            read_model_info(path)
+            model_info(path)
         except ModelLoadError as exc:
             show_error(self, "Model not added", str(exc))
             self.statusMessage.emit(f"Model not added: {exc}")
@@ -287,7 +302,7 @@ class ModelsView(QWidget):
         if bundle_root is not None and path.resolve().is_relative_to(Path(bundle_root).resolve()):
             return f"{path.name} is carried by this package"
         try:
-            info = read_model_info(path)
+            info = model_info(path)
         except ModelLoadError:
             return None  # a damaged file may go
         if model_card.base_of_gguf(path, info) is not None and not info.get(AlmaKey.PARENT):
@@ -323,8 +338,11 @@ class ModelsView(QWidget):
             self.activateRequested.emit(self.spec_for(replacement))
             self._active = None  # until the worker reports the replacement loaded
         try:
-            path.unlink(missing_ok=True)
-            model_card_path(path).unlink(missing_ok=True)
+            if is_bundle(path):  # its own folder: bundle.json, the base and the adapters
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+                model_card_path(path).unlink(missing_ok=True)
         except OSError as exc:
             show_error(self, "Model not deleted", f"{path}: {exc.strerror or exc}")
             return False
@@ -339,7 +357,7 @@ class ModelsView(QWidget):
         Looked for where the run found it (alma.parent_path), then by name among the listed models,
         the tuning runs and the installed bases."""
         try:
-            card = model_card.read_model_card(path, read_model_info(path))
+            card = model_card.read_model_card(path, model_info(path))
         except ModelLoadError:
             return None
         if card.parent is None:
@@ -383,7 +401,7 @@ class ModelsView(QWidget):
         parent = self.find_parent(path)
         if parent is None:
             try:
-                card = model_card.read_model_card(path, read_model_info(path))
+                card = model_card.read_model_card(path, model_info(path))
             except ModelLoadError as exc:
                 show_error(self, "Parent not found", str(exc))
                 return False
@@ -454,7 +472,8 @@ class ModelsView(QWidget):
             box.blockSignals(False)
         self.state_label.setText("Active model" if path == self._active else "")
         try:
-            info = read_model_info(path)
+            info = model_info(path)
+            bundle = load_bundle(path, check_files=False) if is_bundle(path) else None
         except ModelLoadError as exc:  # e.g. the file was moved or damaged since it was added
             for label in self.fields.values():
                 label.clear()
@@ -478,7 +497,7 @@ class ModelsView(QWidget):
                 licence += " (terms file not installed: see https://ai.google.dev/gemma/terms)"
         self.terms_button.setVisible(self._terms_path is not None)
         values = {
-            "name": info.get("name") or path.stem,
+            "name": info.get("bundle") or info.get("name") or path.stem,
             "file": str(path),
             "base": model_card.describe_base(card),
             "licence": licence,
@@ -488,6 +507,8 @@ class ModelsView(QWidget):
             "lineage": model_card.describe_lineage(card),
             "architecture": info.get("architecture") or "unknown",
             "quantization": info.get("quantization") or "unknown",
+            "adapters": model_card.describe_adapters(bundle) if bundle is not None
+            else "none (one merged model for every direction)",
             "parameters": format_count(int(info.get("parameters") or 0)),
             "size": format_size(int(info["file_size"])),
             "context": str(info.get("context_length") or "unknown"),

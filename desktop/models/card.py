@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from alma_core.bundle import Bundle
 from alma_core.gguf_file import AlmaKey, read_model_info
+from alma_core.languages import LANGUAGES
 from alma_core.models import BASES, DEFAULT_TRANSLATOR_FILE, Base, ModelChoice
 from desktop.models.lineage import read_lineage
 
@@ -249,6 +251,27 @@ def model_card_markdown(path: Path | str, info: dict[str, Any]) -> str:
     else:
         lines.append("No ancestors recorded.")
     return "\n".join(lines) + "\n"
+
+
+def _megabytes(path: Path) -> str:
+    try:
+        return f"{path.stat().st_size / 1e6:.1f} MB"
+    except OSError:
+        return "missing"
+
+
+def describe_adapters(bundle: Bundle) -> str:
+    """A bundle's languages, one adapter a line: its directions, size and scores; then its base's file.
+
+    e.g. "de German (de-en, en-de): 1.9 MB; de-en chrF 41.2 (heldout-test, 200 segments)"."""
+    lines = []
+    for adapter in bundle.adapters:
+        scores = "; ".join(f"{d} chrF {s.chrf:.1f} ({s.set}, {s.segments:,} segments)"
+                           for d, s in adapter.scores.items()) or "no scores recorded"
+        lines.append(f"{adapter.language} {LANGUAGES.get(adapter.language, '')} ({', '.join(adapter.directions)}): "
+                     f"{_megabytes(bundle.adapter_path(adapter))}; {scores}")
+    lines.append(f"base {bundle.base.file}: {_megabytes(bundle.base_path)}; other directions run on it alone")
+    return "\n".join(lines)
 
 
 # --- licence files ------------------------------------------------------------------------------------

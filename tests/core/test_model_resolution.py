@@ -125,11 +125,11 @@ def test_print_model_in_each_case(user_data, tmp_path, translator_gguf, default_
 
     result = print_model("-m", str(tmp_path / "missing.gguf"), data_dir=user_data)
     assert result.returncode == 2
-    assert result.stderr == f"alma-translate: error: {tmp_path / 'missing.gguf'}: no such model file\n"
+    assert result.stderr == f"alma-translate: error: {tmp_path / 'missing.gguf'}: no such model file or bundle folder\n"
 
     result = print_model(data_dir=user_data, env_model=str(tmp_path / "gone.gguf"))
     assert (result.returncode, result.stdout) == (2, "")
-    assert result.stderr == f"alma-translate: error: ALMA_LOCAL_DEFAULT_MODEL={tmp_path / 'gone.gguf'}: no such file\n"
+    assert result.stderr == f"alma-translate: error: ALMA_LOCAL_DEFAULT_MODEL={tmp_path / 'gone.gguf'}: no such file or bundle folder\n"
 
 
 def test_translating_with_a_bad_default_exits_2_naming_it(user_data, tmp_path):
@@ -138,7 +138,7 @@ def test_translating_with_a_bad_default_exits_2_naming_it(user_data, tmp_path):
     result = subprocess.run([sys.executable, "-m", "desktop.cli", "--from", "de", "--to", "en"], input="Hallo.\n",
                             capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 2
-    assert result.stderr == f"alma-translate: error: ALMA_LOCAL_DEFAULT_MODEL={tmp_path / 'gone.gguf'}: no such file\n"
+    assert result.stderr == f"alma-translate: error: ALMA_LOCAL_DEFAULT_MODEL={tmp_path / 'gone.gguf'}: no such file or bundle folder\n"
 
 
 def test_model_option_help_names_the_resolution_not_smollm2():

@@ -39,7 +39,7 @@ def model(default_gguf) -> LlamaModel:
 
 
 def batched(model: LlamaModel, sentences, sequences: int, **kwargs) -> list[str]:
-    with model.batch_decoder(sequences, DEFAULT_CELLS) as decoder:
+    with model.batch_decoder(sequences, DEFAULT_CELLS, "de", "en") as decoder:
         prompts = [build_prompt("de", "en", s) for s in sentences]
         decoded = decoder.decode(prompts, [model.token_limit(s) for s in sentences], **kwargs)
     return [clean_output(d.text, "en") for d in decoded]
