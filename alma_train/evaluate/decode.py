@@ -1,4 +1,5 @@
-"""Translating test sets with a model: transformers beam search (HF folders) or llama.cpp (GGUF files).
+"""Translating test sets with a model: transformers beam search (HF folders) or llama.cpp (GGUF files, a GGUF
+with a GGUF LoRA adapter, bundles: docs/adapters.md).
 
 Same prompt and cut for both; decoding settings and the first-line stop: docs/evaluation.md#what-it-does.
 """
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from alma_core.bundle import Bundle, BundleAdapter, is_bundle, load_bundle
 from alma_core.prompts import (
     OUTPUT_LENGTH_FACTOR,
     build_prompt,
@@ -17,6 +19,7 @@ from alma_core.prompts import (
     has_complete_line,
     output_token_limit,
 )
+from desktop.engine.side_context import set_context_adapter
 
 
 @dataclass(frozen=True)
@@ -130,18 +133,21 @@ class HFTranslator:
 
 
 class GGUFTranslator:
-    """A GGUF model decoded greedily with llama.cpp (how the desktop app runs it)."""
+    """A GGUF model decoded greedily with llama.cpp (how the desktop app runs it), optionally with one GGUF
+    LoRA adapter (alma-convert lora) applied at scale 1 for every direction."""
 
     def __init__(self, gguf_path: Path, settings: DecodingSettings, n_ctx: int = 2048,
-                 n_threads: int | None = None) -> None:
+                 n_threads: int | None = None, adapter: Path | None = None) -> None:
         import os
 
         from llama_cpp import Llama
 
         self.settings = settings
         threads = n_threads or max(1, min(8, os.cpu_count() or 1))
-        self.llama = Llama(str(gguf_path), n_ctx=n_ctx, n_threads=threads, verbose=False, seed=0)
-        self.description = {"kind": "gguf", "path": str(gguf_path), "adapter": None, "n_ctx": n_ctx}
+        self.llama = Llama(str(gguf_path), n_ctx=n_ctx, n_threads=threads, verbose=False, seed=0,
+                           lora_path=str(adapter) if adapter else None)
+        self.description = {"kind": "gguf", "path": str(gguf_path), "adapter": str(adapter) if adapter else None,
+                            "n_ctx": n_ctx}
 
     def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
         from llama_cpp import StoppingCriteriaList
@@ -163,6 +169,62 @@ class GGUFTranslator:
         return outputs
 
 
+class BundleTranslator:
+    """A bundle decoded as a GGUF is: its base loaded once by llama.cpp, each direction with its adapter set
+    on the context (the engine's switch, no reload); a direction without an adapter runs on the base alone.
+
+    The description names the bundle, its base and, per direction translated, the adapter that did it.
+    """
+
+    def __init__(self, root: Path, settings: DecodingSettings, n_ctx: int = 2048,
+                 n_threads: int | None = None) -> None:
+        import llama_cpp
+
+        self.bundle: Bundle = load_bundle(root)  # the sha256 of the base and of every adapter checked
+        self._base = GGUFTranslator(self.bundle.base_path, settings, n_ctx, n_threads)
+        self.llama = self._base.llama
+        self._pointers: dict[str, object] = {}  # adapter file (bundle-relative) -> llama_adapter_lora
+        for adapter in self.bundle.adapters:
+            path = self.bundle.adapter_path(adapter)
+            pointer = llama_cpp.llama_adapter_lora_init(self.llama._model.model, str(path).encode("utf-8"))
+            if not pointer:  # llama.cpp logs why (wrong base, not an adapter)
+                self.close()
+                raise ValueError(f"{path}: llama.cpp could not load the LoRA adapter on the bundle's base "
+                                 f"{self.bundle.base_path}")
+            self._pointers[adapter.file] = pointer
+        self._active: BundleAdapter | None = None
+        self.description = {
+            "kind": "bundle", "path": str(self.bundle.root), "name": self.bundle.name,
+            "base": str(self.bundle.base_path), "base_sha256": self.bundle.base.sha256, "adapter": None,
+            "n_ctx": n_ctx, "directions": {},  # filled per direction translated
+        }
+
+    def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
+        adapter = self.bundle.adapter_for(src, tgt)
+        if adapter != self._active:
+            set_context_adapter(self.llama._ctx.ctx, self._pointers[adapter.file] if adapter else None)
+            # llama-cpp-python reuses the last prompt's KV cells for a common prefix; those were computed
+            # under the other adapter (the ALMA prompt's beginning is shared across directions).
+            self.llama.reset()
+            self._active = adapter
+        self.description["directions"][f"{src}-{tgt}"] = (
+            {"adapter": adapter.file, "sha256": adapter.sha256, "language": adapter.language} if adapter else
+            {"adapter": None, "note": "no adapter for this direction: the base translates it alone (zero-shot)"})
+        return self._base.translate(texts, src, tgt)
+
+    def close(self) -> None:
+        """Free the adapters, then the weights (the context points to the adapter set on it)."""
+        import llama_cpp
+
+        if self._pointers:
+            set_context_adapter(self.llama._ctx.ctx, None)
+            for pointer in self._pointers.values():
+                llama_cpp.llama_adapter_lora_free(pointer)
+            self._pointers.clear()
+            self._active = None
+        self.llama.close()
+
+
 class _LlamaFirstLine:
     """llama.cpp stopping criterion: true once the output holds a complete non-empty line."""
 
@@ -180,11 +242,17 @@ class _LlamaFirstLine:
 
 
 def load_translator(model: Path, settings: DecodingSettings, adapter: Path | None = None) -> Translator:
-    """An HF folder (config.json + safetensors) or a .gguf file; raises FileNotFoundError/ValueError."""
+    """An HF folder (config.json + safetensors; adapter: a peft folder), a .gguf file (adapter: a GGUF LoRA
+    adapter file) or a bundle folder; raises FileNotFoundError/ValueError (BundleError for a bad bundle)."""
     if model.is_file() and model.suffix.lower() == ".gguf":
+        if adapter is not None and not (adapter.is_file() and adapter.suffix.lower() == ".gguf"):
+            raise ValueError(f"--adapter {adapter}: a GGUF model takes a GGUF LoRA adapter file "
+                             f"(alma-convert lora makes one from a peft folder)")
+        return GGUFTranslator(model, settings, adapter=adapter)
+    if is_bundle(model):
         if adapter is not None:
-            raise ValueError(f"--adapter applies to HF models only, not to the GGUF {model}")
-        return GGUFTranslator(model, settings)
+            raise ValueError(f"--adapter does not apply to the bundle {model}: it has an adapter per language")
+        return BundleTranslator(model, settings)
     if model.is_dir():
         if not (model / "config.json").is_file():
             raise FileNotFoundError(f"model folder {model} has no config.json")

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from alma_core.atomic import write_text_atomic
+from alma_core.bundle import BundleError, is_bundle, load_bundle
 from alma_core.languages import parse_pair
 from alma_core.parallel_files import read_records
 from alma_core.prompts import OUTPUT_LENGTH_FACTOR
@@ -286,9 +287,18 @@ class EngineTranslator:
         self.strategy = next(iter(self.terms.values())).strategy
         self.description = {"kind": "gguf", "path": str(model_path), "adapter": None, "n_ctx": self.engine.n_ctx,
                             "through": "desktop.engine.TranslationEngine (terms enforced)"}
+        if is_bundle(model_path):
+            bundle = load_bundle(model_path, check_files=False)  # the engine has checked the hashes
+            self.description.update({"kind": "bundle", "name": bundle.name, "base": str(bundle.base_path),
+                                     "base_sha256": bundle.base.sha256, "directions": {}})
 
     def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
         terms = self.terms.get(f"{src}-{tgt}")
+        if "directions" in self.description:
+            adapter = self.engine.adapter_for(src, tgt)
+            self.description["directions"][f"{src}-{tgt}"] = (
+                {"adapter": str(adapter)} if adapter else
+                {"adapter": None, "note": "no adapter for this direction: the base translates it alone (zero-shot)"})
         return [self.engine.translate(text, src, tgt, terms=terms) for text in texts]
 
     def close(self) -> None:
@@ -346,7 +356,17 @@ def run_evaluation(args: argparse.Namespace) -> dict:
     terms = load_direction_terms(args, tests)
     model_path = Path(args.model).expanduser()
     adapter = Path(args.adapter).expanduser() if args.adapter else None
-    is_gguf = model_path.suffix.lower() == ".gguf"
+    bundle = None
+    if is_bundle(model_path):
+        try:
+            bundle = load_bundle(model_path)  # format, keys, files and their sha256, before any decoding
+        except BundleError as exc:
+            raise EvaluationInputError(str(exc)) from None
+        if adapter is not None:
+            raise EvaluationInputError(f"--adapter does not apply to the bundle {model_path}: it has an adapter "
+                                       "per language")
+    # A bundle is a GGUF base with GGUF adapters: decoded by llama.cpp as a GGUF is.
+    is_gguf = model_path.suffix.lower() == ".gguf" or bundle is not None
     length_factor = OUTPUT_LENGTH_FACTOR if getattr(args, "length_factor", None) is None else args.length_factor
     if length_factor < 0:
         raise EvaluationInputError(f"--length-factor must be 0 or more (got {length_factor})")
@@ -356,14 +376,20 @@ def run_evaluation(args: argparse.Namespace) -> dict:
     if is_gguf and args.beams != 1:
         print("alma-train evaluate: a GGUF model is decoded greedily with llama.cpp (--beams ignored)",
               file=sys.stderr)
+    if bundle is not None:
+        for test in tests.values():
+            if bundle.adapter_for(test.src, test.tgt) is None:
+                print(f"alma-train evaluate: {bundle.root.name} has no adapter for {test.direction}; its base "
+                      "translates it alone (zero-shot)", file=sys.stderr)
 
     # 2. Translate (with terms: a GGUF through the desktop engine, which enforces them).
     enforced = bool(terms) and is_gguf
     if enforced:
-        if not model_path.is_file():
+        if not model_path.is_file() and bundle is None:
             raise FileNotFoundError(f"model not found: {model_path}")
         if adapter is not None:
-            raise EvaluationInputError(f"--adapter applies to HF models only, not to the GGUF {model_path}")
+            raise EvaluationInputError(f"--adapter with --glossary: the desktop engine takes a bundle, not a GGUF "
+                                       f"and a separate adapter ({adapter})")
         translator = EngineTranslator(model_path, args.max_new_tokens, terms, getattr(args, "term_strategy", None))
     else:
         translator = load_translator(model_path, settings, adapter)
@@ -378,6 +404,8 @@ def run_evaluation(args: argparse.Namespace) -> dict:
         seconds[name] = time.time() - tick
         print(f"{name}: {len(test.sources)} segments translated in {seconds[name]:.1f} s", file=sys.stderr)
     model_description = translator.description
+    if hasattr(translator, "close"):
+        translator.close()
     strategy = translator.strategy if enforced else "none"
     del translator  # free its memory before COMET loads
 
@@ -485,8 +513,11 @@ def add_evaluate_parsers(sub) -> None:
         "evaluate", help="translate test sets and score them (BLEU, chrF, COMET)",
         description="Decode test sets with an HF model (beam search) or a GGUF (llama.cpp, greedy) and write "
                     "a report with BLEU, chrF and COMET per direction.")
-    parser.add_argument("--model", required=True, help="HF model folder (safetensors) or a .gguf file")
-    parser.add_argument("--adapter", help="a LoRA adapter folder to apply to the HF model")
+    parser.add_argument("--model", required=True,
+                        help="HF model folder (safetensors), a .gguf file or a bundle folder (X.bundle: its base "
+                             "with each direction's adapter; docs/adapters.md)")
+    parser.add_argument("--adapter", help="a peft LoRA adapter folder for an HF model, or a GGUF LoRA adapter file "
+                                          "(alma-convert lora) for a .gguf model")
     parser.add_argument("--test", nargs="+", metavar="FILE",
                         help="parallel test files (jsonl/tsv/tmx/po); each record gives both directions")
     parser.add_argument("--src-file", action="append", help="plain-text sources, one segment per line")

@@ -76,6 +76,11 @@ def report_markdown(report: dict) -> str:
     decoding = report["decoding"]
     lines.append(f"Model: `{report['model']['path']}` ({report['model']['kind']}"
                  + (f", adapter `{report['model']['adapter']}`" if report["model"].get("adapter") else "") + ")  ")
+    if report["model"].get("kind") == "bundle":
+        lines.append(f"Base: `{report['model']['base']}`  ")
+        lines.append("Adapters: " + "; ".join(
+            f"{d} `{e['adapter']}`" if e.get("adapter") else f"{d} none (the base alone, zero-shot)"
+            for d, e in report["model"].get("directions", {}).items()) + "  ")
     lines.append(f"Decoding: {decoding['search']}, {decoding['beams']} beam(s), max {decoding['max_new_tokens']} new "
                  f"tokens, batch {decoding['batch_size']}, stop at end of first line: {decoding['line_stop']}  ")
     signatures = sorted({e["bleu_signature"] for e in report["directions"].values()})
