@@ -1,5 +1,5 @@
 """alma-train add-language: one LoRA adapter for xx<->en (both directions) on the plain base, trained over the
-bundle base's kept vocabulary, and its bundle manifest entry
+bundle base's kept vocabulary, its bundle manifest entry and, with --bundle, the adapter's GGUF in that bundle
 (docs/training.md#a-language-is-an-adapter-alma-train-add-language)."""
 
 from __future__ import annotations
@@ -14,15 +14,13 @@ from typing import Any
 
 from alma_core.atomic import write_text_atomic
 from alma_core.paths import user_cache_dir
+from alma_train.bundle_add import ENTRY_FILE, add_to_bundle
 from alma_train.data.demo_data import ALL_LANGUAGES, build_parallel
 from alma_train.train.config import load_config
 from alma_train.train.trainer import run_training
 
 ADAPTER_PRESET = "adapter-gemma3-270m"
 BUNDLE_FORMAT = "alma-bundle/1"
-# The entry add-language writes beside the adapter, in bundle.json's shape ("adapters": [entry]); it joins
-# a bundle's manifest once `alma-convert lora` has made the adapter's GGUF (docs/training.md).
-ENTRY_FILE = "bundle-entry.json"
 
 
 def bundle_base(bundle: Path) -> Path:
@@ -109,7 +107,9 @@ def evaluate_adapter(model_dir: str, adapter: Path, test_file: Path, limit: int,
 def add_language(lang: str, output: Path, base: str | None = None, bundle: Path | None = None,
                  data_dir: Path | None = None, config: str = ADAPTER_PRESET, max_steps: int | None = None,
                  eval_limit: int = 100) -> dict[str, Any]:
-    """Train the xx<->en adapter into `output` and write its manifest entry there; returns the entry."""
+    """Train the xx<->en adapter into `output` and write its manifest entry there; with `bundle`, also convert
+    it into the bundle (adapters/<xx>.lora.gguf, f16) and add or replace its entry in bundle.json. Returns
+    the entry (as the bundle holds it when there is one)."""
     lang = check_language(lang)
     kept = bundle_base(bundle) if bundle is not None else None
     data_dir = ensure_data(data_dir or user_cache_dir() / "add-language" / "data", lang)
@@ -131,6 +131,9 @@ def add_language(lang: str, output: Path, base: str | None = None, bundle: Path 
                                   eval_limit, output / "eval" / "heldout-test.json")
     entry = manifest_entry(lang, summary, scores, data_dir)
     write_text_atomic(output / ENTRY_FILE, json.dumps(entry, indent=2, ensure_ascii=False) + "\n")
+    if bundle is not None:
+        added = add_to_bundle(output, bundle)
+        entry = {**entry, "sha256": added.sha256, "parent": added.parent}
     return entry
 
 
@@ -143,6 +146,8 @@ def _cmd_add_language(args: argparse.Namespace) -> int:
                          config=args.config, max_steps=args.max_steps, eval_limit=args.eval_limit)
     print(json.dumps(entry["scores"], indent=2))
     print(f"adapter: {output}  (manifest entry: {output / ENTRY_FILE})")
+    if bundle is not None:
+        print(f"added to {bundle}: {entry['file']} (sha256 {entry['sha256'][:16]}…)")
     return 0
 
 
@@ -156,7 +161,8 @@ def add_add_language_parser(sub: Any) -> None:
     parser.add_argument("language", help=f"language code ({', '.join(ALL_LANGUAGES)})")
     parser.add_argument("--base", help="a base name (see `alma-train bases`) or HF folder (default: the preset's)")
     parser.add_argument("--bundle", metavar="X.bundle", help="train over the kept vocabulary of this bundle's base "
-                        "(default: over the tokens chosen on the language's own data)")
+                        "(default: over the tokens chosen on the language's own data), then put the adapter into "
+                        "the bundle (adapters/<xx>.lora.gguf, f16) with its bundle.json entry")
     parser.add_argument("--data-dir", help="a demo-data folder (default: the user cache's, built as needed)")
     parser.add_argument("--output", help="the adapter folder (default: runs/adapter-<xx>)")
     parser.add_argument("--config", default=ADAPTER_PRESET, help=f"preset or YAML (default {ADAPTER_PRESET})")

@@ -14,6 +14,7 @@ from alma_core.interrupts import run_interruptible
 from alma_core.models import describe_bases, get_base
 from alma_train.add_language import add_add_language_parser
 from alma_train.build_translator import add_build_parser
+from alma_train.bundle_add import add_bundle_add_parser
 from alma_train.data.demo_data import build_demo_data, parse_languages
 from alma_train.evaluate.evaluation import add_evaluate_parsers
 from alma_train.train.base_export import export_base_hf
@@ -153,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_evaluate_parsers(sub)  # evaluate, compare
     add_build_parser(sub)
     add_add_language_parser(sub)
+    add_bundle_add_parser(sub)
     add_tune_parser(sub)
     return parser
 

@@ -1,14 +1,17 @@
-"""alma-train add-language: one adapter per language, trained over a bundle base's kept vocabulary, with its
-manifest entry; a tiny random Gemma 3 with the real tokenizer and the real catalogs' data."""
+"""alma-train add-language and bundle-add: one adapter per language, trained over a bundle base's kept
+vocabulary, with its manifest entry, converted into the bundle; a tiny random Gemma 3 with the real tokenizer
+and the real catalogs' data."""
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 
+from alma_core.bundle import file_sha256, load_bundle
 from alma_train.add_language import ENTRY_FILE, add_language
 from alma_train.cli import main
 from alma_train.data.demo_data import build_parallel
@@ -27,41 +30,70 @@ def tiny_gemma3(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def tiny_gemma3_gguf(tiny_gemma3, tmp_path_factory) -> Path:
+    """The tiny Gemma 3 as an f16 GGUF (alma-convert): a base llama.cpp loads and an adapter converts against."""
+    from convert.cli import main as convert_main
+
+    out = tmp_path_factory.mktemp("tiny-gemma3-gguf") / "tiny-gemma3.f16.gguf"
+    assert convert_main([str(tiny_gemma3), "-o", str(out), "--type", "f16"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
 def data(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("data")
     build_parallel(root / "parallel", languages=["fr", "ja"], max_train_pairs_per_source=8, heldout_pairs=16)
     return root
 
 
-def _bundle(folder: Path, model_dir: Path, drop=lambda text: False) -> Path:
+def _bundle(folder: Path, model_dir: Path, layers_from: Path, drop=lambda text: False) -> Path:
     """A bundle folder whose base GGUF carries the vocabulary of `model_dir` less the tokens `drop` names
-    (a trimmed base keeps no old ids, only its tokens: that is all add-language reads of it)."""
+    (a trimmed base keeps no old ids, only its tokens: that is all add-language reads of it) and the layer
+    tensors of the GGUF `layers_from` (all an adapter is converted against); bundle.json by alma_core.bundle."""
     import gguf
+    import numpy as np
 
     from convert.kept_vocab import hf_vocabulary
 
     vocabulary = hf_vocabulary(model_dir)
     kept = [(text, kind) for text, kind in zip(vocabulary.tokens, vocabulary.types, strict=True) if not drop(text)]
     folder.mkdir(parents=True)
+    layers = gguf.GGUFReader(layers_from)
     writer = gguf.GGUFWriter(folder / "base.gguf", arch="gemma3")
+    writer.add_block_count(int(layers.get_field("gemma3.block_count").contents()))
     writer.add_tokenizer_model("llama")
     writer.add_token_list([text for text, _ in kept])
     writer.add_token_types([kind for _, kind in kept])
+    for tensor in layers.tensors:
+        if tensor.name.startswith("blk."):
+            writer.add_tensor(tensor.name, np.array(tensor.data))
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
-    writer.write_ti_data_to_file()
+    writer.write_tensors_to_file()
     writer.close()
-    manifest = {"format": "alma-bundle/1", "name": folder.stem,
-                "base": {"file": "base.gguf", "sha256": "0" * 64, "architecture": "gemma3"}, "adapters": []}
-    (folder / "bundle.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return _manifest(folder)
+
+
+def _manifest(folder: Path) -> Path:
+    from alma_core.bundle import Bundle, new_base, write_bundle
+
+    write_bundle(Bundle(name=folder.stem, base=new_base(folder, "base.gguf", "gemma3"), adapters=[], root=folder))
     return folder
 
 
-def test_add_language_trains_one_adapter_over_the_bundle_base_vocabulary(tiny_gemma3, data, tmp_path):
-    bundle = _bundle(tmp_path / "t.bundle", tiny_gemma3, drop=lambda text: bool(_KANA.search(text)))
-    output = tmp_path / "fr-adapter"
+@pytest.fixture(scope="module")
+def fr_run(tiny_gemma3, tiny_gemma3_gguf, data, tmp_path_factory):
+    """add-language fr --bundle (a base without kana), 2 steps: the adapter folder, the entry, the bundle."""
+    root = tmp_path_factory.mktemp("fr-run")
+    bundle = _bundle(root / "t.bundle", tiny_gemma3, tiny_gemma3_gguf, drop=lambda text: bool(_KANA.search(text)))
+    output = root / "fr-adapter"
     entry = add_language("fr", output, base=str(tiny_gemma3), bundle=bundle, data_dir=data, max_steps=2,
                          eval_limit=2)
+    return output, entry, bundle
+
+
+def test_add_language_trains_one_adapter_over_the_bundle_base_vocabulary(tiny_gemma3, fr_run):
+    output, entry, bundle = fr_run
     summary = json.loads((output / "run_summary.json").read_text())
     assert summary["global_step"] == 2 and summary["finetune"] == "lora"
     assert summary["config"]["pairs"] == ["fr-en"] and summary["config"]["both_directions"] is True
@@ -72,13 +104,89 @@ def test_add_language_trains_one_adapter_over_the_bundle_base_vocabulary(tiny_ge
     vocab = _vocab(tiny_gemma3)
     assert kept["of"] == len(vocab) and 0 < len(vocab) - kept["kept"] == sum(1 for t in vocab if _KANA.search(t))
     assert (output / "adapter_config.json").is_file()
-    # The manifest entry, in bundle.json's shape, written beside the adapter.
-    assert json.loads((output / ENTRY_FILE).read_text()) == entry
+    # The manifest entry, in bundle.json's shape, written beside the adapter (sha256 null: no GGUF there).
+    beside = json.loads((output / ENTRY_FILE).read_text())
+    assert beside == {**entry, "sha256": None}
     assert entry["language"] == "fr" and entry["directions"] == ["fr-en", "en-fr"]
-    assert entry["file"] == "adapters/fr.lora.gguf" and entry["sha256"] is None and entry["parent"] is None
+    assert entry["file"] == "adapters/fr.lora.gguf" and entry["parent"] is None
     assert entry["alpha"] == 32.0 and entry["trained"]["steps"] == 2 and entry["trained"]["lora_r"] == 16
     assert set(entry["scores"]) == {"fr-en", "en-fr"}
     assert all(s["set"] == "heldout-test" and s["segments"] == 2 and s["chrf"] >= 0 for s in entry["scores"].values())
+    # ... and the adapter is in the bundle: an f16 GGUF LoRA converted against its base, its entry in
+    # bundle.json (loaded with every sha256 checked).
+    from convert.lora_adapter import lora_file_type
+
+    loaded = load_bundle(bundle)
+    [added] = loaded.adapters
+    assert added.file == "adapters/fr.lora.gguf" and added.sha256 == entry["sha256"]
+    assert added.sha256 == file_sha256(bundle / "adapters" / "fr.lora.gguf")
+    assert added.directions == ("fr-en", "en-fr") and added.alpha == 32.0 and added.trained == entry["trained"]
+    assert {d: s.chrf for d, s in added.scores.items()} == {d: s["chrf"] for d, s in entry["scores"].items()}
+    assert lora_file_type(bundle / "adapters" / "fr.lora.gguf") == "f16"
+    assert sorted(p.name for p in (bundle / "adapters").iterdir()) == ["fr.lora.gguf"]
+
+
+def test_bundle_add_puts_an_earlier_adapter_into_a_bundle_llama_cpp_runs(fr_run, tiny_gemma3_gguf, tmp_path,
+                                                                         capsys):
+    from alma_core.bundle import Bundle, write_bundle
+    from alma_train.evaluate.decode import BundleTranslator, DecodingSettings
+
+    output, entry, _ = fr_run
+    bundle = tmp_path / "real.bundle"
+    bundle.mkdir()
+    shutil.copyfile(tiny_gemma3_gguf, bundle / "base.gguf")
+    _manifest(bundle)
+    assert main(["bundle-add", str(output), "--bundle", str(bundle)]) == 0
+    assert "adapters/fr.lora.gguf" in capsys.readouterr().out
+    [added] = load_bundle(bundle).adapters
+    assert added.sha256 == entry["sha256"]  # the same peft adapter, converted the same way
+    # llama.cpp loads it on the bundle's base and translates fr-en with it.
+    translator = BundleTranslator(bundle, DecodingSettings(beams=1, max_new_tokens=4, batch_size=1))
+    try:
+        assert len(translator.translate(["Bonjour"], "fr", "en")) == 1
+        assert translator.description["directions"]["fr-en"]["adapter"] == "adapters/fr.lora.gguf"
+    finally:
+        translator.close()
+    # Adding it again replaces the entry (one fr adapter), keeping the parent the bundle recorded.
+    loaded = load_bundle(bundle)
+    loaded.adapters[0] = type(added)(**{**added.__dict__, "parent": "adapters/fr-v1.lora.gguf"})
+    (bundle / "adapters" / "fr-v1.lora.gguf").write_bytes(b"an older adapter")
+    write_bundle(Bundle(name=loaded.name, base=loaded.base, adapters=loaded.adapters, root=bundle))
+    assert main(["bundle-add", str(output), "--bundle", str(bundle)]) == 0
+    [replaced] = load_bundle(bundle).adapters
+    assert replaced.parent == "adapters/fr-v1.lora.gguf" and replaced.sha256 == added.sha256
+    assert sorted(p.name for p in (bundle / "adapters").iterdir()) == ["fr-v1.lora.gguf", "fr.lora.gguf"]
+
+
+def test_bundle_add_refuses_bad_input_with_exit_2_and_leaves_the_bundle(fr_run, tmp_path, capsys):
+    output, _, bundle = fr_run
+    manifest = (bundle / "bundle.json").read_bytes()
+    # An adapter folder without its entry.
+    assert main(["bundle-add", str(tmp_path), "--bundle", str(bundle)]) == 2
+    assert f"{tmp_path / ENTRY_FILE}: no such file" in capsys.readouterr().err
+    # An entry whose directions do not involve its language: refused by bundle.json's checks, and the
+    # adapter file the bundle had is put back.
+    bad = tmp_path / "bad-adapter"
+    shutil_copy_adapter(output, bad)
+    entry = json.loads((bad / ENTRY_FILE).read_text())
+    (bad / ENTRY_FILE).write_text(json.dumps({**entry, "directions": ["de-en"]}))
+    before = (bundle / "adapters" / "fr.lora.gguf").read_bytes()
+    assert main(["bundle-add", str(bad), "--bundle", str(bundle)]) == 2
+    assert "adapters[0].directions: de-en does not involve the adapter's language fr" in capsys.readouterr().err
+    assert (bundle / "bundle.json").read_bytes() == manifest
+    assert (bundle / "adapters" / "fr.lora.gguf").read_bytes() == before
+    assert sorted(p.name for p in (bundle / "adapters").iterdir()) == ["fr.lora.gguf"]
+    # A bundle whose base was changed: the adapter is not converted for it.
+    copy = tmp_path / "changed.bundle"
+    shutil.copytree(bundle, copy)
+    with open(copy / "base.gguf", "ab") as handle:
+        handle.write(b"\0")
+    assert main(["bundle-add", str(output), "--bundle", str(copy)]) == 2
+    assert "bundle.json: base.sha256" in capsys.readouterr().err
+
+
+def shutil_copy_adapter(source: Path, target: Path) -> None:
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("checkpoint-*", "eval"))
 
 
 def _vocab(model_dir: Path) -> list[str]:
@@ -87,8 +195,10 @@ def _vocab(model_dir: Path) -> list[str]:
     return hf_vocabulary(model_dir).tokens
 
 
-def test_a_language_the_base_vocabulary_lacks_is_refused_naming_the_token_and_file(tiny_gemma3, data, tmp_path):
-    bundle = _bundle(tmp_path / "nokana.bundle", tiny_gemma3, drop=lambda text: bool(_KANA.search(text)))
+def test_a_language_the_base_vocabulary_lacks_is_refused_naming_the_token_and_file(tiny_gemma3, tiny_gemma3_gguf,
+                                                                                   data, tmp_path):
+    bundle = _bundle(tmp_path / "nokana.bundle", tiny_gemma3, tiny_gemma3_gguf,
+                     drop=lambda text: bool(_KANA.search(text)))
     with pytest.raises(ConfigError, match=r"of training example \d+ \((en->ja|ja->en).* is not in the kept "
                                           r"vocabulary of .*nokana\.bundle/base\.gguf \(build that base"):
         add_language("ja", tmp_path / "ja-adapter", base=str(tiny_gemma3), bundle=bundle, data_dir=data,
