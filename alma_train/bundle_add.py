@@ -70,8 +70,8 @@ def add_to_bundle(adapter_dir: Path, bundle_dir: Path, out_type: str = "f16") ->
     fresh = target.with_name(f".{target.name}.new")
     backup = target.with_name(f".{target.name}.old")
     try:
-        convert_lora(adapter_dir, bundle.base_path, fresh, out_type=out_type, name=f"{bundle.name}-{language}",
-                     force=True)
+        # Named for the run folder (alma-convert lora's default): the same adapter gives the same file in any bundle.
+        convert_lora(adapter_dir, bundle.base_path, fresh, out_type=out_type, force=True)
     except ConversionError as error:
         raise ValueError(str(error)) from None
     had_file = target.exists()
