@@ -4,8 +4,8 @@ and what a direction switch costs beside a model load (docs/adapters.md, "Speed"
 The weights (--adapter-type: the adapters' tensor type, f16 by default): one peft LoRA of the translator recipe's shape (v6: r=16, alpha=32 on q/k/v/o/gate/up/down_proj;
 lora_B random, as training's values do not change the arithmetic) on the --base's HF export, then
 - merged: the adapter merged into the HF weights (peft merge_and_unload), converted by alma-convert (q8_0);
-- bundle: the base converted by alma-convert (q8_0) + the adapter converted by llama.cpp's
-  convert_lora_to_gguf.py (f16), set on the context at run time (desktop.engine, a bundle);
+- bundle: the base converted by alma-convert (q8_0) + the adapter converted by alma-convert lora (f16),
+  set on the context at run time (desktop.engine, a bundle);
 a second adapter (another seed) gives a bundle two languages, for the switch.
 
 Both run through TranslationEngine (no cache), the same --sentences sentences one at a time (greedy, streamed)
@@ -39,7 +39,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# The adapter helpers the tests use (peft adapter, llama.cpp's converter, the merge, the bundle).
+# The adapter helpers the tests use (seeded peft adapter, alma-convert lora, the merge, the bundle).
 sys.path.insert(0, str(ROOT / "tests"))
 
 RECIPE_RANK, RECIPE_ALPHA = 16, 32
@@ -50,15 +50,9 @@ SWITCHES = 20
 
 def build(base_name: str, work: Path, adapter_type: str = "f16") -> dict[str, Path]:
     """The merged GGUF, the bundle (base + two adapters), made once into work."""
-    from lora_adapters import (
-        convert_adapter,
-        find_sdist,
-        lora_converter,
-        make_peft_adapter,
-        make_test_bundle,
-        merge_adapter,
-    )
+    from lora_adapters import convert_adapter, make_peft_adapter, make_test_bundle, merge_adapter
 
+    from alma_core.gguf_file import read_model_info
     from alma_train.train.base_export import export_base_hf
 
     work.mkdir(parents=True, exist_ok=True)
@@ -81,13 +75,10 @@ def build(base_name: str, work: Path, adapter_type: str = "f16") -> dict[str, Pa
         merged_hf = merge_adapter(hf, peft[0], work / "merged-hf")
         convert(merged_hf, paths["merged"])
     if not paths["bundle"].is_dir():
-        sdist = find_sdist()
-        if sdist is None:
-            raise SystemExit("llama.cpp's convert_lora_to_gguf.py is not on disk (see docs/convert.md)")
-        converter = lora_converter(sdist, work / "llama.cpp")
-        adapters = {lang: convert_adapter(converter, folder, hf, work / f"{lang}{suffix}.lora.gguf", adapter_type)
+        adapters = {lang: convert_adapter(folder, paths["base"], work / f"{lang}{suffix}.lora.gguf", adapter_type)
                     for lang, folder in zip(("de", "fr"), peft, strict=True)}
-        make_test_bundle(paths["bundle"], paths["base"], adapters, alpha=RECIPE_ALPHA)
+        make_test_bundle(paths["bundle"], paths["base"], adapters, alpha=RECIPE_ALPHA,
+                         architecture=read_model_info(paths["base"])["architecture"])
     return paths
 
 

@@ -141,20 +141,14 @@ def app_dirs(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture(scope="session")
-def lora_adapter_ggufs(default_hf_dir, tmp_path_factory) -> dict[str, Path]:
-    """Two real GGUF LoRA adapters on the fast test model, "de" and "fr" (different random lora_B), made
-    from peft adapters by llama.cpp's own convert_lora_to_gguf.py (tests/lora_adapters.py); a skip when
-    the llama-cpp-python sdist that carries the script is not on disk."""
-    from lora_adapters import convert_adapter, find_sdist, lora_converter, make_peft_adapter
+def lora_adapter_ggufs(default_hf_dir, default_gguf, tmp_path_factory) -> dict[str, Path]:
+    """Two real GGUF LoRA adapters on the fast test model, "de" and "fr" (seeded, different random lora_B),
+    made from peft adapters by `alma-convert lora` against the test GGUF (tests/lora_adapters.py)."""
+    from lora_adapters import convert_adapter, make_peft_adapter
 
-    sdist = find_sdist()
-    if sdist is None:
-        pytest.skip("llama.cpp's convert_lora_to_gguf.py is not on disk: run `pip download --no-deps --no-binary "
-                    ":all: llama-cpp-python==0.3.36 -d ~/.cache/alma-local/reference` once")
     folder = tmp_path_factory.mktemp("lora")
-    converter = lora_converter(sdist, folder / "llama.cpp")
-    return {language: convert_adapter(converter, make_peft_adapter(default_hf_dir, folder / f"peft-{language}", seed),
-                                      default_hf_dir, folder / f"{language}.lora.gguf")
+    return {language: convert_adapter(make_peft_adapter(default_hf_dir, folder / f"peft-{language}", seed),
+                                      default_gguf, folder / f"{language}.lora.gguf")
             for seed, language in enumerate(("de", "fr"))}
 
 

@@ -1,49 +1,20 @@
-"""Real LoRA adapters for tests and benchmarks: a peft LoRA on the fast test model (SmolLM2-135M), its
-lora_B filled so outputs change, converted to a llama.cpp GGUF adapter by llama.cpp's own
-convert_lora_to_gguf.py from the llama-cpp-python sdist (docs/adapters.md), and the bundle of them.
-
-`alma-convert lora` (issue 28, the converter part) replaces the llama.cpp script here once it lands.
+"""Real LoRA adapters for tests and benchmarks: a seeded peft LoRA on an HF model (the fast test model,
+SmolLM2-135M), its lora_B filled so outputs change, converted to a llama.cpp GGUF adapter by `alma-convert
+lora` (convert/lora_adapter.py; its equality with llama.cpp's own converter is tested in
+tests/conversion/test_convert_lora.py), and the bundle of them (docs/adapters.md).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
-import tarfile
 from pathlib import Path
 
 from alma_core.bundle import Bundle, Score, new_adapter, new_base, write_bundle
+from convert.lora_adapter import convert_lora
 
-LLAMA_CPP_PYTHON_SDIST = "llama_cpp_python-0.3.36.tar.gz"
 LORA_TARGETS = ("q_proj", "v_proj", "down_proj")
 LORA_RANK = 8
 LORA_ALPHA = 16
-
-
-def find_sdist() -> Path | None:
-    """The llama-cpp-python sdist: $ALMA_LLAMA_CPP_SDIST, else alma-local's cache/reference."""
-    from alma_core.paths import user_cache_dir
-
-    candidates = [Path(os.environ["ALMA_LLAMA_CPP_SDIST"])] if os.environ.get("ALMA_LLAMA_CPP_SDIST") else []
-    candidates.append(user_cache_dir() / "reference" / LLAMA_CPP_PYTHON_SDIST)
-    return next((c for c in candidates if c.exists()), None)
-
-
-def lora_converter(sdist: Path, folder: Path) -> Path:
-    """llama.cpp's convert_lora_to_gguf.py (with the conversion/ and gguf-py/ it imports), extracted into folder."""
-    if sdist.is_dir():
-        return sdist / "convert_lora_to_gguf.py"
-    prefix = sdist.name.removesuffix(".tar.gz") + "/vendor/llama.cpp/"
-    wanted = (prefix + "convert_lora_to_gguf.py", prefix + "convert_hf_to_gguf.py", prefix + "conversion/",
-              prefix + "gguf-py/gguf/")
-    script = folder / prefix / "convert_lora_to_gguf.py"
-    if not script.is_file():
-        with tarfile.open(sdist) as archive:
-            members = [m for m in archive.getmembers() if m.name.startswith(wanted)]
-            archive.extractall(folder, members=members, filter="data")
-    return script
 
 
 def make_peft_adapter(hf_dir: Path, out: Path, seed: int, scale: float = 0.02, rank: int = LORA_RANK,
@@ -69,10 +40,9 @@ def make_peft_adapter(hf_dir: Path, out: Path, seed: int, scale: float = 0.02, r
     return out
 
 
-def convert_adapter(converter: Path, peft_dir: Path, hf_dir: Path, output: Path, outtype: str = "f16") -> Path:
-    """The peft adapter as a GGUF LoRA adapter (f16, or q8_0, ...), by llama.cpp's converter in a child process."""
-    subprocess.run([sys.executable, str(converter), str(peft_dir), "--base", str(hf_dir), "--outfile", str(output),
-                    "--outtype", outtype], check=True, capture_output=True, timeout=600)
+def convert_adapter(peft_dir: Path, base_gguf: Path, output: Path, outtype: str = "f16") -> Path:
+    """The peft adapter as a GGUF LoRA adapter (f16, q8_0 or f32) for the model base_gguf, by alma-convert lora."""
+    convert_lora(peft_dir, base_gguf, output, out_type=outtype)
     return output
 
 
@@ -91,7 +61,8 @@ def merge_adapter(hf_dir: Path, peft_dir: Path, out: Path) -> Path:
     return out
 
 
-def make_test_bundle(root: Path, base_gguf: Path, adapters: dict[str, Path], alpha: float = LORA_ALPHA) -> Path:
+def make_test_bundle(root: Path, base_gguf: Path, adapters: dict[str, Path], alpha: float = LORA_ALPHA,
+                     architecture: str = "llama") -> Path:
     """A bundle folder at root: the base (a symlink: the tests' base is ~100 MB), each adapter copied into
     adapters/, bundle.json written by alma_core.bundle with xx<->en directions and made-up scores."""
     (root / "adapters").mkdir(parents=True)
@@ -102,5 +73,5 @@ def make_test_bundle(root: Path, base_gguf: Path, adapters: dict[str, Path], alp
         entries.append(new_adapter(root, language, [f"{language}-en", f"en-{language}"],
                                    f"adapters/{language}.lora.gguf", alpha, trained={"steps": 0, "seed": 0},
                                    scores={f"{language}-en": Score("heldout-test", 12.5, 40)}))
-    write_bundle(Bundle(name=root.stem, base=new_base(root, "base.gguf", "llama"), adapters=entries, root=root))
+    write_bundle(Bundle(name=root.stem, base=new_base(root, "base.gguf", architecture), adapters=entries, root=root))
     return root
