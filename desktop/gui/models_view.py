@@ -228,9 +228,8 @@ class ModelsView(QWidget):
             self.default_label.setToolTip(str(default))
         else:
             self.default_label.setText(f"No default model: {self.default_problem}")
-        # The bundles in the user model folder are listed without being added (that is where they install).
-        added = [*installed_bundles(), *(canonical_model_path(path) for path in self._settings.added_models())]
-        added = list(dict.fromkeys(added))
+        self._add_new_bundles()
+        added = list(dict.fromkeys(canonical_model_path(path) for path in self._settings.added_models()))
         for path in [*([default] if default is not None else []), *(p for p in added if p != default)]:
             item = QListWidgetItem()
             item.setData(PATH_ROLE, str(path))
@@ -242,6 +241,19 @@ class ModelsView(QWidget):
         wanted = canonical_model_path(wanted) if wanted is not None else None
         self.list.setCurrentRow(paths.index(wanted) if wanted in paths else 0)
         self._show_selected()
+
+    def _add_new_bundles(self) -> None:
+        """A bundle that appears in the user model folder (where bundles install) is added to the list once,
+        as if the user had added it: from then on it is a listed model like a GGUF, and "Remove from list"
+        takes it off for good. The folder's bundles are remembered as seen; one deleted and installed again
+        is new again."""
+        installed = installed_bundles()
+        seen = {canonical_model_path(p) for p in self._settings.seen_bundles()}
+        new = [path for path in installed if path not in seen]
+        if new:
+            self._settings.set_added_models([*self._settings.added_models(), *new])
+        if new or seen != set(installed):
+            self._settings.set_seen_bundles(installed)
 
     def _refresh_labels(self) -> None:
         default = self.default_path()

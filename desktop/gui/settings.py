@@ -50,6 +50,13 @@ class AppSettings:
     def set_added_models(self, paths: list[Path]) -> None:
         self._store.setValue("models/added", json.dumps([str(p) for p in paths]))
 
+    def seen_bundles(self) -> list[Path]:
+        """The bundles of the user model folder already put on the list once (a removed one stays off)."""
+        return [Path(p) for p in self._json("models/seen_bundles", [])]
+
+    def set_seen_bundles(self, paths: list[Path]) -> None:
+        self._store.setValue("models/seen_bundles", json.dumps([str(p) for p in paths]))
+
     def active_model(self) -> Path | None:
         """The model to load at start; None means the default model."""
         value = self._store.value("models/active", "")

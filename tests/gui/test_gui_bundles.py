@@ -41,6 +41,31 @@ def test_an_installed_bundle_is_listed_with_its_adapters(qtbot, default_gguf, lo
     assert bundle.resolve() not in view.model_paths()
 
 
+def test_removing_an_installed_bundle_from_the_list_sticks(qtbot, default_gguf, lora_adapter_ggufs):
+    from desktop.gui.models_view import ModelsView
+    from desktop.gui.settings import AppSettings
+
+    bundle = make_test_bundle(user_models_dir() / "kept.bundle", default_gguf, lora_adapter_ggufs).resolve()
+    view = ModelsView(AppSettings())
+    qtbot.addWidget(view)
+    assert bundle in view.model_paths()
+    view.select_model(bundle)
+    view.remove_selected()
+    assert bundle not in view.model_paths() and bundle.is_dir()  # off the list, still on disk
+    # ... and it stays off: the next listing (the view refilled, the app started again) does not bring it back.
+    view._fill_list()
+    assert bundle not in view.model_paths()
+    again = ModelsView(AppSettings())
+    qtbot.addWidget(again)
+    assert bundle not in again.model_paths()
+    # "Add GGUF…" with its bundle.json lists it again; another bundle installed later is listed.
+    assert again.add_model(bundle / "bundle.json")
+    assert bundle in again.model_paths()
+    other = make_test_bundle(user_models_dir() / "other.bundle", default_gguf, lora_adapter_ggufs).resolve()
+    again._fill_list()
+    assert other in again.model_paths()
+
+
 def test_a_bundle_is_added_by_its_manifest_and_a_broken_one_refused(qtbot, tmp_path, default_bundle, monkeypatch):
     from desktop.gui import models_view
     from desktop.gui.models_view import ModelsView
