@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from alma_core.atomic import write_text_atomic
+from alma_core.bundle import is_bundle
 from alma_core.languages import parse_pair
 from alma_core.parallel_files import read_records
 from alma_core.prompts import OUTPUT_LENGTH_FACTOR
@@ -283,8 +284,8 @@ class EngineTranslator:
         self.engine = TranslationEngine(model_path, max_new_tokens=max_new_tokens, cache=False)
         # direction -> Terms; strategy None: the default, decided by desktop.terminology.Terms.
         self.terms = {name: Terms.of(base, strategy) for name, base in terms.items()}
-        self.strategy = next(iter(self.terms.values())).strategy
-        self.description = {"kind": "gguf", "path": str(model_path), "adapter": None, "n_ctx": self.engine.n_ctx,
+        self.strategy = next(iter(self.terms.values())).strategy if self.terms else "none"
+        self.description = {"kind": "bundle" if is_bundle(model_path) else "gguf", "path": str(model_path), "adapter": None, "n_ctx": self.engine.n_ctx,
                             "through": "desktop.engine.TranslationEngine (terms enforced)"}
 
     def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
@@ -346,7 +347,7 @@ def run_evaluation(args: argparse.Namespace) -> dict:
     terms = load_direction_terms(args, tests)
     model_path = Path(args.model).expanduser()
     adapter = Path(args.adapter).expanduser() if args.adapter else None
-    is_gguf = model_path.suffix.lower() == ".gguf"
+    is_gguf = model_path.suffix.lower() == ".gguf" or is_bundle(model_path)  # both decoded by llama.cpp
     length_factor = OUTPUT_LENGTH_FACTOR if getattr(args, "length_factor", None) is None else args.length_factor
     if length_factor < 0:
         raise EvaluationInputError(f"--length-factor must be 0 or more (got {length_factor})")
@@ -359,7 +360,12 @@ def run_evaluation(args: argparse.Namespace) -> dict:
 
     # 2. Translate (with terms: a GGUF through the desktop engine, which enforces them).
     enforced = bool(terms) and is_gguf
-    if enforced:
+    if is_bundle(model_path):  # base + the direction's adapter: only the desktop engine sets adapters
+        if adapter is not None:
+            raise EvaluationInputError(f"--adapter applies to HF models only, not to the bundle {model_path}")
+        translator = EngineTranslator(model_path, args.max_new_tokens, terms, getattr(args, "term_strategy", None))
+        enforced = bool(terms)
+    elif enforced:
         if not model_path.is_file():
             raise FileNotFoundError(f"model not found: {model_path}")
         if adapter is not None:
@@ -485,7 +491,8 @@ def add_evaluate_parsers(sub) -> None:
         "evaluate", help="translate test sets and score them (BLEU, chrF, COMET)",
         description="Decode test sets with an HF model (beam search) or a GGUF (llama.cpp, greedy) and write "
                     "a report with BLEU, chrF and COMET per direction.")
-    parser.add_argument("--model", required=True, help="HF model folder (safetensors) or a .gguf file")
+    parser.add_argument("--model", required=True, help="HF model folder (safetensors), a .gguf file or a bundle "
+                        "folder (base + the direction's adapter, through the desktop engine)")
     parser.add_argument("--adapter", help="a LoRA adapter folder to apply to the HF model")
     parser.add_argument("--test", nargs="+", metavar="FILE",
                         help="parallel test files (jsonl/tsv/tmx/po); each record gives both directions")
