@@ -110,7 +110,7 @@ def heldout_scores(report: dict) -> dict[str, Any]:
     }
 
 
-def _training_steps(plan: TuningPlan) -> int | None:
+def training_steps(plan: TuningPlan) -> int | None:
     """Steps the trainer took (its run summary), else the max_steps asked for."""
     summary = plan.train_dir / "run_summary.json"
     try:
@@ -155,7 +155,7 @@ def lineage_metadata(plan: TuningPlan, report: dict) -> dict[str, Any]:
         AlmaKey.SCORES: {HELDOUT_SCORES: heldout_scores(report)},
         AlmaKey.RECIPE: f"alma-local tuning {plan.run_id}: {request.finetune}, {request.preset} preset",
     }
-    steps = _training_steps(plan)
+    steps = training_steps(plan)
     if steps is not None:
         metadata[AlmaKey.TRAINING_STEPS] = steps
     licence = (parent_info or {}).get(AlmaKey.LICENCE)

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from alma_train import bundle_tuning
+from alma_train.bundle_tuning import lora_init
 from alma_train.evaluate.evaluation import add_evaluate_parsers
 from alma_train.lineage import finish_tuning
 from alma_train.pipeline import Pipeline, PipelineState, Progress, Step
@@ -58,6 +60,7 @@ def stage2_settings(plan: TuningPlan) -> tuple[str, dict[str, Any]]:
         "pairs": list(request.pairs),
         "output_dir": str(plan.train_dir),
         "resume": True,  # only a resumed run finds checkpoints in its own fresh work folder
+        **(lora_init(plan) if plan.bundle is not None else {}),
         **request.train_overrides,
     }
 
@@ -73,8 +76,11 @@ class TuneRun:
         actions: dict[str, Callable[[], Any]] = {
             "import-gguf": self.import_gguf, "convert-base": self.convert_base, "stage2": self.stage2,
             "merge": self.merge, "convert": self.convert,
+            "convert-adapter": lambda: bundle_tuning.convert_adapter(self.plan),
             "evaluate-base": lambda: self.evaluate(self.plan.base_gguf, "base"),
-            "evaluate-tuned": lambda: self.evaluate(self.plan.candidate_gguf, "tuned"),
+            # a bundle's "after" is the bundle with the new adapter (work/candidate.bundle)
+            "evaluate-tuned": lambda: self.evaluate(self.plan.candidate_bundle if self.plan.bundle is not None
+                                                    else self.plan.candidate_gguf, "tuned"),
             "compare": self.compare, "finish": self.finish,
         }
         return [Step(step.name, actions[step.name]) for step in self.plan.steps]
@@ -85,6 +91,8 @@ class TuneRun:
         return self.plan.work_dir / "merged" if self.plan.request.finetune == "lora" else self.plan.train_dir
 
     def import_gguf(self) -> str:
+        if self.plan.bundle is not None:
+            return bundle_tuning.import_base(self.plan)
         _convert(["import-gguf", str(self.plan.base_gguf), "--output", self.plan.hf_base, "--force"])
         return self.plan.hf_base
 
@@ -126,6 +134,11 @@ class TuneRun:
         return str(output)
 
     def finish(self) -> dict[str, str]:
+        if self.plan.bundle is not None:
+            bundle_tuning.finish(self.plan)
+            print(f"new adapter: {self.plan.final_gguf} (in {self.plan.bundle.root}, parent "
+                  f"{self.plan.bundle.parent or 'none'})")
+            return {"model": str(self.plan.final_gguf), "report": str(self.plan.report_path)}
         finish_tuning(self.plan)
         print(f"new model: {self.plan.final_gguf}")
         return {"model": str(self.plan.final_gguf), "report": str(self.plan.report_path)}

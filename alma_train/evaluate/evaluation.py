@@ -284,8 +284,8 @@ class EngineTranslator:
         self.engine = TranslationEngine(model_path, max_new_tokens=max_new_tokens, cache=False)
         # direction -> Terms; strategy None: the default, decided by desktop.terminology.Terms.
         self.terms = {name: Terms.of(base, strategy) for name, base in terms.items()}
-        self.strategy = next(iter(self.terms.values())).strategy
-        self.description = {"kind": "gguf", "path": str(model_path), "adapter": None, "n_ctx": self.engine.n_ctx,
+        self.strategy = next(iter(self.terms.values())).strategy if self.terms else "none"
+        self.description = {"kind": "bundle" if is_bundle(model_path) else "gguf", "path": str(model_path), "adapter": None, "n_ctx": self.engine.n_ctx,
                             "through": "desktop.engine.TranslationEngine (terms enforced)"}
         if is_bundle(model_path):
             bundle = load_bundle(model_path, check_files=False)  # the engine has checked the hashes

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from alma_core.bundle import file_sha256
 from alma_core.models import BASES, Base, get_base, is_base_name
 from alma_core.paths import user_cache_dir
 
@@ -62,6 +63,28 @@ def export_base_hf(name: str, force: bool = False) -> Path:
 
         gguf_path = base.gguf_path()
         for stale in target.parent.glob(f"{base.name}-hf-*"):
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+        return import_gguf(gguf_path, target, force=True)
+
+
+def export_gguf_hf(gguf_path: Path, sha256: str) -> Path:
+    """The HF folder of a GGUF with this sha256 (a bundle's base): the registry base's own export when the file
+    is that base's GGUF (same sha256), else one imported once into the user cache under the hash and reused."""
+    for base in BASES.values():
+        try:
+            if file_sha256(base.gguf_path(assemble=False)) == sha256:
+                return export_base_hf(base.name)
+        except (FileNotFoundError, OSError):
+            continue  # not installed (BaseNotInstalledError is a FileNotFoundError)
+    target = user_cache_dir() / "models" / f"gguf-{sha256[:16]}-hf-{import_code_hash()}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive_lock(target.parent / f".gguf-{sha256[:16]}-hf.lock"):
+        if (target / "config.json").is_file() and (target / "tokenizer_config.json").is_file():
+            return target
+        from convert.import_gguf import import_gguf
+
+        for stale in target.parent.glob(f"gguf-{sha256[:16]}-hf-*"):
             if stale.is_dir():
                 shutil.rmtree(stale, ignore_errors=True)
         return import_gguf(gguf_path, target, force=True)

@@ -60,6 +60,9 @@ class TrainConfig:
     lora_alpha: int = 32
     lora_dropout: float = 0.05
     lora_target_modules: list[str] = field(default_factory=lambda: ["down_proj"])
+    # A peft adapter folder to start the LoRA from (tuning a bundle's language adapter further): its r, alpha
+    # and target modules replace the lora_* settings above, so the new adapter has the old one's shape.
+    lora_init: str = ""
     # Full fine-tuning only: keep the token embeddings (and a tied output layer) as they are. For a
     # small multilingual model they are most of the weights (Gemma 3 270M: 168M of 268M), and a small
     # stage-2 corpus touches a sliver of the vocabulary.
@@ -244,6 +247,8 @@ def check_config(config: TrainConfig) -> None:
                           f"got {config.max_train_records_per_source}")
     if config.freeze_embeddings and config.finetune != "full":
         raise ConfigError("setting 'freeze_embeddings' is for full fine-tuning (LoRA never trains embeddings)")
+    if config.lora_init and config.finetune != "lora":
+        raise ConfigError("setting 'lora_init' (an adapter to start from) needs 'finetune: lora'")
     if config.kept_vocabulary and not config.restrict_vocab:
         raise ConfigError("setting 'kept_vocabulary' needs 'restrict_vocab: true' (it fixes the set restricted to)")
     if config.stage == "stage1" and config.max_steps < 1:

@@ -182,13 +182,16 @@ def load_model(config: TrainConfig, model_dir: Path, precision: str):
         if model.get_output_embeddings() is not None:
             model.get_output_embeddings().weight.requires_grad_(False)
     if config.finetune == "lora":
-        from peft import LoraConfig, get_peft_model
+        from peft import LoraConfig, PeftModel, get_peft_model
 
-        lora = LoraConfig(task_type="CAUSAL_LM", r=config.lora_r, lora_alpha=config.lora_alpha,
-                          lora_dropout=config.lora_dropout, target_modules=list(config.lora_target_modules))
         if config.gradient_checkpointing:
             # Frozen embeddings give checkpointed blocks inputs without grad; this re-enables it.
             model.enable_input_require_grads()
+        if config.lora_init:
+            # Continue an existing adapter (its own r, alpha and targets), trainable, instead of a fresh one.
+            return PeftModel.from_pretrained(model, config.lora_init, is_trainable=True)
+        lora = LoraConfig(task_type="CAUSAL_LM", r=config.lora_r, lora_alpha=config.lora_alpha,
+                          lora_dropout=config.lora_dropout, target_modules=list(config.lora_target_modules))
         model = get_peft_model(model, lora)
     return model
 
@@ -346,6 +349,9 @@ def run_training(config: TrainConfig, callbacks: list | None = None) -> dict[str
     # 1. Check every input before writing anything.
     out = check_output_dir(config)
     model_dir = resolve_model_dir(config.model)
+    if config.lora_init and not (Path(config.lora_init) / "adapter_config.json").is_file():
+        raise ConfigError(f"setting 'lora_init': {config.lora_init} is not a peft adapter folder "
+                          "(no adapter_config.json)")
     if config.stage == "stage2":
         train_pairs, valid_pairs = read_stage2_pairs(config)
     else:

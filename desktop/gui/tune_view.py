@@ -468,8 +468,10 @@ class TuneView(QWidget):
         self.last_report = report
         self.report_view.setMarkdown(tuning.report_markdown(report))
         if self.models_view is not None:
-            self.models_view.add_model(self.plan.final_gguf)
-        self._stop("done", f"new model {self.plan.final_gguf.name}")
+            self.models_view.add_model(self.plan.model_path)  # a bundle's row shows its new adapter
+        what = (f"new adapter {self.plan.bundle.adapter} in {self.plan.bundle.root.name}" if self.plan.bundle
+                else f"new model {self.plan.final_gguf.name}")
+        self._stop("done", what)
 
     def _stop(self, state: str, message: str) -> None:
         assert self.plan is not None

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alma_core.bundle import Bundle
+from alma_core.bundle import Bundle, BundleAdapter
 from alma_core.gguf_file import AlmaKey, read_model_info
 from alma_core.languages import LANGUAGES
 from alma_core.models import BASES, DEFAULT_TRANSLATOR_FILE, Base, ModelChoice
@@ -260,16 +260,28 @@ def _megabytes(path: Path) -> str:
         return "missing"
 
 
+def _adapter_chain(adapter: BundleAdapter) -> str:
+    """"; tuned from de.lora.gguf" (a tuning run's adapter), with the older generations after it:
+    the parent first, then the lineage bundle.json records under trained.lineage."""
+    if not adapter.parent:
+        return ""
+    lineage = adapter.trained.get("lineage")
+    files = [entry.get("file") for entry in lineage if isinstance(entry, dict)] if isinstance(lineage, list) else []
+    chain = [Path(f).name for f in files if isinstance(f, str)] or [Path(adapter.parent).name]
+    return "; tuned from " + " <- ".join(chain)
+
+
 def describe_adapters(bundle: Bundle) -> str:
     """A bundle's languages, one adapter a line: its directions, size and scores; then its base's file.
 
-    e.g. "de German (de-en, en-de): 1.9 MB; de-en chrF 41.2 (heldout-test, 200 segments)"."""
+    e.g. "de German (de-en, en-de): de.lora.gguf, 1.9 MB; de-en chrF 41.2 (heldout-test, 200 segments)"."""
     lines = []
     for adapter in bundle.adapters:
         scores = "; ".join(f"{d} chrF {s.chrf:.1f} ({s.set}, {s.segments:,} segments)"
                            for d, s in adapter.scores.items()) or "no scores recorded"
         lines.append(f"{adapter.language} {LANGUAGES.get(adapter.language, '')} ({', '.join(adapter.directions)}): "
-                     f"{_megabytes(bundle.adapter_path(adapter))}; {scores}")
+                     f"{Path(adapter.file).name}, {_megabytes(bundle.adapter_path(adapter))}; {scores}"
+                     + _adapter_chain(adapter))
     lines.append(f"base {bundle.base.file}: {_megabytes(bundle.base_path)}; other directions run on it alone")
     return "\n".join(lines)
 

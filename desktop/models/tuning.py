@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from alma_core.atomic import write_text_atomic
+from alma_core.bundle import Bundle, BundleAdapter, bundle_root, is_bundle, load_bundle
 from alma_core.gguf_file import ModelLoadError, read_model_info
 from alma_core.languages import parse_pair
 from alma_core.models import (
@@ -39,8 +40,9 @@ FINETUNE_MODES = ("lora", "full")
 PRESETS = ("quick", "workstation")  # what each means for stage 2: alma_train.tune.TRAIN_PRESETS
 SUPPORTED_SUFFIXES = (".tmx", ".tsv", ".jsonl", ".po")
 # Every step a run can have, in their order; a run has the ones its base and fine-tuning mode need.
-TUNE_STEPS = ("import-gguf", "convert-base", "stage2", "merge", "convert", "evaluate-base", "evaluate-tuned",
-              "compare", "finish")
+# A bundle's run has import-gguf (its base), stage2, convert-adapter (instead of merge and convert) and the rest.
+TUNE_STEPS = ("import-gguf", "convert-base", "stage2", "merge", "convert", "convert-adapter", "evaluate-base",
+              "evaluate-tuned", "compare", "finish")
 STATE_FILE = "tune-state.json"  # the steps done: written by alma-train tune step (alma_train.pipeline)
 
 
@@ -166,6 +168,28 @@ def step_args(run_dir: Path, name: str) -> list[str]:
     return ["-m", "alma_train.cli", "tune", "step", str(run_dir), name]
 
 
+@dataclass(frozen=True)
+class BundleTarget:
+    """What a run on a bundle writes: the next generation of one language's adapter, inside the bundle.
+
+    Paths are relative to the bundle folder, as bundle.json records them; parent is None for a language the
+    bundle has no adapter for yet (the run trains a fresh one)."""
+
+    root: Path
+    language: str
+    adapter: str  # adapters/<xx>.g<N>.lora.gguf
+    peft: str  # adapters/<xx>.g<N>.peft: the trainable adapter beside it, which the next run starts from
+    parent: str | None
+    parent_peft: str | None
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "root": str(self.root)}
+
+    @classmethod
+    def from_json(cls, data: dict) -> BundleTarget:
+        return cls(**{**data, "root": Path(data["root"])})
+
+
 @dataclass
 class TuningPlan:
     """One run folder: what was asked, what the base resolved to, the steps and where things go."""
@@ -179,6 +203,21 @@ class TuningPlan:
     base_description: str = ""  # where the base came from, e.g. "default: built by make model"
     done_steps: list[str] = field(default_factory=list)  # steps that succeeded (skipped on resume)
     hf_base: str = ""  # what stage 2 trains: a base name or an HF folder (work/base-hf after import-gguf)
+    bundle: BundleTarget | None = None  # set when the model tuned is a bundle: the run writes a new adapter
+
+    @property
+    def model_path(self) -> Path:
+        """What the run adds to the Models view: the bundle it tuned, or the new GGUF."""
+        return self.bundle.root if self.bundle is not None else self.final_gguf
+
+    @property
+    def candidate_bundle(self) -> Path:
+        """A copy of the bundle with the new adapter in place of its parent, evaluated as "after"."""
+        return self.work_dir / "candidate.bundle"
+
+    @property
+    def candidate_peft(self) -> Path:
+        return self.work_dir / "adapter.peft"
 
     @property
     def run_id(self) -> str:
@@ -229,6 +268,8 @@ def check_request(request: TuningRequest) -> None:
     base = request.base_model
     if base != "default" and not is_base_name(base):
         path = Path(base)
+        if is_bundle(path) or path.name == "bundle.json":
+            return  # checked by load_bundle when the plan is built
         if path.suffix == ".gguf":
             if not path.is_file():
                 raise TuningError(f"base model {path}: no such GGUF file")
@@ -290,6 +331,9 @@ def build_plan(request: TuningRequest, run_dir: Path) -> TuningPlan:
     names: list[str] = []
 
     base = request.base_model
+    bundle = _bundle_of(base)
+    if bundle is not None:
+        return _bundle_plan(request, run_dir, bundle)
     if base == "default" or is_base_name(base) or base.endswith(".gguf"):
         base_name, base_gguf, base_description = resolve_base(base)
         if base_name is not None:
@@ -307,6 +351,76 @@ def build_plan(request: TuningRequest, run_dir: Path) -> TuningPlan:
     return TuningPlan(request, run_dir, [Step(name, step_args(run_dir, name)) for name in names],
                       candidate_gguf=work / final.name, final_gguf=final, base_gguf=base_gguf,
                       base_description=base_description, hf_base=hf_base)
+
+
+def _bundle_of(base_model: str) -> Path | None:
+    """The bundle folder base_model names (itself, its bundle.json, or "default" resolving to one), else None."""
+    if base_model == "default":
+        try:
+            path = resolve_translation_model().path
+        except DefaultModelMissingError:
+            return None  # resolve_base names the problem
+    elif is_base_name(base_model):
+        return None
+    else:
+        path = Path(base_model)
+    path = bundle_root(path)
+    return path.resolve() if is_bundle(path) else None
+
+
+def adapter_language(pairs: Sequence[str], where: str) -> str:
+    """The one language other than English that every pair has: a bundle's adapter is xx <-> en."""
+    languages = {lang for pair in pairs for lang in pair.split("-")}
+    others = sorted(languages - {"en"})
+    if "en" not in languages or len(others) != 1:
+        raise TuningError(f"{where} holds one adapter per language <-> English: tune one language at a time "
+                          f"with English (e.g. de-en), not {', '.join(pairs)}")
+    return others[0]
+
+
+def next_generation(bundle: Bundle, language: str) -> int:
+    """1 + the highest generation N of adapters/<xx>.g<N>.lora.gguf on disk or in bundle.json (1 for none)."""
+    pattern = re.compile(rf"{re.escape(language)}\.g(\d+)\.lora\.gguf")
+    names = [path.name for path in (bundle.root / "adapters").glob(f"{language}.g*.lora.gguf")]
+    names += [Path(a.file).name for a in bundle.adapters]
+    found = [int(m.group(1)) for name in names if (m := pattern.fullmatch(name))]
+    return max(found, default=0) + 1
+
+
+def peft_folder(adapter_file: str) -> str:
+    """Where a bundle keeps the peft folder of an adapter: adapters/de.g2.lora.gguf -> adapters/de.g2.peft."""
+    return adapter_file.removesuffix(".gguf").removesuffix(".lora") + ".peft"
+
+
+def _bundle_plan(request: TuningRequest, run_dir: Path, root: Path) -> TuningPlan:
+    """A run that trains the next generation of one language's adapter of the bundle at root."""
+    try:
+        bundle = load_bundle(root)
+    except ModelLoadError as exc:  # BundleError names bundle.json and the key
+        raise TuningError(str(exc)) from None
+    if request.finetune != "lora":
+        raise TuningError(f"{root.name}: a bundle is tuned with LoRA (each language is an adapter), not "
+                          f"{request.finetune!r} fine-tuning")
+    language = adapter_language(request.pairs, root.name)
+    current: BundleAdapter | None = next((a for a in bundle.adapters if a.language == language), None)
+    parent_peft = None
+    if current is not None:
+        parent_peft = peft_folder(current.file)
+        if not (root / parent_peft / "adapter_config.json").is_file():
+            raise TuningError(f"{root / current.file}: no peft folder {parent_peft} beside it, so tuning cannot "
+                              "continue this adapter (only adapters a tuning run or add-language wrote keep one)")
+    generation = next_generation(bundle, language)
+    adapter = f"adapters/{language}.g{generation}.lora.gguf"
+    target = BundleTarget(root, language, adapter, peft_folder(adapter), current.file if current else None,
+                          parent_peft)
+    run_dir = Path(run_dir)
+    work = run_dir / "work"
+    names = ["import-gguf", "stage2", "convert-adapter", "evaluate-base", "evaluate-tuned", "compare", "finish"]
+    return TuningPlan(request, run_dir, [Step(name, step_args(run_dir, name)) for name in names],
+                      candidate_gguf=work / Path(adapter).name, final_gguf=root / adapter, base_gguf=root,
+                      base_description=f"bundle {root.name}: {language} adapter "
+                      f"{current.file if current else '(none yet)'} -> {adapter}",
+                      hf_base=str(work / "base-hf"), bundle=target)
 
 
 def prepare_run(request: TuningRequest, root: Path | None = None, run_dir: Path | None = None) -> TuningPlan:
@@ -331,6 +445,7 @@ def prepare_run(request: TuningRequest, root: Path | None = None, run_dir: Path 
         "hf_base": plan.hf_base,
         "model": str(plan.final_gguf),
         "candidate": str(plan.candidate_gguf),
+        **({"bundle": plan.bundle.to_json()} if plan.bundle is not None else {}),
         "steps": [{"name": step.name, "command": plan.command(step)} for step in plan.steps],
     }
     write_text_atomic(plan.config_path, yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
@@ -418,6 +533,7 @@ def load_plan(run_dir: Path, purpose: str = "read") -> TuningPlan:
         candidate = Path(config.get("candidate") or run_dir / "work" / final.name)
         base_gguf = Path(config["base_gguf"])
         hf_base = str(config["hf_base"])
+        bundle = BundleTarget.from_json(config["bundle"]) if config.get("bundle") else None
     except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
         raise TuningError(f"{config_path}: cannot {purpose} this run ({exc})") from None
     unknown = [name for name in names if name not in TUNE_STEPS]
@@ -425,17 +541,29 @@ def load_plan(run_dir: Path, purpose: str = "read") -> TuningPlan:
         raise TuningError(f"{config_path}: cannot {purpose} this run (unknown steps: {', '.join(unknown)})")
     steps = [Step(name, step_args(run_dir, name)) for name in names]
     return TuningPlan(request, run_dir, steps, candidate, final, base_gguf, str(config.get("base", "")),
-                      done_steps=[name for name in done_steps(run_dir) if name in names], hf_base=hf_base)
+                      done_steps=[name for name in done_steps(run_dir) if name in names], hf_base=hf_base,
+                      bundle=bundle)
 
 
 def resume_run(run_dir: Path) -> TuningPlan:
     """The plan of an earlier run (load_plan), marked running again; TuningError when it cannot resume."""
     plan = load_plan(run_dir, "resume")
-    if read_status(plan.run_dir).get("state") == "done" or plan.final_gguf.is_file():
+    if read_status(plan.run_dir).get("state") == "done" or _finished(plan):
         raise TuningError(f"{plan.run_dir}: this run already finished ({plan.final_gguf.name})")
     (plan.run_dir / "logs").mkdir(exist_ok=True)
     set_status(plan, "running", "resumed")
     return plan
+
+
+def _finished(plan: TuningPlan) -> bool:
+    """Whether the run's model was written: its GGUF, or for a bundle, bundle.json on the new adapter."""
+    if plan.bundle is None:
+        return plan.final_gguf.is_file()
+    try:
+        bundle = load_bundle(plan.bundle.root, check_files=False)
+    except ModelLoadError:
+        return False
+    return any(a.file == plan.bundle.adapter for a in bundle.adapters)
 
 
 def next_step_index(plan: TuningPlan, start: int = 0) -> int:

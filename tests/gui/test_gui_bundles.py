@@ -24,8 +24,8 @@ def test_an_installed_bundle_is_listed_with_its_adapters(qtbot, default_gguf, lo
     view.select_model(bundle)
     assert view.fields["name"].text() == "mine"
     lines = view.fields["adapters"].text().splitlines()
-    assert lines[0].startswith("de German (de-en, en-de): 1.9 MB; de-en chrF 12.5 (heldout-test, 40 segments)")
-    assert lines[1].startswith("fr French (fr-en, en-fr): 1.9 MB; fr-en chrF 12.5")
+    assert lines[0].startswith("de German (de-en, en-de): de.lora.gguf, 1.9 MB; de-en chrF 12.5 (heldout-test, 40 segments)")
+    assert lines[1].startswith("fr French (fr-en, en-fr): fr.lora.gguf, 1.9 MB; fr-en chrF 12.5")
     assert lines[2].startswith("base base.gguf: ")
     assert view.fields["pairs"].text() == "de-en, en-de, en-fr, fr-en"
     assert view.fields["architecture"].text() == "llama"
