@@ -29,6 +29,13 @@ LANGUAGES: dict[str, str] = {
     "ha": "Hausa",
 }
 
+# The languages alma-train has parallel data for (demo-data builds them from installed catalogs): the paper's
+# five, then the extra fifteen. Here, not in alma_train, so the app can offer them without importing training code.
+PAPER_LANGUAGES: tuple[str, ...] = ("de", "cs", "is", "zh", "ru")
+EXTRA_LANGUAGES: tuple[str, ...] = ("fr", "es", "it", "pt", "nl", "pl", "uk", "ja", "ko", "sv", "fi", "hu", "tr",
+                                    "ro", "ar")
+DATA_LANGUAGES: tuple[str, ...] = (*PAPER_LANGUAGES, *EXTRA_LANGUAGES)
+
 # The ten directions of the paper (WMT'22 de/cs/zh/ru<->en, WMT'21 is<->en).
 PAPER_PAIRS: tuple[str, ...] = (
     "cs-en", "de-en", "is-en", "zh-en", "ru-en",

@@ -10,6 +10,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from alma_core.languages import EXTRA_LANGUAGES
+from alma_core.languages import (
+    PAPER_LANGUAGES as PAPER_LANGUAGES,  # re-exported: demo_data imports it from here
+)
+
 TRAIN = "train"
 HELDOUT_VALID = "heldout-valid"
 HELDOUT_TEST = "heldout-test"
@@ -17,9 +22,7 @@ ROLES = (TRAIN, HELDOUT_VALID, HELDOUT_TEST)
 
 # The paper's five languages, and the languages added by data (issue 28): each has >= 2,000 clean train
 # pairs and both held-out projects (docs/training.md#languages-by-data). Not offered: da (no Thonny
-# catalog, so no test set), ha (no catalog in any source).
-PAPER_LANGUAGES = ("de", "cs", "is", "zh", "ru")
-EXTRA_LANGUAGES = ("fr", "es", "it", "pt", "nl", "pl", "uk", "ja", "ko", "sv", "fi", "hu", "tr", "ro", "ar")
+# catalog, so no test set), ha (no catalog in any source). The lists live in alma_core.languages, for the app.
 
 # The outside test set lives here; nothing in alma_train reads it (docs/training.md, "Never a source").
 _OS_CATALOG_ROOTS = (Path("/usr/share/locale"), Path("/usr/share/locale-langpack"))
