@@ -40,6 +40,7 @@ from alma_core.models import (
     installed_bundles,
     resolve_translation_model,
 )
+from desktop.gui.add_language_dialog import AddLanguageDialog
 from desktop.gui.dialogs import show_error
 from desktop.gui.settings import AppSettings, ModelOptions
 from desktop.gui.worker import ModelSpec
@@ -167,6 +168,15 @@ class ModelsView(QWidget):
         self.use_button = QPushButton("Use this model")
         self.parent_button = QPushButton("Use parent")
         self.parent_button.setToolTip("Go back to the model this one was tuned from")
+        self.add_language_button = QPushButton("Add a language…")
+        self.add_language_button.setToolTip("Train an adapter for one more language <-> English into this bundle "
+                                            "(alma-train add-language; minutes on a CPU)")
+        self.add_language_button.setVisible(False)
+        # For the Add a language dialog: where its runs go (None: the tuning runs folder) and more alma-train
+        # options (tests set a tiny base and two steps).
+        self.add_language_runs_root: Path | None = None
+        self.add_language_args: tuple[str, ...] = ()
+        self.add_language_dialog: AddLanguageDialog | None = None
         self.state_label = QLabel()
 
         right = QWidget()
@@ -176,6 +186,7 @@ class ModelsView(QWidget):
         right_layout.addWidget(run)
         action = QHBoxLayout()
         action.addWidget(self.state_label, 1)
+        action.addWidget(self.add_language_button)
         action.addWidget(self.parent_button)
         action.addWidget(self.use_button)
         right_layout.addLayout(action)
@@ -199,6 +210,7 @@ class ModelsView(QWidget):
         self.remove_button.clicked.connect(self.remove_selected)
         self.delete_button.clicked.connect(self.delete_selected)
         self.parent_button.clicked.connect(self.use_parent)
+        self.add_language_button.clicked.connect(self.add_language)
         self.use_button.clicked.connect(self.use_selected)
         self.terms_button.clicked.connect(self.open_terms)
         self.list.currentItemChanged.connect(self._show_selected)
@@ -472,6 +484,7 @@ class ModelsView(QWidget):
         self.delete_button.setEnabled(path is not None and not self._is_default(path))
         self.use_button.setEnabled(path is not None)
         self.parent_button.setEnabled(False)
+        self.add_language_button.setVisible(path is not None and is_bundle(path))
         self._terms_path = None
         self.terms_button.setVisible(False)
         if path is None:
@@ -531,6 +544,38 @@ class ModelsView(QWidget):
         for key, text in values.items():
             self.fields[key].setText(text)
         self.fields["scores"].setToolTip(model_card.describe_scores_detail(card))
+
+    # --- adding a language to a bundle -----------------------------------------------------------
+    @Slot()
+    def add_language(self) -> AddLanguageDialog | None:
+        """Open the Add a language dialog for the selected bundle; its adapters are shown again when a run ends."""
+        path = self.selected_path()
+        if path is None or not is_bundle(path):
+            return None
+        if self.add_language_dialog is not None and self.add_language_dialog.is_running():
+            self.add_language_dialog.raise_()  # one run at a time: the CPU is the limit
+            return self.add_language_dialog
+        try:
+            dialog = AddLanguageDialog(path, self, self.add_language_runs_root, self.add_language_args)
+        except ModelLoadError as exc:  # bundle.json unreadable since the bundle was listed
+            show_error(self, "Cannot add a language", str(exc))
+            return None
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.runFinished.connect(lambda state, bundle=path: self._language_added(bundle, state))
+        dialog.destroyed.connect(self._forget_add_language_dialog)
+        self.add_language_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _language_added(self, bundle: Path, state: str) -> None:
+        if state == "done":
+            self.statusMessage.emit(f"{bundle.name}: language added")
+        if self.selected_path() == bundle:
+            self._show_selected()  # the adapter list as bundle.json now has it
+
+    @Slot()
+    def _forget_add_language_dialog(self) -> None:
+        self.add_language_dialog = None
 
     @Slot()
     def _save_options(self) -> None:
