@@ -1,7 +1,7 @@
 """The "Add a language…" dialog of the Models view: pick a language the bundle lacks, train its adapter with
 `alma-train add-language` as a QProcess child (progress, cancel, errors), as the Tune view runs its steps.
 
-What it does and how long it takes: docs/gui.md#models and docs/adapters.md#add-a-language.
+What it does and how long it takes: docs/gui.md#models and docs/adapters.md#adding-a-language.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from alma_core.gguf_file import ModelLoadError
 from desktop.gui.dialogs import show_error
 from desktop.gui.tune_view import LOG_PANE_MAX_LINES, STOP_GRACE_MS
 from desktop.models import add_language, tuning
@@ -105,7 +106,7 @@ class AddLanguageDialog(QDialog):
             return False
         try:
             self.run = add_language.new_run(self.bundle, item.data(LANGUAGE_ROLE), self.runs_root, self.extra_args)
-        except (ValueError, OSError) as exc:  # AddLanguageError, BundleError
+        except (ValueError, OSError, ModelLoadError) as exc:  # AddLanguageError, BundleError
             self.error_box = show_error(self, "Cannot add the language", str(exc))
             return False
         self.state = "running"

@@ -1,5 +1,5 @@
 """Adding a language to a bundle as the app sees it, without Qt and torch: the languages a bundle can get and the
-`alma-train add-language xx --bundle X.bundle` child process the Models view starts (docs/adapters.md#add-a-language).
+`alma-train add-language xx --bundle X.bundle` child process the Models view starts (docs/adapters.md#adding-a-language).
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def new_run(bundle: Path, language: str, root: Path | None = None, extra_args: S
     raise AddLanguageError(f"{root}: cannot make a new run folder")
 
 
-_ERROR_LINE = re.compile(r"^alma-train [\w-]+: error: (.+)$", re.MULTILINE)
+_ERROR_LINE = re.compile(r"^alma-train(?: [\w-]+)?: error: (.+)$", re.MULTILINE)
 _EXCEPTION_LINE = re.compile(r"^(\w+(?:\.\w+)*(?:Error|Exception)\b.*)$", re.MULTILINE)
 
 

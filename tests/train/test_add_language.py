@@ -227,3 +227,34 @@ def test_the_adapter_preset_is_recipe_v6_on_one_language():
     assert adapter["restrict_vocab"] and adapter["max_steps"] == 400 and adapter["both_directions"]
     with pytest.raises(ConfigError, match="'kept_vocabulary' needs 'restrict_vocab: true'"):
         load_config(ADAPTER_PRESET, {"output_dir": "x", "kept_vocabulary": "k.json", "restrict_vocab": False})
+
+
+@pytest.mark.timeout(900)
+def test_the_models_view_adds_a_language_to_a_bundle_with_alma_train(tiny_gemma3, tiny_gemma3_gguf, data, tmp_path,
+                                                                   app_dirs, qtbot):
+    """Models view > Add a language…: alma-train add-language in a child process (two steps on the tiny Gemma 3)
+    puts the fr adapter into the bundle; the dialog no longer lists fr and the view shows the new adapter."""
+    pytest.importorskip("pytestqt")
+    from alma_core.languages import DATA_LANGUAGES
+    from desktop.gui.models_view import ModelsView
+    from desktop.gui.settings import AppSettings
+
+    bundle = _bundle(tmp_path / "g.bundle", tiny_gemma3, tiny_gemma3_gguf)
+    view = ModelsView(AppSettings())
+    qtbot.addWidget(view)
+    assert view.add_model(bundle)
+    view.add_language_runs_root = tmp_path / "runs"
+    view.add_language_args = ("--base", str(tiny_gemma3), "--data-dir", str(data), "--max-steps", "2",
+                              "--eval-limit", "0")
+    dialog = view.add_language()
+    assert dialog.languages() == list(DATA_LANGUAGES)
+    dialog.select_language("fr")
+    with qtbot.waitSignal(dialog.runFinished, timeout=840_000) as finished:
+        assert dialog.start()
+    assert finished.args == ["done"], dialog.log_pane.toPlainText()[-3000:]
+    assert "fr" not in dialog.languages() and len(dialog.languages()) == 19
+    [added] = load_bundle(bundle).adapters  # every sha256 checked
+    assert added.file == "adapters/fr.lora.gguf" and added.trained["steps"] == 2
+    assert view.fields["adapters"].text().startswith("fr French (fr-en, en-fr): fr.lora.gguf")
+    [run_dir] = (tmp_path / "runs").iterdir()
+    assert (run_dir / "adapter" / ENTRY_FILE).is_file() and "add-language fr" in (run_dir / "add-language.log").read_text()
