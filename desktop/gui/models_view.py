@@ -564,12 +564,14 @@ class ModelsView(QWidget):
         dialog.runFinished.connect(lambda state, bundle=path: self._language_added(bundle, state))
         dialog.destroyed.connect(self._forget_add_language_dialog)
         self.add_language_dialog = dialog
-        dialog.open()
+        dialog.show()  # not modal: training takes minutes and the app stays usable meanwhile, as for tuning
         return dialog
 
     def _language_added(self, bundle: Path, state: str) -> None:
         if state == "done":
-            self.statusMessage.emit(f"{bundle.name}: language added")
+            # The loaded engine read bundle.json when it loaded: loading it again brings the new adapter in.
+            again = " (Use this model again to translate with it)" if bundle == self._active else ""
+            self.statusMessage.emit(f"{bundle.name}: language added{again}")
         if self.selected_path() == bundle:
             self._show_selected()  # the adapter list as bundle.json now has it
 
