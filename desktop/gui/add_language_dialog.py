@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QProcess, QProcessEnvironment, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QProcess, Qt, Signal, Slot
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QDialog,
@@ -23,8 +23,9 @@ from PySide6.QtWidgets import (
 )
 
 from alma_core.gguf_file import ModelLoadError
+from desktop.gui.child_process import STOP_GRACE_MS, start_child, stop_child
 from desktop.gui.dialogs import show_error
-from desktop.gui.tune_view import LOG_PANE_MAX_LINES, STOP_GRACE_MS
+from desktop.gui.tune_view import LOG_PANE_MAX_LINES
 from desktop.models import add_language, tuning
 
 LANGUAGE_ROLE = Qt.ItemDataRole.UserRole
@@ -122,16 +123,7 @@ class AddLanguageDialog(QDialog):
         self._log_file = open(self.run.log_path, "ab")  # noqa: SIM115 (closed when the run ends)
         self._log_file.write((" ".join(command) + "\n").encode())
         self._append(f"Run folder: {self.run.run_dir}\n$ {' '.join(command[1:])}\n")
-        process = QProcess(self)
-        environment = QProcessEnvironment.systemEnvironment()
-        environment.insert("PYTHONUNBUFFERED", "1")  # stream the output, not at exit
-        process.setProcessEnvironment(environment)
-        process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
-        process.readyReadStandardOutput.connect(self._read_output)
-        process.finished.connect(self._finished)
-        process.errorOccurred.connect(self._process_error)
-        self._process = process
-        process.start(command[0], command[1:])
+        self._process = start_child(self, command, self._read_output, self._finished, self._process_error)
         return True
 
     @Slot()
@@ -205,9 +197,7 @@ class AddLanguageDialog(QDialog):
             return
         self._cancelled = True
         self._append("\nCancelling…\n")
-        process = self._process
-        process.terminate()  # alma-train ends cleanly on SIGTERM; the finished signal ends the run as cancelled
-        QTimer.singleShot(STOP_GRACE_MS, process, process.kill)
+        stop_child(self._process)  # alma-train ends cleanly on SIGTERM; the finished signal ends the run as cancelled
 
     def _append(self, text: str) -> None:
         self.log_pane.moveCursor(QTextCursor.MoveOperation.End)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QProcess, QProcessEnvironment, QTimer, Signal, Slot
+from PySide6.QtCore import QProcess, Signal, Slot
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QComboBox,
@@ -26,15 +26,11 @@ from PySide6.QtWidgets import (
 )
 
 from alma_core.models import DefaultModelMissingError, resolve_translation_model
+from desktop.gui.child_process import STOP_GRACE_MS, start_child, stop_child
 from desktop.gui.dialogs import show_error
 from desktop.memory.store import MEMORY_MIN_PAIRS
 from desktop.models import tuning
 from desktop.models.card import default_label
-
-# How long a step gets to end after SIGTERM before it is killed. The steps' command lines turn SIGTERM
-# into a clean exit (alma_core.interrupts: temporary files and staging folders removed) in well under
-# a second; SIGKILL at once would leave them in the run's work folder.
-STOP_GRACE_MS = 10_000
 
 LOG_PANE_MAX_LINES = 5000
 DATA_FILTER = "Parallel data (*.tmx *.tsv *.jsonl *.po);;All files (*)"
@@ -390,16 +386,7 @@ class TuneView(QWidget):
         self._log_file.write((" ".join(command) + "\n").encode())
         self._append(f"\n$ {step.name}\n")
 
-        process = QProcess(self)
-        environment = QProcessEnvironment.systemEnvironment()
-        environment.insert("PYTHONUNBUFFERED", "1")  # stream the output, not at exit
-        process.setProcessEnvironment(environment)
-        process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
-        process.readyReadStandardOutput.connect(self._read_output)
-        process.finished.connect(self._step_finished)
-        process.errorOccurred.connect(self._process_error)
-        self._process = process
-        process.start(command[0], command[1:])
+        self._process = start_child(self, command, self._read_output, self._step_finished, self._process_error)
 
     @Slot()
     def _read_output(self) -> None:
@@ -453,10 +440,7 @@ class TuneView(QWidget):
         self._cancelled = True
         self._append("\nCancelling…\n")
         if self._process is not None:
-            process = self._process
-            process.terminate()  # the finished signal ends the run as cancelled
-            # Tied to the process object: no kill once it has finished and been deleted.
-            QTimer.singleShot(STOP_GRACE_MS, process, process.kill)
+            stop_child(self._process)  # the finished signal ends the run as cancelled
 
     def _finish(self) -> None:
         assert self.plan is not None
