@@ -3,7 +3,6 @@ reading (checked), writing (atomic) and the base's sha256 check (docs/adapters.m
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -12,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from alma_core.atomic import write_text_atomic
-from alma_core.file_memo import per_file_version
+from alma_core.file_memo import per_file_version, sha256_of_file
 from alma_core.gguf_file import AlmaKey, ModelLoadError, read_model_info
 from alma_core.languages import LANGUAGES
 from alma_core.paths import user_cache_dir
@@ -148,14 +147,6 @@ def model_info(path: Path | str) -> dict[str, Any]:
 _HASH_CACHE = "file-sha256.json"
 
 
-def _hash_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 @per_file_version
 def file_sha256(path: Path) -> str:
     """The file's sha256, from the user cache's record when the file's size and mtime are the same."""
@@ -171,7 +162,7 @@ def file_sha256(path: Path) -> str:
     if isinstance(entry, dict) and entry.get("size") == stat.st_size and entry.get("mtime_ns") == stat.st_mtime_ns \
             and isinstance(entry.get("sha256"), str):
         return entry["sha256"]
-    digest = _hash_file(path)
+    digest = sha256_of_file(path)
     known[key] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
     try:
         store.parent.mkdir(parents=True, exist_ok=True)
@@ -351,10 +342,10 @@ def new_adapter(bundle_dir: Path, language: str, directions: list[str], file: st
                 scores: dict[str, Score] | None = None) -> BundleAdapter:
     """An adapter entry for a file already in bundle_dir, its sha256 computed."""
     return BundleAdapter(language=language, directions=tuple(directions), file=file,
-                         sha256=_hash_file(bundle_dir / file), alpha=float(alpha), parent=parent,
+                         sha256=sha256_of_file(bundle_dir / file), alpha=float(alpha), parent=parent,
                          trained=trained or {}, scores=scores or {})
 
 
 def new_base(bundle_dir: Path, file: str, architecture: str) -> BundleBase:
     """The base entry for a GGUF already in bundle_dir, its sha256 computed."""
-    return BundleBase(file=file, sha256=_hash_file(bundle_dir / file), architecture=architecture)
+    return BundleBase(file=file, sha256=sha256_of_file(bundle_dir / file), architecture=architecture)

@@ -4,6 +4,7 @@ model fingerprint and the Models view's parent sha256 read gigabyte model files,
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -26,3 +27,12 @@ def per_file_version(compute: Callable[[Path], T]) -> Callable[[Path | str], T]:
         return memo[key]
 
     return remembered
+
+
+def sha256_of_file(path: Path | str) -> str:
+    """The file's sha256, read in 1 MiB blocks (model files are too large to read at once)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()

@@ -5,7 +5,6 @@ bundle base's kept vocabulary, its bundle manifest entry and, with --bundle, the
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from alma_core.atomic import write_text_atomic
+from alma_core.file_memo import sha256_of_file
 from alma_core.paths import user_cache_dir
 from alma_train.bundle_add import ENTRY_FILE, add_to_bundle
 from alma_train.data.demo_data import ALL_LANGUAGES, build_parallel
@@ -59,14 +59,6 @@ def ensure_data(data_dir: Path, lang: str) -> Path:
     return data_dir
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def manifest_entry(lang: str, summary: dict[str, Any], scores: dict[str, Any], data_dir: Path) -> dict[str, Any]:
     """The adapter's entry in bundle.json's shape. `sha256` stays null until the GGUF adapter exists."""
     config = summary["config"]
@@ -85,7 +77,7 @@ def manifest_entry(lang: str, summary: dict[str, Any], scores: dict[str, Any], d
             "precision": summary["precision"], "train_seconds": summary["train_seconds"],
             "best_eval_loss": summary["best_eval_loss"], "kept_vocabulary": summary["kept_vocabulary"],
             "examples": summary["data"].get("train_examples"),
-            "data_sha256": _sha256(train_file),
+            "data_sha256": sha256_of_file(train_file),
         },
         "scores": scores,
     }

@@ -3,12 +3,11 @@ card, which the Models view shows through desktop.models.card (docs/tuning.md#li
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
-from alma_core.file_memo import per_file_version
+from alma_core.file_memo import per_file_version, sha256_of_file
 from alma_core.gguf_file import AlmaKey
 
 HELDOUT_SCORES = "held-out"  # a tuning run's entry in alma.scores: its held-out slice, before and after
@@ -20,11 +19,7 @@ CORRECTIONS_ORIGIN = "corrections"  # alma.training_data's origin when the data 
 @per_file_version
 def file_sha256(path: Path) -> str:
     """The file's sha256."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return sha256_of_file(path)
 
 
 def model_card_path(gguf: Path | str) -> Path:
