@@ -569,11 +569,18 @@ class ModelsView(QWidget):
 
     def _language_added(self, bundle: Path, state: str) -> None:
         if state == "done":
-            # The loaded engine read bundle.json when it loaded: loading it again brings the new adapter in.
-            again = " (Use this model again to translate with it)" if bundle == self._active else ""
+            again = " (loading it again to use it)" if self.reload_if_active(bundle) else ""
             self.statusMessage.emit(f"{bundle.name}: language added{again}")
         if self.selected_path() == bundle:
             self._show_selected()  # the adapter list as bundle.json now has it
+
+    def reload_if_active(self, path: Path) -> bool:
+        """Load `path` again when it is the model in use (True then). A bundle's engine read bundle.json when
+        it loaded, so an adapter added or tuned since is used only after a reload (about 1-2 s: the base too)."""
+        if self._active is None or canonical_model_path(path) != self._active:
+            return False
+        self.activateRequested.emit(self.spec_for(self._active))
+        return True
 
     @Slot()
     def _forget_add_language_dialog(self) -> None:

@@ -453,6 +453,8 @@ class TuneView(QWidget):
         self.report_view.setMarkdown(tuning.report_markdown(report))
         if self.models_view is not None:
             self.models_view.add_model(self.plan.model_path)  # a bundle's row shows its new adapter
+            if self.plan.bundle is not None:
+                self.models_view.reload_if_active(self.plan.model_path)  # in use: translate with the new adapter
         what = (f"new adapter {self.plan.bundle.adapter} in {self.plan.bundle.root.name}" if self.plan.bundle
                 else f"new model {self.plan.final_gguf.name}")
         self._stop("done", what)

@@ -76,3 +76,27 @@ def test_a_failed_run_names_its_cause_in_a_dialog_and_leaves_the_bundle(qtbot, d
     assert "add-language.log" in text
     assert (bundle / "bundle.json").read_bytes() == manifest
     assert "cs" in dialog.languages() and dialog.start_button.isEnabled()
+
+
+def test_a_model_in_use_is_loaded_again_when_its_bundle_changes(qtbot, default_bundle, default_gguf):
+    """reload_if_active (called when a language was added or an adapter tuned): only the model in use is
+    loaded again, through the same request as the Use button; another model or none loaded: nothing."""
+    from desktop.gui.models_view import ModelsView
+    from desktop.gui.settings import AppSettings
+
+    view = ModelsView(AppSettings())
+    qtbot.addWidget(view)
+    assert view.add_model(default_bundle) and view.add_model(default_gguf)
+    requested = []
+    view.activateRequested.connect(requested.append)
+    assert not view.reload_if_active(default_bundle)  # nothing loaded yet
+    view.set_active(default_gguf)
+    assert not view.reload_if_active(default_bundle) and requested == []
+    view.set_active(default_bundle)
+    assert view.reload_if_active(default_bundle.parent / ".." / default_bundle.parent.name / default_bundle.name)
+    assert [spec.path for spec in requested] == [default_bundle.resolve()]
+    assert requested[0] == view.spec_for(default_bundle.resolve())
+    # The Add a language dialog's end ("done") goes the same way, and the status line says so.
+    with qtbot.waitSignal(view.statusMessage) as status:
+        view._language_added(default_bundle.resolve(), "done")
+    assert "loading it again" in status.args[0] and len(requested) == 2

@@ -134,3 +134,32 @@ def test_a_merged_gguf_keeps_the_full_copy_run(tmp_path, default_gguf):
                              tmp_path / "run")
     assert plan.bundle is None and plan.model_path == plan.final_gguf
     assert "convert-adapter" not in [step.name for step in plan.steps] and "merge" in [s.name for s in plan.steps]
+
+
+@pytest.mark.timeout(600)
+def test_the_tune_view_tunes_the_bundle_in_use_and_loads_it_again(qtbot, tmp_path, peft_bundle, app_dirs):
+    """Tune view on the bundle the app translates with: the run adds de.g1 and the Models view asks the window
+    to load the bundle again (its engine read bundle.json at load), so the new adapter is used at once."""
+    pytest.importorskip("pytestqt")
+    from desktop.gui.models_view import ModelsView
+    from desktop.gui.settings import AppSettings
+    from desktop.gui.tune_view import TuneView
+
+    models = ModelsView(AppSettings())
+    qtbot.addWidget(models)
+    assert models.add_model(peft_bundle)
+    models.set_active(peft_bundle)
+    view = TuneView(models)
+    qtbot.addWidget(view)
+    view.runs_root = tmp_path / "runs"
+    assert view.set_data_file(_data(tmp_path))
+    view.base_edit.setText(str(peft_bundle))
+    view.train_overrides = dict(TINY_TRAINING)
+    view.eval_limit, view.eval_max_new_tokens = 2, 8
+    requested = []
+    models.activateRequested.connect(requested.append)
+    with qtbot.waitSignal(view.runFinished, timeout=540_000) as finished:
+        view.start()
+    assert finished.args == ["done"], view.log_pane.toPlainText()[-3000:]
+    assert load_bundle(peft_bundle).adapters[0].file == "adapters/de.g1.lora.gguf"
+    assert [spec.path for spec in requested] == [peft_bundle.resolve()]
