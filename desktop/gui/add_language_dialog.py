@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QProcess, Qt, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QDialog,
@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from alma_core.gguf_file import ModelLoadError
-from desktop.gui.child_process import STOP_GRACE_MS, start_child, stop_child
+from desktop.gui.child_process import ChildRun
 from desktop.gui.dialogs import show_error
 from desktop.gui.tune_view import LOG_PANE_MAX_LINES
 from desktop.models import add_language, tuning
@@ -45,9 +45,8 @@ class AddLanguageDialog(QDialog):
         self.run: add_language.AddLanguageRun | None = None
         self.state = "idle"
         self.error_box = None  # the last error dialog (tests read its text)
-        self._process: QProcess | None = None
-        self._log_file = None
-        self._output = ""
+        self._child: ChildRun | None = None
+        self._output = ""  # the end of the child's output: the cause of a failure is found in it
         self._cancelled = False
         self._progress = tuning.TrainProgress()
         self.setWindowTitle(f"Add a language to {self.bundle.name}")
@@ -120,21 +119,15 @@ class AddLanguageDialog(QDialog):
         self.cancel_button.setEnabled(True)
         self.status_label.setText(f"Training the {add_language.language_label(self.run.language)} adapter…")
         command = self.run.command()
-        self._log_file = open(self.run.log_path, "ab")  # noqa: SIM115 (closed when the run ends)
-        self._log_file.write((" ".join(command) + "\n").encode())
         self._append(f"Run folder: {self.run.run_dir}\n$ {' '.join(command[1:])}\n")
-        self._process = start_child(self, command, self._read_output, self._finished, self._process_error)
+        self._child = ChildRun(self, command, self.run.log_path)
+        self._child.output.connect(self._read_output)
+        self._child.ended.connect(self._end)
+        self._child.start()
         return True
 
-    @Slot()
-    def _read_output(self) -> None:
-        if self._process is None:
-            return
-        data = bytes(self._process.readAllStandardOutput().data())
-        if self._log_file is not None:
-            self._log_file.write(data)
-            self._log_file.flush()
-        text = data.decode("utf-8", errors="replace")
+    @Slot(str)
+    def _read_output(self, text: str) -> None:
         self._output = (self._output + text)[-20_000:]  # enough to find the cause of a failure
         self._append(text.replace("\r", "\n"))
         assert self.run is not None
@@ -142,25 +135,11 @@ class AddLanguageDialog(QDialog):
         if self._progress.step or self._progress.total:
             self.progress_label.setText(self._progress.describe())
 
-    @Slot(QProcess.ProcessError)
-    def _process_error(self, error: QProcess.ProcessError) -> None:
-        if error == QProcess.ProcessError.FailedToStart:
-            self._output += f"\nalma-train add-language: error: {self._process.errorString()}\n"
-            self._end(-1)
-
-    @Slot(int, QProcess.ExitStatus)
-    def _finished(self, exit_code: int, status: QProcess.ExitStatus) -> None:
-        self._read_output()
-        self._end(-1 if status != QProcess.ExitStatus.NormalExit else exit_code)
-
+    @Slot(int)
     def _end(self, exit_code: int) -> None:
-        if self._process is None:
-            return
-        process, self._process = self._process, None
-        process.deleteLater()
-        if self._log_file is not None:
-            self._log_file.close()
-            self._log_file = None
+        child, self._child = self._child, None
+        if child is not None and child.start_error:
+            self._output += f"\nalma-train add-language: error: {child.start_error}\n"
         assert self.run is not None
         if self._cancelled:
             state, message = "cancelled", f"cancelled; {self.bundle.name} is unchanged"
@@ -193,11 +172,11 @@ class AddLanguageDialog(QDialog):
 
     @Slot()
     def cancel(self) -> None:
-        if not self.is_running() or self._process is None:
+        if not self.is_running() or self._child is None:
             return
         self._cancelled = True
         self._append("\nCancelling…\n")
-        stop_child(self._process)  # alma-train ends cleanly on SIGTERM; the finished signal ends the run as cancelled
+        self._child.stop()  # alma-train ends cleanly on SIGTERM; its end ends the run as cancelled
 
     def _append(self, text: str) -> None:
         self.log_pane.moveCursor(QTextCursor.MoveOperation.End)
@@ -205,10 +184,7 @@ class AddLanguageDialog(QDialog):
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         # Closing the dialog stops the run: nothing trains in the background without a window to follow it.
-        process = self._process
-        if process is not None:
-            self.cancel()
-            if not process.waitForFinished(STOP_GRACE_MS):
-                process.kill()
-                process.waitForFinished(5000)
+        if self._child is not None:
+            self._cancelled = True
+            self._child.stop_and_wait()  # its end (emitted while waiting) ends the run as cancelled
         super().closeEvent(event)

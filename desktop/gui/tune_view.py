@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QProcess, Signal, Slot
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QComboBox,
@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from alma_core.models import DefaultModelMissingError, resolve_translation_model
-from desktop.gui.child_process import STOP_GRACE_MS, start_child, stop_child
+from desktop.gui.child_process import ChildRun
 from desktop.gui.dialogs import show_error
 from desktop.memory.store import MEMORY_MIN_PAIRS
 from desktop.models import tuning
@@ -56,9 +56,8 @@ class TuneView(QWidget):
         self.plan: tuning.TuningPlan | None = None
         self.state = "idle"
         self.last_report: dict | None = None
-        self._process: QProcess | None = None
+        self._child: ChildRun | None = None  # the step running
         self._step_index = -1
-        self._log_file = None
         self._cancelled = False
         self._progress = tuning.TrainProgress()
 
@@ -381,47 +380,23 @@ class TuneView(QWidget):
         self._progress = tuning.TrainProgress()
         self.progress_label.clear()
         self.step_label.setText(f"Step {self._step_index + 1}/{len(self.plan.steps)}: {step.name}")
-        self._log_file = open(self.plan.log_path(step), "ab")  # noqa: SIM115 (closed when the step ends)
-        command = self.plan.command(step)
-        self._log_file.write((" ".join(command) + "\n").encode())
         self._append(f"\n$ {step.name}\n")
+        self._child = ChildRun(self, self.plan.command(step), self.plan.log_path(step))
+        self._child.output.connect(self._read_output)
+        self._child.ended.connect(self._end_step)
+        self._child.start()
 
-        self._process = start_child(self, command, self._read_output, self._step_finished, self._process_error)
-
-    @Slot()
-    def _read_output(self) -> None:
-        if self._process is None:
-            return
-        data = bytes(self._process.readAllStandardOutput().data())
-        if self._log_file is not None:
-            self._log_file.write(data)
-            self._log_file.flush()
-        text = data.decode("utf-8", errors="replace")
+    @Slot(str)
+    def _read_output(self, text: str) -> None:
         self._append(text.replace("\r", "\n"))
         assert self.plan is not None
         if self.plan.steps[self._step_index].name == "stage2":
             tuning.update_progress(self._progress, text, self.plan.train_dir)
             self.progress_label.setText(self._progress.describe())
 
-    @Slot(QProcess.ProcessError)
-    def _process_error(self, error: QProcess.ProcessError) -> None:
-        if error == QProcess.ProcessError.FailedToStart:
-            self._end_step(-1)
-
-    @Slot(int, QProcess.ExitStatus)
-    def _step_finished(self, exit_code: int, status: QProcess.ExitStatus) -> None:
-        self._read_output()
-        crashed = status != QProcess.ExitStatus.NormalExit
-        self._end_step(-1 if crashed else exit_code)
-
+    @Slot(int)
     def _end_step(self, exit_code: int) -> None:
-        if self._process is None:
-            return
-        process, self._process = self._process, None
-        process.deleteLater()
-        if self._log_file is not None:
-            self._log_file.close()
-            self._log_file = None
+        self._child = None
         assert self.plan is not None
         step = self.plan.steps[self._step_index]
         if self._cancelled:
@@ -439,8 +414,8 @@ class TuneView(QWidget):
             return
         self._cancelled = True
         self._append("\nCancelling…\n")
-        if self._process is not None:
-            stop_child(self._process)  # the finished signal ends the run as cancelled
+        if self._child is not None:
+            self._child.stop()  # its end ends the run as cancelled
 
     def _finish(self) -> None:
         assert self.plan is not None
@@ -483,9 +458,6 @@ class TuneView(QWidget):
 
     def shutdown(self) -> None:
         """Called when the window closes: a running step is stopped (the run is marked cancelled)."""
-        if self._process is not None:
+        if self._child is not None:
             self._cancelled = True
-            self._process.terminate()
-            if not self._process.waitForFinished(STOP_GRACE_MS):
-                self._process.kill()
-                self._process.waitForFinished(5000)
+            self._child.stop_and_wait()

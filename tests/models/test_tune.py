@@ -291,7 +291,7 @@ def test_cancel_during_stage2_leaves_previous_models_untouched(qtbot, tmp_path, 
     view.start()
     # Cancel once training is under way (the first step logged), not while the model loads.
     qtbot.waitUntil(lambda: (view.plan.train_dir / "train_log.jsonl").is_file(), timeout=90_000)
-    assert view.plan.steps[view._step_index].name == "stage2" and view._process is not None
+    assert view.plan.steps[view._step_index].name == "stage2" and view._child is not None and view._child.running()
     with qtbot.waitSignal(view.runFinished, timeout=30_000) as finished:
         view.cancel_button.click()
     assert finished.args == ["cancelled"]
