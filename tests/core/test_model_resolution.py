@@ -253,7 +253,7 @@ def test_after_make_model_the_app_translates_with_the_built_translator(qtbot, qt
     assert fields["pairs"] == "de-en, en-de"
     assert "alma.source_model: SmolLM2-135M-Instruct-hf" in fields["alma"]
     assert models.terms_button.isHidden()  # not derived from Gemma
-    assert "built by `make model`" in models.default_label.text()
+    assert "built by `alma-train build-translator` (one merged GGUF)" in models.default_label.text()
     window.close()
 
 
