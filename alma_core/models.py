@@ -224,6 +224,8 @@ def _bundled_model() -> Path | None:
     if bundle_root is None:
         return None
     folder = Path(bundle_root) / "models"
+    if is_bundle(folder / DEFAULT_TRANSLATOR_BUNDLE):
+        return folder / DEFAULT_TRANSLATOR_BUNDLE
     names = [DEFAULT_TRANSLATOR_FILE, BASES[DEFAULT_BASE].gguf_name, *(b.gguf_name for b in BASES.values())]
     return next((folder / name for name in names if (folder / name).is_file()), None)
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from alma_core.atomic import atomic_folder
 from alma_core.bundle import SUFFIX, Bundle, Score, load_bundle, new_base, write_bundle
+from alma_core.gguf_file import AlmaKey
 from alma_core.paths import user_cache_dir
 from alma_train.add_language import ADAPTER_PRESET, add_language, check_language
 from alma_train.build_translator import FIRST_GUESS_STEP_SECONDS_GPU, STATE_FILE, BaseChoice, _evaluate
@@ -26,6 +27,7 @@ from alma_train.train.restrict import KeptChoice, read_kept, write_kept
 from alma_train.train.tokenizer import load_tokenizer
 from convert.cli import main as convert_main
 from convert.errors import ConversionError
+from convert.gguf_metadata import copy_with_metadata
 from convert.kept_vocab import DEFAULT_KEEP_TOP, data_texts, hf_vocabulary, kept_token_ids, prompt_texts
 from convert.trim_vocab import open_gguf, trim_gguf
 from desktop.models.tuning import peft_folder
@@ -210,18 +212,24 @@ class _BundleBuild:
         return str(self.converted)
 
     def trim(self) -> dict[str, Any]:
-        """The staging bundle: the converted base trimmed to the kept set as base.gguf, and its bundle.json
-        (no adapters yet). A new base makes any earlier adapter useless, so the folder starts empty."""
+        """The staging bundle: the converted base trimmed to the kept set as base.gguf (with alma.base and
+        alma.licence), and its bundle.json (no adapters yet). A new base makes any earlier adapter useless, so the folder starts empty."""
         if self.staging.exists():
             shutil.rmtree(self.staging)
         self.staging.mkdir(parents=True)
         reader = open_gguf(self.converted)
         ids = read_kept(self.work)
         assert ids is not None, "the kept step writes kept_tokens.json"
-        result = trim_gguf(self.converted, self.staging / "base.gguf", ids, force=True, reader=reader,
+        trimmed = self.work / f"base.{self.request.quant}.trimmed.gguf"
+        result = trim_gguf(self.converted, trimmed, ids, force=True, reader=reader,
                            note={"keep_top": DEFAULT_KEEP_TOP, "languages": list(self.request.languages),
                                  "chosen_by": "build-translator --bundle"})
         self.progress.say(result.summary())
+        # The base's card (Models view, packaging's licence files) reads these, as for a merged translator.
+        copy_with_metadata(trimmed, self.staging / "base.gguf", {
+            AlmaKey.BASE: self.base.name, AlmaKey.LICENCE: self.base.licence, "general.license": self.base.licence,
+        }, force=True)
+        trimmed.unlink()
         architecture = str(reader.get_field("general.architecture").contents())
         write_bundle(Bundle(name=self.request.output.name.removesuffix(SUFFIX),
                             base=new_base(self.staging, "base.gguf", architecture), adapters=[], root=self.staging))

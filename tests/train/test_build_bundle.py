@@ -95,8 +95,10 @@ def test_bundle_build_resumes_after_a_failed_adapter_and_installs_the_default_bu
     # The base: q8_0, trimmed to the kept set chosen on both languages' data.
     kept = json.loads((work / "kept_tokens.json").read_text())
     assert kept["languages"] == ["fr", "es"] and kept["of"] == 262144 and kept["kept"] < kept["of"]
-    trimmed = json.loads(read_model_info(bundle.base_path)["alma.vocab_trimmed"])
+    base_info = read_model_info(bundle.base_path)
+    trimmed = json.loads(base_info["alma.vocab_trimmed"])
     assert (trimmed["kept"], trimmed["of"]) == (kept["kept"], kept["of"])
+    assert base_info["alma.base"] == "model" and base_info["alma.licence"] == "see the base model's own licence"
     assert not list(installed.parent.glob(".default-translator.bundle*"))  # no staging folder left beside it
 
     # The default model is the bundle, also when a merged GGUF is there too.
