@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from alma_core.atomic import atomic_folder
-from alma_core.bundle import SUFFIX, Bundle, Score, load_bundle, new_base, write_bundle
+from alma_core.bundle import SUFFIX, Bundle, BundleError, Score, load_bundle, new_base, write_bundle
 from alma_core.gguf_file import AlmaKey
 from alma_core.paths import user_cache_dir
 from alma_train.add_language import ADAPTER_PRESET, add_language, check_language
@@ -238,7 +238,10 @@ class _BundleBuild:
     def adapters_left(self) -> list[str]:
         if not self.staging.is_dir() or not self.state.is_done("trim"):
             return list(self.request.adapter_languages)
-        done = set(load_bundle(self.staging, check_files=False).languages)
+        try:
+            done = set(load_bundle(self.staging, check_files=False).languages)
+        except BundleError:
+            return list(self.request.adapter_languages)  # add-language names what is wrong with it
         return [lang for lang in self.request.adapter_languages if lang not in done]
 
     def adapters(self) -> dict[str, Any]:
