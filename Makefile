@@ -21,7 +21,7 @@ help:
 	@echo "make test   - set up .venv and run the whole test suite (what CI runs)"
 	@echo "make demo   - translate a sample document headless with the default model"
 	@echo "make data   - build the demo corpora (Django catalogs, Debian man pages) into data/"
-	@echo "make model  - build the default translator (Gemma 3 270M + ALMA stage 2, under 60 min on 2 cores)"
+	@echo "make model  - build the default translator: a bundle, Gemma 3 270M + an adapter per paper language (~1 h on 2 cores, estimated)"
 	@echo "make lint   - ruff and the import contracts (docs/architecture.md)"
 	@echo "make package    - the offline desktop bundle (PyInstaller) as dist/alma-local-*.tar.gz"
 	@echo "make wheelhouse - every wheel of the training side in wheelhouse/, for an offline pip install"
@@ -73,10 +73,11 @@ demo: venv
 data: venv system-deps
 	$(BIN)/alma-train demo-data --output data
 
-# The default translator: alma-train build-translator trains, merges, converts and evaluates it, resumes
-# after an interruption, and writes it to the user model folder, where the app finds it. Path printed last.
+# The default translator as a bundle: alma-train build-translator --bundle trims the base, trains an adapter
+# per language, evaluates it, resumes after an interruption, and installs default-translator.bundle in the user
+# model folder, where the app finds it. Path printed last. Without --bundle it builds one merged GGUF.
 model: venv
-	$(BIN)/alma-train build-translator
+	$(BIN)/alma-train build-translator --bundle
 
 lint: venv
 	$(BIN)/ruff check .

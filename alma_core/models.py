@@ -21,6 +21,8 @@ from alma_core.paths import DEFAULT_MODEL_ENV, base_gguf_env, user_cache_dir, us
 DEFAULT_BASE = "gemma3-270m"
 # The file `alma-train build-translator` writes into the user model folder (and a bundle carries).
 DEFAULT_TRANSLATOR_FILE = "default-translator.gguf"
+# The bundle `make model` (`alma-train build-translator --bundle`) installs there: preferred when both exist.
+DEFAULT_TRANSLATOR_BUNDLE = "default-translator.bundle"
 
 
 class BaseNotInstalledError(FileNotFoundError):
@@ -207,8 +209,14 @@ class ModelChoice:
 
 
 def default_translator_path() -> Path:
-    """Where `make model` puts the default translator (it may not exist yet)."""
+    """Where `alma-train build-translator` (without --bundle) puts the merged GGUF (it may not exist yet)."""
     return user_models_dir() / DEFAULT_TRANSLATOR_FILE
+
+
+def default_translator_bundle_path() -> Path:
+    """Where `make model` (`alma-train build-translator --bundle`) installs the default bundle (it may not
+    exist yet)."""
+    return user_models_dir() / DEFAULT_TRANSLATOR_BUNDLE
 
 
 def _bundled_model() -> Path | None:
@@ -216,6 +224,8 @@ def _bundled_model() -> Path | None:
     if bundle_root is None:
         return None
     folder = Path(bundle_root) / "models"
+    if is_bundle(folder / DEFAULT_TRANSLATOR_BUNDLE):
+        return folder / DEFAULT_TRANSLATOR_BUNDLE
     names = [DEFAULT_TRANSLATOR_FILE, BASES[DEFAULT_BASE].gguf_name, *(b.gguf_name for b in BASES.values())]
     return next((folder / name for name in names if (folder / name).is_file()), None)
 
@@ -253,9 +263,12 @@ def _resolve_translation_model() -> ModelChoice:
         if not is_model_path(override):
             raise DefaultModelMissingError(f"{DEFAULT_MODEL_ENV}={override}: no such file or bundle folder")
         return ModelChoice(Path(override), "environment", f"set by {DEFAULT_MODEL_ENV}")
+    built_bundle = default_translator_bundle_path()
+    if is_bundle(built_bundle):
+        return ModelChoice(built_bundle, "built", "the default translator bundle built by `make model`")
     built = default_translator_path()
     if built.is_file():
-        return ModelChoice(built, "built", "the default translator built by `make model`")
+        return ModelChoice(built, "built", "the default translator built by `alma-train build-translator` (one merged GGUF)")
     bundled = _bundled_model()
     if bundled is not None:
         return ModelChoice(bundled, "bundled", "the model this package carries")

@@ -5,7 +5,6 @@ Steps, resume and what is installed: docs/training.md#the-default-translator-mak
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import shutil
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from alma_core.gguf_file import AlmaKey
-from alma_core.models import BASES, default_translator_path, get_base, is_base_name
+from alma_core.models import BASES, get_base, is_base_name
 from alma_core.paths import user_cache_dir
 from alma_train.data.demo_data import build_demo_data
 from alma_train.pipeline import Pipeline, PipelineState, Progress, Step
@@ -326,7 +325,7 @@ def _evaluate(candidate: Path, data_dir: Path, pairs: list[str], directions: lis
         scores[label] = {
             "chrf": round(sum(chrf) / len(chrf), 2), "bleu": round(sum(bleu) / len(bleu), 2),
             "segments": segments, "limit_per_direction": limit,
-            "directions": {name: {"chrf": round(d["chrf"], 2), "bleu": round(d["bleu"], 2)}
+            "directions": {name: {"chrf": round(d["chrf"], 2), "bleu": round(d["bleu"], 2), "segments": d["n"]}
                            for name, d in report["directions"].items()},
             "signatures": {"bleu": next(iter(report["directions"].values()))["bleu_signature"],
                            "chrf": next(iter(report["directions"].values()))["chrf_signature"]},
@@ -334,42 +333,3 @@ def _evaluate(candidate: Path, data_dir: Path, pairs: list[str], directions: lis
         progress.say(f"evaluate {label}: chrF {scores[label]['chrf']:.2f}, BLEU {scores[label]['bleu']:.2f} "
                      f"({segments} segments)")
     return scores
-
-
-def add_build_parser(sub) -> None:
-    """Register `build-translator` on alma-train's subparsers."""
-    parser = sub.add_parser(
-        "build-translator", help="build the default translator (make model): train, merge, convert, evaluate",
-        description=__doc__.split("\n\n")[0] + " Resumable: run it again after an interruption.")
-    parser.add_argument("--output", type=Path, default=None,
-                        help=f"the GGUF to write (default: {default_translator_path()})")
-    parser.add_argument("--base", default="default", help="base name (see `alma-train bases`) or HF model folder")
-    parser.add_argument("--recipe", help="stage-2 preset or YAML file (default: translator-<base>)")
-    parser.add_argument("--work-dir", type=Path, help="work folder (default: in the user cache)")
-    parser.add_argument("--data-dir", type=Path,
-                        help="prepared data (as alma-train demo-data writes it; default: built in the work folder)")
-    parser.add_argument("--type", dest="quant", default="q8_0", help="GGUF type (default q8_0)")
-    parser.add_argument("--eval-limit", type=int, default=40,
-                        help="segments per direction in the build's evaluation (default 40)")
-    parser.add_argument("--eval-max-new-tokens", type=int, default=256, help="token limit per segment (256)")
-    parser.add_argument("--max-steps", type=int, help="override the recipe's stage-2 steps")
-    parser.add_argument("--no-trim-vocab", dest="trim_vocab", action="store_false",
-                        help="keep the base's whole vocabulary (default: keep the tokens the data and prompts "
-                             "use, a smaller and faster model; SentencePiece bases only)")
-    parser.set_defaults(handler=_cmd_build)
-
-
-def _cmd_build(args: argparse.Namespace) -> int:
-    if args.eval_limit < 1 or args.eval_max_new_tokens < 1:
-        raise ValueError("--eval-limit and --eval-max-new-tokens must be at least 1")
-    overrides = {"max_steps": args.max_steps} if args.max_steps is not None else {}
-    request = BuildRequest(output=args.output or default_translator_path(), base=args.base, recipe=args.recipe,
-                           work_dir=args.work_dir, data_dir=args.data_dir, quant=args.quant,
-                           eval_limit=args.eval_limit, eval_max_new_tokens=args.eval_max_new_tokens,
-                           overrides=overrides, trim_vocab=args.trim_vocab)
-    from tqdm import tqdm
-
-    # tqdm.write keeps these lines whole while the trainer's progress bar is on screen.
-    path = build_translator(request, write=lambda line: tqdm.write(line, file=sys.stderr))
-    print(path)
-    return 0

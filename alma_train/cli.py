@@ -13,7 +13,7 @@ from pathlib import Path
 from alma_core.interrupts import run_interruptible
 from alma_core.models import describe_bases, get_base
 from alma_train.add_language import add_add_language_parser
-from alma_train.build_translator import add_build_parser
+from alma_train.build_command import add_build_parser
 from alma_train.bundle_add import add_bundle_add_parser
 from alma_train.data.demo_data import build_demo_data, parse_languages
 from alma_train.evaluate.evaluation import add_evaluate_parsers

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 
-from alma_core.models import default_translator_path
+from alma_core.models import default_translator_bundle_path, default_translator_path
 from desktop.gui.app import MainWindow
 from desktop.terminology.store import DO_NOT_TRANSLATE, GLOSSARY
 
@@ -82,13 +82,15 @@ def take_screenshots(out: Path, model: Path | None = None, timeout_s: float = 30
     work = Path(tempfile.mkdtemp(prefix="alma-screenshots-"))
     if "QT_QPA_PLATFORM" not in os.environ:
         _use_offscreen_screen(work)
-    built = default_translator_path()  # the user's `make model` result, looked up before the switch
+    # The user's `make model` results (the bundle, a merged GGUF), looked up before the switch.
+    where = (default_translator_bundle_path, default_translator_path)
+    built = [(find, find()) for find in where if find().exists()]
     os.environ["ALMA_LOCAL_DATA"] = str(work / "data")
-    if built.is_file():
+    for find, path in built:
         # Show the app as a user who ran `make model` sees it: the built translator is the default.
-        linked = default_translator_path()
+        linked = find()
         linked.parent.mkdir(parents=True, exist_ok=True)
-        linked.symlink_to(built)
+        linked.symlink_to(path)
 
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication, QMessageBox, QWidget

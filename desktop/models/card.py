@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alma_core.bundle import Bundle, BundleAdapter
+from alma_core.bundle import Bundle, BundleAdapter, BundleError, bundle_info, is_bundle, load_bundle
 from alma_core.gguf_file import AlmaKey, read_model_info
 from alma_core.languages import LANGUAGES
-from alma_core.models import BASES, DEFAULT_TRANSLATOR_FILE, Base, ModelChoice
+from alma_core.models import BASES, DEFAULT_TRANSLATOR_BUNDLE, DEFAULT_TRANSLATOR_FILE, Base, ModelChoice
 from desktop.models.lineage import read_lineage
 
 GEMMA_BASE = "gemma3-270m"
@@ -310,19 +310,31 @@ def bundle_datas(choice: ModelChoice) -> list[tuple[str, str]]:
     """PyInstaller datas for the default model: (source, folder in the bundle) pairs.
 
     The model goes under its own file name into models/ (where resolve_translation_model looks inside a
-    bundle), and a Gemma-derived model brings the Gemma Terms of Use into licences/gemma3-270m/. Raises
-    ValueError when the model has a file name the bundle would not look for, or when the Gemma terms
-    are needed and missing.
+    bundle): a GGUF file, or the default translator bundle folder with its bundle.json, base and adapters (not
+    the adapters' peft folders: the package does not train). A Gemma-derived model brings the Gemma Terms of Use
+    into licences/gemma3-270m/. Raises ValueError when the model has a name the bundle would not look for, when
+    a translator bundle is incomplete, or when the Gemma terms are needed and missing.
     """
-    findable = [DEFAULT_TRANSLATOR_FILE, *(base.gguf_name for base in BASES.values())]
+    findable = [DEFAULT_TRANSLATOR_FILE, DEFAULT_TRANSLATOR_BUNDLE, *(base.gguf_name for base in BASES.values())]
     if choice.path.name not in findable:
         raise ValueError(
             f"{choice.path} ({ORIGIN_LABELS.get(choice.origin, choice.origin)}): a bundle looks for "
             f"{', '.join(findable)} in models/; copy the model to one of those names "
             f"(e.g. {DEFAULT_TRANSLATOR_FILE}) and set ALMA_LOCAL_DEFAULT_MODEL to it"
         )
-    datas = [(str(choice.path), "models")]
-    card = read_model_card(choice.path, read_model_info(choice.path))
+    if is_bundle(choice.path):
+        try:
+            bundle = load_bundle(choice.path)  # every file there, with the sha256 bundle.json records
+        except BundleError as exc:
+            raise ValueError(str(exc)) from None
+        folder = Path("models") / choice.path.name
+        files = [bundle.manifest_path, bundle.base_path, *(bundle.adapter_path(a) for a in bundle.adapters)]
+        datas = [(str(path), (folder / path.relative_to(bundle.root)).parent.as_posix()) for path in files]
+        info = bundle_info(bundle)
+    else:
+        datas = [(str(choice.path), "models")]
+        info = read_model_info(choice.path)
+    card = read_model_card(choice.path, info)
     if card.gemma_derived:
         licence_files = gemma_licence_files()
         if not licence_files:

@@ -282,9 +282,10 @@ def resolve_base(base_model: str) -> tuple[str | None, Path, str]:
     """(the base name alma-train takes, or None when the GGUF must be imported first; the GGUF to
     evaluate as "before"; a description) for "default", a base name or a .gguf file.
 
-    "default" is the model the app translates with (resolve_translation_model): the translator `make
-    model` built is a GGUF, imported to an HF folder like any GGUF; a base resolves to its name, which
-    alma-train exports itself (once, into the user cache).
+    "default" is the model the app translates with (resolve_translation_model): a merged translator
+    (`alma-train build-translator`) is a GGUF, imported to an HF folder like any GGUF (the bundle `make
+    model` builds is tuned as a bundle: _bundle_of); a base resolves to its name, which alma-train exports
+    itself (once, into the user cache).
     """
     if is_base_name(base_model) and base_model != "default":
         base = get_base(base_model)

@@ -21,6 +21,7 @@ import pytest
 from alma_core.models import (
     BASES,
     DefaultModelMissingError,
+    default_translator_bundle_path,
     default_translator_path,
     resolve_translation_model,
 )
@@ -87,6 +88,26 @@ def test_the_app_loader_without_a_model_uses_the_built_translator(user_data, tra
     engine.close()
     with pytest.raises(TypeError):
         TranslationEngine(cache=False)  # the engine decides nothing: it is handed a path
+
+
+def test_the_bundle_make_model_builds_is_preferred_to_a_merged_gguf(user_data, translator_gguf, default_bundle):
+    from desktop.gui.settings import ModelOptions
+    from desktop.gui.worker import ModelSpec, load_engine
+
+    install_translator(translator_gguf)
+    bundle = default_translator_bundle_path()
+    assert bundle == user_data / "models" / "default-translator.bundle"
+    shutil.copytree(default_bundle, bundle)
+    choice = resolve_translation_model()
+    assert (choice.origin, choice.path) == ("built", bundle)
+    assert "bundle built by `make model`" in choice.description
+    assert model_card.default_label(choice) == "default-translator.bundle (default: built by make model)"
+    engine = load_engine(ModelSpec(None, ModelOptions(n_threads=2)))
+    try:
+        assert engine.model_path == bundle and engine.bundle is not None
+        assert engine.bundle.languages == ["de", "fr"]
+    finally:
+        engine.close()
 
 
 # --- alma-translate --print-model ------------------------------------------------------------------
@@ -253,7 +274,7 @@ def test_after_make_model_the_app_translates_with_the_built_translator(qtbot, qt
     assert fields["pairs"] == "de-en, en-de"
     assert "alma.source_model: SmolLM2-135M-Instruct-hf" in fields["alma"]
     assert models.terms_button.isHidden()  # not derived from Gemma
-    assert "built by `make model`" in models.default_label.text()
+    assert "built by `alma-train build-translator` (one merged GGUF)" in models.default_label.text()
     window.close()
 
 

@@ -23,7 +23,12 @@ from pathlib import Path
 
 import pytest
 
-from alma_core.models import BASES, default_translator_path, resolve_translation_model
+from alma_core.models import (
+    BASES,
+    default_translator_bundle_path,
+    default_translator_path,
+    resolve_translation_model,
+)
 from alma_core.paths import user_cache_dir
 from desktop.models.card import bundle_datas
 
@@ -76,6 +81,38 @@ def test_bundle_carries_the_default_model_and_the_gemma_terms_it_needs(tmp_path,
     with pytest.raises(ValueError, match=r"translator\.gguf \(set by ALMA_LOCAL_DEFAULT_MODEL\): a bundle looks "
                                          r"for default-translator\.gguf, .*copy the model to one of those names"):
         bundle_datas(resolve_translation_model())
+
+
+def test_a_package_carries_the_default_bundle_without_its_peft_folders(tmp_path, monkeypatch, translator_gguf,
+                                                                      default_bundle):
+    monkeypatch.setenv("ALMA_LOCAL_DATA", str(tmp_path / "data"))
+    monkeypatch.delenv("ALMA_LOCAL_DEFAULT_MODEL", raising=False)
+    built = default_translator_path()
+    built.parent.mkdir(parents=True)
+    shutil.copyfile(translator_gguf, built)
+    # After `make model`: the bundle is the default, and goes along whole but for what only training reads.
+    bundle = default_translator_bundle_path()
+    shutil.copytree(default_bundle, bundle)
+    (bundle / "adapters" / "de.peft").mkdir()
+    (bundle / "adapters" / "de.peft" / "adapter_config.json").write_text("{}")
+    folder = "models/default-translator.bundle"
+    assert sorted(bundle_datas(resolve_translation_model())) == sorted([
+        (str(bundle / "bundle.json"), folder), (str(bundle / "base.gguf"), folder),
+        (str(bundle / "adapters" / "de.lora.gguf"), f"{folder}/adapters"),
+        (str(bundle / "adapters" / "fr.lora.gguf"), f"{folder}/adapters"),
+    ])  # its base is SmolLM2: no Gemma terms
+    # An incomplete one is refused before PyInstaller runs, naming the file.
+    (bundle / "adapters" / "fr.lora.gguf").unlink()
+    with pytest.raises(ValueError, match=r"bundle\.json: adapters\[1\]\.file: adapters/fr\.lora\.gguf is not in"):
+        bundle_datas(resolve_translation_model())
+    # Inside a package, resolution finds the bundle it carries (before a GGUF beside it).
+    package = tmp_path / "package"
+    shutil.copytree(default_bundle, package / folder)
+    shutil.copyfile(translator_gguf, package / "models" / "default-translator.gguf")
+    monkeypatch.setenv("ALMA_LOCAL_DATA", str(tmp_path / "empty"))
+    monkeypatch.setattr(sys, "_MEIPASS", str(package), raising=False)
+    choice = resolve_translation_model()
+    assert (choice.origin, choice.path) == ("bundled", (package / folder).resolve())
 
 
 def _network_namespace_available() -> bool:

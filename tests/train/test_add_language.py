@@ -14,19 +14,10 @@ import pytest
 from alma_core.bundle import file_sha256, load_bundle
 from alma_train.add_language import ENTRY_FILE, add_language
 from alma_train.cli import main
-from alma_train.data.demo_data import build_parallel
 from alma_train.train.config import ConfigError
 
 # Hiragana and katakana: a base whose vocabulary lacks them cannot carry a Japanese adapter.
 _KANA = re.compile(r"[\u3040-\u30ff]")
-
-
-@pytest.fixture(scope="module")
-def tiny_gemma3(tmp_path_factory) -> Path:
-    from base_exports import base_hf_export
-    from tiny_model import build_tiny_gemma3
-
-    return build_tiny_gemma3(tmp_path_factory.mktemp("tiny-gemma3") / "model", base_hf_export("gemma3-270m"))
 
 
 @pytest.fixture(scope="module")
@@ -37,13 +28,6 @@ def tiny_gemma3_gguf(tiny_gemma3, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("tiny-gemma3-gguf") / "tiny-gemma3.f16.gguf"
     assert convert_main([str(tiny_gemma3), "-o", str(out), "--type", "f16"]) == 0
     return out
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("data")
-    build_parallel(root / "parallel", languages=["fr", "ja"], max_train_pairs_per_source=8, heldout_pairs=16)
-    return root
 
 
 def _bundle(folder: Path, model_dir: Path, layers_from: Path, drop=lambda text: False) -> Path:
@@ -82,12 +66,12 @@ def _manifest(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def fr_run(tiny_gemma3, tiny_gemma3_gguf, data, tmp_path_factory):
+def fr_run(tiny_gemma3, tiny_gemma3_gguf, fr_ja_data, tmp_path_factory):
     """add-language fr --bundle (a base without kana), 2 steps: the adapter folder, the entry, the bundle."""
     root = tmp_path_factory.mktemp("fr-run")
     bundle = _bundle(root / "t.bundle", tiny_gemma3, tiny_gemma3_gguf, drop=lambda text: bool(_KANA.search(text)))
     output = root / "fr-adapter"
-    entry = add_language("fr", output, base=str(tiny_gemma3), bundle=bundle, data_dir=data, max_steps=2,
+    entry = add_language("fr", output, base=str(tiny_gemma3), bundle=bundle, data_dir=fr_ja_data, max_steps=2,
                          eval_limit=2)
     return output, entry, bundle
 
@@ -196,12 +180,12 @@ def _vocab(model_dir: Path) -> list[str]:
 
 
 def test_a_language_the_base_vocabulary_lacks_is_refused_naming_the_token_and_file(tiny_gemma3, tiny_gemma3_gguf,
-                                                                                   data, tmp_path):
+                                                                                   fr_ja_data, tmp_path):
     bundle = _bundle(tmp_path / "nokana.bundle", tiny_gemma3, tiny_gemma3_gguf,
                      drop=lambda text: bool(_KANA.search(text)))
     with pytest.raises(ConfigError, match=r"of training example \d+ \((en->ja|ja->en).* is not in the kept "
                                           r"vocabulary of .*nokana\.bundle/base\.gguf \(build that base"):
-        add_language("ja", tmp_path / "ja-adapter", base=str(tiny_gemma3), bundle=bundle, data_dir=data,
+        add_language("ja", tmp_path / "ja-adapter", base=str(tiny_gemma3), bundle=bundle, data_dir=fr_ja_data,
                      max_steps=1, eval_limit=0)
     assert not (tmp_path / "ja-adapter" / "adapter_config.json").exists()
 
@@ -230,7 +214,7 @@ def test_the_adapter_preset_is_recipe_v6_on_one_language():
 
 
 @pytest.mark.timeout(900)
-def test_the_models_view_adds_a_language_to_a_bundle_with_alma_train(tiny_gemma3, tiny_gemma3_gguf, data, tmp_path,
+def test_the_models_view_adds_a_language_to_a_bundle_with_alma_train(tiny_gemma3, tiny_gemma3_gguf, fr_ja_data, tmp_path,
                                                                    app_dirs, qtbot):
     """Models view > Add a language…: alma-train add-language in a child process (two steps on the tiny Gemma 3)
     puts the fr adapter into the bundle; the dialog no longer lists fr and the view shows the new adapter."""
@@ -244,7 +228,7 @@ def test_the_models_view_adds_a_language_to_a_bundle_with_alma_train(tiny_gemma3
     qtbot.addWidget(view)
     assert view.add_model(bundle)
     view.add_language_runs_root = tmp_path / "runs"
-    view.add_language_args = ("--base", str(tiny_gemma3), "--data-dir", str(data), "--max-steps", "2",
+    view.add_language_args = ("--base", str(tiny_gemma3), "--data-dir", str(fr_ja_data), "--max-steps", "2",
                               "--eval-limit", "0")
     dialog = view.add_language()
     assert dialog.languages() == list(DATA_LANGUAGES)
