@@ -129,7 +129,7 @@ def test_print_model_in_each_case(user_data, tmp_path, translator_gguf, default_
     built = install_translator(translator_gguf)
     result = print_model(data_dir=user_data)
     assert (result.returncode, result.stdout) == (0, f"{built}\n")
-    assert "make model" in result.stderr
+    assert "build-translator` (one merged GGUF)" in result.stderr  # make model builds a bundle now
     assert print_model("-q", data_dir=user_data).stderr == ""  # -q: the path alone
 
     result = print_model(data_dir=user_data, env_model=str(default_gguf))
