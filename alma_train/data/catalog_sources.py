@@ -11,9 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from alma_core.languages import EXTRA_LANGUAGES
-from alma_core.languages import (
-    PAPER_LANGUAGES as PAPER_LANGUAGES,  # re-exported: demo_data imports it from here
-)
 
 TRAIN = "train"
 HELDOUT_VALID = "heldout-valid"

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import re
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from alma_core.bundle import load_bundle
 from alma_core.languages import DATA_LANGUAGES, LANGUAGES
-from alma_core.paths import tuning_runs_dir
+from desktop.models.tuning import new_run_dir
 
 
 class AddLanguageError(ValueError):
@@ -63,16 +62,7 @@ def new_run(bundle: Path, language: str, root: Path | None = None, extra_args: S
     if language not in addable_languages(bundle):
         why = "already has an adapter for" if language in DATA_LANGUAGES else "has no training data for"
         raise AddLanguageError(f"{bundle.name}: {why} {language!r}")
-    root = Path(root) if root is not None else tuning_runs_dir()
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    for n in range(1000):
-        run_dir = root / (f"add-{language}-{stamp}" + (f"-{n}" if n else ""))
-        try:
-            run_dir.mkdir(parents=True)
-        except FileExistsError:
-            continue
-        return AddLanguageRun(bundle, language, run_dir, tuple(extra_args))
-    raise AddLanguageError(f"{root}: cannot make a new run folder")
+    return AddLanguageRun(bundle, language, new_run_dir(root, prefix=f"add-{language}"), tuple(extra_args))
 
 
 _ERROR_LINE = re.compile(r"^alma-train(?: [\w-]+)?: error: (.+)$", re.MULTILINE)

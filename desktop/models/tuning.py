@@ -310,11 +310,13 @@ def resolve_base(base_model: str) -> tuple[str | None, Path, str]:
     return None, path, description
 
 
-def new_run_dir(root: Path | None = None) -> Path:
+def new_run_dir(root: Path | None = None, prefix: str = "tune") -> Path:
+    """A new folder <root>/<prefix>-<time>[-n] (the tuning runs folder by default), made here so that two
+    runs started in the same second never share one."""
     root = Path(root) if root else runs_root()
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for n in range(1000):
-        run_dir = root / (f"tune-{stamp}" + (f"-{n}" if n else ""))
+        run_dir = root / (f"{prefix}-{stamp}" + (f"-{n}" if n else ""))
         try:
             run_dir.mkdir(parents=True)
             return run_dir
